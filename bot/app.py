@@ -1,0 +1,56 @@
+"""Builds the running bot from settings: database, keys, translations, dispatcher."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.conversation import Dispatcher, Services
+from bot.i18n import Translator
+from handlers import build_routers, fallback
+from storage import keyring as keyring_file
+from storage import migrate
+from storage.crypto import Vault
+from storage.db import Database
+from storage.pseudonyms import Pseudonyms
+from storage.receipts import ReceiptHasher
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    services: Services
+    dispatcher: Dispatcher
+
+    async def close(self) -> None:
+        await self.services.db.dispose()
+
+
+async def open_app(settings: Settings, *, create_keyring: bool = True) -> App:
+    """Migrate the database to the newest schema and make the keyring on first start."""
+    if create_keyring:
+        keys, created = keyring_file.load_or_create(settings.keyring_path)
+        if created:
+            log.warning(
+                "created a new keyring at %s: back it up; without it nothing encrypted can be read",
+                settings.keyring_path,
+            )
+    else:
+        keys = keyring_file.load(settings.keyring_path)
+    db = Database(settings.database_url)
+    try:
+        await migrate.upgrade(db)
+    except BaseException:
+        await db.dispose()
+        raise
+    services = Services(
+        db=db,
+        vault=Vault(keys),
+        pseudonyms=Pseudonyms(keys),
+        receipts=ReceiptHasher(keys),
+        translator=Translator(),
+        settings=settings,
+    )
+    return App(services, Dispatcher(services, build_routers(), fallback=fallback))

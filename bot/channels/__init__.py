@@ -1,0 +1,1 @@
+"""Channels translate between a chat platform and the normalised messages of the core."""

@@ -1,0 +1,301 @@
+"""The `wardbot` command: run the bot, chat in the console, set up wards and keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from bot import config as config_module
+from bot.app import App, open_app
+from bot.channels import console
+from bot.config import ConfigError, Settings
+from bot.conversation import describe
+from bot.i18n import Translator, normalise
+from bot.tdp_csv import read_groups
+from storage import keyring as keyring_file
+from storage import migrate, wards
+from storage.db import Database
+from storage.keyring import KeyringError
+from storage.keys import rewrap_all
+from storage.wards import Problem, WardError
+
+log = logging.getLogger("wardbot")
+
+
+class CommandError(Exception):
+    """An expected failure: printed as one line, exit status 1."""
+
+
+def cli_language(environ: dict[str, str] | os._Environ[str] = os.environ) -> str:
+    for name in ("WARDBOT_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        chosen = normalise(environ.get(name, "").split(".")[0])
+        if chosen:
+            return chosen
+    return "vi"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _ = Translator().get(cli_language()).gettext
+    parser = _parser(_)
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        settings = config_module.load(args.config)
+        _configure_logging(settings, quiet=getattr(args, "quiet_logs", False))
+        return asyncio.run(args.handler(args, settings, _)) or 0
+    except ConfigError as exc:
+        problem = _(exc.problem).format(value=exc.value)
+        line = _("wardbot: configuration error: {key}: {problem}")
+        print(line.format(key=exc.key, problem=problem), file=sys.stderr)
+        return 2
+    except KeyringError as exc:
+        print(_("wardbot: keyring error: {problem}").format(problem=exc), file=sys.stderr)
+        return 2
+    except WardError as exc:
+        for problem in exc.problems:
+            print(f"wardbot: {_render(problem, _)}", file=sys.stderr)
+        return 1
+    except CommandError as exc:
+        print(f"wardbot: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, ConnectionError) as exc:
+        line = _("wardbot: cannot reach the database or a file: {problem}")
+        print(line.format(problem=describe(exc)), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _render(problem: Problem, _: Callable[[str], str]) -> str:
+    text = _(problem.message).format(**problem.params)
+    return (
+        _("line {line}: {problem}").format(line=problem.line, problem=text)
+        if problem.line
+        else text
+    )
+
+
+def _configure_logging(settings: Settings, *, quiet: bool) -> None:
+    logging.basicConfig(
+        level=logging.WARNING if quiet else getattr(logging, settings.log_level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+Handler = Callable[
+    [argparse.Namespace, Settings, Callable[[str], str]], Coroutine[Any, Any, int | None]
+]
+
+
+def _parser(_: Callable[[str], str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wardbot", description=_("Ward anti-drug bot."))
+    parser.add_argument("--config", type=Path, help=_("configuration file (TOML)"))
+    commands = parser.add_subparsers(metavar="COMMAND")
+
+    def command(name: str, help_text: str, handler: Handler, **kw: Any) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, **kw)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    run = command(
+        "run", _("start the bot (the console chat when no channel is configured)"), cmd_run
+    )
+    run.add_argument("--user", default="local", help=_("console user name"))
+    run.set_defaults(quiet_logs=True)
+    chat = command("chat", _("talk to the bot in this terminal as a user"), cmd_chat)
+    chat.add_argument("--user", default="local", help=_("the user you talk as"))
+    chat.set_defaults(quiet_logs=True)
+
+    db = commands.add_parser("db", help=_("database schema")).add_subparsers(metavar="ACTION")
+    db.add_parser("upgrade", help=_("apply migrations")).set_defaults(handler=cmd_db_upgrade)
+
+    keys = commands.add_parser("keys", help=_("encryption keys")).add_subparsers(metavar="ACTION")
+    keys.add_parser("init", help=_("create the keyring file")).set_defaults(handler=cmd_keys_init)
+    keys.add_parser("rotate", help=_("add a new master key and make it active")).set_defaults(
+        handler=cmd_keys_rotate
+    )
+    keys.add_parser(
+        "rewrap", help=_("re-wrap every data key with the active master key")
+    ).set_defaults(handler=cmd_keys_rewrap)
+
+    ward = commands.add_parser("ward", help=_("wards")).add_subparsers(metavar="ACTION")
+    add = ward.add_parser("add", help=_("add a ward"))
+    add.add_argument("name")
+    add.add_argument("--code", default="", help=_("short code, e.g. phu-lien"))
+    add.add_argument("--city", default="")
+    add.set_defaults(handler=cmd_ward_add)
+    ward.add_parser("list", help=_("list wards")).set_defaults(handler=cmd_ward_list)
+
+    tdp = commands.add_parser("tdp", help=_("residential groups (TDP)")).add_subparsers(
+        metavar="ACTION"
+    )
+    imp = tdp.add_parser("import", help=_("import residential groups from a CSV file"))
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--ward", required=True)
+    imp.set_defaults(handler=cmd_tdp_import)
+    lst = tdp.add_parser("list", help=_("list residential groups"))
+    lst.add_argument("--ward", required=True)
+    lst.set_defaults(handler=cmd_tdp_list)
+    return parser
+
+
+async def _with_app(
+    settings: Settings, work: Callable[[App], Coroutine[Any, Any, int | None]]
+) -> int:
+    app = await open_app(settings)
+    try:
+        return await work(app) or 0
+    finally:
+        await app.close()
+
+
+async def _with_db(
+    settings: Settings, work: Callable[[Database], Coroutine[Any, Any, int | None]]
+) -> int:
+    db = Database(settings.database_url)
+    try:
+        await migrate.upgrade(db)
+        return await work(db) or 0
+    finally:
+        await db.dispose()
+
+
+async def cmd_run(args: argparse.Namespace, settings: Settings, _: Callable[[str], str]) -> int:
+    # Telegram and Zalo channels start here once configured; with none, the console.
+    return await cmd_chat(args, settings, _)
+
+
+async def cmd_chat(args: argparse.Namespace, settings: Settings, _: Callable[[str], str]) -> int:
+    if not args.user.strip():
+        raise CommandError(_("--user must not be empty"))
+    sys.stdin.reconfigure(encoding="utf-8", errors="replace")  # type: ignore[union-attr]
+
+    async def work(app: App) -> int:
+        await console.chat(app.dispatcher, args.user.strip())
+        return 0
+
+    return await _with_app(settings, work)
+
+
+async def cmd_db_upgrade(
+    args: argparse.Namespace, settings: Settings, _: Callable[[str], str]
+) -> int:
+    async def work(db: Database) -> int:
+        print(_("database schema is at revision {revision}").format(
+            revision=await migrate.current_revision(db)))  # fmt: skip
+        return 0
+
+    return await _with_db(settings, work)
+
+
+async def cmd_keys_init(
+    args: argparse.Namespace, settings: Settings, _: Callable[[str], str]
+) -> int:
+    keyring_file.save(keyring_file.Keyring.generate(), settings.keyring_path, overwrite=False)
+    print(_("created keyring {path} (mode 0600); keep a backup in a safe place").format(
+        path=settings.keyring_path))  # fmt: skip
+    return 0
+
+
+async def cmd_keys_rotate(
+    args: argparse.Namespace, settings: Settings, _: Callable[[str], str]
+) -> int:
+    rotated = keyring_file.load(settings.keyring_path).rotated()
+    keyring_file.save(rotated, settings.keyring_path, overwrite=True)
+    print(_("master key version {version} is now active; restart the bot, then run "
+            "'wardbot keys rewrap'").format(version=rotated.active_version))  # fmt: skip
+    return 0
+
+
+async def cmd_keys_rewrap(
+    args: argparse.Namespace, settings: Settings, _: Callable[[str], str]
+) -> int:
+    keys = keyring_file.load(settings.keyring_path)
+
+    async def work(db: Database) -> int:
+        counts = await rewrap_all(db, keys)
+        for table, count in counts.items():
+            print(_("{table}: {count} data keys re-wrapped").format(table=table, count=count))
+        return 0
+
+    return await _with_db(settings, work)
+
+
+async def cmd_ward_add(
+    args: argparse.Namespace, settings: Settings, _: Callable[[str], str]
+) -> int:
+    async def work(db: Database) -> int:
+        async with db.transaction() as session:
+            ward = await wards.add_ward(session, args.name, code=args.code, city=args.city)
+        print(_("added ward {name} (code {code})").format(name=ward.name, code=ward.code))
+        return 0
+
+    return await _with_db(settings, work)
+
+
+async def cmd_ward_list(
+    args: argparse.Namespace, settings: Settings, _: Callable[[str], str]
+) -> int:
+    async def work(db: Database) -> int:
+        async with db.transaction() as session:
+            found = await wards.list_wards(session)
+        if not found:
+            print(_("no wards yet; add one with: wardbot ward add NAME"))
+        for ward in found:
+            print(f"{ward.code}\t{ward.name}\t{ward.city}")
+        return 0
+
+    return await _with_db(settings, work)
+
+
+async def _ward(session: Any, text: str, _: Callable[[str], str]) -> wards.Ward:
+    ward = await wards.find_ward(session, text)
+    if ward is None:
+        raise CommandError(_("no ward matches {ward}; see 'wardbot ward list'").format(ward=text))
+    return ward
+
+
+async def cmd_tdp_import(
+    args: argparse.Namespace, settings: Settings, _: Callable[[str], str]
+) -> int:
+    rows = read_groups(args.file)
+
+    async def work(db: Database) -> int:
+        async with db.transaction() as session:
+            ward = await _ward(session, args.ward, _)
+            result = await wards.import_groups(session, ward, rows)
+        print(_("{ward}: {added} residential groups added, {updated} updated").format(
+            ward=ward.name, added=result.added, updated=result.updated))  # fmt: skip
+        return 0
+
+    return await _with_db(settings, work)
+
+
+async def cmd_tdp_list(
+    args: argparse.Namespace, settings: Settings, _: Callable[[str], str]
+) -> int:
+    async def work(db: Database) -> int:
+        async with db.transaction() as session:
+            ward = await _ward(session, args.ward, _)
+            groups = await wards.list_groups(session, ward)
+        if not groups:
+            print(_("{ward} has no residential groups yet").format(ward=ward.name))
+        for group in groups:
+            aliases = "; ".join(group.aliases)
+            print(f"{group.code or '-'}\t{group.name}\t{aliases}")
+        return 0
+
+    return await _with_db(settings, work)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

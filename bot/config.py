@@ -1,0 +1,157 @@
+"""Configuration: a TOML file, environment variables for secrets and paths, defaults.
+
+Every problem is reported as one `ConfigError` naming the key and what is wrong; the
+CLI prints it as one line and exits, never with a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.i18n import N_, SUPPORTED
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+ENV = {
+    "storage.data_dir": "WARDBOT_DATA_DIR",
+    "storage.database_url": "WARDBOT_DATABASE_URL",
+    "storage.keyring": "WARDBOT_KEYRING",
+}
+
+
+class ConfigError(Exception):
+    """`problem` is an English message id (translated by the CLI) with `{value}`."""
+
+    def __init__(self, key: str, problem: str, value: object = ""):
+        super().__init__(f"{key}: {problem.format(value=value)}")
+        self.key = key
+        self.problem = problem
+        self.value = value
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    keyring_path: Path
+    default_language: str = "vi"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    default_ward: str = ""
+    log_level: str = "INFO"
+    source: Path | None = None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+_KNOWN: dict[str, tuple[str, ...]] = {
+    "storage": ("data_dir", "database_url", "keyring"),
+    "bot": ("default_language", "timezone", "default_ward"),
+    "log": ("level",),
+}
+
+
+def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from `path` (or $WARDBOT_CONFIG, or ./wardbot.toml if present)."""
+    environ = os.environ if environ is None else environ
+    if path is None and environ.get("WARDBOT_CONFIG"):
+        path = Path(environ["WARDBOT_CONFIG"])
+    if path is None and Path("wardbot.toml").exists():
+        path = Path("wardbot.toml")
+    raw = _read(path) if path else {}
+    _reject_unknown(raw)
+    base = path.resolve().parent if path else Path.cwd()
+
+    def value(key: str, default: str) -> str:
+        section, name = key.split(".")
+        env_name = ENV.get(key)
+        if env_name and environ.get(env_name):
+            return environ[env_name]
+        found = raw.get(section, {}).get(name, default)
+        if not isinstance(found, str):
+            raise ConfigError(key, N_("must be a text value in quotes, not {value}"), found)
+        return found.strip()
+
+    data_dir = _path(base, value("storage.data_dir", "wardbot-data"))
+    database_url = (
+        value("storage.database_url", "") or f"sqlite+aiosqlite:///{data_dir / 'wardbot.db'}"
+    )
+    _check_database_url(database_url)
+    keyring = value("storage.keyring", "")
+    keyring_path = _path(base, keyring) if keyring else data_dir / "keyring.json"
+
+    language = value("bot.default_language", "vi")
+    if language not in SUPPORTED:
+        raise ConfigError(
+            "bot.default_language", N_("{value} is not supported; use vi or en"), language
+        )
+    timezone = value("bot.timezone", "Asia/Ho_Chi_Minh")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            "bot.timezone", N_("{value} is not a known time zone"), timezone
+        ) from None
+    level = value("log.level", "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(
+            "log.level", N_("{value} is not one of DEBUG, INFO, WARNING, ERROR"), level
+        )
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        keyring_path=keyring_path,
+        default_language=language,
+        timezone=timezone,
+        default_ward=value("bot.default_ward", ""),
+        log_level=level,
+        source=path,
+    )
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("--config", N_("file {value} does not exist"), path) from None
+    except (OSError, UnicodeDecodeError):
+        raise ConfigError(
+            "--config", N_("file {value} cannot be read as UTF-8 text"), path
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("--config", N_("file is not valid TOML: {value}"), exc) from None
+
+
+def _reject_unknown(raw: dict[str, Any]) -> None:
+    for section, body in raw.items():
+        if section not in _KNOWN:
+            raise ConfigError(section, N_("unknown section"))
+        if not isinstance(body, dict):
+            raise ConfigError(section, N_("must be a [section] table"))
+        for key in body:
+            if key not in _KNOWN[section]:
+                raise ConfigError(f"{section}.{key}", N_("unknown key"))
+
+
+def _check_database_url(url: str) -> None:
+    key = "storage.database_url"
+    if url.startswith("sqlite+aiosqlite://") or url.startswith("postgresql+asyncpg://"):
+        return
+    if url.startswith(("sqlite://", "postgresql://", "postgres://")):
+        raise ConfigError(
+            key,
+            N_("use an async driver: sqlite+aiosqlite:/// or postgresql+asyncpg:// (got {value})"),
+            url.split("://")[0],
+        )
+    raise ConfigError(key, N_("must start with sqlite+aiosqlite:/// or postgresql+asyncpg://"))
+
+
+def _path(base: Path, text: str) -> Path:
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else base / path

@@ -1,0 +1,226 @@
+"""The channel-neutral conversation runtime.
+
+For each inbound message: lock and load the chat's conversation from the database,
+pick the handler (a button's action, a command, or the current step's text handler),
+let it answer, save the state and commit, then hand the replies to the channel. Replies
+go out only after the commit, so nothing a user was told is lost on a crash.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import traceback
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import Translator, normalise
+from bot.messages import Button, ChatKind, Inbound, Outbound, Reply
+from storage import conversations
+from storage.conversations import ConversationState
+from storage.crypto import Vault
+from storage.db import Database
+from storage.pseudonyms import Pseudonyms, Purpose
+from storage.receipts import ReceiptHasher
+from storage.routes import Route
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[["Context"], Awaitable[None]]
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?$", re.DOTALL)
+_OPTION_NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
+
+
+@dataclass(frozen=True)
+class Services:
+    """What handlers may use; built once from the configuration and passed in."""
+
+    db: Database
+    vault: Vault
+    pseudonyms: Pseudonyms
+    receipts: ReceiptHasher
+    translator: Translator
+    settings: Any = None
+
+
+@dataclass
+class Context:
+    """One inbound message being handled."""
+
+    inbound: Inbound
+    state: ConversationState
+    session: AsyncSession
+    services: Services
+    language: str
+    args: str = ""
+    action_arg: str = ""
+    replies: list[Outbound] = field(default_factory=list)
+
+    def _(self, message: str) -> str:
+        return self.services.translator.get(self.language).gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.services.translator.get(self.language).ngettext(singular, plural, n)
+
+    @property
+    def route(self) -> Route:
+        return self.inbound.route
+
+    def reply(
+        self,
+        text: str,
+        buttons: Iterable[Iterable[Button]] = (),
+        *,
+        free_text: bool = False,
+        protect: bool = False,
+    ) -> None:
+        rows = tuple(tuple(row) for row in buttons)
+        self.replies.append(Outbound(self.route, Reply(text, rows, free_text, protect)))
+
+    def go(self, step: str) -> None:
+        """The step whose text handler receives the next typed message ('' for none)."""
+        self.state.step = step
+
+    def set_language(self, language: str) -> None:
+        chosen = normalise(language)
+        if chosen is None:
+            raise ValueError("unsupported language")
+        self.state.language = chosen
+        self.language = chosen
+
+
+class Router:
+    """Handlers of one conversation, registered by command, button action and step."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.commands: dict[str, Handler] = {}
+        self.actions: dict[str, Handler] = {}
+        self.steps: dict[str, Handler] = {}
+
+    def command(self, *names: str) -> Callable[[Handler], Handler]:
+        return self._register(self.commands, names)
+
+    def action(self, *prefixes: str) -> Callable[[Handler], Handler]:
+        """`lang:` matches `lang:en`; the rest reaches the handler as ctx.action_arg."""
+        return self._register(self.actions, prefixes)
+
+    def step(self, *names: str) -> Callable[[Handler], Handler]:
+        return self._register(self.steps, names)
+
+    @staticmethod
+    def _register(table: dict[str, Handler], keys: tuple[str, ...]) -> Callable[[Handler], Handler]:
+        def decorator(handler: Handler) -> Handler:
+            for key in keys:
+                if key in table:
+                    raise ValueError(f"{key!r} is registered twice")
+                table[key] = handler
+            return handler
+
+        return decorator
+
+
+class Dispatcher:
+    def __init__(self, services: Services, routers: Iterable[Router], *, fallback: Handler):
+        self.services = services
+        self._commands: dict[str, Handler] = {}
+        self._actions: dict[str, Handler] = {}
+        self._steps: dict[str, Handler] = {}
+        for router in routers:
+            for mine, theirs in (
+                (self._commands, router.commands),
+                (self._actions, router.actions),
+                (self._steps, router.steps),
+            ):
+                clash = mine.keys() & theirs.keys()
+                if clash:
+                    raise ValueError(f"router {router.name} registers {sorted(clash)} again")
+                mine.update(theirs)
+        self._fallback = fallback
+
+    async def handle(self, inbound: Inbound) -> list[Outbound]:
+        """Answers to one inbound message. Never raises: a failure becomes a polite reply."""
+        try:
+            return await self._handle(inbound)
+        except Exception as exc:
+            log.error("handling a %s message failed: %s", inbound.route.channel, describe(exc))
+            translations = self.services.translator.get(inbound.language_hint)
+            text = translations.gettext(
+                "Sorry, something went wrong on our side. Nothing you sent before was lost. "
+                "Please try again in a moment."
+            )
+            return [Outbound(inbound.route, Reply(text))]
+
+    async def _handle(self, inbound: Inbound) -> list[Outbound]:
+        account = self.services.pseudonyms.of(
+            Purpose.CONVERSATION, inbound.route.channel, *inbound.route.account_parts()
+        )
+        async with self.services.db.transaction() as session:
+            stored = await conversations.load(session, self.services.vault, account)
+            state = stored.state
+            language = state.language or normalise(inbound.language_hint) or "vi"
+            ctx = Context(inbound, state, session, self.services, language)
+            handler = self._route(ctx)
+            offered_before = list(state.offered)
+            await handler(ctx)
+            self._remember_options(ctx, offered_before)
+            await conversations.save(session, self.services.vault, stored)
+        return ctx.replies
+
+    def _route(self, ctx: Context) -> Handler:
+        inbound, state = ctx.inbound, ctx.state
+        action = inbound.action
+        if action is None and state.offered and not state.expects_text:
+            match = _OPTION_NUMBER.match(inbound.text)
+            if match and 1 <= int(match.group(1)) <= len(state.offered):
+                action = state.offered[int(match.group(1)) - 1]
+        if action is not None:
+            handler = self._action_handler(action, ctx)
+            if handler is not None:
+                return handler
+            return self._fallback
+        command = _COMMAND.match(inbound.text.strip())
+        if command:
+            handler = self._commands.get(command.group(1).lower())
+            if handler is not None:
+                ctx.args = (command.group(2) or "").strip()
+                return handler
+            return self._fallback
+        if inbound.chat_kind is ChatKind.PRIVATE and state.step in self._steps:
+            return self._steps[state.step]
+        return self._fallback
+
+    def _action_handler(self, action: str, ctx: Context) -> Handler | None:
+        for prefix in sorted(self._actions, key=len, reverse=True):
+            if action.startswith(prefix):
+                ctx.action_arg = action[len(prefix) :]
+                return self._actions[prefix]
+        return None
+
+    @staticmethod
+    def _remember_options(ctx: Context, offered_before: list[str]) -> None:
+        """The options of the last reply with buttons are what a typed number picks."""
+        own = [o.reply for o in ctx.replies if o.route == ctx.route]
+        with_buttons = [reply for reply in own if reply.buttons]
+        if with_buttons:
+            last = with_buttons[-1]
+            ctx.state.offered = [button.action for button in last.options()]
+            ctx.state.expects_text = last.free_text
+        elif own:
+            ctx.state.offered = []
+            ctx.state.expects_text = any(reply.free_text for reply in own)
+        else:
+            ctx.state.offered = offered_before
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as type and code locations only: messages of library errors can
+    carry parameters (SQL values, request bodies) that must never reach a log."""
+    frames = traceback.extract_tb(exc.__traceback__)[-4:]
+    where = " < ".join(
+        f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" for frame in reversed(frames)
+    )
+    return f"{type(exc).__name__} at {where}" if where else type(exc).__name__

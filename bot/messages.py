@@ -1,0 +1,65 @@
+"""Normalised messages: what every channel turns its updates into, and what handlers
+answer with. Handlers never see a channel's own types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from storage.routes import Route
+
+
+class ChatKind(StrEnum):
+    PRIVATE = "private"
+    GROUP = "group"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    kind: str  # photo, document, sticker, voice, video, location, other
+    file_ref: str = field(default="", repr=False)  # the channel's own handle to fetch it
+    mime_type: str = ""
+    size: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One message or button press from a chat. Its text may be tip content and its
+    route identifies a person: the repr shows neither."""
+
+    route: Route
+    chat_kind: ChatKind = ChatKind.PRIVATE
+    text: str = field(default="", repr=False)
+    action: str | None = field(default=None, repr=False)
+    attachments: tuple[Attachment, ...] = ()
+    language_hint: str | None = None
+    message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """An answer. Buttons are rows of options; a channel without buttons shows them as a
+    numbered list and the core maps a typed number back to the option's action.
+
+    `free_text` says typed text is itself the answer (a description, a name): then a
+    typed number is text, not an option."""
+
+    text: str = field(repr=False)
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    free_text: bool = False
+    protect: bool = False
+
+    def options(self) -> list[Button]:
+        return [button for row in self.buttons for button in row]
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    route: Route
+    reply: Reply

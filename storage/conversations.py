@@ -1,0 +1,86 @@
+"""Conversation state and drafts, in the database so a restart resumes mid-conversation.
+
+A chat's state (step, draft, language, the options last offered) is one sealed JSON
+document under the conversation's own data key; only a pseudonym and a day remain
+readable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.crypto import RecordRef, Vault, WrappedKey
+from storage.models import Conversation, utcday
+from storage.pseudonyms import Pseudonym
+
+
+@dataclass
+class ConversationState:
+    step: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    language: str | None = None
+    offered: list[str] = field(default_factory=list)
+    # Whether typed text answers the current question (then "2" is text, not option 2).
+    expects_text: bool = False
+
+    def __repr__(self) -> str:  # drafts hold tip text: never print them
+        return f"ConversationState(step={self.step!r}, language={self.language!r})"
+
+
+@dataclass
+class StoredConversation:
+    row: Conversation
+    state: ConversationState
+
+
+async def load(session: AsyncSession, vault: Vault, account: Pseudonym) -> StoredConversation:
+    """The conversation for this account, locked for this transaction (new if none)."""
+    row = await session.scalar(
+        select(Conversation).where(Conversation.account == account).with_for_update()
+    )
+    if row is None:
+        row = Conversation(account=account, wrapped_key=b"", touched_on=utcday())
+        session.add(row)
+        await session.flush()
+        row.wrapped_key = vault.new_key(_ref(row))
+        return StoredConversation(row, ConversationState())
+    if row.sealed_state is None:
+        return StoredConversation(row, ConversationState())
+    raw = vault.cipher(WrappedKey(row.wrapped_key), _ref(row)).open_json("state", row.sealed_state)
+    state = ConversationState(
+        step=str(raw.get("step", "")),
+        data=dict(raw.get("data", {})),
+        language=raw.get("language"),
+        offered=list(raw.get("offered", [])),
+        expects_text=bool(raw.get("expects_text", False)),
+    )
+    return StoredConversation(row, state)
+
+
+async def save(session: AsyncSession, vault: Vault, stored: StoredConversation) -> None:
+    state = stored.state
+    stored.row.sealed_state = vault.cipher(
+        WrappedKey(stored.row.wrapped_key), _ref(stored.row)
+    ).seal_json(
+        "state",
+        {
+            "step": state.step,
+            "data": state.data,
+            "language": state.language,
+            "offered": state.offered,
+        },
+    )
+    stored.row.touched_on = utcday()
+    await session.flush()
+
+
+async def forget(session: AsyncSession, account: Pseudonym) -> None:
+    await session.execute(delete(Conversation).where(Conversation.account == account))
+
+
+def _ref(row: Conversation) -> RecordRef:
+    return RecordRef("conversations", row.id)

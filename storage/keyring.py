@@ -1,0 +1,179 @@
+"""The keyring file: master keys (versioned, for envelope encryption) and the HMAC root.
+
+Kept outside the database on purpose: a stolen database or backup without this file
+reveals nothing. The file is written atomically with mode 0600 and refused when other
+users can read it, as ssh does with private keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import stat
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+FORMAT = "wardbot-keyring/1"
+KEY_BYTES = 32
+
+
+class KeyringError(Exception):
+    """The keyring file is missing, unreadable, malformed or too widely readable."""
+
+
+@dataclass(frozen=True)
+class MasterKey:
+    version: int
+    material: bytes = b""
+    created: str = ""
+
+    def __repr__(self) -> str:  # never print key material
+        return f"MasterKey(version={self.version}, created={self.created!r})"
+
+
+class Keyring:
+    """Master keys by version, the active version, and a root for derived HMAC keys."""
+
+    def __init__(self, masters: dict[int, MasterKey], active_version: int, hmac_root: bytes):
+        if active_version not in masters:
+            raise KeyringError(f"active key version {active_version} is not in the keyring")
+        for key in masters.values():
+            if len(key.material) != KEY_BYTES:
+                raise KeyringError(f"master key {key.version} is not {KEY_BYTES} bytes")
+        if len(hmac_root) != KEY_BYTES:
+            raise KeyringError(f"hmac root is not {KEY_BYTES} bytes")
+        self._masters = dict(masters)
+        self._active = active_version
+        self._hmac_root = hmac_root
+
+    def __repr__(self) -> str:
+        return f"Keyring(versions={sorted(self._masters)}, active={self._active})"
+
+    @classmethod
+    def generate(cls) -> Keyring:
+        first = MasterKey(1, secrets.token_bytes(KEY_BYTES), _now())
+        return cls({1: first}, 1, secrets.token_bytes(KEY_BYTES))
+
+    @property
+    def active_version(self) -> int:
+        return self._active
+
+    @property
+    def versions(self) -> list[int]:
+        return sorted(self._masters)
+
+    def master(self, version: int) -> bytes:
+        try:
+            return self._masters[version].material
+        except KeyError:
+            raise KeyringError(f"master key version {version} is not in the keyring") from None
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A key of its own for each purpose, so one purpose's values never match another's."""
+        if not purpose:
+            raise ValueError("purpose must not be empty")
+        hkdf = HKDF(
+            algorithm=hashes.SHA256(),
+            length=KEY_BYTES,
+            salt=None,
+            info=b"wardbot/hmac/v1/" + purpose.encode("ascii"),
+        )
+        return hkdf.derive(self._hmac_root)
+
+    def rotated(self) -> Keyring:
+        """A new keyring whose new master key is active; older versions stay for reading."""
+        version = max(self._masters) + 1
+        masters = dict(self._masters)
+        masters[version] = MasterKey(version, secrets.token_bytes(KEY_BYTES), _now())
+        return Keyring(masters, version, self._hmac_root)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "format": FORMAT,
+                "active_version": self._active,
+                "master_keys": [
+                    {"version": k.version, "created": k.created, "key": _b64(k.material)}
+                    for k in sorted(self._masters.values(), key=lambda k: k.version)
+                ],
+                "hmac_root": _b64(self._hmac_root),
+            },
+            indent=2,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Keyring:
+        try:
+            data: dict[str, Any] = json.loads(text)
+            if data.get("format") != FORMAT:
+                raise KeyringError(f"unknown keyring format {data.get('format')!r}")
+            masters = {
+                int(item["version"]): MasterKey(
+                    int(item["version"]), _unb64(item["key"]), str(item.get("created", ""))
+                )
+                for item in data["master_keys"]
+            }
+            return cls(masters, int(data["active_version"]), _unb64(data["hmac_root"]))
+        except KeyringError:
+            raise
+        except (ValueError, KeyError, TypeError) as exc:
+            raise KeyringError(f"keyring file is malformed ({type(exc).__name__})") from None
+
+
+def load(path: Path) -> Keyring:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise KeyringError(f"keyring file {path} does not exist; run 'wardbot keys init'") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyringError(f"keyring file {path} is readable by other users; run chmod 600 on it")
+    try:
+        return Keyring.from_json(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise KeyringError(f"cannot read keyring file {path}: {exc.strerror}") from None
+
+
+def save(keyring: Keyring, path: Path, *, overwrite: bool) -> None:
+    """Write atomically with mode 0600: a crash leaves the old file or the new, never half."""
+    if path.exists() and not overwrite:
+        raise KeyringError(f"keyring file {path} already exists; refusing to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(keyring.to_json())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def load_or_create(path: Path) -> tuple[Keyring, bool]:
+    """The keyring at path, made on first start. Returns (keyring, created)."""
+    if path.exists():
+        return load(path), False
+    keyring = Keyring.generate()
+    save(keyring, path, overwrite=False)
+    return keyring, True
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text.encode("ascii"), validate=True)

@@ -1,0 +1,203 @@
+"""Tables. Nothing here holds a reporter's identifier or a tip's text in plaintext:
+such values live only in `Sealed` columns (see storage/crypto.py) or as keyed
+pseudonyms (storage/pseudonyms.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every engine (SQLite keeps no zone of its own)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):  # type: ignore[no-untyped-def]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect):  # type: ignore[no-untyped-def]
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def utcday() -> date:
+    return datetime.now(UTC).date()
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Ward(Base):
+    __tablename__ = "wards"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    search_key: Mapped[str] = mapped_column(String(120), index=True)
+    city: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    groups: Mapped[list[ResidentialGroup]] = relationship(back_populates="ward")
+
+
+class ResidentialGroup(Base):
+    """A tổ dân phố (TDP): the unit of broadcast coverage and of drug-free status."""
+
+    __tablename__ = "residential_groups"
+    __table_args__ = (
+        UniqueConstraint("ward_id", "search_key", name="uq_residential_groups_ward_key"),
+        UniqueConstraint("ward_id", "code", name="uq_residential_groups_ward_code"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("wards.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    code: Mapped[str | None] = mapped_column(String(40))
+    search_key: Mapped[str] = mapped_column(String(120))
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    alias_keys: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ward: Mapped[Ward] = relationship(back_populates="groups")
+
+
+class OfficerRole(StrEnum):
+    OFFICER = "officer"
+    COMMANDER = "commander"
+
+
+class OfficerStatus(StrEnum):
+    INVITED = "invited"
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+class Officer(Base):
+    """A ward police officer. The chat account is kept only as a pseudonym, and the way
+    to reach it (for notifications) only sealed under the officer's data key."""
+
+    __tablename__ = "officers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("wards.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(16), default=OfficerStatus.INVITED)
+    account: Mapped[str | None] = mapped_column(String(64), unique=True)
+    invite_hash: Mapped[bytes | None] = mapped_column(LargeBinary(64), unique=True)
+    invite_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sealed_route: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TipStatus(StrEnum):
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    ASSIGNED = "assigned"
+    INVESTIGATING = "investigating"
+    CLOSED = "closed"
+
+
+class Tip(Base):
+    """A resident's report. Its content and the route back to the reporter are sealed
+    under the tip's own data key; clearing `wrapped_key` destroys them."""
+
+    __tablename__ = "tips"
+    __table_args__ = (Index("ix_tips_queue", "ward_id", "status", "priority", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("wards.id", ondelete="CASCADE"))
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residential_groups.id", ondelete="SET NULL"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[bytes | None] = mapped_column(LargeBinary(64))
+    category: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[int] = mapped_column(Integer, default=2)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default=TipStatus.NEW)
+    language: Mapped[str] = mapped_column(String(8), default="vi")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sealed_content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sealed_route: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    events: Mapped[list[TipEvent]] = relationship(
+        back_populates="tip", order_by="TipEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class TipEvent(Base):
+    """A step in a tip's life: a status change, a note, a question or an answer. Its
+    text, if any, is sealed under the tip's data key with the event's id bound in."""
+
+    __tablename__ = "tip_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tips.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    actor_officer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("officers.id", ondelete="SET NULL")
+    )
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sealed_body: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    tip: Mapped[Tip] = relationship(back_populates="events")
+
+
+class Conversation(Base):
+    """Where one chat account is in a conversation, and its draft. Keyed by a pseudonym;
+    step, draft and language are sealed together, so nothing about the chat is readable."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(64), unique=True)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed_state: Mapped[bytes | None] = mapped_column(LargeBinary)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    # Only the day: an exact time could be matched against a tip's creation time.
+    touched_on: Mapped[date] = mapped_column(Date, default=utcday)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
