@@ -13,10 +13,10 @@ import re
 import traceback
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.i18n import Translator, normalise
 from bot.messages import Button, ChatKind, Inbound, Outbound, Reply
 from storage import conversations
@@ -43,7 +43,7 @@ class Services:
     pseudonyms: Pseudonyms
     receipts: ReceiptHasher
     translator: Translator
-    settings: Any = None
+    settings: Settings
 
 
 @dataclass
@@ -147,7 +147,9 @@ class Dispatcher:
             return await self._handle(inbound)
         except Exception as exc:
             log.error("handling a %s message failed: %s", inbound.route.channel, describe(exc))
-            translations = self.services.translator.get(inbound.language_hint)
+            translations = self.services.translator.get(
+                inbound.language_hint or self.services.settings.default_language
+            )
             text = translations.gettext(
                 "Sorry, something went wrong on our side. Nothing you sent before was lost. "
                 "Please try again in a moment."
@@ -161,7 +163,11 @@ class Dispatcher:
         async with self.services.db.transaction() as session:
             stored = await conversations.load(session, self.services.vault, account)
             state = stored.state
-            language = state.language or normalise(inbound.language_hint) or "vi"
+            language = (
+                state.language
+                or normalise(inbound.language_hint)
+                or self.services.settings.default_language
+            )
             ctx = Context(inbound, state, session, self.services, language)
             handler = self._route(ctx)
             offered_before = list(state.offered)

@@ -12,7 +12,7 @@ import io
 from pathlib import Path
 
 from storage.search_keys import search_key
-from storage.wards import N_, GroupRow, Problem, WardError
+from storage.wards import N_, GroupRow, Problem, WardError, check_rows
 
 _HEADERS = {
     "name": "name", "ten": "name", "ten to dan pho": "name", "to dan pho": "name",
@@ -77,8 +77,9 @@ def parse_groups(text: str) -> list[GroupRow]:
                 line, " ".join(values.get("name", "").split()), values.get("code") or None, aliases
             )
         )
+    problems += check_rows(rows)
     if problems:
-        raise WardError(*problems)
+        raise WardError(*sorted(problems, key=lambda p: p.line or 0))
     if not rows:
         raise WardError(Problem(N_("the file has no residential groups")))
     return rows

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import RecordRef, Vault, WrappedKey
@@ -39,15 +40,20 @@ class StoredConversation:
 
 async def load(session: AsyncSession, vault: Vault, account: Pseudonym) -> StoredConversation:
     """The conversation for this account, locked for this transaction (new if none)."""
-    row = await session.scalar(
-        select(Conversation).where(Conversation.account == account).with_for_update()
-    )
+    row = await _locked(session, account)
     if row is None:
-        row = Conversation(account=account, wrapped_key=b"", touched_on=utcday())
-        session.add(row)
-        await session.flush()
-        row.wrapped_key = vault.new_key(_ref(row))
-        return StoredConversation(row, ConversationState())
+        try:
+            async with session.begin_nested():  # another message of this chat may win
+                row = Conversation(account=account, wrapped_key=b"", touched_on=utcday())
+                session.add(row)
+                await session.flush()
+                row.wrapped_key = vault.new_key(_ref(row))
+                await session.flush()
+            return StoredConversation(row, ConversationState())
+        except IntegrityError:
+            row = await _locked(session, account)
+            if row is None:  # pragma: no cover - the winner's row cannot vanish here
+                raise
     if row.sealed_state is None:
         return StoredConversation(row, ConversationState())
     raw = vault.cipher(WrappedKey(row.wrapped_key), _ref(row)).open_json("state", row.sealed_state)
@@ -80,6 +86,12 @@ async def save(session: AsyncSession, vault: Vault, stored: StoredConversation) 
 
 async def forget(session: AsyncSession, account: Pseudonym) -> None:
     await session.execute(delete(Conversation).where(Conversation.account == account))
+
+
+async def _locked(session: AsyncSession, account: Pseudonym) -> Conversation | None:
+    return await session.scalar(
+        select(Conversation).where(Conversation.account == account).with_for_update()
+    )
 
 
 def _ref(row: Conversation) -> RecordRef:

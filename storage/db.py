@@ -44,10 +44,11 @@ def sqlite_url(path: Path) -> str:
 
 def _create_engine(url: URL, *, echo: bool) -> AsyncEngine:
     if url.get_backend_name() != "sqlite":
-        return create_async_engine(url, echo=echo, pool_pre_ping=True)
+        return create_async_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=echo)
+    # hide_parameters: values never reach a log line, even with SQL logging switched on.
+    engine = create_async_engine(url, echo=echo, hide_parameters=True)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -97,7 +98,7 @@ async def import_groups(
 ) -> ImportResult:
     """Add or update groups by accent-free name. All rows are checked before any is
     written; the caller's transaction makes the import all or nothing."""
-    problems = _check_rows(rows)
+    problems = check_rows(rows)
     existing = {
         g.search_key: g
         for g in await session.scalars(
@@ -133,7 +134,8 @@ async def import_groups(
     return ImportResult(added=added, updated=updated)
 
 
-def _check_rows(rows: Sequence[GroupRow]) -> list[Problem]:
+def check_rows(rows: Sequence[GroupRow]) -> list[Problem]:
+    """What is wrong with the rows on their own, each problem with its line."""
     problems: list[Problem] = []
     seen_names: dict[str, int] = {}
     seen_codes: dict[str, int] = {}
@@ -142,6 +144,8 @@ def _check_rows(rows: Sequence[GroupRow]) -> list[Problem]:
         if not row.name.strip() or not key:
             problems.append(Problem(N_("the name is empty"), row.line))
             continue
+        if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in row.name):
+            problems.append(Problem(N_("the name contains invisible control characters"), row.line))
         if len(row.name) > MAX_NAME:
             problems.append(
                 Problem(N_("the name is longer than {max} characters"), row.line, {"max": MAX_NAME})

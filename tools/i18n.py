@@ -20,7 +20,7 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 def extract() -> Catalog:
     template = Catalog(project="wardbot")
     for source in SOURCES:
-        for _filename, lineno, message, comments, context in extract_from_dir(
+        for _filename, _lineno, message, comments, context in extract_from_dir(
             ROOT / source, method_map=[("**.py", "python")], keywords=KEYWORDS
         ):
             template.add(message, None, [], auto_comments=comments, context=context)

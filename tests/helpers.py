@@ -1,0 +1,176 @@
+"""Test helpers that go through the public paths: the dispatcher as a channel calls it,
+and the bytes a database really keeps on disk."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from bot.app import App
+from bot.conversation import Context, Router
+from bot.messages import Button, ChatKind, Inbound, Reply
+from storage.routes import Route
+
+WARDBOT = str(Path(sys.executable).with_name("wardbot"))
+
+
+@dataclass
+class Chat:
+    """One person talking to the bot, as a channel without buttons would pass it on."""
+
+    app: App
+    user: str
+    channel: str = "console"
+    kind: ChatKind = ChatKind.PRIVATE
+    chat_id: str | None = None
+    language_hint: str | None = None
+    last: list[Reply] = field(default_factory=list)
+
+    @property
+    def route(self) -> Route:
+        if self.kind is ChatKind.GROUP:
+            return Route(self.channel, self.chat_id or "group", self.user)
+        return Route(self.channel, self.chat_id or self.user)
+
+    async def send(self, text: str = "", *, action: str | None = None) -> list[Reply]:
+        inbound = Inbound(
+            route=self.route,
+            chat_kind=self.kind,
+            text=text,
+            action=action,
+            language_hint=self.language_hint,
+        )
+        outbound = await self.app.dispatcher.handle(inbound)
+        assert all(o.route == self.route for o in outbound)
+        self.last = [o.reply for o in outbound]
+        return self.last
+
+    @property
+    def text(self) -> str:
+        return "\n".join(reply.text for reply in self.last)
+
+    def options(self) -> list[str]:
+        return [b.label for reply in self.last for b in reply.options()]
+
+
+def run_cli(*args: str, env: dict[str, str], stdin: str = "", cwd: Path | None = None):
+    return subprocess.run(
+        [WARDBOT, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+def needles(**values: str | int) -> dict[str, list[bytes]]:
+    """The byte forms a leaked value could take on disk, by label: UTF-8 text (also
+    decomposed), UTF-16, and for numbers their 4- and 8-byte binary forms. Failures name
+    the label only, so a failing test never prints the value."""
+    import unicodedata
+
+    found: dict[str, list[bytes]] = {}
+    for label, value in values.items():
+        text = str(value)
+        forms = {text.encode(), unicodedata.normalize("NFD", text).encode(), text.encode("utf-16-le")}
+        if isinstance(value, int):
+            for fmt in ("<q", ">q") if abs(value) >= 2**31 else ("<q", ">q", "<i", ">i"):
+                forms.add(struct.pack(fmt, value))
+        found[label] = sorted(forms)
+    return found
+
+
+def leaks(blob: bytes, values: dict[str, list[bytes]]) -> list[str]:
+    """Labels of the values found in blob."""
+    return [label for label, forms in values.items() if any(form in blob for form in forms)]
+
+
+async def raw_database_bytes(database_url: str) -> bytes:
+    """Everything the database engine keeps on disk for this database."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        base = Path(url.database or "")
+        parts = [
+            p.read_bytes() for p in (base, Path(f"{base}-wal"), Path(f"{base}-shm")) if p.exists()
+        ]
+        assert parts, "the SQLite database file is missing"
+        return b"".join(parts)
+    return await _postgres_bytes(database_url)
+
+
+async def _postgres_bytes(database_url: str) -> bytes:
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("CHECKPOINT")  # flush shared buffers to the relation files
+        data_dir = Path(await conn.fetchval("SHOW data_directory"))
+        paths = await conn.fetch(
+            """SELECT pg_relation_filepath(c.oid) AS path FROM pg_class c
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i', 't', 'm')
+               UNION
+               SELECT pg_relation_filepath(c.reltoastrelid) FROM pg_class c
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = 'public' AND c.reltoastrelid <> 0"""
+        )
+    finally:
+        await conn.close()
+    assert data_dir.is_dir(), "the PostgreSQL data directory must be readable for this test"
+    chunks: list[bytes] = []
+    for row in paths:
+        if row["path"] is None:
+            continue
+        main = data_dir / row["path"]
+        for segment in sorted(main.parent.glob(main.name + "*")):
+            chunks.append(segment.read_bytes())
+    wal = data_dir / "pg_wal"
+    for segment in sorted(wal.iterdir()):
+        if segment.is_file() and len(segment.name) == 24:
+            chunks.append(segment.read_bytes())
+    assert chunks, "no PostgreSQL relation files were found"
+    return b"".join(chunks)
+
+
+# A two-step conversation of the tests' own, composed through the public Router API.
+survey = Router("survey")
+
+
+@survey.command("survey")
+async def ask_name(ctx: Context) -> None:
+    ctx.go("survey:name")
+    ctx.reply("name?", [[Button("cancel", "survey:cancel")]], free_text=True)
+
+
+@survey.step("survey:name")
+async def got_name(ctx: Context) -> None:
+    ctx.state.data["name"] = ctx.inbound.text
+    ctx.go("survey:colour")
+    ctx.reply("colour?", [[Button("red", "colour:red"), Button("blue", "colour:blue")]])
+
+
+@survey.action("colour:")
+async def got_colour(ctx: Context) -> None:
+    ctx.go("")
+    ctx.reply(f"{ctx.state.data.pop('name', '?')} likes {ctx.action_arg}")
+
+
+@survey.action("survey:cancel")
+async def cancel(ctx: Context) -> None:
+    ctx.state.data.clear()
+    ctx.go("")
+    ctx.reply("cancelled")
+
+
+@survey.command("boom")
+async def boom(ctx: Context) -> None:
+    ctx.state.data["name"] = "changed"
+    raise RuntimeError("secret tip text must not be logged")

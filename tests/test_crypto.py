@@ -1,0 +1,155 @@
+"""Envelope encryption, keyring file, pseudonyms and receipts, with real crypto."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from storage import keyring as keyring_file
+from storage.crypto import CryptoError, RecordRef, Vault, WrappedKey
+from storage.keyring import Keyring, KeyringError
+from storage.pseudonyms import Pseudonyms, Purpose
+from storage.receipts import (
+    ALPHABET,
+    ReceiptHasher,
+    new_code,
+    new_secret,
+    parse_code,
+    parse_secret,
+)
+
+TIP = RecordRef("tips", 7)
+TEXT = "Có người bán ma túy ở ngõ 5 — nhà số 12".encode()
+
+
+def test_round_trip_and_fields_are_independent() -> None:
+    vault = Vault(Keyring.generate())
+    key = vault.new_key(TIP)
+    cipher = vault.cipher(key, TIP)
+    sealed = cipher.seal("content", TEXT)
+    assert TEXT not in sealed
+    assert vault.cipher(key, TIP).open("content", sealed) == TEXT
+    assert cipher.seal("content", TEXT) != sealed  # a fresh nonce each time
+    with pytest.raises(CryptoError):
+        cipher.open("route", sealed)  # sealed for another field
+
+
+def test_every_changed_byte_is_refused() -> None:
+    vault = Vault(Keyring.generate())
+    key = vault.new_key(TIP)
+    sealed = vault.cipher(key, TIP).seal("content", TEXT)
+    for position in range(len(sealed)):
+        tampered = bytearray(sealed)
+        tampered[position] ^= 0x01
+        with pytest.raises(CryptoError):
+            vault.cipher(key, TIP).open("content", bytes(tampered))
+    for position in range(len(key)):
+        bad_key = bytearray(key)
+        bad_key[position] ^= 0x80
+        with pytest.raises(CryptoError):
+            vault.cipher(WrappedKey(bytes(bad_key)), TIP)
+
+
+def test_ciphertext_or_key_moved_to_another_record_is_refused() -> None:
+    vault = Vault(Keyring.generate())
+    key = vault.new_key(TIP)
+    sealed = vault.cipher(key, TIP).seal("content", TEXT)
+    other = RecordRef("tips", 8)
+    with pytest.raises(CryptoError):
+        vault.cipher(key, other)  # the wrapped key is bound to tip 7
+    other_key = vault.new_key(other)
+    with pytest.raises(CryptoError):
+        vault.cipher(other_key, other).open("content", sealed)
+
+
+def test_a_different_keyring_cannot_open() -> None:
+    key = Vault(Keyring.generate()).new_key(TIP)
+    with pytest.raises(CryptoError):
+        Vault(Keyring.generate()).cipher(key, TIP)
+
+
+def test_rotation_keeps_old_records_readable_and_rewrap_moves_them() -> None:
+    old = Keyring.generate()
+    key = Vault(old).new_key(TIP)
+    sealed = Vault(old).cipher(key, TIP).seal("content", TEXT)
+
+    rotated = old.rotated()
+    assert rotated.active_version == 2 and rotated.versions == [1, 2]
+    vault = Vault(rotated)
+    assert vault.cipher(key, TIP).open("content", sealed) == TEXT
+    assert Vault.key_version(vault.new_key(TIP)) == 2
+
+    rewrapped = vault.rewrap(key, TIP)
+    assert Vault.key_version(rewrapped) == 2
+    # Without version 1 the old wrapping is unreadable, the re-wrapped one still opens.
+    data = json.loads(rotated.to_json())
+    data["master_keys"] = [k for k in data["master_keys"] if k["version"] == 2]
+    only_new = Vault(Keyring.from_json(json.dumps(data)))
+    with pytest.raises(CryptoError):
+        only_new.cipher(key, TIP)
+    assert only_new.cipher(rewrapped, TIP).open("content", sealed) == TEXT
+
+
+def test_keyring_file_is_private_and_never_overwritten(tmp_path) -> None:
+    path = tmp_path / "sub" / "keyring.json"
+    keys, created = keyring_file.load_or_create(path)
+    assert created
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    again, created_again = keyring_file.load_or_create(path)
+    assert not created_again
+    assert again.to_json() == keys.to_json()
+    with pytest.raises(KeyringError, match="already exists"):
+        keyring_file.save(Keyring.generate(), path, overwrite=False)
+    os.chmod(path, 0o644)
+    with pytest.raises(KeyringError, match="readable by other users"):
+        keyring_file.load(path)
+    os.chmod(path, 0o600)
+    path.write_text('{"format": "wardbot-keyring/1", "master_keys": []}')
+    with pytest.raises(KeyringError, match="malformed"):
+        keyring_file.load(path)
+    assert "key" not in repr(keys).lower().replace("keyring", "")
+
+
+def test_pseudonyms_are_stable_per_purpose_and_unlinkable_across_purposes() -> None:
+    keys = Keyring.generate()
+    names = Pseudonyms(keys)
+    reporter = names.of(Purpose.REPORTER, "telegram", "123456789")
+    assert reporter == Pseudonyms(keys).of(Purpose.REPORTER, "telegram", "123456789")
+    assert reporter != names.of(Purpose.SUBSCRIBER, "telegram", "123456789")
+    assert reporter != names.of(Purpose.REPORTER, "zalo", "123456789")
+    assert reporter != Pseudonyms(Keyring.generate()).of(Purpose.REPORTER, "telegram", "123456789")
+    assert "123456789" not in reporter
+    with pytest.raises(ValueError):
+        names.of(Purpose.REPORTER, "telegram", "")
+
+
+def test_receipt_secret_has_80_bits_and_reads_aloud() -> None:
+    secrets_seen = {new_secret() for _ in range(200)}
+    assert len(secrets_seen) == 200
+    for secret in secrets_seen:
+        groups = secret.split("-")
+        assert [len(g) for g in groups] == [4, 4, 4, 4]
+        assert all(ch in ALPHABET for ch in "".join(groups))
+    assert len(ALPHABET) ** 16 >= 2**80
+    secret = next(iter(secrets_seen))
+    typed = secret.lower().replace("-", " ").replace("0", "o").replace("1", "l")
+    assert parse_secret(typed) == secret
+    assert parse_secret("too short") is None
+    code = new_code()
+    assert parse_code(f" {code.lower()} ") == code
+
+
+def test_receipt_hash_verifies_only_the_right_secret() -> None:
+    keys = Keyring.generate()
+    hasher = ReceiptHasher(keys)
+    code, secret = new_code(), new_secret()
+    stored = hasher.hash(code, secret)
+    assert secret.encode() not in stored
+    assert hasher.verify(code, secret, stored)
+    assert not hasher.verify(code, new_secret(), stored)
+    assert not hasher.verify(new_code(), secret, stored)
+    assert not ReceiptHasher(Keyring.generate()).verify(code, secret, stored)
+    assert not hasher.verify(code, secret, None)

@@ -1,0 +1,45 @@
+"""Every user-facing string is in the catalogs, translated into Vietnamese."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+from bot.i18n import LOCALE_DIR, Translator, normalise
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+from i18n import extract
+
+PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+
+
+def _catalog(language: str):
+    with (LOCALE_DIR / language / "LC_MESSAGES" / "wardbot.po").open("rb") as handle:
+        return read_po(handle, locale=language)
+
+
+def test_every_marked_string_has_a_vietnamese_translation() -> None:
+    vi = _catalog("vi")
+    missing = [m.id for m in extract() if m.id and not (vi.get(m.id) and vi.get(m.id).string)]
+    assert not missing, (
+        f"untranslated (run: python tools/i18n.py update, then translate): {missing}"
+    )
+
+
+def test_translations_keep_their_placeholders() -> None:
+    for message in _catalog("vi"):
+        if message.id and message.string:
+            assert sorted(PLACEHOLDER.findall(message.id)) == sorted(
+                PLACEHOLDER.findall(message.string)
+            ), message.id
+
+
+def test_catalogs_load_and_default_to_vietnamese() -> None:
+    translator = Translator()
+    assert translator.get(None).gettext("Please choose:") == "Xin mời bạn chọn:"
+    assert translator.get("en-US").gettext("Please choose:") == "Please choose:"
+    assert translator.get("fr").gettext("Please choose:") == "Xin mời bạn chọn:"
+    assert normalise("vi_VN") == "vi" and normalise("zz") is None
