@@ -57,7 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(line.format(key=exc.key, problem=problem), file=sys.stderr)
         return 2
     except KeyringError as exc:
-        print(_("wardbot: keyring error: {problem}").format(problem=exc), file=sys.stderr)
+        problem = _(exc.problem).format(**exc.params)
+        print(_("wardbot: keyring error: {problem}").format(problem=problem), file=sys.stderr)
         return 2
     except WardError as exc:
         for problem in exc.problems:

@@ -46,7 +46,8 @@ def _create_engine(url: URL, *, echo: bool) -> AsyncEngine:
     if url.get_backend_name() != "sqlite":
         return create_async_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)
     if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        # The database holds only sealed data, but its directory is nobody else's business.
+        Path(url.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     # hide_parameters: values never reach a log line, even with SQL logging switched on.
     engine = create_async_engine(url, echo=echo, hide_parameters=True)
 

@@ -24,8 +24,19 @@ FORMAT = "wardbot-keyring/1"
 KEY_BYTES = 32
 
 
+def N_(message: str) -> str:
+    """Marks an English message id for translation where it is shown (the CLI)."""
+    return message
+
+
 class KeyringError(Exception):
-    """The keyring file is missing, unreadable, malformed or too widely readable."""
+    """The keyring file is missing, unreadable, malformed or too widely readable.
+    `problem` is an English message id; `params` fill its placeholders."""
+
+    def __init__(self, problem: str, **params: object):
+        super().__init__(problem.format(**params))
+        self.problem = problem
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -43,12 +54,16 @@ class Keyring:
 
     def __init__(self, masters: dict[int, MasterKey], active_version: int, hmac_root: bytes):
         if active_version not in masters:
-            raise KeyringError(f"active key version {active_version} is not in the keyring")
+            raise KeyringError(
+                N_("active key version {version} is not in the keyring"), version=active_version
+            )
         for key in masters.values():
             if len(key.material) != KEY_BYTES:
-                raise KeyringError(f"master key {key.version} is not {KEY_BYTES} bytes")
+                raise KeyringError(
+                    N_("master key {version} has the wrong length"), version=key.version
+                )
         if len(hmac_root) != KEY_BYTES:
-            raise KeyringError(f"hmac root is not {KEY_BYTES} bytes")
+            raise KeyringError(N_("the HMAC root key has the wrong length"))
         self._masters = dict(masters)
         self._active = active_version
         self._hmac_root = hmac_root
@@ -73,7 +88,9 @@ class Keyring:
         try:
             return self._masters[version].material
         except KeyError:
-            raise KeyringError(f"master key version {version} is not in the keyring") from None
+            raise KeyringError(
+                N_("master key version {version} is not in the keyring"), version=version
+            ) from None
 
     def derived_key(self, purpose: str) -> bytes:
         """A key of its own for each purpose, so one purpose's values never match another's."""
@@ -113,7 +130,7 @@ class Keyring:
         try:
             data: dict[str, Any] = json.loads(text)
             if data.get("format") != FORMAT:
-                raise KeyringError(f"unknown keyring format {data.get('format')!r}")
+                raise KeyringError(N_("unknown keyring format {format}"), format=data.get("format"))
             masters = {
                 int(item["version"]): MasterKey(
                     int(item["version"]), _unb64(item["key"]), str(item.get("created", ""))
@@ -124,27 +141,37 @@ class Keyring:
         except KeyringError:
             raise
         except (ValueError, KeyError, TypeError) as exc:
-            raise KeyringError(f"keyring file is malformed ({type(exc).__name__})") from None
+            raise KeyringError(
+                N_("the keyring file is malformed ({kind})"), kind=type(exc).__name__
+            ) from None
 
 
 def load(path: Path) -> Keyring:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
-        raise KeyringError(f"keyring file {path} does not exist; run 'wardbot keys init'") from None
+        raise KeyringError(
+            N_("keyring file {path} does not exist; run 'wardbot keys init'"), path=path
+        ) from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyringError(f"keyring file {path} is readable by other users; run chmod 600 on it")
+        raise KeyringError(
+            N_("keyring file {path} is readable by other users; run chmod 600 on it"), path=path
+        )
     try:
         return Keyring.from_json(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise KeyringError(f"cannot read keyring file {path}: {exc.strerror}") from None
+        raise KeyringError(
+            N_("cannot read keyring file {path}: {reason}"), path=path, reason=exc.strerror
+        ) from None
 
 
 def save(keyring: Keyring, path: Path, *, overwrite: bool) -> None:
     """Write atomically with mode 0600: a crash leaves the old file or the new, never half."""
     if path.exists() and not overwrite:
-        raise KeyringError(f"keyring file {path} already exists; refusing to overwrite it")
-    path.parent.mkdir(parents=True, exist_ok=True)
+        raise KeyringError(
+            N_("keyring file {path} already exists; refusing to overwrite it"), path=path
+        )
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

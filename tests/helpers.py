@@ -81,7 +81,11 @@ def needles(**values: str | int) -> dict[str, list[bytes]]:
     found: dict[str, list[bytes]] = {}
     for label, value in values.items():
         text = str(value)
-        forms = {text.encode(), unicodedata.normalize("NFD", text).encode(), text.encode("utf-16-le")}
+        forms = {
+            text.encode(),
+            unicodedata.normalize("NFD", text).encode(),
+            text.encode("utf-16-le"),
+        }
         if isinstance(value, int):
             for fmt in ("<q", ">q") if abs(value) >= 2**31 else ("<q", ">q", "<i", ">i"):
                 forms.add(struct.pack(fmt, value))

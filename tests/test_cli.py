@@ -1,0 +1,122 @@
+"""The `wardbot` command as a person runs it: piped console chat, schema, key lifecycle."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.channels import console
+from bot.config import Settings
+from storage import keyring as keyring_file
+from storage.crypto import Vault
+from storage.db import Database
+from storage.models import Conversation
+from tests.helpers import run_cli
+
+WELCOME_VI = "Xin chào! Đây là kênh của Công an phường"
+
+
+def test_piped_start_prints_the_vietnamese_welcome_and_menu(cli_env, tmp_path: Path) -> None:
+    result = run_cli("chat", "--user", "an", env=cli_env, stdin="/start\n", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert WELCOME_VI in result.stdout
+    assert "1. Ngôn ngữ / Language" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_first_start_on_a_fresh_directory_uses_sqlite_and_makes_a_private_keyring(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WARDBOT_")}
+    result = run_cli("run", env=env, stdin="/start\n1\n2\n", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert WELCOME_VI in result.stdout and "I will answer in English" in result.stdout
+    data = tmp_path / "wardbot-data"
+    assert (data / "wardbot.db").exists()
+    assert stat.S_IMODE((data / "keyring.json").stat().st_mode) == 0o600
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    again = run_cli("run", env=env, stdin="/start\n", cwd=tmp_path)  # the choice was kept
+    assert again.stdout.startswith("Hello!"), again.stdout
+
+
+def test_undecodable_input_is_answered_not_crashed(cli_env, tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.helpers import WARDBOT
+
+    result = subprocess.run(
+        [WARDBOT, "chat", "--user", "an"], input=b"\xff\xfe\xc3(\n/start\n", env=cli_env,
+        capture_output=True, cwd=tmp_path, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0
+    assert "Xin lỗi, tôi chưa hiểu".encode() in result.stdout
+    assert WELCOME_VI.encode() in result.stdout
+
+
+async def test_console_channel_in_process(app) -> None:
+    out = io.StringIO()
+    await console.chat(app.dispatcher, "lan", stdin=io.StringIO("/start\n1\n"), stdout=out)
+    text = out.getvalue()
+    assert WELCOME_VI in text and "Chọn ngôn ngữ:\n\n1. Tiếng Việt\n2. English" in text
+
+
+def test_db_upgrade_reports_the_revision(cli_env) -> None:
+    result = run_cli("db", "upgrade", env=cli_env)
+    assert result.returncode == 0, result.stderr
+    assert "phiên bản 0001" in result.stdout
+
+
+async def test_keys_init_rotate_rewrap(cli_env, settings: Settings, tmp_path: Path) -> None:
+    created = run_cli("keys", "init", env=cli_env)
+    assert created.returncode == 0, created.stderr
+    assert stat.S_IMODE(settings.keyring_path.stat().st_mode) == 0o600
+    refused = run_cli("keys", "init", env=cli_env)
+    assert refused.returncode == 2 and "đã tồn tại" in refused.stderr
+
+    # Conversations sealed under master key 1.
+    for user in ("an", "binh", "chi"):
+        chat = run_cli("chat", "--user", user, env=cli_env, stdin="/start\n1\n2\n", cwd=tmp_path)
+        assert chat.returncode == 0, chat.stderr
+
+    rotated = run_cli("keys", "rotate", env=cli_env)
+    assert rotated.returncode == 0 and "2" in rotated.stdout
+    # Old records stay readable: the language chosen under key 1 is still honoured.
+    after = run_cli("chat", "--user", "an", env=cli_env, stdin="/start\n", cwd=tmp_path)
+    assert after.stdout.startswith("Hello!")
+
+    rewrapped = run_cli("keys", "rewrap", env=cli_env)
+    assert rewrapped.returncode == 0, rewrapped.stderr
+    assert "conversations: đã bọc lại 3 khóa dữ liệu" in rewrapped.stdout
+
+    db = Database(settings.database_url)
+    try:
+        async with db.transaction() as session:
+            rows = (await session.scalars(select(Conversation))).all()
+        assert {Vault.key_version(row.wrapped_key) for row in rows} == {2}
+    finally:
+        await db.dispose()
+
+    # With master key 1 removed from the keyring, everything still opens.
+    data = json.loads(settings.keyring_path.read_text())
+    data["master_keys"] = [k for k in data["master_keys"] if k["version"] == 2]
+    keyring_file.save(
+        keyring_file.Keyring.from_json(json.dumps(data)), settings.keyring_path, overwrite=True
+    )
+    final = run_cli("chat", "--user", "binh", env=cli_env, stdin="/start\n", cwd=tmp_path)
+    assert final.stdout.startswith("Hello!"), final.stdout + final.stderr
+
+
+def test_missing_or_exposed_keyring_is_one_line(cli_env, settings: Settings) -> None:
+    result = run_cli("keys", "rotate", env=cli_env)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "keys init" in result.stderr and "không có tệp khóa" in result.stderr
+    run_cli("keys", "init", env=cli_env)
+    os.chmod(settings.keyring_path, 0o640)
+    exposed = run_cli("chat", "--user", "an", env=cli_env, stdin="/start\n")
+    assert exposed.returncode == 2 and "chmod 600" in exposed.stderr
+    assert "Traceback" not in exposed.stderr
