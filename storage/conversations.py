@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import RecordRef, Vault, WrappedKey
-from storage.models import Conversation, utcday
+from storage.models import Conversation, DraftFile, utcday
 from storage.pseudonyms import Pseudonym
 
 
@@ -86,6 +86,52 @@ async def save(session: AsyncSession, vault: Vault, stored: StoredConversation) 
 
 async def forget(session: AsyncSession, account: Pseudonym) -> None:
     await session.execute(delete(Conversation).where(Conversation.account == account))
+
+
+@dataclass(frozen=True)
+class DraftFileData:
+    kind: str
+    mime_type: str
+    data: bytes = field(repr=False)
+
+
+async def add_draft_file(
+    session: AsyncSession, vault: Vault, stored: StoredConversation, file: DraftFileData
+) -> int:
+    """Keep a file sent mid-wizard, sealed under the conversation's key."""
+    row = DraftFile(
+        conversation_id=stored.row.id, kind=file.kind, mime_type=file.mime_type, sealed_data=b""
+    )
+    session.add(row)
+    await session.flush()
+    cipher = vault.cipher(WrappedKey(stored.row.wrapped_key), _ref(stored.row))
+    row.sealed_data = cipher.seal(f"draft-file/{row.id}", file.data)
+    await session.flush()
+    return row.id
+
+
+async def draft_files(
+    session: AsyncSession, vault: Vault, stored: StoredConversation
+) -> list[DraftFileData]:
+    cipher = vault.cipher(WrappedKey(stored.row.wrapped_key), _ref(stored.row))
+    rows = await session.scalars(
+        select(DraftFile).where(DraftFile.conversation_id == stored.row.id).order_by(DraftFile.id)
+    )
+    return [
+        DraftFileData(row.kind, row.mime_type, cipher.open(f"draft-file/{row.id}", row.sealed_data))
+        for row in rows
+    ]
+
+
+async def count_draft_files(session: AsyncSession, stored: StoredConversation) -> int:
+    rows = await session.scalars(
+        select(DraftFile.id).where(DraftFile.conversation_id == stored.row.id)
+    )
+    return len(rows.all())
+
+
+async def drop_draft_files(session: AsyncSession, stored: StoredConversation) -> None:
+    await session.execute(delete(DraftFile).where(DraftFile.conversation_id == stored.row.id))
 
 
 async def _locked(session: AsyncSession, account: Pseudonym) -> Conversation | None:

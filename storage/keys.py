@@ -7,10 +7,10 @@ from sqlalchemy import select
 from storage.crypto import RecordRef, Vault, WrappedKey
 from storage.db import Database
 from storage.keyring import Keyring
-from storage.models import Conversation, Officer, Tip
+from storage.models import Conversation, Officer, OutboxMessage, Tip
 
 # Every table whose rows own a data key. A new one must be added here to be rotated.
-KEY_OWNERS = (Tip, Officer, Conversation)
+KEY_OWNERS = (Tip, Officer, Conversation, OutboxMessage)
 BATCH = 500
 
 

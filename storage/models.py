@@ -70,6 +70,8 @@ class Ward(Base):
     name: Mapped[str] = mapped_column(String(120))
     search_key: Mapped[str] = mapped_column(String(120), index=True)
     city: Mapped[str] = mapped_column(String(120), default="")
+    # Public numbers residents may call: [[label, number], ...], in the order shown.
+    hotlines: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     groups: Mapped[list[ResidentialGroup]] = relationship(back_populates="ward")
@@ -155,8 +157,12 @@ class Tip(Base):
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default=TipStatus.NEW)
     language: Mapped[str] = mapped_column(String(8), default="vi")
+    # The keyword pass's suggestion (1 = most urgent); police set `priority` themselves.
+    priority_hint: Mapped[int] = mapped_column(Integer, default=2)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    outcome: Mapped[str | None] = mapped_column(String(24))
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     sealed_content: Mapped[bytes | None] = mapped_column(LargeBinary)
     sealed_route: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -182,8 +188,74 @@ class TipEvent(Base):
     to_status: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sealed_body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # An answer points at the question it answers.
+    reply_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tip_events.id", ondelete="SET NULL")
+    )
 
     tip: Mapped[Tip] = relationship(back_populates="events")
+
+
+class TipAttachment(Base):
+    """A photo or PDF of a tip, stripped of metadata, sealed under the tip's data key."""
+
+    __tablename__ = "tip_attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tips.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    mime_type: Mapped[str] = mapped_column(String(64))
+    sealed_data: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class DraftFile(Base):
+    """A file sent during the report wizard, kept (sealed under the conversation's key)
+    so a restart does not lose it; moved under the tip's key on submission."""
+
+    __tablename__ = "draft_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    mime_type: Mapped[str] = mapped_column(String(64))
+    sealed_data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class OutboxMessage(Base):
+    """A message to a chat other than the one being answered (a police question to a
+    reporter, a notice to an officer). The route and text are sealed; `recipient` is a
+    pseudonym so a channel can find its own messages. Deleted once delivered."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "channel", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(64), index=True)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed_route: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sealed_reply: Mapped[bytes | None] = mapped_column(LargeBinary)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RateCounter(Base):
+    """Counts per pseudonym and hour. Only the hour is kept, never the exact time, so a
+    counter cannot be matched to the tip it counted."""
+
+    __tablename__ = "rate_counters"
+    __table_args__ = (
+        UniqueConstraint("subject", "kind", "hour", name="uq_rate_counters_subject_kind_hour"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(24))
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Conversation(Base):

@@ -22,6 +22,8 @@ class Purpose(StrEnum):
     REPORTER = "reporter"
     SUBSCRIBER = "subscriber"
     OFFICER = "officer"
+    OUTBOX = "outbox"
+    RECEIPT_CHECK = "receipt-check"
 
 
 class Pseudonyms:

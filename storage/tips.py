@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -10,11 +13,54 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import RecordCipher, RecordRef, Vault, WrappedKey
-from storage.models import Tip, TipEvent, TipStatus, utcnow
-from storage.receipts import ReceiptHasher, ReceiptSecret, TipCode, new_code, new_secret
+from storage.models import Tip, TipAttachment, TipEvent, TipStatus, utcnow
+from storage.receipts import (
+    ReceiptHasher,
+    ReceiptSecret,
+    TipCode,
+    new_code,
+    new_secret,
+    parse_code,
+    parse_secret,
+)
 from storage.routes import Route
 
 _CODE_ATTEMPTS = 8
+
+
+class EventKind(StrEnum):
+    SUBMITTED = "submitted"
+    STATUS = "status"
+    NOTE = "note"  # internal to the police
+    QUESTION = "question"  # police to reporter
+    ANSWER = "answer"  # reporter to police
+    REPLY = "reply"  # public answer the reporter sees
+    ADDITION = "addition"  # more information from the reporter
+    CONTACT_STOPPED = "contact_stopped"
+
+
+# What the reporter sees when checking a tip; notes stay with the police.
+REPORTER_VISIBLE = frozenset(
+    {EventKind.SUBMITTED, EventKind.STATUS, EventKind.QUESTION, EventKind.ANSWER,
+     EventKind.REPLY, EventKind.ADDITION, EventKind.CONTACT_STOPPED}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    kind: str
+    mime_type: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    id: int
+    kind: str
+    at: datetime
+    to_status: str | None
+    text: str | None = field(default=None, repr=False)
+    reply_to_id: int | None = None
 
 
 class TipShredded(Exception):
@@ -55,6 +101,7 @@ async def create_tip(
     priority: int = 2,
     urgent: bool = False,
     language: str = "vi",
+    attachments: Sequence[NewAttachment] = (),
 ) -> tuple[Tip, Receipt]:
     """Store a tip, sealed, and return it with the receipt to give the reporter."""
     for _ in range(_CODE_ATTEMPTS):
@@ -72,6 +119,7 @@ async def create_tip(
         secret_hash=hasher.hash(code, secret),
         category=category,
         priority=priority,
+        priority_hint=priority,
         urgent=urgent,
         status=TipStatus.NEW,
         language=language,
@@ -87,6 +135,14 @@ async def create_tip(
     cipher = tip_cipher(vault, tip)
     tip.sealed_content = cipher.seal_json("content", content)
     tip.sealed_route = cipher.seal("route", route.to_bytes()) if route else None
+    for item in attachments:
+        row = TipAttachment(tip_id=tip.id, kind=item.kind, mime_type=item.mime_type)
+        session.add(row)
+        await session.flush()
+        row.sealed_data = cipher.seal(f"attachment/{row.id}", item.data)
+    session.add(
+        TipEvent(tip_id=tip.id, kind=EventKind.SUBMITTED, to_status=TipStatus.NEW, created_at=now)
+    )
     await session.flush()
     return tip, Receipt(code, secret)
 
@@ -112,11 +168,13 @@ async def add_event(
     body: str | None = None,
     actor_officer_id: int | None = None,
     to_status: str | None = None,
+    reply_to_id: int | None = None,
 ) -> TipEvent:
     event = TipEvent(
         tip_id=tip.id,
         kind=kind,
         actor_officer_id=actor_officer_id,
+        reply_to_id=reply_to_id,
         from_status=tip.status if to_status else None,
         to_status=to_status,
         created_at=utcnow(),
@@ -138,6 +196,79 @@ def read_event_body(vault: Vault, tip: Tip, event: TipEvent) -> str | None:
     return tip_cipher(vault, tip).open_text(_event_field(event), event.sealed_body)
 
 
+async def find_by_receipt(
+    session: AsyncSession, hasher: ReceiptHasher, code_text: str, secret_text: str
+) -> Tip | None:
+    """The tip whose receipt this is, or None. The slow hash runs whether or not the
+    code exists, so the answer time does not tell which codes are real."""
+    code = parse_code(code_text)
+    secret = parse_secret(secret_text)
+    tip = None
+    if code is not None:
+        tip = await session.scalar(select(Tip).where(Tip.code == code))
+    stored = tip.secret_hash if tip is not None else None
+    probe_code = code or TipCode("0000000")
+    probe_secret = secret or ReceiptSecret("0000-0000-0000-0000")
+    matches = hasher.verify(probe_code, probe_secret, stored)
+    return tip if (matches and secret is not None and tip is not None) else None
+
+
+async def timeline(session: AsyncSession, vault: Vault, tip: Tip) -> list[TimelineEntry]:
+    """What the reporter may see of the tip's history, oldest first."""
+    events = await session.scalars(
+        select(TipEvent)
+        .where(TipEvent.tip_id == tip.id, TipEvent.kind.in_(REPORTER_VISIBLE))
+        .order_by(TipEvent.id)
+    )
+    return [
+        TimelineEntry(
+            e.id, e.kind, e.created_at, e.to_status, read_event_body(vault, tip, e), e.reply_to_id
+        )
+        for e in events
+    ]
+
+
+async def open_questions(session: AsyncSession, vault: Vault, tip: Tip) -> list[TimelineEntry]:
+    entries = await timeline(session, vault, tip)
+    answered = {e.reply_to_id for e in entries if e.kind == EventKind.ANSWER}
+    return [e for e in entries if e.kind == EventKind.QUESTION and e.id not in answered]
+
+
+async def read_attachments(session: AsyncSession, vault: Vault, tip: Tip) -> list[NewAttachment]:
+    cipher = tip_cipher(vault, tip)
+    rows = await session.scalars(
+        select(TipAttachment).where(TipAttachment.tip_id == tip.id).order_by(TipAttachment.id)
+    )
+    return [
+        NewAttachment(row.kind, row.mime_type, cipher.open(f"attachment/{row.id}", row.sealed_data))
+        for row in rows
+        if row.sealed_data is not None
+    ]
+
+
+async def stop_contact(session: AsyncSession, vault: Vault, tip: Tip) -> None:
+    """Delete the way back to the reporter at once; nothing can restore it."""
+    if tip.sealed_route is not None:
+        tip.sealed_route = None
+        await add_event(session, vault, tip, EventKind.CONTACT_STOPPED)
+
+
+async def shred_closed_before(session: AsyncSession, cutoff: datetime) -> int:
+    """Crypto-shred closed tips older than the retention period; returns how many."""
+    expired = (
+        await session.scalars(
+            select(Tip).where(
+                Tip.status == TipStatus.CLOSED,
+                Tip.closed_at < cutoff,
+                Tip.wrapped_key.is_not(None),
+            )
+        )
+    ).all()
+    for tip in expired:
+        await shred(session, tip)
+    return len(expired)
+
+
 async def shred(session: AsyncSession, tip: Tip) -> None:
     """Destroy the tip's content for good by deleting its data key (crypto-shredding);
     the ciphertexts are cleared too, and the metadata kept for statistics."""
@@ -147,6 +278,10 @@ async def shred(session: AsyncSession, tip: Tip) -> None:
     tip.secret_hash = None
     for event in await session.scalars(select(TipEvent).where(TipEvent.tip_id == tip.id)):
         event.sealed_body = None
+    for attachment in await session.scalars(
+        select(TipAttachment).where(TipAttachment.tip_id == tip.id)
+    ):
+        attachment.sealed_data = None
     await session.flush()
 
 

@@ -1,0 +1,99 @@
+"""Messages for chats other than the one being answered, kept until delivered.
+
+A police question must reach a reporter whose chat is not the one the officer is
+typing in, possibly on another channel or after a restart. Each row owns a data key;
+its route and payload are sealed, and the row is deleted once the channel sent it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.crypto import RecordRef, Vault, WrappedKey
+from storage.models import OutboxMessage, utcnow
+from storage.pseudonyms import Pseudonym, Pseudonyms, Purpose
+from storage.routes import Route
+
+
+@dataclass(frozen=True)
+class Pending:
+    id: int
+    route: Route
+    payload: dict[str, Any] = field(repr=False)
+    attempts: int
+
+
+def recipient_of(pseudonyms: Pseudonyms, route: Route) -> Pseudonym:
+    return pseudonyms.of(Purpose.OUTBOX, route.channel, *route.account_parts())
+
+
+async def enqueue(
+    session: AsyncSession,
+    vault: Vault,
+    pseudonyms: Pseudonyms,
+    route: Route,
+    payload: dict[str, Any],
+) -> int:
+    row = OutboxMessage(
+        channel=route.channel,
+        recipient=recipient_of(pseudonyms, route),
+        wrapped_key=b"",
+        next_attempt_at=utcnow(),
+        created_at=utcnow(),
+    )
+    session.add(row)
+    await session.flush()
+    ref = RecordRef("outbox", row.id)
+    row.wrapped_key = vault.new_key(ref)
+    cipher = vault.cipher(WrappedKey(row.wrapped_key), ref)
+    row.sealed_route = cipher.seal("route", route.to_bytes())
+    row.sealed_reply = cipher.seal_json("payload", payload)
+    await session.flush()
+    return row.id
+
+
+async def due_for(
+    session: AsyncSession,
+    vault: Vault,
+    *,
+    channel: str,
+    now: datetime,
+    recipient: Pseudonym | None = None,
+    limit: int = 50,
+) -> list[Pending]:
+    """Due messages of a channel (or of one recipient), oldest first, claimed for this
+    transaction: on PostgreSQL other senders skip them (FOR UPDATE SKIP LOCKED)."""
+    query = select(OutboxMessage).where(
+        OutboxMessage.channel == channel, OutboxMessage.next_attempt_at <= now
+    )
+    if recipient is not None:
+        query = query.where(OutboxMessage.recipient == recipient)
+    rows = (
+        await session.scalars(
+            query.order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)
+        )
+    ).all()
+    pending = []
+    for row in rows:
+        ref = RecordRef("outbox", row.id)
+        cipher = vault.cipher(WrappedKey(row.wrapped_key), ref)
+        route = Route.from_bytes(cipher.open("route", row.sealed_route or b""))
+        payload = cipher.open_json("payload", row.sealed_reply or b"")
+        pending.append(Pending(row.id, route, payload, row.attempts))
+    return pending
+
+
+async def delivered(session: AsyncSession, message_id: int) -> None:
+    await session.execute(delete(OutboxMessage).where(OutboxMessage.id == message_id))
+
+
+async def retry_later(session: AsyncSession, message_id: int, now: datetime) -> None:
+    row = await session.get(OutboxMessage, message_id)
+    if row is not None:
+        row.attempts += 1
+        row.next_attempt_at = now + timedelta(seconds=min(3600, 5 * 2**row.attempts))

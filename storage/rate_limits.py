@@ -1,0 +1,103 @@
+"""Rate limits per pseudonym, counted in hour buckets.
+
+Only the hour is stored, so a counter row cannot be matched to the exact moment of
+the tip it counted; rows older than two days are dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import RateCounter
+
+
+@dataclass(frozen=True)
+class Limit:
+    count: int
+    hours: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    retry_after: timedelta = timedelta(0)
+
+
+def hour_of(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+async def check(
+    session: AsyncSession, subject: str, kind: str, limits: list[Limit], now: datetime
+) -> Decision:
+    """Whether one more event is allowed, without counting it."""
+    for limit in sorted(limits, key=lambda item: item.hours):
+        since = hour_of(now) - timedelta(hours=limit.hours - 1)
+        rows = (
+            await session.execute(
+                select(RateCounter.hour, RateCounter.count)
+                .where(
+                    RateCounter.subject == subject,
+                    RateCounter.kind == kind,
+                    RateCounter.hour >= since,
+                )
+                .order_by(RateCounter.hour)
+            )
+        ).all()
+        if sum(count for _, count in rows) >= limit.count:
+            # Allowed again when enough of the oldest hours have left the window.
+            excess = sum(count for _, count in rows) - limit.count + 1
+            for hour, count in rows:
+                excess -= count
+                if excess <= 0:
+                    wait = hour + timedelta(hours=limit.hours) - now
+                    return Decision(False, max(wait, timedelta(minutes=1)))
+    return Decision(True)
+
+
+async def record(session: AsyncSession, subject: str, kind: str, now: datetime) -> None:
+    hour = hour_of(now)
+    counter = await session.scalar(
+        select(RateCounter)
+        .where(RateCounter.subject == subject, RateCounter.kind == kind, RateCounter.hour == hour)
+        .with_for_update()
+    )
+    if counter is None:
+        try:
+            async with session.begin_nested():
+                session.add(RateCounter(subject=subject, kind=kind, hour=hour, count=1))
+                await session.flush()
+            return
+        except IntegrityError:
+            counter = await session.scalar(
+                select(RateCounter)
+                .where(
+                    RateCounter.subject == subject,
+                    RateCounter.kind == kind,
+                    RateCounter.hour == hour,
+                )
+                .with_for_update()
+            )
+            assert counter is not None
+    counter.count += 1
+    await session.flush()
+
+
+async def clear(session: AsyncSession, subject: str, kind: str) -> None:
+    await session.execute(
+        delete(RateCounter).where(RateCounter.subject == subject, RateCounter.kind == kind)
+    )
+
+
+async def purge(session: AsyncSession, now: datetime, keep: timedelta = timedelta(days=2)) -> int:
+    result = await session.execute(delete(RateCounter).where(RateCounter.hour < now - keep))
+    return int(result.rowcount or 0)
+
+
+async def total(session: AsyncSession, kind: str) -> int:
+    return int(await session.scalar(select(func.count()).where(RateCounter.kind == kind)) or 0)
