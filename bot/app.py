@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from bot.config import Settings
 from bot.conversation import Dispatcher, Services
 from bot.i18n import Translator
-from handlers import build_routers, fallback
+from bot.langid import LanguageIdentifier
+from handlers import build_routers, fallback, group_pointer
 from storage import keyring as keyring_file
 from storage import migrate
 from storage.crypto import Vault
@@ -52,5 +53,9 @@ async def open_app(settings: Settings, *, create_keyring: bool = True) -> App:
         receipts=ReceiptHasher(keys),
         translator=Translator(),
         settings=settings,
+        langid=LanguageIdentifier(),
     )
-    return App(services, Dispatcher(services, build_routers(), fallback=fallback))
+    dispatcher = Dispatcher(
+        services, build_routers(), fallback=fallback, group_fallback=group_pointer
+    )
+    return App(services, dispatcher)

@@ -17,6 +17,7 @@ from bot.channels import console
 from bot.config import ConfigError, Settings
 from bot.conversation import describe
 from bot.i18n import Translator, normalise
+from bot.jobs import Jobs, retention_tick
 from bot.tdp_csv import read_groups
 from storage import keyring as keyring_file
 from storage import migrate, wards
@@ -135,6 +136,16 @@ def _parser(_: Callable[[str], str]) -> argparse.ArgumentParser:
     add.add_argument("--city", default="")
     add.set_defaults(handler=cmd_ward_add)
     ward.add_parser("list", help=_("list wards")).set_defaults(handler=cmd_ward_list)
+    hotline = ward.add_parser("hotline", help=_("set the hotline numbers residents see"))
+    hotline.add_argument("ward")
+    hotline.add_argument("entries", nargs="*", metavar="LABEL=NUMBER")
+    hotline.add_argument("--clear", action="store_true", help=_("remove every number first"))
+    hotline.set_defaults(handler=cmd_ward_hotline)
+
+    tips = commands.add_parser("tips", help=_("tips")).add_subparsers(metavar="ACTION")
+    tips.add_parser(
+        "shred-expired", help=_("destroy the content of tips closed longer than the retention")
+    ).set_defaults(handler=cmd_tips_shred)
 
     tdp = commands.add_parser("tdp", help=_("residential groups (TDP)")).add_subparsers(
         metavar="ACTION"
@@ -172,7 +183,20 @@ async def _with_db(
 
 async def cmd_run(args: argparse.Namespace, settings: Settings, _: Callable[[str], str]) -> int:
     # Telegram and Zalo channels start here once configured; with none, the console.
-    return await cmd_chat(args, settings, _)
+    if not args.user.strip():
+        raise CommandError(_("--user must not be empty"))
+    sys.stdin.reconfigure(encoding="utf-8", errors="replace")  # type: ignore[union-attr]
+
+    async def work(app: App) -> int:
+        jobs = Jobs(app.services)
+        jobs.start()
+        try:
+            await console.chat(app.dispatcher, args.user.strip())
+        finally:
+            await jobs.stop()
+        return 0
+
+    return await _with_app(settings, work)
 
 
 async def cmd_chat(args: argparse.Namespace, settings: Settings, _: Callable[[str], str]) -> int:
@@ -256,6 +280,43 @@ async def cmd_ward_list(
         return 0
 
     return await _with_db(settings, work)
+
+
+async def cmd_ward_hotline(
+    args: argparse.Namespace, settings: Settings, _: Callable[[str], str]
+) -> int:
+    entries = []
+    for entry in args.entries:
+        label, sep, number = entry.partition("=")
+        if not sep or not label.strip() or not number.strip():
+            raise CommandError(
+                _("write each number as LABEL=NUMBER, not {entry}").format(entry=entry)
+            )
+        entries.append([" ".join(label.split()), number.strip()])
+
+    async def work(db: Database) -> int:
+        async with db.transaction() as session:
+            ward = await _ward(session, args.ward, _)
+            ward.hotlines = ([] if args.clear else list(ward.hotlines)) + entries
+            shown = list(ward.hotlines)
+        print(_("{ward}: hotline numbers residents see:").format(ward=args.ward))
+        print("• 113")
+        for label, number in shown:
+            print(f"• {label}: {number}")
+        return 0
+
+    return await _with_db(settings, work)
+
+
+async def cmd_tips_shred(
+    args: argparse.Namespace, settings: Settings, _: Callable[[str], str]
+) -> int:
+    async def work(app: App) -> int:
+        count = await retention_tick(app.services)
+        print(_("{count} closed tips destroyed").format(count=count))
+        return 0
+
+    return await _with_app(settings, work)
 
 
 async def _ward(session: Any, text: str, _: Callable[[str], str]) -> wards.Ward:

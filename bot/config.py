@@ -43,6 +43,10 @@ class Settings:
     timezone: str = "Asia/Ho_Chi_Minh"
     default_ward: str = ""
     log_level: str = "INFO"
+    tips_per_hour: int = 5
+    tips_per_day: int = 20
+    status_failures_per_hour: int = 5
+    retention_days: int = 365
     source: Path | None = None
 
     @property
@@ -54,6 +58,7 @@ _KNOWN: dict[str, tuple[str, ...]] = {
     "storage": ("data_dir", "database_url", "keyring"),
     "bot": ("default_language", "timezone", "default_ward"),
     "log": ("level",),
+    "tips": ("per_hour", "per_day", "status_failures_per_hour", "retention_days"),
 }
 
 
@@ -98,6 +103,22 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         raise ConfigError(
             "bot.timezone", N_("{value} is not a known time zone"), timezone
         ) from None
+
+    def number(key: str, default: int, low: int, high: int) -> int:
+        section, name = key.split(".")
+        found = raw.get(section, {}).get(name, default)
+        if isinstance(found, bool) or not isinstance(found, int):
+            raise ConfigError(key, N_("must be a whole number, not {value}"), found)
+        if not low <= found <= high:
+            raise ConfigError(key, N_("must be between {value}"), f"{low} and {high}")
+        return found
+
+    tips_per_hour = number("tips.per_hour", 5, 1, 1000)
+    tips_per_day = number("tips.per_day", 20, 1, 10000)
+    if tips_per_day < tips_per_hour:
+        raise ConfigError(
+            "tips.per_day", N_("must not be less than tips.per_hour ({value})"), tips_per_hour
+        )
     level = value("log.level", "INFO").upper()
     if level not in LOG_LEVELS:
         raise ConfigError(
@@ -111,6 +132,10 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         timezone=timezone,
         default_ward=value("bot.default_ward", ""),
         log_level=level,
+        tips_per_hour=tips_per_hour,
+        tips_per_day=tips_per_day,
+        status_failures_per_hour=number("tips.status_failures_per_hour", 5, 1, 100),
+        retention_days=number("tips.retention_days", 365, 1, 36500),
         source=path,
     )
 

@@ -18,12 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.i18n import Translator, normalise
-from bot.messages import Button, ChatKind, Inbound, Outbound, Reply
+from bot.langid import LanguageIdentifier
+from bot.messages import Button, ChannelInfo, ChatKind, Inbound, Outbound, Reply
 from storage import conversations
-from storage.conversations import ConversationState
+from storage.conversations import ConversationState, StoredConversation
 from storage.crypto import Vault
 from storage.db import Database
-from storage.pseudonyms import Pseudonyms, Purpose
+from storage.pseudonyms import Pseudonym, Pseudonyms, Purpose
 from storage.receipts import ReceiptHasher
 from storage.routes import Route
 
@@ -44,6 +45,7 @@ class Services:
     receipts: ReceiptHasher
     translator: Translator
     settings: Settings
+    langid: LanguageIdentifier
 
 
 @dataclass
@@ -51,13 +53,28 @@ class Context:
     """One inbound message being handled."""
 
     inbound: Inbound
-    state: ConversationState
+    stored: StoredConversation
     session: AsyncSession
     services: Services
+    channel: ChannelInfo
     language: str
     args: str = ""
     action_arg: str = ""
+    # True when the message is typed text (not a command, a button or an option number).
+    typed: bool = False
     replies: list[Outbound] = field(default_factory=list)
+    follow_action: Callable[[Context, str], Awaitable[None]] | None = field(
+        default=None, repr=False
+    )
+
+    async def follow(self, action: str) -> None:
+        """Carry on with the handler of `action`, as if that button had been pressed."""
+        if self.follow_action is not None:
+            await self.follow_action(self, action)
+
+    @property
+    def state(self) -> ConversationState:
+        return self.stored.state
 
     def _(self, message: str) -> str:
         return self.services.translator.get(self.language).gettext(message)
@@ -80,6 +97,29 @@ class Context:
         rows = tuple(tuple(row) for row in buttons)
         self.replies.append(Outbound(self.route, Reply(text, rows, free_text, protect)))
 
+    def start_trace(self) -> None:
+        """From now on, remember this chat's message ids so they can be deleted."""
+        self.state.tracing = True
+        if self.inbound.message_id and self.inbound.message_id not in self.state.trace:
+            self.state.trace.append(self.inbound.message_id)
+
+    def delete_trace(self) -> int:
+        """Ask the channel to delete the traced messages; returns how many."""
+        ids = tuple(i for i in dict.fromkeys([*self.state.trace, self.inbound.message_id]) if i)
+        self.state.trace = []
+        self.state.tracing = False
+        if ids:
+            self.replies.append(Outbound(self.route, None, ids))
+        return len(ids)
+
+    async def notify(
+        self, route: Route, text: str, buttons: Iterable[Iterable[Button]] = ()
+    ) -> None:
+        """A message for another chat, sent by its channel from the outbox."""
+        from bot.delivery import enqueue_reply  # delivery builds on this module
+
+        await enqueue_reply(self.session, self.services, route, text, buttons)
+
     def go(self, step: str) -> None:
         """The step whose text handler receives the next typed message ('' for none)."""
         self.state.step = step
@@ -98,10 +138,15 @@ class Router:
     def __init__(self, name: str):
         self.name = name
         self.commands: dict[str, Handler] = {}
+        self.group_commands: set[str] = set()
         self.actions: dict[str, Handler] = {}
         self.steps: dict[str, Handler] = {}
 
-    def command(self, *names: str) -> Callable[[Handler], Handler]:
+    def command(self, *names: str, in_groups: bool = False) -> Callable[[Handler], Handler]:
+        """Commands work in private chats; `in_groups` also lets them run in group chats,
+        where a tip or a receipt must never be discussed."""
+        if in_groups:
+            self.group_commands.update(names)
         return self._register(self.commands, names)
 
     def action(self, *prefixes: str) -> Callable[[Handler], Handler]:
@@ -124,8 +169,16 @@ class Router:
 
 
 class Dispatcher:
-    def __init__(self, services: Services, routers: Iterable[Router], *, fallback: Handler):
+    def __init__(
+        self,
+        services: Services,
+        routers: Iterable[Router],
+        *,
+        fallback: Handler,
+        group_fallback: Handler | None = None,
+    ):
         self.services = services
+        self._group_commands: set[str] = set()
         self._commands: dict[str, Handler] = {}
         self._actions: dict[str, Handler] = {}
         self._steps: dict[str, Handler] = {}
@@ -139,7 +192,33 @@ class Dispatcher:
                 if clash:
                     raise ValueError(f"router {router.name} registers {sorted(clash)} again")
                 mine.update(theirs)
+            self._group_commands |= router.group_commands
         self._fallback = fallback
+        self._group_fallback = group_fallback or fallback
+        self._channels: dict[str, ChannelInfo] = {}
+
+    def register_channel(self, info: ChannelInfo) -> None:
+        self._channels[info.name] = info
+
+    def channel(self, name: str) -> ChannelInfo:
+        return self._channels.get(name) or ChannelInfo(name)
+
+    async def record_sent(self, route: Route, message_ids: Iterable[str]) -> None:
+        """Called by channels that can delete messages, after sending: while a chat is
+        being traced, its bot messages are remembered too."""
+        ids = [str(i) for i in message_ids]
+        if not ids:
+            return
+        async with self.services.db.transaction() as session:
+            stored = await conversations.load(session, self.services.vault, self._account(route))
+            if stored.state.tracing:
+                stored.state.trace.extend(i for i in ids if i not in stored.state.trace)
+                await conversations.save(session, self.services.vault, stored)
+
+    def _account(self, route: Route) -> Pseudonym:
+        return self.services.pseudonyms.of(
+            Purpose.CONVERSATION, route.channel, *route.account_parts()
+        )
 
     async def handle(self, inbound: Inbound) -> list[Outbound]:
         """Answers to one inbound message. Never raises: a failure becomes a polite reply."""
@@ -157,24 +236,43 @@ class Dispatcher:
             return [Outbound(inbound.route, Reply(text))]
 
     async def _handle(self, inbound: Inbound) -> list[Outbound]:
-        account = self.services.pseudonyms.of(
-            Purpose.CONVERSATION, inbound.route.channel, *inbound.route.account_parts()
-        )
         async with self.services.db.transaction() as session:
-            stored = await conversations.load(session, self.services.vault, account)
+            stored = await conversations.load(
+                session, self.services.vault, self._account(inbound.route)
+            )
             state = stored.state
-            language = (
+            ctx = Context(
+                inbound,
+                stored,
+                session,
+                self.services,
+                self.channel(inbound.route.channel),
+                "",
+                follow_action=self._follow,
+            )
+            handler = self._route(ctx)
+            if ctx.typed:
+                self._detect_language(ctx)
+            ctx.language = (
                 state.language
+                or state.detected
                 or normalise(inbound.language_hint)
                 or self.services.settings.default_language
             )
-            ctx = Context(inbound, state, session, self.services, language)
-            handler = self._route(ctx)
+            if state.tracing and inbound.message_id and inbound.message_id not in state.trace:
+                state.trace.append(inbound.message_id)
             offered_before = list(state.offered)
             await handler(ctx)
             self._remember_options(ctx, offered_before)
             await conversations.save(session, self.services.vault, stored)
         return ctx.replies
+
+    def _detect_language(self, ctx: Context) -> None:
+        """Typed answers (not commands or picks) tell which language someone writes in.
+        Only languages the bot speaks change the replies; the rest stay a hint."""
+        detected = self.services.langid.detect(ctx.inbound.text)
+        if normalise(detected):
+            ctx.state.detected = detected
 
     def _route(self, ctx: Context) -> Handler:
         inbound, state = ctx.inbound, ctx.state
@@ -183,21 +281,34 @@ class Dispatcher:
             match = _OPTION_NUMBER.match(inbound.text)
             if match and 1 <= int(match.group(1)) <= len(state.offered):
                 action = state.offered[int(match.group(1)) - 1]
+        if action is not None and inbound.chat_kind is ChatKind.GROUP:
+            return self._fallback  # buttons of resident conversations are for private chats
         if action is not None:
             handler = self._action_handler(action, ctx)
             if handler is not None:
                 return handler
             return self._fallback
         command = _COMMAND.match(inbound.text.strip())
+        group = inbound.chat_kind is ChatKind.GROUP
         if command:
-            handler = self._commands.get(command.group(1).lower())
+            name = command.group(1).lower()
+            handler = self._commands.get(name)
+            if handler is not None and group and name not in self._group_commands:
+                return self._group_fallback
             if handler is not None:
                 ctx.args = (command.group(2) or "").strip()
                 return handler
             return self._fallback
-        if inbound.chat_kind is ChatKind.PRIVATE and state.step in self._steps:
+        if group:
+            return self._fallback
+        ctx.typed = bool(inbound.text.strip())
+        if state.step in self._steps:
             return self._steps[state.step]
         return self._fallback
+
+    async def _follow(self, ctx: Context, action: str) -> None:
+        handler = self._action_handler(action, ctx) or self._fallback
+        await handler(ctx)
 
     def _action_handler(self, action: str, ctx: Context) -> Handler | None:
         for prefix in sorted(self._actions, key=len, reverse=True):
@@ -209,7 +320,7 @@ class Dispatcher:
     @staticmethod
     def _remember_options(ctx: Context, offered_before: list[str]) -> None:
         """The options of the last reply with buttons are what a typed number picks."""
-        own = [o.reply for o in ctx.replies if o.route == ctx.route]
+        own = [o.reply for o in ctx.replies if o.route == ctx.route and o.reply is not None]
         with_buttons = [reply for reply in own if reply.buttons]
         if with_buttons:
             last = with_buttons[-1]

@@ -3,6 +3,7 @@ answer with. Handlers never see a channel's own types."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -32,6 +33,7 @@ class Inbound:
     text: str = field(default="", repr=False)
     action: str | None = field(default=None, repr=False)
     attachments: tuple[Attachment, ...] = ()
+    location: tuple[float, float] | None = field(default=None, repr=False)
     language_hint: str | None = None
     message_id: str | None = None
 
@@ -61,5 +63,23 @@ class Reply:
 
 @dataclass(frozen=True, slots=True)
 class Outbound:
+    """A reply to send, or (with `delete`) message ids to remove from that chat."""
+
     route: Route
-    reply: Reply
+    reply: Reply | None
+    delete: tuple[str, ...] = ()
+
+
+async def _cannot_fetch(attachment: Attachment) -> bytes:
+    raise LookupError("this channel cannot fetch files")
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    """What a channel can do, so one conversation can adapt without knowing which
+    channel it is on."""
+
+    name: str
+    has_buttons: bool = False
+    can_delete_messages: bool = False
+    fetch: Callable[[Attachment], Awaitable[bytes]] = _cannot_fetch

@@ -4,11 +4,18 @@ messages (bot/messages.py): a new channel never needs a change in this package."
 from __future__ import annotations
 
 from bot.conversation import Router
-from handlers import language, start
-from handlers.start import fallback
+from handlers import cleanup, info, language, report, start, status
+from handlers.start import fallback, group_pointer
 
-__all__ = ["build_routers", "fallback"]
+__all__ = ["build_routers", "fallback", "group_pointer"]
 
 
 def build_routers() -> list[Router]:
-    return [start.router, language.router]
+    return [
+        start.router,
+        report.router,
+        status.router,
+        cleanup.router,
+        info.router,
+        language.router,
+    ]

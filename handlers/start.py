@@ -1,28 +1,107 @@
-"""Welcome and menu: what a resident sees first, and whenever they are lost."""
+"""Welcome and menu: what a resident sees first, and whenever they are lost.
+
+`/start g12` (from a residential group's poster QR code) remembers that group, so a
+report starts with it already chosen.
+"""
 
 from __future__ import annotations
 
+import re
+
 from bot.conversation import Context, Router
 from bot.messages import Button, ChatKind
+from storage import wards
+from storage.models import ResidentialGroup, Ward
 
 router = Router("start")
+_DEEP_LINK = re.compile(r"^(?P<kind>[gw])(?P<id>\d{1,9})$")
 
 
 def menu(ctx: Context) -> list[list[Button]]:
-    return [[Button(ctx._("Language / Ngôn ngữ"), "menu:language")]]
+    return [
+        [Button(ctx._("Report a tip"), "report:start")],
+        [Button(ctx._("🚨 Danger now: call 113"), "report:danger")],
+        [Button(ctx._("Check a tip I sent"), "status:start")],
+        [Button(ctx._("The campaign"), "info:campaign")],
+        [Button(ctx._("Hotline numbers"), "info:hotline")],
+        [Button(ctx._("Language / Ngôn ngữ"), "menu:language")],
+    ]
 
 
 async def show_menu(ctx: Context, text: str) -> None:
+    """Back to the top: whatever was in progress elsewhere is left."""
     ctx.go("")
+    ctx.state.data.pop("status_tip_id", None)
     ctx.reply(text, menu(ctx))
 
 
-@router.command("start")
+async def current_ward(ctx: Context) -> Ward | None:
+    """The ward this resident is talking to: from a poster link, the configuration, or
+    the only ward there is."""
+    ward_id = ctx.state.data.get("ward_id")
+    if isinstance(ward_id, int):
+        ward = await ctx.session.get(Ward, ward_id)
+        if ward is not None:
+            return ward
+    configured = ctx.services.settings.default_ward
+    if configured:
+        ward = await wards.find_ward(ctx.session, configured)
+        if ward is not None:
+            return ward
+    every = await wards.list_wards(ctx.session)
+    return every[0] if len(every) == 1 else None
+
+
+async def ask_ward(ctx: Context, then: str) -> bool:
+    """Ask which ward when it is not known; `then` is the action to resume. Returns
+    False when there is no ward at all (the bot is not set up yet)."""
+    every = await wards.list_wards(ctx.session)
+    if not every:
+        ctx.reply(
+            ctx._(
+                "This bot has not been set up for a ward yet, so it cannot take reports. "
+                "In an emergency, call 113."
+            )
+        )
+        return False
+    ctx.state.data["after_ward"] = then
+    ctx.reply(
+        ctx._("Which ward (phường) is this about?"),
+        [[Button(ward.name, f"ward:{ward.id}")] for ward in every[:20]],
+    )
+    return True
+
+
+@router.action("ward:")
+async def ward_chosen(ctx: Context) -> None:
+    ward = await ctx.session.get(Ward, int(ctx.action_arg)) if ctx.action_arg.isdigit() else None
+    if ward is None:
+        await home(ctx)
+        return
+    ctx.state.data["ward_id"] = ward.id
+    then = ctx.state.data.pop("after_ward", "")
+    if then:
+        await ctx.follow(then)  # what the resident asked for before choosing the ward
+        return
+    await home(ctx)
+
+
+async def group_pointer(ctx: Context) -> None:
+    """Resident commands typed in a group: never discussed there, only pointed away."""
+    ctx.reply(ctx._("To talk with the ward police bot, please open a private chat with it."))
+
+
+@router.command("start", in_groups=True)
 async def start(ctx: Context) -> None:
     if ctx.inbound.chat_kind is ChatKind.GROUP:
-        ctx.reply(ctx._("To talk with the ward police bot, please open a private chat with it."))
+        await group_pointer(ctx)
         return
+    keep = {k: ctx.state.data[k] for k in ("ward_id", "preset_group") if k in ctx.state.data}
     ctx.state.data.clear()
+    ctx.state.data.update(keep)
+    link = _DEEP_LINK.match(ctx.args)
+    if link:
+        await _apply_deep_link(ctx, link["kind"], int(link["id"]))
     await show_menu(
         ctx,
         ctx._(
@@ -34,6 +113,19 @@ async def start(ctx: Context) -> None:
             "Please choose:"
         ),
     )
+
+
+async def _apply_deep_link(ctx: Context, kind: str, record_id: int) -> None:
+    if kind == "g":
+        group = await ctx.session.get(ResidentialGroup, record_id)
+        if group is not None and group.active:
+            ctx.state.data["ward_id"] = group.ward_id
+            ctx.state.data["preset_group"] = group.id
+    else:
+        ward = await ctx.session.get(Ward, record_id)
+        if ward is not None:
+            ctx.state.data["ward_id"] = ward.id
+            ctx.state.data.pop("preset_group", None)
 
 
 @router.command("menu", "help")

@@ -7,7 +7,7 @@ readable.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -23,13 +23,25 @@ from storage.pseudonyms import Pseudonym
 class ConversationState:
     step: str = ""
     data: dict[str, Any] = field(default_factory=dict)
-    language: str | None = None
+    language: str | None = None  # chosen by the user
+    detected: str | None = None  # detected from what they typed
     offered: list[str] = field(default_factory=list)
     # Whether typed text answers the current question (then "2" is text, not option 2).
     expects_text: bool = False
+    # Message ids of this chat to delete on request (trace clean-up), while tracing.
+    tracing: bool = False
+    trace: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:  # drafts hold tip text: never print them
         return f"ConversationState(step={self.step!r}, language={self.language!r})"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> ConversationState:
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in raw.items() if key in known})
 
 
 @dataclass
@@ -57,29 +69,12 @@ async def load(session: AsyncSession, vault: Vault, account: Pseudonym) -> Store
     if row.sealed_state is None:
         return StoredConversation(row, ConversationState())
     raw = vault.cipher(WrappedKey(row.wrapped_key), _ref(row)).open_json("state", row.sealed_state)
-    state = ConversationState(
-        step=str(raw.get("step", "")),
-        data=dict(raw.get("data", {})),
-        language=raw.get("language"),
-        offered=list(raw.get("offered", [])),
-        expects_text=bool(raw.get("expects_text", False)),
-    )
-    return StoredConversation(row, state)
+    return StoredConversation(row, ConversationState.from_json(raw))
 
 
 async def save(session: AsyncSession, vault: Vault, stored: StoredConversation) -> None:
-    state = stored.state
-    stored.row.sealed_state = vault.cipher(
-        WrappedKey(stored.row.wrapped_key), _ref(stored.row)
-    ).seal_json(
-        "state",
-        {
-            "step": state.step,
-            "data": state.data,
-            "language": state.language,
-            "offered": state.offered,
-        },
-    )
+    cipher = vault.cipher(WrappedKey(stored.row.wrapped_key), _ref(stored.row))
+    stored.row.sealed_state = cipher.seal_json("state", stored.state.to_json())
     stored.row.touched_on = utcday()
     await session.flush()
 

@@ -74,7 +74,7 @@ async def find_ward(session: AsyncSession, text: str) -> Ward | None:
 
 
 async def list_wards(session: AsyncSession) -> Sequence[Ward]:
-    return (await session.scalars(select(Ward).order_by(Ward.name))).all()
+    return (await session.scalars(select(Ward).order_by(Ward.search_key))).all()
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ async def list_groups(session: AsyncSession, ward: Ward) -> Sequence[Residential
         await session.scalars(
             select(ResidentialGroup)
             .where(ResidentialGroup.ward_id == ward.id)
-            .order_by(ResidentialGroup.name)
+            .order_by(ResidentialGroup.search_key)  # Đ with D, the same on every engine
         )
     ).all()
 
@@ -203,6 +203,6 @@ async def find_groups(session: AsyncSession, ward: Ward, text: str) -> Sequence[
                     ResidentialGroup.code == text.strip(),
                 ),
             )
-            .order_by(ResidentialGroup.name)
+            .order_by(ResidentialGroup.search_key)
         )
     ).all()

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from bot.app import App
 from bot.conversation import Context, Router
-from bot.messages import Button, ChatKind, Inbound, Reply
+from bot.messages import Attachment, Button, ChatKind, Inbound, Reply
 from storage.routes import Route
 
 WARDBOT = str(Path(sys.executable).with_name("wardbot"))
@@ -31,6 +31,8 @@ class Chat:
     chat_id: str | None = None
     language_hint: str | None = None
     last: list[Reply] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    next_message_id: int = 100
 
     @property
     def route(self) -> Route:
@@ -38,18 +40,37 @@ class Chat:
             return Route(self.channel, self.chat_id or "group", self.user)
         return Route(self.channel, self.chat_id or self.user)
 
-    async def send(self, text: str = "", *, action: str | None = None) -> list[Reply]:
+    async def send(
+        self,
+        text: str = "",
+        *,
+        action: str | None = None,
+        attachments: tuple[Attachment, ...] = (),
+        location: tuple[float, float] | None = None,
+    ) -> list[Reply]:
+        self.next_message_id += 1
         inbound = Inbound(
             route=self.route,
             chat_kind=self.kind,
             text=text,
             action=action,
+            attachments=attachments,
+            location=location,
             language_hint=self.language_hint,
+            message_id=str(self.next_message_id),
         )
         outbound = await self.app.dispatcher.handle(inbound)
         assert all(o.route == self.route for o in outbound)
-        self.last = [o.reply for o in outbound]
+        self.last = [o.reply for o in outbound if o.reply is not None]
+        self.deleted = [i for o in outbound for i in o.delete]
         return self.last
+
+    async def pick(self, label: str) -> list[Reply]:
+        """Type the number of the option whose label contains `label`, as on Zalo."""
+        options = self.options()
+        matches = [i for i, option in enumerate(options, start=1) if label in option]
+        assert len(matches) == 1, f"{label!r} is not exactly one of {options}"
+        return await self.send(str(matches[0]))
 
     @property
     def text(self) -> str:
@@ -178,3 +199,36 @@ async def cancel(ctx: Context) -> None:
 async def boom(ctx: Context) -> None:
     ctx.state.data["name"] = "changed"
     raise RuntimeError("secret tip text must not be logged")
+
+
+PLAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "phu_lien_plan.toml"
+FALLBACK_GROUPS = ("Nam Hải", "Quy Tức 1", "Tổ 9", "Đẩu Sơn 1", "Lệ Tảo 1", "Lệ Tảo 2")
+
+
+async def add_phu_lien(app: App) -> int:
+    """The ward of seed 003 with its 2025 residential groups (../shared/data), or a
+    few of them when the shared folder is not beside the checkout."""
+    import tomllib
+
+    from storage import wards
+
+    names = FALLBACK_GROUPS
+    if PLAN.exists():
+        names = tuple(tomllib.loads(PLAN.read_text(encoding="utf-8"))["selected_2025"])
+    async with app.services.db.transaction() as session:
+        ward = await wards.add_ward(session, "Phù Liễn", city="Hải Phòng")
+        ward.hotlines = [["Công an phường Phù Liễn", "0225 000 0000"]]
+        rows = [wards.GroupRow(i, name) for i, name in enumerate(names, start=1)]
+        await wards.import_groups(session, ward, rows)
+        return ward.id
+
+
+async def group_id(app: App, name: str) -> int:
+    from sqlalchemy import select
+
+    from storage.models import ResidentialGroup
+
+    async with app.services.db.transaction() as session:
+        return (
+            await session.scalars(select(ResidentialGroup.id).where(ResidentialGroup.name == name))
+        ).one()

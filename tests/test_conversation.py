@@ -22,20 +22,27 @@ async def test_start_greets_in_vietnamese_with_a_menu(app) -> None:
     await chat.send("/start")
     assert WELCOME_VI in chat.text
     assert "113" in chat.text
-    assert chat.options() == ["Ngôn ngữ / Language"]
+    assert chat.options() == [
+        "Báo tin, tố giác",
+        "🚨 Đang nguy hiểm: gọi 113",
+        "Xem lại tin đã gửi",
+        "Phong trào toàn dân phòng, chống ma túy",
+        "Số điện thoại đường dây nóng",
+        "Ngôn ngữ / Language",
+    ]
 
 
 async def test_typing_a_number_picks_that_option_and_language_sticks(app) -> None:
     chat = Chat(app, "an")
     await chat.send("/start")
-    await chat.send("1")
+    await chat.send("6")
     assert chat.text == "Chọn ngôn ngữ:"
     assert chat.options() == ["Tiếng Việt", "English"]
     await chat.send(" 2. ")
     assert chat.text == "I will answer in English from now on."
     await chat.send("/start")
     assert chat.text.startswith("Hello! This is the ward police channel")
-    await chat.send("7")  # out of range: not an option, so the menu again
+    await chat.send("17")  # out of range: not an option, so the menu again
     assert "did not understand" in chat.text
 
 

@@ -148,3 +148,24 @@ def test_cli_ward_and_tdp_set_up(cli_env: dict[str, str], tmp_path: Path) -> Non
     assert "Tổ 6" not in listed.stdout
     unknown = run_cli("tdp", "list", "--ward", "nowhere", env=cli_env)
     assert unknown.returncode == 1 and "không có phường nào khớp" in unknown.stderr
+
+
+def test_cli_hotlines_are_shown_to_residents(cli_env: dict[str, str], tmp_path: Path) -> None:
+    assert run_cli("ward", "add", "Phù Liễn", env=cli_env).returncode == 0
+    bad = run_cli("ward", "hotline", "phu-lien", "no equals sign", env=cli_env)
+    assert bad.returncode == 1 and "TÊN=SỐ" in bad.stderr
+    ok = run_cli(
+        "ward", "hotline", "phu-lien", "Công an phường=0225 111 222",
+        "Phòng CSĐTTP về ma túy=0225 333 444", env=cli_env,
+    )  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    chat = run_cli("chat", "--user", "an", env=cli_env, stdin="/hotline\n", cwd=tmp_path)
+    assert "• Cảnh sát khẩn cấp: 113" in chat.stdout
+    assert "• Công an phường: 0225 111 222" in chat.stdout
+    assert "• Phòng CSĐTTP về ma túy: 0225 333 444" in chat.stdout
+    cleared = run_cli("ward", "hotline", "phu-lien", "--clear", env=cli_env)
+    assert cleared.returncode == 0
+    chat = run_cli("chat", "--user", "an", env=cli_env, stdin="/hotline\n", cwd=tmp_path)
+    assert "0225 111 222" not in chat.stdout and "chưa công bố" in chat.stdout
+    shred = run_cli("tips", "shred-expired", env=cli_env)
+    assert shred.returncode == 0 and "đã hủy 0 tin" in shred.stdout

@@ -1,0 +1,73 @@
+"""Periodic work. APScheduler only ticks; what is due is read from the database, so a
+tick missed while the bot was down is made up by the next one."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.conversation import Services, describe
+from storage import rate_limits, tips
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
+
+
+async def retention_tick(services: Services) -> int:
+    """Destroy the content of tips closed longer ago than the retention period."""
+    now = utcnow()
+    try:
+        async with services.db.transaction() as session:
+            cutoff = now - timedelta(days=services.settings.retention_days)
+            shredded = await tips.shred_closed_before(session, cutoff)
+            await rate_limits.purge(session, now)
+    except Exception as exc:  # the next tick tries again
+        log.error("retention tick failed: %s", describe(exc))
+        return 0
+    if shredded:
+        log.info("retention: destroyed the content of %d closed tips", shredded)
+    return shredded
+
+
+class Jobs:
+    """The periodic ticks of one process. Stopping waits for a tick in progress, so a
+    shutdown never cuts a transaction in half."""
+
+    def __init__(self, services: Services):
+        self._services = services
+        self._running: set[asyncio.Task[object]] = set()
+        self._scheduler = AsyncIOScheduler(timezone=services.settings.zone)
+
+    def start(self) -> None:
+        self._scheduler.add_job(
+            self._run,
+            "interval",
+            hours=6,
+            args=[retention_tick],
+            next_run_time=utcnow(),
+            coalesce=True,
+            max_instances=1,
+            id="retention",
+        )
+        self._scheduler.start()
+
+    async def stop(self) -> None:
+        # APScheduler cancels running coroutine jobs on shutdown: let them finish first.
+        self._scheduler.pause()
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+        self._scheduler.shutdown(wait=False)
+
+    async def _run(self, tick: Callable[[Services], Awaitable[object]]) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            await tick(self._services)
+        finally:
+            if task is not None:
+                self._running.discard(task)

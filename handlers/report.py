@@ -1,0 +1,790 @@
+"""Report a tip: the wizard a resident walks through, step by step.
+
+category → residential group → where → when → what happened → files → contact →
+confirm. Every step has Back and Cancel; the draft lives sealed in the conversation, so
+a restart resumes it. "Danger now" shows the emergency number before anything else.
+Nothing is acknowledged before it is committed: the receipt is a reply, and replies go
+out only after the transaction that stored the tip.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from rapidfuzz import fuzz, process
+from storage.attachments import MAX_BYTES, MAX_FILES, AttachmentRejected, RejectReason, sanitize
+
+from bot import triage
+from bot.conversation import Context, Router
+from bot.i18n import N_
+from bot.messages import Button
+from handlers.cleanup import offer_cleanup
+from handlers.start import ask_ward, current_ward, show_menu
+from storage import conversations, rate_limits, tips, wards
+from storage.conversations import DraftFileData
+from storage.models import ResidentialGroup, utcnow
+from storage.pseudonyms import Purpose
+from storage.search_keys import search_key
+
+router = Router("report")
+
+MAX_TEXT = 4000
+MAX_WHAT = 16000
+GROUP_PAGE = 8
+
+# The tip categories of the ward plans (see DESIGN.md), in the order residents see them.
+CATEGORIES: dict[str, str] = {
+    "dealing": N_("Dealing or selling drugs"),
+    "use": N_("Drug use"),
+    "addiction": N_("Addiction, or relapse after rehab"),
+    "venue": N_("A place organising or harbouring drug use"),
+    "trafficking": N_("Trafficking, transporting or storing drugs"),
+    "growing": N_("Growing drug plants (cannabis, poppy…)"),
+    "wanted": N_("A wanted person hiding here"),
+    "driving": N_("Driving after taking drugs"),
+    "danger": N_("Psychosis or danger (weapon, violence)"),
+    "disguised": N_("Drugs disguised as food, sweets or e-cigarettes"),
+    "online": N_("Selling drugs online"),
+    "school": N_("Involving students or a school"),
+    "other": N_("Something else"),
+}
+WHEN: dict[str, str] = {
+    "now": N_("It is happening now"),
+    "today": N_("Earlier today"),
+    "earlier": N_("Before today"),
+}
+STEPS = ("category", "group", "where", "when", "what", "files", "contact", "confirm")
+
+
+def _draft(ctx: Context) -> dict[str, Any]:
+    return ctx.state.data.setdefault("draft", {})
+
+
+def _nav(ctx: Context) -> list[Button]:
+    return [Button(ctx._("◀ Back"), "report:back"), Button(ctx._("✖ Cancel"), "report:cancel")]
+
+
+def _subject(ctx: Context) -> str:
+    route = ctx.route
+    return ctx.services.pseudonyms.of(Purpose.REPORTER, route.channel, *route.account_parts())
+
+
+def _limits(ctx: Context) -> list[rate_limits.Limit]:
+    settings = ctx.services.settings
+    return [
+        rate_limits.Limit(settings.tips_per_hour, 1),
+        rate_limits.Limit(settings.tips_per_day, 24),
+    ]
+
+
+async def _rate_limited(ctx: Context) -> bool:
+    decision = await rate_limits.check(ctx.session, _subject(ctx), "tip", _limits(ctx), utcnow())
+    if decision.allowed:
+        return False
+    minutes = max(1, round(decision.retry_after / timedelta(minutes=1)))
+    ctx.reply(
+        ctx._(
+            "You have sent several tips in a short time. To keep the service working for "
+            "everyone, please wait about {minutes} minutes before sending another. "
+            "What you have already sent is safe. If someone is in danger, call 113."
+        ).format(minutes=minutes),
+        [[Button(ctx._("Menu"), "menu:home")]],
+    )
+    return True
+
+
+# ---- starting -------------------------------------------------------------------------
+
+
+@router.command("report", "baotin")
+@router.action("report:start")
+async def start(ctx: Context) -> None:
+    await _begin(ctx, danger=False)
+
+
+@router.command("danger", "khancap")
+@router.action("report:danger")
+async def danger(ctx: Context) -> None:
+    await _begin(ctx, danger=True)
+
+
+async def _begin(ctx: Context, *, danger: bool) -> None:
+    if danger:
+        # Before any other step, and before anything that could fail or ask a question.
+        ctx.reply(_emergency_text(ctx))
+    ward = await current_ward(ctx)
+    if ward is None:
+        await ask_ward(ctx, "report:danger" if danger else "report:start")
+        return
+    if await _rate_limited(ctx):
+        return
+    if _draft(ctx).get("category") and not danger:
+        await _resume(ctx)
+        return
+    await _discard_draft(ctx)
+    draft = _draft(ctx)
+    draft["ward_id"] = ward.id
+    ctx.start_trace()
+    if danger:
+        draft.update(category="danger", urgent=True, when="now")
+        await ask_group(ctx)
+    else:
+        await ask_category(ctx)
+
+
+def _emergency_text(ctx: Context) -> str:
+    return ctx._(
+        "🚨 If someone is in danger now, call 113 immediately.\n"
+        "Stay away from the person and keep others away. Do not try to stop them yourself.\n"
+        "When you are safe, you can also tell the ward police here."
+    )
+
+
+async def _resume(ctx: Context) -> None:
+    ctx.reply(ctx._("You have a report you did not finish. Let us continue where you stopped."))
+    await _ask(ctx, ctx.state.data.get("draft_step", "category"))
+
+
+# ---- navigation -------------------------------------------------------------------------
+
+
+async def _ask(ctx: Context, step: str) -> None:
+    asks = {
+        "category": ask_category,
+        "group": ask_group,
+        "where": ask_where,
+        "when": ask_when,
+        "what": ask_what,
+        "files": ask_files,
+        "contact": ask_contact,
+        "confirm": ask_confirm,
+    }
+    await asks.get(step, ask_category)(ctx)
+
+
+def _at(ctx: Context, step: str) -> None:
+    ctx.state.data["draft_step"] = step
+    ctx.go(f"report:{step}")
+
+
+@router.action("report:back")
+async def back(ctx: Context) -> None:
+    step = ctx.state.data.get("draft_step", "category")
+    if step not in STEPS or not _draft(ctx):
+        await show_menu(ctx, ctx._("Please choose:"))
+        return
+    index = STEPS.index(step)
+    if index == 0 or (index == 1 and _draft(ctx).get("category") == "danger"):
+        ctx.reply(
+            ctx._("Leave this report? What you wrote will be deleted."),
+            [[Button(ctx._("Yes, delete it"), "report:discard")],
+             [Button(ctx._("No, continue"), "report:continue")]],
+        )  # fmt: skip
+        return
+    await _ask(ctx, STEPS[index - 1])
+
+
+@router.action("report:cancel")
+async def cancel(ctx: Context) -> None:
+    if not _draft(ctx):
+        await show_menu(ctx, ctx._("Please choose:"))
+        return
+    ctx.reply(
+        ctx._("Cancel this report? What you wrote will be deleted."),
+        [[Button(ctx._("Yes, delete it"), "report:discard")],
+         [Button(ctx._("No, continue"), "report:continue")]],
+    )  # fmt: skip
+
+
+@router.action("report:continue")
+async def keep_going(ctx: Context) -> None:
+    if not _draft(ctx):
+        await show_menu(ctx, ctx._("Please choose:"))
+        return
+    await _ask(ctx, ctx.state.data.get("draft_step", "category"))
+
+
+@router.action("report:discard")
+async def discard(ctx: Context) -> None:
+    await _discard_draft(ctx)
+    await show_menu(ctx, ctx._("The report was deleted. Nothing was sent."))
+
+
+async def _discard_draft(ctx: Context) -> None:
+    ctx.state.data.pop("draft", None)
+    ctx.state.data.pop("draft_step", None)
+    await conversations.drop_draft_files(ctx.session, ctx.stored)
+
+
+# ---- category ---------------------------------------------------------------------------
+
+
+async def ask_category(ctx: Context) -> None:
+    _at(ctx, "category")
+    rows = [[Button(ctx._("🚨 Someone is in danger now"), "report:cat:danger-now")]]
+    rows += [[Button(ctx._(label), f"report:cat:{key}")] for key, label in CATEGORIES.items()]
+    rows.append([Button(ctx._("✖ Cancel"), "report:cancel")])
+    ctx.reply(ctx._("What is your tip about?"), rows)
+
+
+@router.action("report:cat:")
+async def category_chosen(ctx: Context) -> None:
+    draft = _draft(ctx)
+    if not draft:
+        await start(ctx)
+        return
+    key = ctx.action_arg
+    if key == "danger-now":
+        ctx.reply(_emergency_text(ctx))
+        draft.update(category="danger", urgent=True, when="now")
+    elif key in CATEGORIES:
+        if key == "danger":
+            ctx.reply(_emergency_text(ctx))
+        draft["category"] = key
+        draft["urgent"] = key == "danger"
+    else:
+        await ask_category(ctx)
+        return
+    await ask_group(ctx)
+
+
+@router.step("report:category")
+async def category_typed(ctx: Context) -> None:
+    ctx.reply(ctx._("Please choose one of the options, by its number or its button."))
+    await ask_category(ctx)
+
+
+# ---- residential group ----------------------------------------------------------------
+
+
+async def ask_group(ctx: Context) -> None:
+    _at(ctx, "group")
+    preset = ctx.state.data.get("preset_group")
+    group = await ctx.session.get(ResidentialGroup, preset) if isinstance(preset, int) else None
+    if group is not None and group.ward_id == _draft(ctx).get("ward_id"):
+        ctx.reply(
+            ctx._("Is it in residential group {name}?").format(name=group.name),
+            [[Button(ctx._("Yes"), f"report:grp:{group.id}")],
+             [Button(ctx._("Another residential group"), "report:grp-other")],
+             [Button(ctx._("I don't know"), "report:grp:none")],
+             _nav(ctx)],
+        )  # fmt: skip
+        return
+    _ask_group_name(ctx)
+
+
+def _ask_group_name(ctx: Context, text: str | None = None) -> None:
+    ctx.reply(
+        text
+        or ctx._(
+            "Which residential group (tổ dân phố) is it in? Type its name; accents are not "
+            "needed (for example: nam hai). Or choose:"
+        ),
+        [[Button(ctx._("Show the list"), "report:list:0")],
+         [Button(ctx._("I don't know"), "report:grp:none")],
+         _nav(ctx)],
+    )  # fmt: skip
+
+
+@router.action("report:grp-other")
+async def group_other(ctx: Context) -> None:
+    ctx.state.data.pop("preset_group", None)
+    _at(ctx, "group")
+    _ask_group_name(ctx)
+
+
+@router.action("report:list:")
+async def group_list(ctx: Context) -> None:
+    draft = _draft(ctx)
+    ward = await current_ward(ctx)
+    if not draft or ward is None:
+        await start(ctx)
+        return
+    groups = await wards.list_groups(ctx.session, ward)
+    page = int(ctx.action_arg) if ctx.action_arg.isdigit() else 0
+    chunk = groups[page * GROUP_PAGE : (page + 1) * GROUP_PAGE]
+    _at(ctx, "group")
+    if not chunk:
+        _ask_group_name(ctx, ctx._("The ward has no residential groups listed. Choose:"))
+        return
+    rows = [[Button(g.name, f"report:grp:{g.id}")] for g in chunk]
+    paging = []
+    if page > 0:
+        paging.append(Button(ctx._("◀ Previous"), f"report:list:{page - 1}"))
+    if (page + 1) * GROUP_PAGE < len(groups):
+        paging.append(Button(ctx._("Next ▶"), f"report:list:{page + 1}"))
+    if paging:
+        rows.append(paging)
+    rows += [[Button(ctx._("I don't know"), "report:grp:none")], _nav(ctx)]
+    pages = (len(groups) + GROUP_PAGE - 1) // GROUP_PAGE
+    ctx.reply(
+        ctx._("Residential groups (page {page} of {pages}):").format(page=page + 1, pages=pages),
+        rows,
+    )
+
+
+@router.step("report:group")
+async def group_typed(ctx: Context) -> None:
+    ward = await current_ward(ctx)
+    text = ctx.inbound.text.strip()
+    if ward is None or not _draft(ctx):
+        await start(ctx)
+        return
+    if not text or len(text) > 120:
+        _ask_group_name(ctx)
+        return
+    matches = await _match_groups(ctx, ward, text)
+    if len(matches) == 1:
+        await _group_chosen(ctx, matches[0])
+        return
+    if not matches:
+        _ask_group_name(
+            ctx,
+            ctx._(
+                "I could not find a residential group called “{name}”. Please type it again, "
+                "or choose:"
+            ).format(name=text[:60]),
+        )
+        return
+    rows = [[Button(g.name, f"report:grp:{g.id}")] for g in matches[:GROUP_PAGE]]
+    rows += [[Button(ctx._("None of these"), "report:grp-other")], _nav(ctx)]
+    ctx.reply(ctx._("Which one do you mean?"), rows)
+
+
+async def _match_groups(ctx: Context, ward: Any, text: str) -> list[ResidentialGroup]:
+    """Accent-free containment first; then, for typos, the closest names."""
+    found = list(await wards.find_groups(ctx.session, ward, text))
+    key = search_key(text)
+    exact = [g for g in found if g.search_key == key]
+    if exact:
+        return exact
+    if found:
+        return found
+    groups = await wards.list_groups(ctx.session, ward)
+    choices = {g.id: g.search_key for g in groups}
+    best = process.extract(key, choices, scorer=fuzz.WRatio, score_cutoff=82, limit=GROUP_PAGE)
+    by_id = {g.id: g for g in groups}
+    return [by_id[group_id] for _, _, group_id in best]
+
+
+@router.action("report:grp:")
+async def group_picked(ctx: Context) -> None:
+    draft = _draft(ctx)
+    if not draft:
+        await start(ctx)
+        return
+    if ctx.action_arg == "none":
+        draft["group_id"] = None
+        await ask_where(ctx)
+        return
+    group = (
+        await ctx.session.get(ResidentialGroup, int(ctx.action_arg))
+        if ctx.action_arg.isdigit()
+        else None
+    )
+    if group is None or group.ward_id != draft.get("ward_id"):
+        _ask_group_name(ctx)
+        return
+    await _group_chosen(ctx, group)
+
+
+async def _group_chosen(ctx: Context, group: ResidentialGroup) -> None:
+    _draft(ctx)["group_id"] = group.id
+    ctx.reply(ctx._("✓ Residential group: {name}").format(name=group.name))
+    await ask_where(ctx)
+
+
+# ---- where ------------------------------------------------------------------------------
+
+
+async def ask_where(ctx: Context) -> None:
+    _at(ctx, "where")
+    ctx.reply(
+        ctx._(
+            "Where is it? Describe the place: street, alley, house number, or a landmark.\n"
+            "You may also send a location pin. Careful: a pin shows an exact position, so "
+            "do not send one from your own home."
+        ),
+        [[Button(ctx._("Skip"), "report:where-skip")], _nav(ctx)],
+    )
+
+
+@router.step("report:where")
+async def where_typed(ctx: Context) -> None:
+    draft = _draft(ctx)
+    if ctx.inbound.location is not None:
+        latitude, longitude = ctx.inbound.location
+        draft["location"] = [round(latitude, 6), round(longitude, 6)]
+        ctx.reply(ctx._("✓ Location pin received."))
+        if not ctx.inbound.text.strip():
+            await ask_when_or_skip(ctx)
+            return
+    text = await _accept_text(ctx)
+    if text is None:
+        return
+    draft["where"] = text
+    await ask_when_or_skip(ctx)
+
+
+@router.action("report:where-skip")
+async def where_skipped(ctx: Context) -> None:
+    await ask_when_or_skip(ctx)
+
+
+async def ask_when_or_skip(ctx: Context) -> None:
+    """'Danger now' already said when: it is happening now."""
+    if _draft(ctx).get("category") == "danger" and _draft(ctx).get("urgent"):
+        _draft(ctx)["when"] = "now"
+        await ask_what(ctx)
+        return
+    await ask_when(ctx)
+
+
+# ---- when -------------------------------------------------------------------------------
+
+
+async def ask_when(ctx: Context) -> None:
+    _at(ctx, "when")
+    rows = [[Button(ctx._(label), f"report:when:{key}")] for key, label in WHEN.items()]
+    ctx.reply(ctx._("When did it happen?"), [*rows, _nav(ctx)])
+
+
+@router.action("report:when:")
+async def when_chosen(ctx: Context) -> None:
+    if ctx.action_arg not in WHEN or not _draft(ctx):
+        await ask_when(ctx)
+        return
+    _draft(ctx)["when"] = ctx.action_arg
+    await ask_what(ctx)
+
+
+@router.step("report:when")
+async def when_typed(ctx: Context) -> None:
+    ctx.reply(ctx._("Please choose one of the options, by its number or its button."))
+    await ask_when(ctx)
+
+
+# ---- what -------------------------------------------------------------------------------
+
+
+async def ask_what(ctx: Context) -> None:
+    _at(ctx, "what")
+    parts = _draft(ctx).get("what", [])
+    if parts:
+        ctx.reply(
+            ctx._("You can add more, or continue."),
+            [[Button(ctx._("Continue ▶"), "report:what-done")], _nav(ctx)],
+        )
+        return
+    ctx.reply(
+        ctx._(
+            "What happened? Describe what you saw or know: what, where exactly, how often, "
+            "what the people look like. Do not write your own name.\n"
+            "You can send it in several messages."
+        ),
+        [_nav(ctx)],
+    )
+
+
+@router.step("report:what")
+async def what_typed(ctx: Context) -> None:
+    draft = _draft(ctx)
+    text = await _accept_text(ctx, limit=None)
+    if text is None:
+        return
+    parts: list[str] = draft.setdefault("what", [])
+    if sum(len(p) for p in parts) + len(text) > MAX_WHAT:
+        ctx.reply(
+            ctx._(
+                "This report is already long. I could not add that message; what you wrote "
+                "before is kept. Please continue with what you have, or shorten it."
+            ),
+            [[Button(ctx._("Continue ▶"), "report:what-done")], _nav(ctx)],
+        )
+        return
+    parts.append(text)
+    if len(text) > MAX_TEXT:
+        ctx.reply(
+            ctx._(
+                "Your message is longer than {limit} characters. I kept all of it; nothing "
+                "was lost."
+            ).format(limit=MAX_TEXT)
+        )
+    ctx.reply(
+        ctx._("✓ Noted. You can send more, or continue."),
+        [[Button(ctx._("Continue ▶"), "report:what-done")], _nav(ctx)],
+    )
+
+
+@router.action("report:what-done")
+async def what_done(ctx: Context) -> None:
+    if not _draft(ctx).get("what"):
+        ctx.reply(ctx._("Please describe what happened first."))
+        await ask_what(ctx)
+        return
+    await ask_files(ctx)
+
+
+# ---- files ------------------------------------------------------------------------------
+
+
+async def ask_files(ctx: Context) -> None:
+    _at(ctx, "files")
+    count = await conversations.count_draft_files(ctx.session, ctx.stored)
+    label = ctx._("Done ▶") if count else ctx._("No files, continue ▶")
+    ctx.reply(
+        ctx._(
+            "You may send photos or PDF files ({max} at most, up to 20 MB each). Hidden data "
+            "in them, such as where a photo was taken, is removed before they are stored."
+        ).format(max=MAX_FILES),
+        [[Button(label, "report:files-done")], _nav(ctx)],
+    )
+
+
+@router.step("report:files")
+async def file_sent(ctx: Context) -> None:
+    if not ctx.inbound.attachments:
+        if ctx.inbound.text.strip():
+            text = await _accept_text(ctx, limit=None)
+            if text is None:
+                return
+            _draft(ctx).setdefault("what", []).append(text[:MAX_TEXT])
+            ctx.reply(ctx._("✓ Added to the description."))
+        await ask_files(ctx)
+        return
+    if ctx.inbound.text.strip():  # a caption belongs to the description
+        _draft(ctx).setdefault("what", []).append(ctx.inbound.text.strip()[:MAX_TEXT])
+    for attachment in ctx.inbound.attachments:
+        count = await conversations.count_draft_files(ctx.session, ctx.stored)
+        if count >= MAX_FILES:
+            ctx.reply(
+                ctx._("You have already sent {max} files, the most I can take.").format(
+                    max=MAX_FILES
+                )
+            )
+            break
+        if attachment.kind in ("voice", "audio"):
+            ctx.reply(
+                ctx._(
+                    "I cannot accept voice or audio messages: a voice can identify you. "
+                    "Please type instead."
+                )
+            )
+            continue
+        if attachment.kind not in ("photo", "document"):
+            ctx.reply(ctx._("I can only take photos and PDF files here."))
+            continue
+        if attachment.size > MAX_BYTES:
+            ctx.reply(_rejection(ctx, RejectReason.TOO_LARGE))
+            continue
+        try:
+            data = await ctx.channel.fetch(attachment)
+            clean = sanitize(data)
+        except AttachmentRejected as rejected:
+            ctx.reply(_rejection(ctx, rejected.reason))
+            continue
+        except LookupError:
+            ctx.reply(ctx._("I could not download that file. Please try sending it again."))
+            continue
+        await conversations.add_draft_file(
+            ctx.session, ctx.services.vault, ctx.stored,
+            DraftFileData(clean.kind, clean.mime_type, clean.data),
+        )  # fmt: skip
+        ctx.reply(ctx._("✓ File {number} received; hidden data removed.").format(number=count + 1))
+    await ask_files(ctx)
+
+
+def _rejection(ctx: Context, reason: RejectReason) -> str:
+    messages = {
+        RejectReason.TOO_LARGE: N_("That file is larger than 20 MB. Please send a smaller one."),
+        RejectReason.EMPTY: N_("That file is empty."),
+        RejectReason.UNSUPPORTED_TYPE: N_(
+            "I can only take photos (JPEG, PNG, WebP) and PDF files. That file was not kept."
+        ),
+        RejectReason.UNREADABLE: N_("I could not read that file; it may be damaged."),
+        RejectReason.ENCRYPTED: N_(
+            "That PDF is protected with a password, so I cannot check it. Please send it "
+            "without a password."
+        ),
+        RejectReason.TOO_MANY_PIXELS: N_("That image is too large. Please send a smaller one."),
+    }
+    return ctx._(messages.get(reason, messages[RejectReason.UNREADABLE]))
+
+
+@router.action("report:files-done")
+async def files_done(ctx: Context) -> None:
+    await ask_contact(ctx)
+
+
+# ---- contact ----------------------------------------------------------------------------
+
+
+async def ask_contact(ctx: Context) -> None:
+    _at(ctx, "contact")
+    ctx.reply(
+        ctx._(
+            "May the police send you follow-up questions through this bot? They never see "
+            "your account, and you answer only if you want to."
+        ),
+        [[Button(ctx._("Yes, they may ask me"), "report:contact:yes")],
+         [Button(ctx._("No, do not contact me"), "report:contact:no")],
+         _nav(ctx)],
+    )  # fmt: skip
+
+
+@router.action("report:contact:")
+async def contact_chosen(ctx: Context) -> None:
+    if ctx.action_arg not in ("yes", "no") or not _draft(ctx):
+        await ask_contact(ctx)
+        return
+    _draft(ctx)["contact"] = ctx.action_arg == "yes"
+    await ask_confirm(ctx)
+
+
+@router.step("report:contact")
+async def contact_typed(ctx: Context) -> None:
+    ctx.reply(ctx._("Please choose one of the options, by its number or its button."))
+    await ask_contact(ctx)
+
+
+# ---- confirm and send -------------------------------------------------------------------
+
+
+async def ask_confirm(ctx: Context) -> None:
+    _at(ctx, "confirm")
+    draft = _draft(ctx)
+    group = None
+    if isinstance(draft.get("group_id"), int):
+        group = await ctx.session.get(ResidentialGroup, draft["group_id"])
+    what = "\n".join(draft.get("what", []))
+    if len(what) > 1500:
+        what = what[:1500] + ctx._("… (and {count} more characters)").format(count=len(what) - 1500)
+    files = await conversations.count_draft_files(ctx.session, ctx.stored)
+    lines = [
+        ctx._("Please check your report before sending:"),
+        "",
+        ctx._("Topic: {value}").format(value=_category_label(ctx, draft)),
+        ctx._("Residential group: {value}").format(
+            value=group.name if group else ctx._("not known")
+        ),
+        ctx._("Place: {value}").format(value=draft.get("where") or ctx._("not given")),
+    ]
+    if draft.get("location"):
+        lines.append(ctx._("Location pin: attached"))
+    lines += [
+        ctx._("When: {value}").format(
+            value=ctx._(WHEN.get(draft.get("when", ""), N_("not given")))
+        ),
+        ctx._("What happened: {value}").format(value=what),
+        ctx._("Files: {count}").format(count=files),
+        ctx._("Follow-up questions: {value}").format(
+            value=ctx._("allowed") if draft.get("contact") else ctx._("not allowed")
+        ),
+    ]
+    ctx.reply(
+        "\n".join(lines),
+        [[Button(ctx._("✅ Send"), "report:send")], _nav(ctx)],
+    )
+
+
+def _category_label(ctx: Context, draft: dict[str, Any]) -> str:
+    label = ctx._(CATEGORIES.get(draft.get("category", ""), N_("Something else")))
+    return ("🚨 " + label) if draft.get("urgent") else label
+
+
+@router.step("report:confirm")
+async def confirm_typed(ctx: Context) -> None:
+    ctx.reply(ctx._("Please choose “Send”, or go back to change something."))
+    await ask_confirm(ctx)
+
+
+@router.action("report:send")
+async def send(ctx: Context) -> None:
+    draft = _draft(ctx)
+    required = ("ward_id", "category", "what", "contact")
+    if ctx.state.data.get("draft_step") != "confirm" or not all(k in draft for k in required):
+        await (keep_going(ctx) if draft else show_menu(ctx, ctx._("Please choose:")))
+        return
+    if await _rate_limited(ctx):
+        return
+    what = "\n".join(draft["what"])
+    hint = triage.suggest(
+        draft["category"], draft.get("when"), " ".join([what, draft.get("where", "")]),
+        urgent=bool(draft.get("urgent")),
+    )  # fmt: skip
+    files = await conversations.draft_files(ctx.session, ctx.services.vault, ctx.stored)
+    content = {
+        "what": what,
+        "where": draft.get("where", ""),
+        "location": draft.get("location"),
+        "when": draft.get("when"),
+        "hint_reasons": list(hint.reasons),
+    }
+    _tip, receipt = await tips.create_tip(
+        ctx.session,
+        ctx.services.vault,
+        ctx.services.receipts,
+        ward_id=draft["ward_id"],
+        group_id=draft.get("group_id"),
+        category=draft["category"],
+        content=content,
+        route=ctx.route if draft["contact"] else None,
+        priority=hint.priority,
+        urgent=bool(draft.get("urgent")),
+        language=_tip_language(ctx, what),
+        attachments=[tips.NewAttachment(f.kind, f.mime_type, f.data) for f in files],
+    )
+    await rate_limits.record(ctx.session, _subject(ctx), "tip", utcnow())
+    await _discard_draft(ctx)
+    ctx.go("report:sent")
+    ctx.reply(
+        ctx._(
+            "✅ Your tip has been received. Thank you.\n\n"
+            "Tip code: {code}\n"
+            "Secret: {secret}\n\n"
+            "Keep both somewhere safe. With them you can check your tip, read the police's "
+            "answers and add information, from any phone, with:\n"
+            "/status {code} {secret}\n\n"
+            "Nobody, not even the police, can find out who you are from them."
+        ).format(code=receipt.code, secret=receipt.secret)
+    )
+    await offer_cleanup(ctx)
+
+
+def _tip_language(ctx: Context, text: str) -> str:
+    detected = ctx.services.langid.detect(text)
+    return detected if detected != "und" else (ctx.state.language or ctx.language)
+
+
+# ---- shared -----------------------------------------------------------------------------
+
+
+async def _accept_text(ctx: Context, limit: int | None = MAX_TEXT) -> str | None:
+    """The typed text of this message, or None after explaining what was wrong."""
+    if ctx.inbound.attachments:
+        kinds = {a.kind for a in ctx.inbound.attachments}
+        if kinds & {"voice", "audio"}:
+            ctx.reply(
+                ctx._(
+                    "I cannot accept voice or audio messages: a voice can identify you. "
+                    "Please type instead."
+                )
+            )
+        else:
+            ctx.reply(ctx._("Please type your answer here; you can send photos a little later."))
+        return None
+    text = ctx.inbound.text.strip()
+    if not text:
+        ctx.reply(ctx._("That message was empty. Please type your answer."))
+        return None
+    if limit is not None and len(text) > limit:
+        ctx.reply(
+            ctx._(
+                "That is longer than {limit} characters. Please shorten it; what you sent "
+                "before is kept."
+            ).format(limit=limit),
+            [_nav(ctx)],
+        )
+        return None
+    return text

@@ -1,0 +1,333 @@
+"""Check a tip: from any account, with the tip code and the secret of the receipt.
+
+The reporter sees the state, the police's public answers and questions; answers the
+questions, adds information, or stops all contact. A wrong secret says so without
+telling whether the code exists, and repeated wrong tries are slowed down per account
+and per code.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.conversation import Context, Router, Services
+from bot.delivery import enqueue_reply
+from bot.i18n import N_
+from bot.messages import Button
+from handlers.cleanup import offer_cleanup
+from handlers.start import show_menu
+from storage import rate_limits, tips
+from storage.models import Tip, TipStatus, utcnow
+from storage.pseudonyms import Purpose
+from storage.receipts import parse_code
+from storage.tips import EventKind
+
+router = Router("status")
+
+MAX_TEXT = 4000
+CODE_FAILURES_PER_HOUR = 20
+STATUS_LABELS = {
+    TipStatus.NEW: N_("received, waiting to be read"),
+    TipStatus.ACKNOWLEDGED: N_("read by the ward police"),
+    TipStatus.ASSIGNED: N_("assigned to an officer"),
+    TipStatus.INVESTIGATING: N_("being looked into"),
+    TipStatus.CLOSED: N_("closed"),
+}
+OUTCOME_LABELS = {
+    "confirmed": N_("confirmed and acted on"),
+    "unfounded": N_("checked; nothing was found"),
+    "duplicate": N_("the same as another tip, handled there"),
+    "referred": N_("passed on to higher police"),
+}
+
+
+def _account_subject(ctx: Context) -> str:
+    return ctx.services.pseudonyms.of(
+        Purpose.RECEIPT_CHECK, ctx.route.channel, *ctx.route.account_parts()
+    )
+
+
+@router.command("status", "kiemtra")
+@router.action("status:start")
+async def start(ctx: Context) -> None:
+    ctx.start_trace()
+    if ctx.args:
+        await _check(ctx, ctx.args)
+        return
+    ctx.go("status:receipt")
+    ctx.reply(
+        ctx._(
+            "Please type the tip code and the secret from your receipt, for example:\n"
+            "AB12CD3 ABCD-EFGH-JKMN-PQRS"
+        ),
+        [[Button(ctx._("Menu"), "menu:home")]],
+    )
+
+
+@router.step("status:receipt")
+async def receipt_typed(ctx: Context) -> None:
+    if not ctx.inbound.text.strip():
+        ctx.reply(ctx._("Please type the tip code and the secret."))
+        return
+    await _check(ctx, ctx.inbound.text)
+
+
+async def _check(ctx: Context, text: str) -> None:
+    words = text.split()
+    code_text, secret_text = (words[0], " ".join(words[1:])) if len(words) > 1 else (text, "")
+    now = utcnow()
+    code = parse_code(code_text)
+    limits = [rate_limits.Limit(ctx.services.settings.status_failures_per_hour, 1)]
+    code_limits = [rate_limits.Limit(CODE_FAILURES_PER_HOUR, 1)]
+    account = _account_subject(ctx)
+    code_subject = f"code:{code}" if code else ""
+    decision = await rate_limits.check(ctx.session, account, "receipt-fail", limits, now)
+    if decision.allowed and code_subject:
+        decision = await rate_limits.check(
+            ctx.session, code_subject, "receipt-fail", code_limits, now
+        )
+    if not decision.allowed:
+        minutes = max(1, round(decision.retry_after / timedelta(minutes=1)))
+        ctx.go("")
+        ctx.reply(
+            ctx._(
+                "Too many wrong tries. Please wait about {minutes} minutes, then try again."
+            ).format(minutes=minutes),
+            [[Button(ctx._("Menu"), "menu:home")]],
+        )
+        return
+    tip = await tips.find_by_receipt(ctx.session, ctx.services.receipts, code_text, secret_text)
+    if tip is None:
+        await rate_limits.record(ctx.session, account, "receipt-fail", now)
+        if code_subject:
+            await rate_limits.record(ctx.session, code_subject, "receipt-fail", now)
+        ctx.go("status:receipt")
+        ctx.reply(
+            ctx._(
+                "The code or the secret is not right. Please check them and type both again, "
+                "for example: AB12CD3 ABCD-EFGH-JKMN-PQRS"
+            ),
+            [[Button(ctx._("Menu"), "menu:home")]],
+        )
+        return
+    ctx.state.data["status_tip_id"] = tip.id
+    await show(ctx, tip)
+
+
+async def _open_tip(ctx: Context) -> Tip | None:
+    """The tip this chat has unlocked with its receipt, if any."""
+    tip_id = ctx.state.data.get("status_tip_id")
+    tip = await ctx.session.get(Tip, tip_id) if isinstance(tip_id, int) else None
+    if tip is None or tip.wrapped_key is None:
+        ctx.state.data.pop("status_tip_id", None)
+        await show_menu(ctx, ctx._("Please check your tip again with its code and secret."))
+        return None
+    return tip
+
+
+async def show(ctx: Context, tip: Tip) -> None:
+    ctx.go("status:view")
+    status = ctx._(STATUS_LABELS.get(TipStatus(tip.status), N_("received, waiting to be read")))
+    if tip.status == TipStatus.CLOSED and tip.outcome in OUTCOME_LABELS:
+        status = f"{status}: {ctx._(OUTCOME_LABELS[tip.outcome])}"
+    lines = [
+        ctx._("Tip {code}").format(code=tip.code),
+        ctx._("Sent on: {date}").format(date=_date(ctx, tip.created_at)),
+        ctx._("State: {status}").format(status=status),
+    ]
+    entries = await tips.timeline(ctx.session, ctx.services.vault, tip)
+    messages = [e for e in entries if e.text]
+    if messages:
+        lines += ["", ctx._("Messages:")]
+    for entry in messages:
+        who = {
+            EventKind.REPLY: ctx._("Police"),
+            EventKind.QUESTION: ctx._("Police question"),
+            EventKind.ANSWER: ctx._("Your answer"),
+            EventKind.ADDITION: ctx._("You added"),
+        }.get(EventKind(entry.kind), "")
+        lines.append(f"[{_date(ctx, entry.at)}] {who}: {entry.text}")
+    questions = await tips.open_questions(ctx.session, ctx.services.vault, tip)
+    rows: list[list[Button]] = []
+    if tip.status != TipStatus.CLOSED:
+        if questions:
+            rows.append([Button(ctx._("Answer the police"), "status:answer")])
+        rows.append([Button(ctx._("Add information"), "status:add")])
+    if tip.sealed_route is not None:
+        rows.append([Button(ctx._("Stop all contact about this tip"), "status:stop")])
+    rows.append([Button(ctx._("Done"), "status:done")])
+    ctx.reply("\n".join(lines), rows)
+
+
+def _date(ctx: Context, moment) -> str:  # type: ignore[no-untyped-def]
+    local = moment.astimezone(ctx.services.settings.zone)
+    return local.strftime("%d/%m/%Y %H:%M")
+
+
+@router.action("status:add")
+async def add(ctx: Context) -> None:
+    if await _open_tip(ctx) is None:
+        return
+    ctx.go("status:adding")
+    ctx.reply(
+        ctx._("Type the information you want to add. Do not write your own name."),
+        [[Button(ctx._("◀ Back"), "status:view")]],
+    )
+
+
+@router.step("status:adding")
+async def adding_typed(ctx: Context) -> None:
+    tip = await _open_tip(ctx)
+    text = await _text(ctx)
+    if tip is None or text is None:
+        return
+    await tips.add_event(ctx.session, ctx.services.vault, tip, EventKind.ADDITION, body=text)
+    ctx.reply(ctx._("✓ Added to your tip. Thank you."))
+    await show(ctx, tip)
+
+
+@router.action("status:answer")
+async def answer(ctx: Context) -> None:
+    tip = await _open_tip(ctx)
+    if tip is None:
+        return
+    questions = await tips.open_questions(ctx.session, ctx.services.vault, tip)
+    if not questions:
+        await show(ctx, tip)
+        return
+    if len(questions) == 1:
+        await _ask_answer(ctx, questions[0].id, questions[0].text or "")
+        return
+    ctx.reply(
+        ctx._("Which question do you want to answer?"),
+        [[Button((q.text or "")[:60], f"status:q:{q.id}")] for q in questions[:8]]
+        + [[Button(ctx._("◀ Back"), "status:view")]],
+    )
+
+
+@router.action("status:q:")
+async def question_picked(ctx: Context) -> None:
+    tip = await _open_tip(ctx)
+    if tip is None:
+        return
+    questions = {q.id: q for q in await tips.open_questions(ctx.session, ctx.services.vault, tip)}
+    chosen = questions.get(int(ctx.action_arg)) if ctx.action_arg.isdigit() else None
+    if chosen is None:
+        await show(ctx, tip)
+        return
+    await _ask_answer(ctx, chosen.id, chosen.text or "")
+
+
+async def _ask_answer(ctx: Context, question_id: int, question: str) -> None:
+    ctx.state.data["answering"] = question_id
+    ctx.go("status:answering")
+    ctx.reply(
+        ctx._("The police asked:\n{question}\n\nType your answer.").format(question=question),
+        [[Button(ctx._("◀ Back"), "status:view")]],
+    )
+
+
+@router.step("status:answering")
+async def answer_typed(ctx: Context) -> None:
+    tip = await _open_tip(ctx)
+    text = await _text(ctx)
+    if tip is None or text is None:
+        return
+    question_id = ctx.state.data.pop("answering", None)
+    open_ids = {q.id for q in await tips.open_questions(ctx.session, ctx.services.vault, tip)}
+    if question_id not in open_ids:
+        await show(ctx, tip)
+        return
+    await tips.add_event(
+        ctx.session, ctx.services.vault, tip, EventKind.ANSWER, body=text, reply_to_id=question_id
+    )
+    ctx.reply(ctx._("✓ Your answer was passed to the police. Thank you."))
+    await show(ctx, tip)
+
+
+@router.action("status:view")
+async def view(ctx: Context) -> None:
+    tip = await _open_tip(ctx)
+    if tip is not None:
+        await show(ctx, tip)
+
+
+@router.action("status:stop")
+async def stop(ctx: Context) -> None:
+    if await _open_tip(ctx) is None:
+        return
+    ctx.reply(
+        ctx._(
+            "Stop all contact? The police will no longer be able to send you questions about "
+            "this tip. This cannot be undone. You can still check it with your code and secret."
+        ),
+        [[Button(ctx._("Yes, stop contact"), "status:stop-yes")],
+         [Button(ctx._("◀ Back"), "status:view")]],
+    )  # fmt: skip
+
+
+@router.action("status:stop-yes")
+async def stop_confirmed(ctx: Context) -> None:
+    tip = await _open_tip(ctx)
+    if tip is None:
+        return
+    await tips.stop_contact(ctx.session, ctx.services.vault, tip)
+    ctx.reply(ctx._("✓ Done. The way to reach you about this tip has been deleted."))
+    await show(ctx, tip)
+
+
+@router.action("status:done")
+async def done(ctx: Context) -> None:
+    ctx.state.data.pop("status_tip_id", None)
+    ctx.go("")
+    await offer_cleanup(ctx)
+
+
+@router.step("status:view")
+async def view_typed(ctx: Context) -> None:
+    tip = await _open_tip(ctx)
+    if tip is not None:
+        ctx.reply(ctx._("Please choose one of the options, by its number or its button."))
+        await show(ctx, tip)
+
+
+async def _text(ctx: Context) -> str | None:
+    text = ctx.inbound.text.strip()
+    if ctx.inbound.attachments or not text:
+        ctx.reply(ctx._("Please type your message as text."))
+        return None
+    if len(text) > MAX_TEXT:
+        ctx.reply(
+            ctx._("That is longer than {limit} characters. Please shorten it.").format(
+                limit=MAX_TEXT
+            )
+        )
+        return None
+    return text
+
+
+async def ask_reporter(
+    session: AsyncSession, services: Services, tip: Tip, question: str, *, officer_id: int | None
+) -> bool:
+    """A police question: stored sealed with the tip and, if the reporter allowed
+    contact, announced to them through the bot. The notice says nothing about the tip
+    (someone else may hold the phone) and the officer never learns the reporter's
+    account. Returns whether the reporter could be told."""
+    await tips.add_event(
+        session, services.vault, tip, EventKind.QUESTION, body=question, actor_officer_id=officer_id
+    )
+    route = tips.read_route(services.vault, tip)
+    if route is None:
+        return False
+    language = tip.language if tip.language in ("vi", "en") else "vi"
+    _ = services.translator.get(language).gettext
+    text = _(
+        "You have a new message. To read it, choose “Check a tip I sent” and type your code "
+        "and secret."
+    )
+    await enqueue_reply(
+        session, services, route, text, [[Button(_("Check a tip I sent"), "status:start")]]
+    )
+    return True
