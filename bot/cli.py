@@ -86,11 +86,12 @@ def _render(problem: Problem, _: Callable[[str], str]) -> str:
 
 
 def _configure_logging(settings: Settings, *, quiet: bool) -> None:
+    level = logging.WARNING if quiet else getattr(logging, settings.log_level)
     logging.basicConfig(
-        level=logging.WARNING if quiet else getattr(logging, settings.log_level),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    if level > logging.DEBUG:
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration step
 
 
 Handler = Callable[

@@ -13,7 +13,6 @@ from datetime import timedelta
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from storage.attachments import MAX_BYTES, MAX_FILES, AttachmentRejected, RejectReason, sanitize
 
 from bot import triage
 from bot.conversation import Context, Router
@@ -22,6 +21,7 @@ from bot.messages import Button
 from handlers.cleanup import offer_cleanup
 from handlers.start import ask_ward, current_ward, show_menu
 from storage import conversations, rate_limits, tips, wards
+from storage.attachments import MAX_BYTES, MAX_FILES, AttachmentRejected, RejectReason, sanitize
 from storage.conversations import DraftFileData
 from storage.models import ResidentialGroup, utcnow
 from storage.pseudonyms import Purpose
@@ -224,7 +224,7 @@ async def ask_category(ctx: Context) -> None:
     _at(ctx, "category")
     rows = [[Button(ctx._("🚨 Someone is in danger now"), "report:cat:danger-now")]]
     rows += [[Button(ctx._(label), f"report:cat:{key}")] for key, label in CATEGORIES.items()]
-    rows.append([Button(ctx._("✖ Cancel"), "report:cancel")])
+    rows.append(_nav(ctx))
     ctx.reply(ctx._("What is your tip about?"), rows)
 
 
@@ -251,6 +251,9 @@ async def category_chosen(ctx: Context) -> None:
 
 @router.step("report:category")
 async def category_typed(ctx: Context) -> None:
+    if _took_location(ctx):
+        await ask_category(ctx)
+        return
     ctx.reply(ctx._("Please choose one of the options, by its number or its button."))
     await ask_category(ctx)
 
@@ -326,6 +329,9 @@ async def group_list(ctx: Context) -> None:
 
 @router.step("report:group")
 async def group_typed(ctx: Context) -> None:
+    if _took_location(ctx):
+        await ask_group(ctx)
+        return
     ward = await current_ward(ctx)
     text = ctx.inbound.text.strip()
     if ward is None or not _draft(ctx):
@@ -461,6 +467,9 @@ async def when_chosen(ctx: Context) -> None:
 
 @router.step("report:when")
 async def when_typed(ctx: Context) -> None:
+    if _took_location(ctx):
+        await ask_when(ctx)
+        return
     ctx.reply(ctx._("Please choose one of the options, by its number or its button."))
     await ask_when(ctx)
 
@@ -489,6 +498,9 @@ async def ask_what(ctx: Context) -> None:
 
 @router.step("report:what")
 async def what_typed(ctx: Context) -> None:
+    if _took_location(ctx):
+        await ask_what(ctx)
+        return
     draft = _draft(ctx)
     text = await _accept_text(ctx, limit=None)
     if text is None:
@@ -544,6 +556,9 @@ async def ask_files(ctx: Context) -> None:
 
 @router.step("report:files")
 async def file_sent(ctx: Context) -> None:
+    if _took_location(ctx):
+        await ask_files(ctx)
+        return
     if not ctx.inbound.attachments:
         if ctx.inbound.text.strip():
             text = await _accept_text(ctx, limit=None)
@@ -644,6 +659,9 @@ async def contact_chosen(ctx: Context) -> None:
 
 @router.step("report:contact")
 async def contact_typed(ctx: Context) -> None:
+    if _took_location(ctx):
+        await ask_contact(ctx)
+        return
     ctx.reply(ctx._("Please choose one of the options, by its number or its button."))
     await ask_contact(ctx)
 
@@ -695,6 +713,9 @@ def _category_label(ctx: Context, draft: dict[str, Any]) -> str:
 
 @router.step("report:confirm")
 async def confirm_typed(ctx: Context) -> None:
+    if _took_location(ctx):
+        await ask_confirm(ctx)
+        return
     ctx.reply(ctx._("Please choose “Send”, or go back to change something."))
     await ask_confirm(ctx)
 
@@ -758,6 +779,16 @@ def _tip_language(ctx: Context, text: str) -> str:
 
 
 # ---- shared -----------------------------------------------------------------------------
+
+
+def _took_location(ctx: Context) -> bool:
+    """A pin sent after the 'where' step is kept too, wherever the wizard is."""
+    if ctx.inbound.location is None or not _draft(ctx):
+        return False
+    latitude, longitude = ctx.inbound.location
+    _draft(ctx)["location"] = [round(latitude, 6), round(longitude, 6)]
+    ctx.reply(ctx._("✓ Location pin received."))
+    return True
 
 
 async def _accept_text(ctx: Context, limit: int | None = MAX_TEXT) -> str | None:

@@ -116,6 +116,12 @@ async def test_typing_english_switches_the_replies(app, ward) -> None:
 
 async def test_back_keeps_answers_and_cancel_deletes_the_draft(app, ward) -> None:
     chat = Chat(app, "dung")
+    await chat.send("/start")
+    await chat.pick("Báo tin")
+    await chat.pick("Quay lại")  # back from the first step asks before leaving
+    assert "Thoát khỏi tin báo này?" in chat.text
+    await chat.pick("Không, tiếp tục")
+    assert chat.text == "Tin báo của bạn về việc gì?"
     await _walk_to_where(chat)
     await chat.pick("Quay lại")
     assert "tổ dân phố nào" in chat.text
@@ -337,6 +343,8 @@ async def test_photos_are_scrubbed_limited_and_survive_in_the_draft(app, ward, t
     assert "Đã nhận vị trí" in chat.text and chat.text.endswith("Sự việc xảy ra khi nào?")
     await chat.pick("Đang diễn ra")
     await chat.send(WHAT)
+    await chat.send(location=(20.851, 106.682))  # a pin sent later replaces the first
+    assert "Đã nhận vị trí" in chat.text and "Đã ghi nhận" not in chat.text
     await chat.pick("Tiếp tục")
     await chat.send(attachments=(Attachment("document", "text", "text/plain", 12),))
     assert "chỉ nhận ảnh (JPEG, PNG, WebP) và tệp PDF" in chat.text
@@ -363,7 +371,7 @@ async def test_photos_are_scrubbed_limited_and_survive_in_the_draft(app, ward, t
         assert item.mime_type == "image/jpeg"
         assert marker.encode() not in item.data
         assert not Image.open(io.BytesIO(item.data)).getexif()
-    assert tips.read_content(app.services.vault, tip)["location"] == [20.85, 106.68]
+    assert tips.read_content(app.services.vault, tip)["location"] == [20.851, 106.682]
 
 
 async def test_trace_cleanup_deletes_both_sides_where_the_channel_can(app, ward) -> None:
@@ -411,3 +419,51 @@ async def test_no_ward_configured_is_explained(app) -> None:
     await chat.send("/start")
     await chat.pick("Báo tin")
     assert "chưa được thiết lập cho phường nào" in chat.text and "113" in chat.text
+
+
+async def test_no_receipt_unless_the_tip_was_committed(app, ward) -> None:
+    """A failing commit (disk full, database gone) must not show a receipt, and the
+    draft must survive for another try."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    chat = Chat(app, "son")
+    await chat.send("/start")
+    await chat.send(action="report:start")
+    await chat.send(action="report:cat:use")
+    await chat.send(action="report:grp:none")
+    await chat.send(action="report:where-skip")
+    await chat.send(action="report:when:today")
+    await chat.send(WHAT)
+    await chat.send(action="report:what-done")
+    await chat.send(action="report:files-done")
+    await chat.send(action="report:contact:no")
+
+    def fail(session: Session) -> None:
+        if any(isinstance(obj, Tip) for obj in session.identity_map.values()):
+            raise OSError("disk full")
+
+    event.listen(Session, "before_commit", fail)
+    try:
+        await chat.send(action="report:send")
+    finally:
+        event.remove(Session, "before_commit", fail)
+    assert "Mã tin" not in chat.text
+    assert "hệ thống vừa gặp sự cố" in chat.text and "không bị mất" in chat.text
+    assert await _tips(app) == []
+    await chat.send(action="report:send")  # the draft is still at the confirm step
+    assert RECEIPT.search(chat.text)
+    assert len(await _tips(app)) == 1
+
+
+def test_triage_hints_raise_for_weapons_children_and_now() -> None:
+    from bot.triage import LOW, NORMAL, URGENT, suggest
+
+    assert suggest("dealing", "today", "ban hang o goc pho").priority == NORMAL
+    assert suggest("dealing", "earlier", "ban hang o goc pho").priority == LOW
+    assert suggest("dealing", "today", "Bán cho học sinh trước cổng trường").priority == URGENT
+    hint = suggest("use", "now", "co thang cam DAO dang do")
+    assert hint.priority == URGENT and "weapon" in hint.reasons
+    assert suggest("other", "earlier", "a man with a knife").priority == URGENT
+    assert suggest("use", "earlier", "", urgent=True).priority == URGENT
+    assert suggest("disguised", "earlier", "keo la").reasons == ("children",)
