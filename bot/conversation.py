@@ -60,7 +60,8 @@ class Context:
     language: str
     args: str = ""
     action_arg: str = ""
-    # True when the message is typed text (not a command, a button or an option number).
+    # True when the message is free writing (not a command, a button, an option number, or
+    # the answer to a step that asks for a name or a code): its language is detected.
     typed: bool = False
     replies: list[Outbound] = field(default_factory=list)
     follow_action: Callable[[Context, str], Awaitable[None]] | None = field(
@@ -141,6 +142,7 @@ class Router:
         self.group_commands: set[str] = set()
         self.actions: dict[str, Handler] = {}
         self.steps: dict[str, Handler] = {}
+        self.prose_steps: set[str] = set()
 
     def command(self, *names: str, in_groups: bool = False) -> Callable[[Handler], Handler]:
         """Commands work in private chats; `in_groups` also lets them run in group chats,
@@ -153,7 +155,11 @@ class Router:
         """`lang:` matches `lang:en`; the rest reaches the handler as ctx.action_arg."""
         return self._register(self.actions, prefixes)
 
-    def step(self, *names: str) -> Callable[[Handler], Handler]:
+    def step(self, *names: str, prose: bool = False) -> Callable[[Handler], Handler]:
+        """`prose`: what is typed here is free writing, so its language is detected (not
+        on names, codes or secrets, which would mislead the detector)."""
+        if prose:
+            self.prose_steps.update(names)
         return self._register(self.steps, names)
 
     @staticmethod
@@ -179,6 +185,7 @@ class Dispatcher:
     ):
         self.services = services
         self._group_commands: set[str] = set()
+        self._prose_steps: set[str] = set()
         self._commands: dict[str, Handler] = {}
         self._actions: dict[str, Handler] = {}
         self._steps: dict[str, Handler] = {}
@@ -193,6 +200,7 @@ class Dispatcher:
                     raise ValueError(f"router {router.name} registers {sorted(clash)} again")
                 mine.update(theirs)
             self._group_commands |= router.group_commands
+            self._prose_steps |= router.prose_steps
         self._fallback = fallback
         self._group_fallback = group_fallback or fallback
         self._channels: dict[str, ChannelInfo] = {}
@@ -301,9 +309,10 @@ class Dispatcher:
             return self._fallback
         if group:
             return self._fallback
-        ctx.typed = bool(inbound.text.strip())
         if state.step in self._steps:
+            ctx.typed = state.step in self._prose_steps and bool(inbound.text.strip())
             return self._steps[state.step]
+        ctx.typed = bool(inbound.text.strip())
         return self._fallback
 
     async def _follow(self, ctx: Context, action: str) -> None:

@@ -416,7 +416,7 @@ async def ask_where(ctx: Context) -> None:
     )
 
 
-@router.step("report:where")
+@router.step("report:where", prose=True)
 async def where_typed(ctx: Context) -> None:
     draft = _draft(ctx)
     if ctx.inbound.location is not None:
@@ -496,7 +496,7 @@ async def ask_what(ctx: Context) -> None:
     )
 
 
-@router.step("report:what")
+@router.step("report:what", prose=True)
 async def what_typed(ctx: Context) -> None:
     if _took_location(ctx):
         await ask_what(ctx)
@@ -554,7 +554,7 @@ async def ask_files(ctx: Context) -> None:
     )
 
 
-@router.step("report:files")
+@router.step("report:files", prose=True)
 async def file_sent(ctx: Context) -> None:
     if _took_location(ctx):
         await ask_files(ctx)

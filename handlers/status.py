@@ -177,7 +177,7 @@ async def add(ctx: Context) -> None:
     )
 
 
-@router.step("status:adding")
+@router.step("status:adding", prose=True)
 async def adding_typed(ctx: Context) -> None:
     tip = await _open_tip(ctx)
     text = await _text(ctx)
@@ -229,7 +229,7 @@ async def _ask_answer(ctx: Context, question_id: int, question: str) -> None:
     )
 
 
-@router.step("status:answering")
+@router.step("status:answering", prose=True)
 async def answer_typed(ctx: Context) -> None:
     tip = await _open_tip(ctx)
     text = await _text(ctx)

@@ -202,7 +202,12 @@ async def boom(ctx: Context) -> None:
 
 
 PLAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "phu_lien_plan.toml"
-FALLBACK_GROUPS = ("Nam Hải", "Quy Tức 1", "Tổ 9", "Đẩu Sơn 1", "Lệ Tảo 1", "Lệ Tảo 2")
+# The same 12 names as ../shared/data/phu_lien_plan.toml (seed 003), for checkouts
+# without the shared folder beside them.
+FALLBACK_GROUPS = (
+    "Nam Hải", "Quy Tức 1", "Tổ 9", "Đẩu Sơn 1", "Tổ 6", "Cấp Tiến",
+    "Lệ Tảo 1", "Lệ Tảo 2", "Đẩu Phượng 2", "Hòa Bình", "Đồng Tử 2", "Minh Khai",
+)  # fmt: skip
 
 
 async def add_phu_lien(app: App) -> int:

@@ -58,8 +58,9 @@ async def test_status_from_another_account_with_code_and_secret(app, ward) -> No
     assert f"Tin {code}" in other.text
     assert "đã nhận, đang chờ tiếp nhận" in other.text
     await other.send("/status")
-    await other.send(f"{code} {secret}")
-    assert f"Tin {code}" in other.text
+    for _ in range(3):  # random-looking codes must never switch the reply language
+        await other.send(f"{code} {secret}")
+        assert f"Tin {code}" in other.text
 
 
 async def test_wrong_secret_does_not_say_whether_the_code_exists(app, ward) -> None:
@@ -210,3 +211,18 @@ async def test_raw_bytes_after_the_full_flow(app, ward, settings, caplog) -> Non
     )  # fmt: skip
     assert leaks(raw, secrets_used) == []
     assert leaks(caplog.text.encode(), secrets_used) == []
+
+
+async def test_language_is_detected_only_where_people_write_prose(app, ward) -> None:
+    chat = Chat(app, "visitor")
+    await chat.send("/status")
+    await chat.send("the code is on my other phone sorry")  # not prose: a receipt step
+    assert "Mã tin hoặc mã bí mật chưa đúng" in chat.text
+    code, _secret = await _report(chat)
+    await chat.send("/status")
+    await chat.send("I have lost my secret code, can you help me")
+    assert "Mã tin hoặc mã bí mật chưa đúng" in chat.text
+    await chat.send("/start")
+    await chat.send("I want to tell you about people selling drugs near the market")
+    assert "did not understand" in chat.text  # free writing at the menu is detected
+    assert code
