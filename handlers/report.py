@@ -675,9 +675,7 @@ async def ask_confirm(ctx: Context) -> None:
     group = None
     if isinstance(draft.get("group_id"), int):
         group = await ctx.session.get(ResidentialGroup, draft["group_id"])
-    what = "\n".join(draft.get("what", []))
-    if len(what) > 1500:
-        what = what[:1500] + ctx._("… (and {count} more characters)").format(count=len(what) - 1500)
+    what = _shortened(ctx, "\n".join(draft.get("what", [])), 1500)
     files = await conversations.count_draft_files(ctx.session, ctx.stored)
     lines = [
         ctx._("Please check your report before sending:"),
@@ -686,7 +684,9 @@ async def ask_confirm(ctx: Context) -> None:
         ctx._("Residential group: {value}").format(
             value=group.name if group else ctx._("not known")
         ),
-        ctx._("Place: {value}").format(value=draft.get("where") or ctx._("not given")),
+        ctx._("Place: {value}").format(
+            value=_shortened(ctx, draft.get("where", ""), 500) or ctx._("not given")
+        ),
     ]
     if draft.get("location"):
         lines.append(ctx._("Location pin: attached"))
@@ -704,6 +704,13 @@ async def ask_confirm(ctx: Context) -> None:
         "\n".join(lines),
         [[Button(ctx._("✅ Send"), "report:send")], _nav(ctx)],
     )
+
+
+def _shortened(ctx: Context, text: str, limit: int) -> str:
+    """The confirm screen must fit in one chat message; the draft keeps everything."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + ctx._("… (and {count} more characters)").format(count=len(text) - limit)
 
 
 def _category_label(ctx: Context, draft: dict[str, Any]) -> str:

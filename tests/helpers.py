@@ -3,6 +3,7 @@ and the bytes a database really keeps on disk."""
 
 from __future__ import annotations
 
+import re
 import struct
 import subprocess
 import sys
@@ -199,6 +200,36 @@ async def cancel(ctx: Context) -> None:
 async def boom(ctx: Context) -> None:
     ctx.state.data["name"] = "changed"
     raise RuntimeError("secret tip text must not be logged")
+
+
+RECEIPT = re.compile(
+    r"(?:Mã tin|Tip code): (?P<code>[0-9A-Z]{7})\n(?:Mã bí mật|Secret): (?P<secret>[0-9A-Z-]{19})"
+)
+
+
+async def fill_report(
+    chat: Chat, what: str, *, category: str = "use", contact: bool = False
+) -> None:
+    """Walk the wizard by buttons up to the confirm screen, choosing the defaults."""
+    await chat.send("/start")
+    await chat.send(action="report:start")
+    await chat.send(action=f"report:cat:{category}")
+    await chat.send(action="report:grp:none")
+    await chat.send(action="report:where-skip")
+    await chat.send(action="report:when:today")
+    await chat.send(what)
+    await chat.send(action="report:what-done")
+    await chat.send(action="report:files-done")
+    await chat.send(action=f"report:contact:{'yes' if contact else 'no'}")
+
+
+async def send_report(chat: Chat, what: str, **choices: object) -> tuple[str, str]:
+    """A whole report by buttons; returns the receipt's code and secret."""
+    await fill_report(chat, what, **choices)  # type: ignore[arg-type]
+    await chat.send(action="report:send")
+    match = RECEIPT.search(chat.text)
+    assert match, "no receipt was shown"
+    return match["code"], match["secret"]
 
 
 PLAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "phu_lien_plan.toml"

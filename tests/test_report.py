@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import re
 
 import pytest
 from PIL import Image
@@ -15,9 +14,8 @@ from bot.app import open_app
 from bot.messages import Attachment, ChannelInfo
 from storage import tips
 from storage.models import DraftFile, Tip, TipAttachment
-from tests.helpers import Chat, add_phu_lien, group_id
+from tests.helpers import RECEIPT, Chat, add_phu_lien, fill_report, group_id, send_report
 
-RECEIPT = re.compile(r"Mã tin: (?P<code>[0-9A-Z]{7})\nMã bí mật: (?P<secret>[0-9A-Z-]{19})")
 WHAT = "Có người bán ma túy đá ở ngõ 5, tối nào cũng tụ tập đông người"
 
 
@@ -257,31 +255,16 @@ async def test_rate_limit_is_per_account_and_polite(settings, tmp_path) -> None:
         await add_phu_lien(app)
         chat = Chat(app, "minh")
         for _ in range(2):
-            await _quick_report(chat)
+            await send_report(chat, "nhóm thanh niên tụ tập hút ở bãi đất trống")
         await chat.send("/start")
         await chat.pick("Báo tin")
         assert "đợi khoảng" in chat.text and "113" in chat.text
         assert len(await _tips(app)) == 2
         other = Chat(app, "ngoc")
-        await _quick_report(other)
+        await send_report(other, "nhóm thanh niên tụ tập hút ở bãi đất trống")
         assert len(await _tips(app)) == 3
     finally:
         await app.close()
-
-
-async def _quick_report(chat: Chat) -> None:
-    await chat.send("/start")
-    await chat.send(action="report:start")
-    await chat.send(action="report:cat:use")
-    await chat.send(action="report:grp:none")
-    await chat.send(action="report:where-skip")
-    await chat.send(action="report:when:today")
-    await chat.send("nhóm thanh niên tụ tập hút ở bãi đất trống")
-    await chat.send(action="report:what-done")
-    await chat.send(action="report:files-done")
-    await chat.send(action="report:contact:no")
-    await chat.send(action="report:send")
-    assert "Mã tin" in chat.text, chat.text
 
 
 async def test_long_and_odd_input_is_answered_and_nothing_is_lost(app, ward) -> None:
@@ -428,16 +411,7 @@ async def test_no_receipt_unless_the_tip_was_committed(app, ward) -> None:
     from sqlalchemy.orm import Session
 
     chat = Chat(app, "son")
-    await chat.send("/start")
-    await chat.send(action="report:start")
-    await chat.send(action="report:cat:use")
-    await chat.send(action="report:grp:none")
-    await chat.send(action="report:where-skip")
-    await chat.send(action="report:when:today")
-    await chat.send(WHAT)
-    await chat.send(action="report:what-done")
-    await chat.send(action="report:files-done")
-    await chat.send(action="report:contact:no")
+    await fill_report(chat, WHAT)
 
     def fail(session: Session) -> None:
         if any(isinstance(obj, Tip) for obj in session.identity_map.values()):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import re
 from datetime import timedelta
 
 import pytest
@@ -16,29 +15,13 @@ from bot.jobs import retention_tick
 from handlers.status import ask_reporter
 from storage import tips
 from storage.models import OutboxMessage, Tip, TipStatus, utcnow
-from tests.helpers import Chat, add_phu_lien, leaks, needles, raw_database_bytes
+from tests.helpers import Chat, add_phu_lien, leaks, needles, raw_database_bytes, send_report
 
-RECEIPT = re.compile(
-    r"(?:Mã tin|Tip code): (?P<code>[0-9A-Z]{7})\n(?:Mã bí mật|Secret): (?P<secret>[0-9A-Z-]{19})"
-)
 WHAT = "Nhà số 12 ngõ 5 có người lạ ra vào lúc nửa đêm"
 
 
 async def _report(chat: Chat, *, contact: bool = True, what: str = WHAT) -> tuple[str, str]:
-    await chat.send("/start")
-    await chat.send(action="report:start")
-    await chat.send(action="report:cat:venue")
-    await chat.send(action="report:grp:none")
-    await chat.send(action="report:where-skip")
-    await chat.send(action="report:when:today")
-    await chat.send(what)
-    await chat.send(action="report:what-done")
-    await chat.send(action="report:files-done")
-    await chat.send(action=f"report:contact:{'yes' if contact else 'no'}")
-    await chat.send(action="report:send")
-    match = RECEIPT.search(chat.text)
-    assert match, chat.text
-    return match["code"], match["secret"]
+    return await send_report(chat, what, category="venue", contact=contact)
 
 
 async def _tip(app, code: str) -> Tip:
