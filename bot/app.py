@@ -12,10 +12,12 @@ from bot.langid import LanguageIdentifier
 from handlers import build_routers, fallback, group_pointer
 from storage import keyring as keyring_file
 from storage import migrate
+from storage.audit import AuditLog
 from storage.crypto import Vault
 from storage.db import Database
 from storage.pseudonyms import Pseudonyms
 from storage.receipts import ReceiptHasher
+from storage.triage import Invites
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +31,16 @@ class App:
         await self.services.db.dispose()
 
 
+def quiet_content_loggers() -> None:
+    """Pillow logs EXIF values at DEBUG and pypdf quotes file content in its warnings;
+    those files are residents' photos and documents, so neither may log, at any level."""
+    logging.getLogger("PIL").setLevel(logging.WARNING)
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)
+
+
 async def open_app(settings: Settings, *, create_keyring: bool = True) -> App:
     """Migrate the database to the newest schema and make the keyring on first start."""
+    quiet_content_loggers()
     if create_keyring:
         keys, created = keyring_file.load_or_create(settings.keyring_path)
         if created:
@@ -54,6 +64,8 @@ async def open_app(settings: Settings, *, create_keyring: bool = True) -> App:
         translator=Translator(),
         settings=settings,
         langid=LanguageIdentifier(),
+        audit=AuditLog(keys),
+        invites=Invites(keys),
     )
     dispatcher = Dispatcher(
         services, build_routers(), fallback=fallback, group_fallback=group_pointer

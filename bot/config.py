@@ -7,6 +7,7 @@ CLI prints it as one line and exits, never with a traceback.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -47,6 +48,11 @@ class Settings:
     tips_per_day: int = 20
     status_failures_per_hour: int = 5
     retention_days: int = 365
+    urgent_ack_minutes: int = 15
+    ack_hours: int = 24
+    close_days: int = 30
+    digest_time: str = "07:30"
+    tip_view_seconds: int = 600
     source: Path | None = None
 
     @property
@@ -59,6 +65,7 @@ _KNOWN: dict[str, tuple[str, ...]] = {
     "bot": ("default_language", "timezone", "default_ward"),
     "log": ("level",),
     "tips": ("per_hour", "per_day", "status_failures_per_hour", "retention_days"),
+    "police": ("urgent_ack_minutes", "ack_hours", "close_days", "digest_time", "tip_view_seconds"),
 }
 
 
@@ -119,6 +126,11 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         raise ConfigError(
             "tips.per_day", N_("must not be less than tips.per_hour ({value})"), tips_per_hour
         )
+    digest_time = value("police.digest_time", "07:30")
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", digest_time):
+        raise ConfigError(
+            "police.digest_time", N_("must be a time like 07:30, not {value}"), digest_time
+        )
     level = value("log.level", "INFO").upper()
     if level not in LOG_LEVELS:
         raise ConfigError(
@@ -136,6 +148,11 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         tips_per_day=tips_per_day,
         status_failures_per_hour=number("tips.status_failures_per_hour", 5, 1, 100),
         retention_days=number("tips.retention_days", 365, 1, 36500),
+        urgent_ack_minutes=number("police.urgent_ack_minutes", 15, 1, 1440),
+        ack_hours=number("police.ack_hours", 24, 1, 720),
+        close_days=number("police.close_days", 30, 1, 3650),
+        digest_time=digest_time,
+        tip_view_seconds=number("police.tip_view_seconds", 600, 0, 86400),
         source=path,
     )
 

@@ -13,20 +13,23 @@ import re
 import traceback
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.i18n import Translator, normalise
 from bot.langid import LanguageIdentifier
-from bot.messages import Button, ChannelInfo, ChatKind, Inbound, Outbound, Reply
+from bot.messages import Button, ChannelInfo, ChatKind, Inbound, Media, Outbound, Reply
 from storage import conversations
+from storage.audit import AuditLog
 from storage.conversations import ConversationState, StoredConversation
 from storage.crypto import Vault
 from storage.db import Database
 from storage.pseudonyms import Pseudonym, Pseudonyms, Purpose
 from storage.receipts import ReceiptHasher
 from storage.routes import Route
+from storage.triage import Invites, Sla
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,17 @@ class Services:
     translator: Translator
     settings: Settings
     langid: LanguageIdentifier
+    audit: AuditLog
+    invites: Invites
+
+    @property
+    def sla(self) -> Sla:
+        s = self.settings
+        return Sla(
+            urgent_ack=timedelta(minutes=s.urgent_ack_minutes),
+            ack=timedelta(hours=s.ack_hours),
+            close=timedelta(days=s.close_days),
+        )
 
 
 @dataclass
@@ -94,9 +108,12 @@ class Context:
         *,
         free_text: bool = False,
         protect: bool = False,
+        delete_after: int = 0,
+        media: Iterable[Media] = (),
     ) -> None:
         rows = tuple(tuple(row) for row in buttons)
-        self.replies.append(Outbound(self.route, Reply(text, rows, free_text, protect)))
+        reply = Reply(text, rows, free_text, protect, delete_after, tuple(media))
+        self.replies.append(Outbound(self.route, reply))
 
     def start_trace(self) -> None:
         """From now on, remember this chat's message ids so they can be deleted."""

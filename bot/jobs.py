@@ -33,6 +33,21 @@ async def retention_tick(services: Services) -> int:
     return shredded
 
 
+async def police_tick(services: Services) -> int:
+    """Escalate overdue tips and send the morning digests that are due."""
+    from handlers.notices import escalate_overdue, send_digests  # handlers build on bot
+
+    now = utcnow()
+    try:
+        async with services.db.transaction() as session:
+            escalated = await escalate_overdue(session, services, now)
+            await send_digests(session, services, now)
+    except Exception as exc:  # the next tick tries again
+        log.error("police tick failed: %s", describe(exc))
+        return 0
+    return escalated
+
+
 class Jobs:
     """The periodic ticks of one process. Stopping waits for a tick in progress, so a
     shutdown never cuts a transaction in half."""
@@ -43,6 +58,16 @@ class Jobs:
         self._scheduler = AsyncIOScheduler(timezone=services.settings.zone)
 
     def start(self) -> None:
+        self._scheduler.add_job(
+            self._run,
+            "interval",
+            minutes=1,
+            args=[police_tick],
+            next_run_time=utcnow(),
+            coalesce=True,
+            max_instances=1,
+            id="police",
+        )
         self._scheduler.add_job(
             self._run,
             "interval",

@@ -45,6 +45,16 @@ class Button:
 
 
 @dataclass(frozen=True, slots=True)
+class Media:
+    """A file to send with a reply (a tip's photo or PDF, to an officer)."""
+
+    kind: str  # image or pdf
+    mime_type: str
+    data: bytes = field(repr=False)
+    filename: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """An answer. Buttons are rows of options; a channel without buttons shows them as a
     numbered list and the core maps a typed number back to the option's action.
@@ -55,7 +65,11 @@ class Reply:
     text: str = field(repr=False)
     buttons: tuple[tuple[Button, ...], ...] = ()
     free_text: bool = False
+    # Tip content for officers: no forwarding or saving where the channel can prevent
+    # it (Telegram's protect_content), and deleted after `delete_after` seconds.
     protect: bool = False
+    delete_after: int = 0
+    media: tuple[Media, ...] = ()
 
     def options(self) -> list[Button]:
         return [button for row in self.buttons for button in row]

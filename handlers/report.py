@@ -9,18 +9,21 @@ out only after the transaction that stored the tip.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from bot import triage
+from bot import hints
 from bot.conversation import Context, Router
 from bot.i18n import N_
 from bot.messages import Button
+from handlers.categories import CATEGORIES, WHEN
 from handlers.cleanup import offer_cleanup
+from handlers.notices import notify_new_tip
 from handlers.start import ask_ward, current_ward, show_menu
-from storage import conversations, rate_limits, tips, wards
+from storage import conversations, rate_limits, tips, triage, wards
 from storage.attachments import MAX_BYTES, MAX_FILES, AttachmentRejected, RejectReason, sanitize
 from storage.conversations import DraftFileData
 from storage.models import ResidentialGroup, utcnow
@@ -33,27 +36,6 @@ MAX_TEXT = 4000
 MAX_WHAT = 16000
 GROUP_PAGE = 8
 
-# The tip categories of the ward plans (see DESIGN.md), in the order residents see them.
-CATEGORIES: dict[str, str] = {
-    "dealing": N_("Dealing or selling drugs"),
-    "use": N_("Drug use"),
-    "addiction": N_("Addiction, or relapse after rehab"),
-    "venue": N_("A place organising or harbouring drug use"),
-    "trafficking": N_("Trafficking, transporting or storing drugs"),
-    "growing": N_("Growing drug plants (cannabis, poppy…)"),
-    "wanted": N_("A wanted person hiding here"),
-    "driving": N_("Driving after taking drugs"),
-    "danger": N_("Psychosis or danger (weapon, violence)"),
-    "disguised": N_("Drugs disguised as food, sweets or e-cigarettes"),
-    "online": N_("Selling drugs online"),
-    "school": N_("Involving students or a school"),
-    "other": N_("Something else"),
-}
-WHEN: dict[str, str] = {
-    "now": N_("It is happening now"),
-    "today": N_("Earlier today"),
-    "earlier": N_("Before today"),
-}
 STEPS = ("category", "group", "where", "when", "what", "files", "contact", "confirm")
 
 
@@ -595,7 +577,7 @@ async def file_sent(ctx: Context) -> None:
             continue
         try:
             data = await ctx.channel.fetch(attachment)
-            clean = sanitize(data)
+            clean = await asyncio.to_thread(sanitize, data)  # seconds for a big photo
         except AttachmentRejected as rejected:
             ctx.reply(_rejection(ctx, rejected.reason))
             continue
@@ -612,7 +594,10 @@ async def file_sent(ctx: Context) -> None:
 
 def _rejection(ctx: Context, reason: RejectReason) -> str:
     messages = {
-        RejectReason.TOO_LARGE: N_("That file is larger than 20 MB. Please send a smaller one."),
+        RejectReason.TOO_LARGE: N_(
+            "That file is too large (over 20 MB, or a PDF over 200 pages). Please send a "
+            "smaller one."
+        ),
         RejectReason.EMPTY: N_("That file is empty."),
         RejectReason.UNSUPPORTED_TYPE: N_(
             "I can only take photos (JPEG, PNG, WebP) and PDF files. That file was not kept."
@@ -737,7 +722,7 @@ async def send(ctx: Context) -> None:
     if await _rate_limited(ctx):
         return
     what = "\n".join(draft["what"])
-    hint = triage.suggest(
+    hint = hints.suggest(
         draft["category"], draft.get("when"), " ".join([what, draft.get("where", "")]),
         urgent=bool(draft.get("urgent")),
     )  # fmt: skip
@@ -749,7 +734,7 @@ async def send(ctx: Context) -> None:
         "when": draft.get("when"),
         "hint_reasons": list(hint.reasons),
     }
-    _tip, receipt = await tips.create_tip(
+    tip, receipt = await tips.create_tip(
         ctx.session,
         ctx.services.vault,
         ctx.services.receipts,
@@ -763,6 +748,12 @@ async def send(ctx: Context) -> None:
         language=_tip_language(ctx, what),
         attachments=[tips.NewAttachment(f.kind, f.mime_type, f.data) for f in files],
     )
+    triage.set_deadlines(tip, ctx.services.sla)
+    await ctx.services.audit.append(
+        ctx.session, "received", ward_id=tip.ward_id, tip_id=tip.id,
+        detail={"category": tip.category, "urgent": tip.urgent},
+    )  # fmt: skip
+    await notify_new_tip(ctx.session, ctx.services, tip)
     await rate_limits.record(ctx.session, _subject(ctx), "tip", utcnow())
     await _discard_draft(ctx)
     ctx.go("report:sent")

@@ -128,7 +128,7 @@ async def _apply_deep_link(ctx: Context, kind: str, record_id: int) -> None:
             ctx.state.data.pop("preset_group", None)
 
 
-@router.command("menu", "help")
+@router.command("menu")
 @router.action("menu:home")
 async def home(ctx: Context) -> None:
     await show_menu(ctx, ctx._("Please choose:"))

@@ -13,10 +13,10 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation import Context, Router, Services
-from bot.delivery import enqueue_reply
 from bot.i18n import N_
 from bot.messages import Button
 from handlers.cleanup import offer_cleanup
+from handlers.notices import notify_reporter_wrote, tell_reporter
 from handlers.start import show_menu
 from storage import rate_limits, tips
 from storage.models import Tip, TipStatus, utcnow
@@ -184,6 +184,7 @@ async def adding_typed(ctx: Context) -> None:
     if tip is None or text is None:
         return
     await tips.add_event(ctx.session, ctx.services.vault, tip, EventKind.ADDITION, body=text)
+    await notify_reporter_wrote(ctx.session, ctx.services, tip)
     ctx.reply(ctx._("✓ Added to your tip. Thank you."))
     await show(ctx, tip)
 
@@ -243,6 +244,7 @@ async def answer_typed(ctx: Context) -> None:
     await tips.add_event(
         ctx.session, ctx.services.vault, tip, EventKind.ANSWER, body=text, reply_to_id=question_id
     )
+    await notify_reporter_wrote(ctx.session, ctx.services, tip)
     ctx.reply(ctx._("✓ Your answer was passed to the police. Thank you."))
     await show(ctx, tip)
 
@@ -318,16 +320,4 @@ async def ask_reporter(
     await tips.add_event(
         session, services.vault, tip, EventKind.QUESTION, body=question, actor_officer_id=officer_id
     )
-    route = tips.read_route(services.vault, tip)
-    if route is None:
-        return False
-    language = tip.language if tip.language in ("vi", "en") else "vi"
-    _ = services.translator.get(language).gettext
-    text = _(
-        "You have a new message. To read it, choose “Check a tip I sent” and type your code "
-        "and secret."
-    )
-    await enqueue_reply(
-        session, services, route, text, [[Button(_("Check a tip I sent"), "status:start")]]
-    )
-    return True
+    return await tell_reporter(session, services, tip)

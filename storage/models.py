@@ -143,7 +143,13 @@ class Tip(Base):
     under the tip's own data key; clearing `wrapped_key` destroys them."""
 
     __tablename__ = "tips"
-    __table_args__ = (Index("ix_tips_queue", "ward_id", "status", "priority", "created_at"),)
+    __table_args__ = (
+        Index("ix_tips_queue", "ward_id", "status", "priority", "created_at"),
+        # The police queue: a ward's open tips by priority then age, paged by keys.
+        Index("ix_tips_open_queue", "ward_id", "is_open", "priority", "created_at", "id"),
+        Index("ix_tips_ack_due", "is_open", "ack_due_at"),
+        Index("ix_tips_close_due", "is_open", "close_due_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ward_id: Mapped[int] = mapped_column(ForeignKey("wards.id", ondelete="CASCADE"))
@@ -163,6 +169,17 @@ class Tip(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     outcome: Mapped[str | None] = mapped_column(String(24))
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    assigned_officer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("officers.id", ondelete="SET NULL")
+    )
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ack_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the commander was told the deadline passed (so it is told once).
+    ack_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tips.id", ondelete="SET NULL"))
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     sealed_content: Mapped[bytes | None] = mapped_column(LargeBinary)
     sealed_route: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -256,6 +273,36 @@ class RateCounter(Base):
     kind: Mapped[str] = mapped_column(String(24))
     hour: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AuditEntry(Base):
+    """Append-only and hash-chained: each entry's MAC covers the previous one's, so an
+    edited, deleted or inserted row breaks the chain from there on. It records that a
+    plaintext was viewed or a tip changed, never the plaintext itself."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ward_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    tip_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    officer_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    prev_mac: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))
+
+
+class Digest(Base):
+    """One morning digest per ward and day: the row makes the tick idempotent."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("ward_id", "day", name="uq_digests_ward_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("wards.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Conversation(Base):

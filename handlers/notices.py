@@ -1,0 +1,139 @@
+"""Messages the bot leaves for people other than the one it is answering: the neutral
+notice to a reporter, and the police's notices (new tips, answers, overdue tips, the
+morning digest). All go through the outbox, after the transaction that caused them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.conversation import Services
+from bot.delivery import enqueue_reply
+from bot.i18n import N_
+from bot.messages import Button
+from handlers.categories import CATEGORIES
+from storage import officers, tips, triage, wards
+from storage.models import Officer, OfficerRole, OfficerStatus, ResidentialGroup, Tip, TipStatus
+
+
+async def tell_reporter(session: AsyncSession, services: Services, tip: Tip) -> bool:
+    """Tell the reporter, through the bot, that the police wrote. The notice says
+    nothing about the tip (someone else may hold the phone) and the officer never
+    learns the reporter's account. Returns whether the reporter could be told."""
+    route = tips.read_route(services.vault, tip)
+    if route is None:
+        return False
+    language = tip.language if tip.language in ("vi", "en") else "vi"
+    _ = services.translator.get(language).gettext
+    text = _(
+        "You have a new message. To read it, choose “Check a tip I sent” and type your code "
+        "and secret."
+    )
+    await enqueue_reply(
+        session, services, route, text, [[Button(_("Check a tip I sent"), "status:start")]]
+    )
+    return True
+
+
+async def notify_new_tip(session: AsyncSession, services: Services, tip: Tip) -> int:
+    """Tell the ward's officers a tip arrived: its category, group, priority and code,
+    never its content. Urgent tips reach the commander too."""
+    roles = [OfficerRole.OFFICER, OfficerRole.COMMANDER] if tip.urgent else [OfficerRole.OFFICER]
+    recipients = await triage.ward_officers(session, tip.ward_id, roles=roles)
+    _ = services.translator.get(services.settings.default_language).gettext
+    group = await session.get(ResidentialGroup, tip.group_id) if tip.group_id else None
+    text = (_("🚨 URGENT tip {code}") if tip.urgent else _("🆕 New tip {code}")).format(
+        code=tip.code
+    )
+    text += "\n" + _("{category} · {group} · priority {priority}").format(
+        category=_(CATEGORIES.get(tip.category, N_("Something else"))),
+        group=group.name if group else _("group not known"),
+        priority=tip.priority,
+    )
+    text += "\n/tip " + tip.code
+    sent = 0
+    for officer in recipients:
+        route = officers.read_route(services.vault, officer)
+        if route is not None:
+            await enqueue_reply(session, services, route, text)
+            sent += 1
+    return sent
+
+
+async def notify_reporter_wrote(session: AsyncSession, services: Services, tip: Tip) -> None:
+    """The reporter answered or added something: tell the assignee, else the ward."""
+    assignee = (
+        await session.get(Officer, tip.assigned_officer_id) if tip.assigned_officer_id else None
+    )
+    if assignee is not None and assignee.status == OfficerStatus.ACTIVE:
+        recipients: Sequence[Officer] = [assignee]
+    else:
+        recipients = await triage.ward_officers(session, tip.ward_id)
+    _ = services.translator.get(services.settings.default_language).gettext
+    for officer in recipients:
+        route = officers.read_route(services.vault, officer)
+        if route is not None:
+            await enqueue_reply(
+                session,
+                services,
+                route,
+                _("✉ The reporter of tip {code} wrote. /tip {code}").format(code=tip.code),
+            )
+
+
+async def escalate_overdue(session: AsyncSession, services: Services, now: datetime) -> int:
+    """Tell commanders of tips past their deadlines, once per deadline; computed from
+    the database, so a tick missed while the bot was down is made up by the next."""
+    _ = services.translator.get(services.settings.default_language).gettext
+    count = 0
+    for tip, kind in [
+        *((t, "ack") for t in await triage.overdue_acknowledgements(session, now)),
+        *((t, "close") for t in await triage.overdue_closures(session, now)),
+    ]:
+        if kind == "ack":
+            tip.ack_escalated_at = now
+            text = _("⏰ Tip {code} was not acknowledged in time. /tip {code}")
+        else:
+            tip.close_escalated_at = now
+            text = _("⏰ Tip {code} is past its closing deadline. /tip {code}")
+        for commander in await triage.ward_officers(
+            session, tip.ward_id, roles=[OfficerRole.COMMANDER]
+        ):
+            route = officers.read_route(services.vault, commander)
+            if route is not None:
+                await enqueue_reply(session, services, route, text.format(code=tip.code))
+        await services.audit.append(
+            session, "escalated", ward_id=tip.ward_id, tip_id=tip.id, detail={"deadline": kind}
+        )
+        count += 1
+    return count
+
+
+async def send_digests(session: AsyncSession, services: Services, now: datetime) -> int:
+    """Each morning, after the configured time, every officer gets the queue in numbers;
+    at most one digest per ward and day, whatever the ticks do."""
+    local = now.astimezone(services.settings.zone)
+    if local.strftime("%H:%M") < services.settings.digest_time:
+        return 0
+    _ = services.translator.get(services.settings.default_language).gettext
+    sent = 0
+    for ward in await wards.list_wards(session):
+        if not await triage.claim_digest(session, ward.id, local.date()):
+            continue
+        numbers = await triage.stats(session, ward.id, now)
+        open_count = sum(numbers.by_status.values())
+        text = _(
+            "☀ Morning digest for {ward}: {open} open tips ({new} new), {overdue} not "
+            "acknowledged in time, {late} past the closing deadline. /queue"
+        ).format(
+            ward=ward.name, open=open_count, new=numbers.by_status.get(TipStatus.NEW, 0),
+            overdue=numbers.overdue_ack, late=numbers.overdue_close,
+        )  # fmt: skip
+        for officer in await triage.ward_officers(session, ward.id):
+            route = officers.read_route(services.vault, officer)
+            if route is not None:
+                await enqueue_reply(session, services, route, text)
+        sent += 1
+    return sent

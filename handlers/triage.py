@@ -1,0 +1,568 @@
+"""Triage: ward police work the tip queue from a private chat with the bot.
+
+Only enrolled officers of the tip's ward may use these commands; anyone else
+(residents, strangers, revoked officers, an officer asking for a commander's command)
+gets exactly the answer an unknown command gets, so nothing about the police side is
+revealed. Tips are named by their 7-character code; another ward's tip is "not found".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from functools import wraps
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.conversation import Context, Router
+from bot.i18n import N_
+from bot.messages import Button, Media
+from handlers.categories import CATEGORIES
+from handlers.notices import tell_reporter
+from handlers.start import fallback, home
+from handlers.status import ask_reporter
+from storage import officers, tips, triage, wards
+from storage.models import Officer, OfficerRole, ResidentialGroup, Tip, TipStatus, utcnow
+from storage.pseudonyms import Purpose
+from storage.search_keys import search_key
+from storage.tips import EventKind
+from storage.triage import Outcome, TransitionRefused
+
+router = Router("triage")
+
+PAGE = 10
+PRIORITY_MARK = {1: "🔴", 2: "🟠", 3: "🟢"}
+STATUS_LABELS = {
+    TipStatus.NEW: N_("new"),
+    TipStatus.ACKNOWLEDGED: N_("acknowledged"),
+    TipStatus.ASSIGNED: N_("assigned"),
+    TipStatus.INVESTIGATING: N_("investigating"),
+    TipStatus.CLOSED: N_("closed"),
+}
+OUTCOMES = {
+    "confirmed": Outcome.CONFIRMED, "xacminh": Outcome.CONFIRMED, "dung": Outcome.CONFIRMED,
+    "unfounded": Outcome.UNFOUNDED, "khongco": Outcome.UNFOUNDED, "sai": Outcome.UNFOUNDED,
+    "duplicate": Outcome.DUPLICATE, "trung": Outcome.DUPLICATE,
+    "referred": Outcome.REFERRED, "chuyen": Outcome.REFERRED,
+}  # fmt: skip
+OUTCOME_LABELS = {
+    Outcome.CONFIRMED: N_("confirmed and acted on"),
+    Outcome.UNFOUNDED: N_("checked; nothing was found"),
+    Outcome.DUPLICATE: N_("the same as another tip, handled there"),
+    Outcome.REFERRED: N_("passed on to higher police"),
+}
+
+OfficerHandler = Callable[[Context, Officer], Awaitable[None]]
+
+
+def officer_account(ctx: Context) -> str:
+    route = ctx.route
+    return ctx.services.pseudonyms.of(Purpose.OFFICER, route.channel, *route.account_parts())
+
+
+def police(*names: str, commander: bool = False) -> Callable[[OfficerHandler], OfficerHandler]:
+    """A command for enrolled officers (or only commanders); everyone else gets the
+    unknown-command answer."""
+
+    def decorator(handler: OfficerHandler) -> OfficerHandler:
+        @router.command(*names)
+        @wraps(handler)
+        async def guarded(ctx: Context) -> None:
+            officer = await officers.officer_for_account(ctx.session, officer_account(ctx))
+            if officer is None or (commander and officer.role != OfficerRole.COMMANDER):
+                await fallback(ctx)
+                return
+            ctx.go("")
+            await handler(ctx, officer)
+
+        return handler
+
+    return decorator
+
+
+def police_action(prefix: str) -> Callable[[OfficerHandler], OfficerHandler]:
+    def decorator(handler: OfficerHandler) -> OfficerHandler:
+        @router.action(prefix)
+        @wraps(handler)
+        async def guarded(ctx: Context) -> None:
+            officer = await officers.officer_for_account(ctx.session, officer_account(ctx))
+            if officer is None:
+                await fallback(ctx)
+                return
+            await handler(ctx, officer)
+
+        return handler
+
+    return decorator
+
+
+async def _tip(ctx: Context, officer: Officer, code_text: str) -> Tip | None:
+    tip = await triage.tip_for_officer(ctx.session, officer, code_text)
+    if tip is None or tip.wrapped_key is None:
+        ctx.reply(ctx._("No tip with that code in your ward. Use /queue to see the open tips."))
+        return None
+    return tip
+
+
+def _split(args: str) -> tuple[str, str]:
+    first, _, rest = args.strip().partition(" ")
+    return first, rest.strip()
+
+
+def _usage(ctx: Context, usage: str) -> None:
+    ctx.reply(ctx._("Usage: {usage}").format(usage=usage))
+
+
+# ---- help and the queue ----------------------------------------------------------------
+
+
+@router.command("help")
+async def help_for_everyone(ctx: Context) -> None:
+    """/help lists what the caller may use: the police commands for officers (the
+    commander's too for commanders), the menu for everyone else."""
+    officer = await officers.officer_for_account(ctx.session, officer_account(ctx))
+    if officer is None:
+        await home(ctx)
+        return
+    await help_police(ctx, officer)
+
+
+async def help_police(ctx: Context, officer: Officer) -> None:
+    lines = [
+        ctx._("Commands for ward police:"),
+        ctx._("/queue: open tips, most urgent first"),
+        ctx._("/tip CODE: read a tip"),
+        ctx._("/claim CODE: take a tip yourself"),
+        ctx._("/triage CODE CATEGORY PRIORITY: set the category and priority (1 to 3)"),
+        ctx._("/note CODE TEXT: an internal note"),
+        ctx._("/ask CODE TEXT: an anonymous question to the reporter"),
+        ctx._("/reply CODE TEXT: a public answer the reporter sees"),
+        ctx._("/close CODE OUTCOME: confirmed, unfounded, duplicate OTHER-CODE, or referred"),
+        ctx._("/merge CODE OTHER-CODE: the same matter as another tip"),
+        ctx._("/stats: the queue in numbers"),
+    ]
+    if officer.role == OfficerRole.COMMANDER:
+        lines += [
+            ctx._("/assign CODE OFFICER: give a tip to an officer (number or name)"),
+            ctx._("/audit CODE: the full history of a tip"),
+        ]
+    ctx.reply("\n".join(lines))
+
+
+@police("queue")
+async def show_queue(ctx: Context, officer: Officer) -> None:
+    await _queue_page(ctx, officer, None)
+
+
+@police_action("police:queue:")
+async def queue_next(ctx: Context, officer: Officer) -> None:
+    try:
+        priority, stamp, tip_id = ctx.action_arg.split("|")
+        after = (int(priority), datetime.fromisoformat(stamp), int(tip_id))
+    except ValueError:
+        after = None
+    await _queue_page(ctx, officer, after)
+
+
+async def _queue_page(
+    ctx: Context, officer: Officer, after: tuple[int, datetime, int] | None
+) -> None:
+    page = await triage.queue(ctx.session, officer.ward_id, after=after, size=PAGE)
+    if not page.tips and after is None:
+        ctx.reply(ctx._("The queue is empty: no open tips in your ward."))
+        return
+    now = utcnow()
+    groups = await _group_names(ctx.session, {t.group_id for t in page.tips if t.group_id})
+    lines = [ctx._("Open tips (most urgent first):")]
+    for tip in page.tips:
+        lines.append(_tip_line(ctx, tip, groups, now))
+    buttons = []
+    if page.next_after is not None:
+        priority, created_at, tip_id = page.next_after
+        cursor = f"{priority}|{created_at.isoformat()}|{tip_id}"
+        buttons.append([Button(ctx._("More ▶"), f"police:queue:{cursor}")])
+    ctx.reply("\n".join(lines), buttons)
+
+
+def _tip_line(ctx: Context, tip: Tip, groups: dict[int, str], now: datetime) -> str:
+    group = groups.get(tip.group_id or 0, ctx._("group not known"))
+    category = ctx._(CATEGORIES.get(tip.category, N_("Something else")))
+    status = ctx._(STATUS_LABELS[TipStatus(tip.status)])
+    due = tip.ack_due_at if tip.status == TipStatus.NEW else tip.close_due_at
+    flag = f" [{tip.language}]" if tip.language != "vi" else ""
+    mark = PRIORITY_MARK.get(tip.priority, "⚪")
+    return f"{mark} {tip.code} · {category} · {group} · {status} · {_left(ctx, due, now)}{flag}"
+
+
+def _left(ctx: Context, due: datetime | None, now: datetime) -> str:
+    if due is None:
+        return ctx._("no deadline")
+    seconds = (due - now).total_seconds()
+    amount = abs(seconds)
+    if amount >= 86400:
+        span = ctx._("{n} d").format(n=int(amount // 86400))
+    elif amount >= 3600:
+        span = ctx._("{n} h").format(n=int(amount // 3600))
+    else:
+        span = ctx._("{n} min").format(n=max(1, int(amount // 60)))
+    return (
+        ctx._("{span} left").format(span=span)
+        if seconds >= 0
+        else ctx._("overdue by {span}").format(span=span)
+    )
+
+
+async def _group_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    names: dict[int, str] = {}
+    for group_id in ids:
+        group = await session.get(ResidentialGroup, group_id)
+        if group is not None:
+            names[group_id] = group.name
+    return names
+
+
+# ---- reading a tip ---------------------------------------------------------------------
+
+
+@police("tip")
+async def read_tip(ctx: Context, officer: Officer) -> None:
+    code, _ = _split(ctx.args)
+    if not code:
+        _usage(ctx, "/tip CODE")
+        return
+    tip = await _tip(ctx, officer, code)
+    if tip is None:
+        return
+    services = ctx.services
+    await services.audit.append(
+        ctx.session, "view", ward_id=tip.ward_id, tip_id=tip.id, officer_id=officer.id
+    )
+    await triage.acknowledge(ctx.session, services.vault, services.audit, tip, officer)
+    content = tips.read_content(services.vault, tip)
+    groups = await _group_names(ctx.session, {tip.group_id} if tip.group_id else set())
+    local = tip.created_at.astimezone(services.settings.zone).strftime("%d/%m/%Y %H:%M")
+    lines = [
+        _tip_line(ctx, tip, groups, utcnow()),
+        ctx._("Received: {when}").format(when=local),
+        ctx._("When it happened: {value}").format(value=content.get("when") or "-"),
+        ctx._("Place: {value}").format(value=content.get("where") or "-"),
+    ]
+    if content.get("location"):
+        latitude, longitude = content["location"]
+        lines.append(ctx._("Location pin: {lat}, {lon}").format(lat=latitude, lon=longitude))
+    if content.get("hint_reasons"):
+        lines.append(
+            ctx._("Priority hint from keywords: {reasons}").format(
+                reasons=", ".join(content["hint_reasons"])
+            )
+        )
+    if tip.language != "vi":
+        lines.append(ctx._("⚠ Written in: {language}").format(language=tip.language))
+    lines += ["", content.get("what", "")]
+    for entry in await tips.timeline(ctx.session, services.vault, tip):
+        if entry.text:
+            lines.append(f"— [{entry.kind}] {entry.text}")
+    for event in tip.events:
+        if event.kind == EventKind.NOTE:
+            lines.append(f"— [note] {tips.read_event_body(services.vault, tip, event)}")
+    if tip.sealed_route is None:
+        lines.append(ctx._("The reporter cannot be contacted."))
+    files = await tips.read_attachments(ctx.session, services.vault, tip)
+    media = [
+        Media("image" if f.kind == "image" else "pdf", f.mime_type, f.data, f"{tip.code}-{i}")
+        for i, f in enumerate(files, start=1)
+    ]
+    ctx.reply(
+        "\n".join(lines),
+        protect=True,
+        delete_after=services.settings.tip_view_seconds,
+        media=media,
+    )
+
+
+# ---- changing a tip --------------------------------------------------------------------
+
+
+async def _change(ctx: Context, officer: Officer, tip: Tip, to: str, **kwargs: object) -> bool:
+    try:
+        await triage.change_status(
+            ctx.session,
+            ctx.services.vault,
+            ctx.services.audit,
+            tip,
+            to,
+            officer,
+            **kwargs,  # type: ignore[arg-type]
+        )
+    except TransitionRefused as refused:
+        ctx.reply(
+            ctx._("Tip {code} is {state}; that change is not possible now.").format(
+                code=tip.code, state=ctx._(STATUS_LABELS[TipStatus(refused.current)])
+            )
+        )
+        return False
+    return True
+
+
+@police("claim")
+async def claim(ctx: Context, officer: Officer) -> None:
+    code, _ = _split(ctx.args)
+    tip = await _tip(ctx, officer, code) if code else None
+    if not code:
+        _usage(ctx, "/claim CODE")
+    if tip is None:
+        return
+    if tip.assigned_officer_id == officer.id and tip.status in (
+        TipStatus.ASSIGNED,
+        TipStatus.INVESTIGATING,
+    ):
+        ctx.reply(ctx._("Tip {code} is already yours.").format(code=tip.code))
+        return
+    if await _change(ctx, officer, tip, TipStatus.ASSIGNED, assignee=officer):
+        ctx.reply(ctx._("✓ Tip {code} is now yours.").format(code=tip.code))
+
+
+@police("assign", commander=True)
+async def assign(ctx: Context, officer: Officer) -> None:
+    code, who = _split(ctx.args)
+    if not code or not who:
+        _usage(ctx, "/assign CODE OFFICER")
+        return
+    tip = await _tip(ctx, officer, code)
+    if tip is None:
+        return
+    colleagues = await triage.ward_officers(ctx.session, officer.ward_id)
+    chosen = [o for o in colleagues if str(o.id) == who or search_key(o.label) == search_key(who)]
+    if len(chosen) != 1:
+        listing = ", ".join(f"{o.id} {o.label}" for o in colleagues)
+        ctx.reply(
+            ctx._("No such officer in your ward. Officers: {listing}").format(listing=listing)
+        )
+        return
+    if await _change(ctx, officer, tip, TipStatus.ASSIGNED, assignee=chosen[0]):
+        ctx.reply(
+            ctx._("✓ Tip {code} assigned to {name}.").format(code=tip.code, name=chosen[0].label)
+        )
+        route = officers.read_route(ctx.services.vault, chosen[0])
+        if route is not None and chosen[0].id != officer.id:
+            await ctx.notify(
+                route, ctx._("📌 Tip {code} was assigned to you. /tip {code}").format(code=tip.code)
+            )
+
+
+@police("triage")
+async def set_triage(ctx: Context, officer: Officer) -> None:
+    parts = ctx.args.split()
+    if len(parts) != 3 or parts[1] not in CATEGORIES or parts[2] not in ("1", "2", "3"):
+        _usage(ctx, "/triage CODE CATEGORY PRIORITY")
+        ctx.reply(ctx._("Categories: {keys}").format(keys=", ".join(CATEGORIES)))
+        return
+    tip = await _tip(ctx, officer, parts[0])
+    if tip is None:
+        return
+    if tip.status == TipStatus.CLOSED:
+        ctx.reply(ctx._("Tip {code} is closed.").format(code=tip.code))
+        return
+    before = {"category": tip.category, "priority": tip.priority}
+    tip.category, tip.priority = parts[1], int(parts[2])
+    await triage.acknowledge(ctx.session, ctx.services.vault, ctx.services.audit, tip, officer)
+    await ctx.services.audit.append(
+        ctx.session, "triage", ward_id=tip.ward_id, tip_id=tip.id, officer_id=officer.id,
+        detail={"before": before, "after": {"category": tip.category, "priority": tip.priority}},
+    )  # fmt: skip
+    ctx.reply(
+        ctx._("✓ Tip {code}: {category}, priority {priority}.").format(
+            code=tip.code, category=ctx._(CATEGORIES[tip.category]), priority=tip.priority
+        )
+    )
+
+
+async def _start_work(ctx: Context, officer: Officer, tip: Tip) -> None:
+    """The assignee's first note or question starts the investigation."""
+    if tip.status == TipStatus.ASSIGNED and tip.assigned_officer_id == officer.id:
+        await _change(ctx, officer, tip, TipStatus.INVESTIGATING)
+    elif tip.status == TipStatus.NEW:
+        await triage.acknowledge(ctx.session, ctx.services.vault, ctx.services.audit, tip, officer)
+
+
+async def _text_command(ctx: Context, officer: Officer, usage: str) -> tuple[Tip, str] | None:
+    code, text = _split(ctx.args)
+    if not code or not text:
+        _usage(ctx, usage)
+        return None
+    if len(text) > 4000:
+        ctx.reply(
+            ctx._("That is longer than {limit} characters. Please shorten it.").format(limit=4000)
+        )
+        return None
+    tip = await _tip(ctx, officer, code)
+    if tip is None:
+        return None
+    if tip.status == TipStatus.CLOSED:
+        ctx.reply(ctx._("Tip {code} is closed.").format(code=tip.code))
+        return None
+    return tip, text
+
+
+@police("note")
+async def note(ctx: Context, officer: Officer) -> None:
+    found = await _text_command(ctx, officer, "/note CODE TEXT")
+    if found is None:
+        return
+    tip, text = found
+    await tips.add_event(
+        ctx.session, ctx.services.vault, tip, EventKind.NOTE, body=text, actor_officer_id=officer.id
+    )
+    await ctx.services.audit.append(
+        ctx.session, "note", ward_id=tip.ward_id, tip_id=tip.id, officer_id=officer.id
+    )
+    await _start_work(ctx, officer, tip)
+    ctx.reply(ctx._("✓ Note added to tip {code}.").format(code=tip.code))
+
+
+@police("ask")
+async def ask(ctx: Context, officer: Officer) -> None:
+    found = await _text_command(ctx, officer, "/ask CODE TEXT")
+    if found is None:
+        return
+    tip, text = found
+    reached = await ask_reporter(ctx.session, ctx.services, tip, text, officer_id=officer.id)
+    await ctx.services.audit.append(
+        ctx.session, "ask", ward_id=tip.ward_id, tip_id=tip.id, officer_id=officer.id
+    )
+    await _start_work(ctx, officer, tip)
+    if reached:
+        ctx.reply(ctx._("✓ Question sent. The reporter will see it when they check the tip."))
+    else:
+        ctx.reply(
+            ctx._(
+                "The question was saved with tip {code}, but the reporter asked not to be "
+                "contacted; they will see it only if they check the tip themselves."
+            ).format(code=tip.code)
+        )
+
+
+@police("reply")
+async def public_reply(ctx: Context, officer: Officer) -> None:
+    found = await _text_command(ctx, officer, "/reply CODE TEXT")
+    if found is None:
+        return
+    tip, text = found
+    await tips.add_event(
+        ctx.session,
+        ctx.services.vault,
+        tip,
+        EventKind.REPLY,
+        body=text,
+        actor_officer_id=officer.id,
+    )
+    await ctx.services.audit.append(
+        ctx.session, "reply", ward_id=tip.ward_id, tip_id=tip.id, officer_id=officer.id
+    )
+    await tell_reporter(ctx.session, ctx.services, tip)
+    ctx.reply(ctx._("✓ Answer saved; the reporter sees it with /status."))
+
+
+@police("close")
+async def close(ctx: Context, officer: Officer) -> None:
+    parts = ctx.args.split()
+    outcome = OUTCOMES.get(search_key(parts[1]).replace(" ", "")) if len(parts) >= 2 else None
+    if outcome is None or (outcome == Outcome.DUPLICATE) != (len(parts) == 3) or len(parts) > 3:
+        _usage(ctx, "/close CODE confirmed|unfounded|referred, /close CODE duplicate OTHER-CODE")
+        return
+    tip = await _tip(ctx, officer, parts[0])
+    if tip is None:
+        return
+    if outcome == Outcome.DUPLICATE:
+        await _merge(ctx, officer, tip, parts[2])
+        return
+    if await _change(ctx, officer, tip, TipStatus.CLOSED, outcome=outcome):
+        await tell_reporter(ctx.session, ctx.services, tip)
+        ctx.reply(
+            ctx._("✓ Tip {code} closed: {outcome}.").format(
+                code=tip.code, outcome=ctx._(OUTCOME_LABELS[outcome])
+            )
+        )
+
+
+@police("merge")
+async def merge(ctx: Context, officer: Officer) -> None:
+    parts = ctx.args.split()
+    if len(parts) != 2:
+        _usage(ctx, "/merge CODE OTHER-CODE")
+        return
+    tip = await _tip(ctx, officer, parts[0])
+    if tip is not None:
+        await _merge(ctx, officer, tip, parts[1])
+
+
+async def _merge(ctx: Context, officer: Officer, tip: Tip, other_code: str) -> None:
+    other = await _tip(ctx, officer, other_code)
+    if other is None:
+        return
+    if other.id == tip.id or other.status == TipStatus.CLOSED:
+        ctx.reply(ctx._("Merge into a different tip that is still open."))
+        return
+    if not await _change(ctx, officer, tip, TipStatus.CLOSED, outcome=Outcome.DUPLICATE):
+        return
+    tip.merged_into_id = other.id
+    await tips.add_event(
+        ctx.session, ctx.services.vault, other, EventKind.NOTE,
+        body=ctx._("Tip {code} was merged into this one.").format(code=tip.code),
+        actor_officer_id=officer.id,
+    )  # fmt: skip
+    await ctx.services.audit.append(
+        ctx.session, "merge", ward_id=tip.ward_id, tip_id=tip.id, officer_id=officer.id,
+        detail={"into": other.id},
+    )  # fmt: skip
+    await tell_reporter(ctx.session, ctx.services, tip)
+    ctx.reply(ctx._("✓ Tip {code} merged into {other}.").format(code=tip.code, other=other.code))
+
+
+# ---- numbers and history ---------------------------------------------------------------
+
+
+@police("stats")
+async def show_stats(ctx: Context, officer: Officer) -> None:
+    numbers = await triage.stats(ctx.session, officer.ward_id, utcnow())
+    ward = await ctx.session.get(wards.Ward, officer.ward_id)
+    lines = [ctx._("Tips of {ward}:").format(ward=ward.name if ward else "")]
+    for status in (
+        TipStatus.NEW,
+        TipStatus.ACKNOWLEDGED,
+        TipStatus.ASSIGNED,
+        TipStatus.INVESTIGATING,
+    ):
+        lines.append(f"• {ctx._(STATUS_LABELS[status])}: {numbers.by_status.get(status, 0)}")
+    lines += [
+        ctx._("• not acknowledged in time: {n}").format(n=numbers.overdue_ack),
+        ctx._("• past the closing deadline: {n}").format(n=numbers.overdue_close),
+        ctx._("Last 30 days: {received} received, {closed} closed ({on_time} on time).").format(
+            received=numbers.received_30d,
+            closed=numbers.closed_30d,
+            on_time=numbers.closed_on_time_30d,
+        ),
+    ]
+    ctx.reply("\n".join(lines))
+
+
+@police("audit", commander=True)
+async def audit_history(ctx: Context, officer: Officer) -> None:
+    code, _ = _split(ctx.args)
+    tip = await triage.tip_for_officer(ctx.session, officer, code) if code else None
+    if tip is None:
+        _usage(ctx, "/audit CODE")
+        return
+    entries = await ctx.services.audit.history(ctx.session, tip.id)
+    labels = {o.id: o.label for o in await triage.ward_officers(ctx.session, officer.ward_id)}
+    lines = [ctx._("History of tip {code}:").format(code=tip.code)]
+    zone = ctx.services.settings.zone
+    for entry in entries:
+        who = labels.get(
+            entry.officer_id or 0,
+            ctx._("system") if entry.officer_id is None else f"#{entry.officer_id}",
+        )
+        detail = " ".join(f"{k}={v}" for k, v in sorted(entry.detail.items()))
+        when = entry.created_at.astimezone(zone)
+        lines.append(f"{when:%d/%m %H:%M} {who}: {entry.action} {detail}".rstrip())
+    ctx.reply("\n".join(lines))
