@@ -20,10 +20,11 @@ from bot.i18n import Translator, normalise
 from bot.jobs import Jobs, retention_tick
 from bot.tdp_csv import read_groups
 from storage import keyring as keyring_file
-from storage import migrate, wards
+from storage import migrate, officers, wards
 from storage.db import Database
 from storage.keyring import KeyringError
 from storage.keys import rewrap_all
+from storage.models import Officer, OfficerRole
 from storage.wards import Problem, WardError
 
 log = logging.getLogger("wardbot")
@@ -142,6 +143,26 @@ def _parser(_: Callable[[str], str]) -> argparse.ArgumentParser:
     hotline.add_argument("entries", nargs="*", metavar="LABEL=NUMBER")
     hotline.add_argument("--clear", action="store_true", help=_("remove every number first"))
     hotline.set_defaults(handler=cmd_ward_hotline)
+
+    officer = commands.add_parser("officer", help=_("ward police officers")).add_subparsers(
+        metavar="ACTION"
+    )
+    invite = officer.add_parser("invite", help=_("a one-time code for /join, valid 24 hours"))
+    invite.add_argument("--ward", required=True)
+    invite.add_argument("--role", choices=["officer", "commander"], default="officer")
+    invite.add_argument("--label", default="", help=_("how the officer is shown to colleagues"))
+    invite.set_defaults(handler=cmd_officer_invite)
+    listing = officer.add_parser("list", help=_("list officers"))
+    listing.add_argument("--ward", default="")
+    listing.set_defaults(handler=cmd_officer_list)
+    revoke = officer.add_parser("revoke", help=_("take an officer's access away at once"))
+    revoke.add_argument("officer_id", type=int)
+    revoke.set_defaults(handler=cmd_officer_revoke)
+
+    audit = commands.add_parser("audit", help=_("audit log")).add_subparsers(metavar="ACTION")
+    audit.add_parser("verify", help=_("check that the audit chain is intact")).set_defaults(
+        handler=cmd_audit_verify
+    )
 
     tips = commands.add_parser("tips", help=_("tips")).add_subparsers(metavar="ACTION")
     tips.add_parser(
@@ -316,6 +337,90 @@ async def cmd_tips_shred(
         count = await retention_tick(app.services)
         print(_("{count} closed tips destroyed").format(count=count))
         return 0
+
+    return await _with_app(settings, work)
+
+
+async def cmd_officer_invite(
+    args: argparse.Namespace, settings: Settings, _: Callable[[str], str]
+) -> int:
+    async def work(app: App) -> int:
+        async with app.services.db.transaction() as session:
+            ward = await _ward(session, args.ward, _)
+            count = len(await officers.list_officers(session, ward.id))
+            label = args.label.strip() or _("Officer {n}").format(n=count + 1)
+            officer, code = await app.services.invites.create(
+                session, ward_id=ward.id, role=OfficerRole(args.role), label=label
+            )
+            await app.services.audit.append(
+                session,
+                "invited",
+                ward_id=ward.id,
+                officer_id=officer.id,
+                detail={"role": args.role},
+            )
+        print(_("Invite for {label} ({role}) of {ward}: {code}").format(
+            label=label, role=args.role, ward=ward.name, code=code))  # fmt: skip
+        print(_("In a private chat with the bot, send: /join {code} (valid 24 hours, once)").format(
+            code=code))  # fmt: skip
+        return 0
+
+    return await _with_app(settings, work)
+
+
+async def cmd_officer_list(
+    args: argparse.Namespace, settings: Settings, _: Callable[[str], str]
+) -> int:
+    async def work(db: Database) -> int:
+        async with db.transaction() as session:
+            ward_ids = [(await _ward(session, args.ward, _)).id] if args.ward else [
+                w.id for w in await wards.list_wards(session)]  # fmt: skip
+            rows = [
+                o for ward_id in ward_ids for o in await officers.list_officers(session, ward_id)
+            ]
+        if not rows:
+            print(_("no officers yet; invite one with: wardbot officer invite --ward WARD"))
+        for officer in rows:
+            fields = (officer.id, officer.label, officer.role, officer.status, officer.ward_id)
+            print("\t".join(str(field) for field in fields))
+        return 0
+
+    return await _with_db(settings, work)
+
+
+async def cmd_officer_revoke(
+    args: argparse.Namespace, settings: Settings, _: Callable[[str], str]
+) -> int:
+    async def work(app: App) -> int:
+        async with app.services.db.transaction() as session:
+            officer = await session.get(Officer, args.officer_id)
+            if officer is None:
+                raise CommandError(_("no officer {id}").format(id=args.officer_id))
+            await officers.revoke(session, officer)
+            await app.services.audit.append(
+                session, "revoked", ward_id=officer.ward_id, officer_id=officer.id
+            )
+            label = officer.label
+        print(_("{label} no longer has access").format(label=label))
+        return 0
+
+    return await _with_app(settings, work)
+
+
+async def cmd_audit_verify(
+    args: argparse.Namespace, settings: Settings, _: Callable[[str], str]
+) -> int:
+    async def work(app: App) -> int:
+        async with app.services.db.transaction() as session:
+            result = await app.services.audit.verify(session)
+        if result.intact:
+            print(_("audit log intact: {count} entries checked").format(count=result.checked))
+            return 0
+        broken = _(
+            "audit log BROKEN at entry {id}: {reason} ({count} entries before it are intact)"
+        )
+        print(broken.format(id=result.broken_at, reason=_(result.reason), count=result.checked))
+        return 3
 
     return await _with_app(settings, work)
 

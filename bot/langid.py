@@ -7,13 +7,17 @@ only gets what that evidence leaves open:
 
 1. too few letters to tell ("ok", "?", "15B1-234.56", emoji) -> "und";
 2. the writing system: Hangul -> ko, kana -> ja, Han without kana -> zh, Thai -> th;
-3. letters only Vietnamese has (ă đ ơ ư, stacked tone marks) -> vi;
-4. Latin text without them: Vietnamese is written one syllable per word, and those
-   syllables follow strict spelling rules (onset + rhyme, "k" only before e/i/y, no
-   final "s", no "w"/"f"/"z"...). If nearly every word is such a syllable or common
-   phone shorthand ("ko", "dc", "bn") and English function words do not outweigh them,
-   the text is Vietnamese typed without accents. Mostly-English function words -> en.
-5. everything else -> langdetect.
+3. Latin text, word by word. Vietnamese is written one syllable per word and its
+   syllables follow strict spelling rules (an onset from a closed list, a rhyme from a
+   closed list, "k" only before e/i/y, no final "s", no "w", "f", "j", "z"), so a word is
+   possible Vietnamese if it is such a syllable or phone shorthand ("ko", "dc", "bn").
+   - With Vietnamese diacritics (ă đ ơ ư and stacked tones always; à é ô... on a
+     well-formed syllable only, French and Portuguese have them too): vi when more than
+     half the words are Vietnamese, so "I live on Nguyễn Trãi street" stays English.
+   - Without: vi when nearly all words are possible Vietnamese and English words that
+     happen to be syllables too ("the", "to", "can") do not outweigh the rest.
+   - Mostly common English words -> en: langdetect is poor on two or three words.
+4. everything else -> langdetect.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Final
 
-from langdetect.detector import Detector
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
 
@@ -32,25 +35,25 @@ UNDETERMINED: Final = "und"
 SCAN_CHARS: Final = 1000
 """Characters looked at: a phone message is settled long before, and the cost stays flat."""
 MIN_WEIGHT: Final = 3
-"""Fewer letters than this (a CJK or Hangul character counts 2, it is a whole syllable)
-cannot show a language: "ok", "ừ", "好"."""
+"""Fewer letters than this cannot show a language ("ok", "ừ", "好"); a Han, kana or
+Hangul character counts 2, as it is a whole syllable ("你好" is enough)."""
 MIN_SINGLE_WORD: Final = 5
-"""A lone Latin word shorter than this ("hi", "thx", "vâng") is an interjection that
-people type in any language."""
+"""A lone Latin word shorter than this ("hi", "thx", "vâng") is an interjection people
+type in any language."""
 VIETNAMESE_SHARE: Final = 0.75
-"""Share of the words that must be possible Vietnamese syllables; names, brand names and
-one typo per sentence still pass, a foreign sentence with a few short words does not."""
-ENGLISH_SHARE: Final = 0.4
-"""Share of English words (function words, mostly) that settles English without langdetect."""
+"""Share of the words of accent-free text that must be possible Vietnamese syllables:
+a name, a brand or a typo still passes, a foreign sentence with a few short words not."""
+ENGLISH_SHARE: Final = 0.5
+"""Share of common English words that settles English without langdetect, which is
+unreliable on the two- or three-word messages people send."""
 LANGDETECT_MIN_PROB: Final = 0.5
 """Below this langdetect is guessing; "und" lets the caller keep its current language."""
 
 # ---- text clean-up ------------------------------------------------------------------------
 
-_SKIP = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\S+|@\w+", re.IGNORECASE)
+_SKIP = re.compile(r"(?:https?://|www\.)\S+|[^\s@]+@[^\s@]+\.[^\s@]+|@\w+", re.IGNORECASE)
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
-# A word: letters, with inner apostrophes ("don't", "l'eau").
-_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")  # letters, with inner apostrophes ("don't")
 
 # ---- scripts ------------------------------------------------------------------------------
 
@@ -62,14 +65,14 @@ _LATIN = re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
 
 # ---- Vietnamese ---------------------------------------------------------------------------
 
-# Letters no other Latin-script language uses the way Vietnamese does (NFC forms).
-_VIETNAMESE_ONLY = frozenset("ăđơưĩũỹạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷ")
-# The rest of the Vietnamese alphabet's accented letters, shared with French, Portuguese...
-_VIETNAMESE_SHARED = frozenset("àáâãèéêìíòóôõùúý")
-_ONSETS: Final = (
-    "",
-    *"b c ch d g gh gi h k kh l m n ng ngh nh p ph qu r s t th tr v x".split(),
-)
+# Letters no other Latin-script language uses as Vietnamese does (NFC forms, lower case).
+_VIETNAMESE_ONLY: Final = frozenset("ăđơưĩũỹạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷ")
+# The rest of its accented letters, which French, Portuguese... share.
+_VIETNAMESE_SHARED: Final = frozenset("àáâãèéêìíòóôõùúý")
+_VIETNAMESE_ACCENTED: Final = _VIETNAMESE_ONLY | _VIETNAMESE_SHARED
+_PLAIN: Final = frozenset("abcdefghijklmnopqrstuvwxyz'")
+_VOWELS: Final = frozenset("aeiouy")
+_ONSETS: Final = ("", *"b c ch d g gh gi h k kh l m n ng ngh nh p ph qu r s t th tr v x".split())
 # Every rhyme, diacritics removed (ă/â -> a, ê -> e, ô/ơ -> o, ư -> u, iê/yê -> ie/ye).
 _RHYMES: Final = frozenset(
     """
@@ -85,92 +88,120 @@ _RHYMES: Final = frozenset(
 )
 
 
-def _syllable_ok(onset: str, rhyme: str) -> bool:
+def _spelling_allows(onset: str, rhyme: str) -> bool:
     """Vietnamese spelling rules: which onsets may stand before which rhymes."""
-    front = rhyme[0] in "eiy"
     if onset == "k":
-        return (front and rhyme[0] != "y") or rhyme == "y"  # "ke", "kia", "ky"
+        return rhyme[0] in "ei" or rhyme == "y"  # "ke", "kia", "ky"; "ca", "co", "cu"
     if onset in ("gh", "ngh"):
         return rhyme[0] in "ei"
-    if onset in ("c", "ng") and front:
+    if onset in ("c", "ng") and rhyme[0] in "eiy":
         return False
     if onset == "g" and rhyme[0] in "ey":
-        return False  # "ghe", "gi..."; a plain g before i is the "gi" onset
+        return False  # "ghe"; before i a plain g is the "gi" onset ("gìn")
     if onset == "qu":
         return not rhyme.startswith(("u", "oa", "oe", "oo"))
-    if rhyme.startswith("y") and len(rhyme) > 1:
+    if rhyme[0] == "y" and len(rhyme) > 1:
         return onset == ""  # "yên", "yêu"; after a consonant it is spelled "iê"
-    if onset == "" and rhyme.startswith("ie"):
-        return False  # spelled "yê" without an onset
-    return True
+    return not (onset == "" and rhyme.startswith("ie"))  # spelled "yê" then
 
 
 _SYLLABLES: Final = frozenset(
-    onset + rhyme for onset in _ONSETS for rhyme in _RHYMES if _syllable_ok(onset, rhyme)
-) | frozenset({"quynh", "quych", "quyt", "quyu"})  # "qu" + the "uy" rhymes share the u
+    onset + rhyme for onset in _ONSETS for rhyme in _RHYMES if _spelling_allows(onset, rhyme)
+) | frozenset({"quynh", "quych", "quyt", "quyu"})  # "qu" and the "uy" rhymes share the u
 
 # What people type on phones instead of whole Vietnamese words (teen code, abbreviations).
 _SHORTHAND: Final = frozenset(
     """
     k ko kg kh khg hk hok hem hong khum j ji z zui zay dz dc dk bn b mk mik m t mn ns nch
     ntn vs cx cg ck vk ak uk ukm r h tr bh bjo bgio ng ngta nc ms nma nhma nhg thg thk thik
-    bik bit wa iu trc sdt dt bt tl kq lm hs sv gv ca tp kp tdp ubnd csgt vd e v q p
+    bik bit wa iu trc sdt dt bt tl kq lm hs sv gv tp kp tdp ubnd csgt vd e v q p
     """.split()
 )
-# Very frequent Vietnamese words that English text never has: stronger evidence.
+# Very frequent Vietnamese words (accent-free) that English never uses: stronger evidence.
 _VIETNAMESE_COMMON: Final = frozenset(
     """
-    co khong nguoi duoc cua cho toi ban nay roi voi thi ma la da dang se chua di den ve
-    nha anh chi em ho minh gi sao nao dau day kia thay biet lam noi cung vao ra len xuong
-    tren duoi trong ngoai khi luc gio ngay dem sang chieu nam thang tuan hom qua mai bao
-    nhieu mot hai ba muon can nhung cac nhu vay lai bi hay rat nua
+    anh ba bao biet bi cac chi chieu cho chua co cua cung da dang dau den di dem duoc
+    duoi em gi gio hai hay ho hom khi khong kia la lai lam len luc ma mai minh mot muon
+    nam nao nay nha nhieu nhu nhung noi nua ngay ngoai nguoi o oi qua ra rat roi sang sao
+    se thang thay thi toi tren trong tuan va vao vay ve voi xuong
     """.split()
 )
 # Loanwords and brand names Vietnamese and English messages share: no evidence either way.
 _SHARED_WORDS: Final = frozenset(
     """
     ok okay oke okie oki karaoke zalo facebook fb face messenger tiktok youtube grab shopee
-    lazada online shop ship shipper check wifi internet game net vape taxi bar pub club
-    app sms email hotline video clip camera haha hihi hehe huhu lol
+    lazada online shop ship shipper wifi internet game net vape taxi bar pub club app sms
+    email hotline video clip camera haha hihi hehe huhu lol
     """.split()
 )
 
 # ---- English ------------------------------------------------------------------------------
 
+# Common English words (function words first of all), and phone spellings of a few.
 _ENGLISH: Final = frozenset(
     """
-    a about above after again against all almost also always am an and another any anyone
-    anything are around as ask at away back be because been before behind being below
-    between both but by call came can can't cannot come could couldn't day did didn't do
-    does doesn't doing don't down during each else even ever every everyone everything
-    few find first for found from get gets getting give go goes going gone good got had
-    has hasn't have haven't having he he's help her here hers herself him himself his how
-    i i'd i'll i'm i've if in into is isn't it it's its itself just know last left like
-    little look made make many may me might more most much must my myself near need never
-    new next no nobody not nothing now of off often on once one only or other our ours out
-    over own people please put quite rather really right said same saw say says see seen
-    she should shouldn't since so some somebody someone something sometimes soon still
-    such take tell than thank thanks that that's the their theirs them themselves then
-    there there's these they they're thing think this those though through time to today
-    together tomorrow tonight too under until up upon us very want wants was wasn't way we
-    we're well went were weren't what what's when where which while who whom whose why
-    will with without won't would wouldn't yes yesterday yet you you're your yours
-    yourself u ur pls plz thx im dont cant wont didnt isnt
+    a able about above across act actually add added address after afternoon again against
+    age ago ahead air all allow almost alone along already alright also although always am
+    among an and angry animal another answer any anybody anymore anyone anything anyway
+    anywhere apartment are area aren't around arrive as ask asked asking at away awful baby
+    back bad bag bank be beat became because become bed been before began begin behind being
+    believe below beside best better between big bike bit black blue body book boss both
+    bottle bought boy boys break bring broke broken brother brought build building burn bus
+    business busy but buy buying by call called calling came can can't cannot car card care
+    careful carry case cash catch caught cause cell center chance change cheap check child
+    children choose city class clean clear close closed clothes coffee cold come comes
+    coming company could couldn't country couple course cross cry cut dad danger dangerous
+    dark daughter day days dead deal dear death decide did didn't die different dinner do
+    does doesn't dog doing done don't door down drink drive driver driving drop drove during
+    each early easy eat else empty end enough even evening ever every everybody everyone
+    everything exactly except eye eyes face fact family far fast father fear feel feeling
+    fell felt few fight find fine finish fire first five floor follow food for forget forgot
+    found four free friday friend friends from front full fun game gave get gets getting
+    girl girls give given go goes going gone good got great green ground group grow guess
+    guy guys had hair half hand hands happen happened happening happy hard has hasn't hate
+    have haven't having he he's head hear heard help her here hers herself hello hey hi hide
+    hidden him himself his hit hold home hope hospital hot hour hours house how however hurt
+    husband i i'd i'll i'm i've idea if ill important in inside instead into is isn't it
+    it's its itself job just keep kept kid kids kill kind knew know known lady large last
+    late later least leave left less let let's life light like likes line listen little live
+    lives living long look looked looking looks lost lot lots loud love made make makes
+    making man many market may maybe me mean meet men might mind mine minute minutes miss
+    moment monday money month more morning most mother move much mum must my myself name
+    near nearby need needs never new news next nice night nine no nobody noise none nor not
+    nothing notice now number of off office often oh old on once one only open or other
+    others our ours out outside over own paid parents park part party pass past pay people
+    person phone pick place plan play please police poor pretty probably problem put
+    question quick quickly quiet quite rather read ready real really reason red remember
+    report right road room run running sad safe said same saturday saw say saying says
+    scared school second see seem seen sell send sent seven several she she's shop short
+    should shouldn't show shut sick side since sister sit six sleep slow small smell smoke
+    so sold some somebody someone something sometimes somewhere soon sorry speak start stay
+    still stop store strange street strong stuff such sunday sure take taken talk tall tell
+    ten than thank thanks that that's the their theirs them themselves then there there's
+    these they they're thing things think third this those though thought three through
+    thursday time times tired to today together told tomorrow tonight too took top town
+    tried true try trying tuesday turn two under understand until up upon upstairs us use
+    used usually very visit wait walk wall want wanted wants war warm was wasn't watch water
+    way we we're wednesday week weekend weeks well went were weren't what what's when where
+    whether which while white who whole whom whose why wife will window with without woman
+    women won't word work working world worried worry would wouldn't write wrong yeah year
+    years yellow yes yesterday yet you you're young your yours yourself u ur pls plz thx im
+    ive youre theyre didnt doesnt isnt wasnt cant wont
     """.split()
 )
 
 
-@dataclass(slots=True)
-class _Evidence:
-    """How the words of a Latin-script text vote."""
-
-    vietnamese_only: int = 0  # words with letters only Vietnamese has
-    foreign_letters: int = 0  # words with letters Vietnamese lacks (ç ñ ü ß ...)
-    vietnamese: float = 0.0  # weighted votes for Vietnamese
-    english: float = 0.0  # weighted votes for English
-    possible_vi: int = 0  # words that could be Vietnamese at all
-    english_words: int = 0  # words in the English list
-    counted: int = 0  # words that said anything
+def _is_english(word: str) -> bool:
+    """A common English word, or one with a regular ending ("questions", "reported")."""
+    if word in _ENGLISH:
+        return True
+    if len(word) < 5:
+        return False
+    if word.endswith("ing"):
+        return len(word) >= 6
+    if word.endswith(("s", "d")) and word[:-1] in _ENGLISH:  # "numbers", "used"
+        return True
+    return word.endswith(("es", "ed")) and word[:-2] in _ENGLISH  # "watches", "opened"
 
 
 def _fold(word: str) -> str:
@@ -179,44 +210,50 @@ def _fold(word: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def _is_vietnamese_word(folded: str) -> bool:
-    return folded in _SYLLABLES or folded in _SHORTHAND
+@dataclass(slots=True)
+class _Votes:
+    """How the words of a Latin-script text vote."""
+
+    counted: int = 0  # words that say anything about the language
+    accented_vi: int = 0  # Vietnamese syllables written with Vietnamese diacritics
+    possible_vi: int = 0  # words that can be Vietnamese, accented or not
+    vietnamese: float = 0.0  # weight of the plain words for Vietnamese
+    english: float = 0.0  # weight of the plain words for English
+    english_words: int = 0  # common English words, including "the", "to", "can"
+    ambiguous: int = 0  # plain words that are both: "the", "to", "can", "an", "day"
+    english_only: int = 0  # common English words no Vietnamese syllable spells
 
 
-def _weigh(words: list[str]) -> _Evidence:
-    evidence = _Evidence()
+def _vote(words: list[str]) -> _Votes:
+    votes = _Votes()
     for word in words:
-        letters = set(word)
-        if len(word) > 1 and len(letters) == 1:
-            continue  # "xxx", "zzz": noise
-        if word in _SHARED_WORDS:
+        if (len(word) > 1 and len(set(word)) == 1) or word in _SHARED_WORDS:
+            continue  # "xxx", "zzz", "karaoke": nothing either way
+        votes.counted += 1
+        if not word.isascii():
+            accents = set(word) - _PLAIN
+            folded = _fold(word)
+            if accents <= _VIETNAMESE_ACCENTED and (
+                accents & _VIETNAMESE_ONLY or folded in _SYLLABLES or folded in _SHORTHAND
+            ):
+                votes.accented_vi += 1  # "người", "đc", "Đắk", "là"; not "ça", "été", "côté"
+                votes.possible_vi += 1
             continue
-        evidence.counted += 1
-        if letters & _VIETNAMESE_ONLY:
-            evidence.vietnamese_only += 1
-            evidence.possible_vi += 1
-            evidence.vietnamese += 2
-            continue
-        accented = bool(letters & _VIETNAMESE_SHARED)
-        if (not word.isascii() and not accented) or ("'" in word and word not in _ENGLISH):
-            evidence.foreign_letters += not word.isascii()
-            continue  # a letter (or elision) Vietnamese does not have: some other language
-        folded = _fold(word) if accented else word
-        english = word in _ENGLISH
-        evidence.english_words += english
-        if _is_vietnamese_word(folded):
-            evidence.possible_vi += 1
-            if accented:
-                evidence.vietnamese += 2
-            elif english:
-                evidence.english += 0.5  # "the", "to", "can", "an" are Vietnamese too
-            else:
-                evidence.vietnamese += 1.5 if folded in _VIETNAMESE_COMMON else 1
+        vietnamese = word in _SYLLABLES or word in _SHORTHAND
+        english = _is_english(word)
+        votes.possible_vi += vietnamese
+        votes.english_words += english
+        if vietnamese and english:
+            votes.ambiguous += 1
+            votes.english += 0.5  # half a vote: "thể", "tô", "cần", "an", "đây"
+        elif vietnamese:
+            votes.vietnamese += 1.5 if word in _VIETNAMESE_COMMON else 1.0
         elif english:
-            evidence.english += 1
-        elif len(word) <= 4 and not set(word) & set("aeiouy"):
-            evidence.counted -= 1  # "mb", "tdp", "csv": an abbreviation, no evidence
-    return evidence
+            votes.english += 1.0
+            votes.english_only += 1
+        elif len(word) <= 4 and not set(word) & _VOWELS:
+            votes.counted -= 1  # "mb", "tdp", "csv": an abbreviation, nothing either way
+    return votes
 
 
 def _glued_to_digits(text: str, start: int, end: int) -> bool:
@@ -239,26 +276,25 @@ class LanguageIdentifier:
         """An ISO 639-1 code ("vi", "en", "zh", ...), or "und" when the text is too short
         or too mixed to tell."""
         text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text[:SCAN_CHARS]))
-        text = _SKIP.sub(" ", text.replace("’", "'"))
-        words: list[str] = []
-        for match in _WORD.finditer(text):
-            if not _glued_to_digits(text, match.start(), match.end()):
-                words.append(match.group().casefold())
-        letters = " ".join(words)
+        text = _SKIP.sub(" ", text.replace("\u2019", "'"))
+        words = [
+            match.group().casefold()
+            for match in _WORD.finditer(text)
+            if not _glued_to_digits(text, match.start(), match.end())
+        ]
+        letters = "".join(words).replace("'", "")
         hangul, kana = len(_HANGUL.findall(letters)), len(_KANA.findall(letters))
         han, thai = len(_HAN.findall(letters)), len(_THAI.findall(letters))
         latin = len(_LATIN.findall(letters))
-        alphabetic = len(letters) - letters.count(" ") - letters.count("'")
-        other = alphabetic - hangul - kana - han - thai - latin
-        weight = latin + thai + other + 2 * (hangul + kana + han)
-        if weight < MIN_WEIGHT:
+        other = len(letters) - hangul - kana - han - thai - latin
+        if latin + thai + other + 2 * (hangul + kana + han) < MIN_WEIGHT:
             return UNDETERMINED
-        by_script = {
+        by_script = {  # the writing system with most of the letters
             "ja": 2 * (kana + han) if kana else 0,
             "ko": 2 * hangul,
             "zh": 0 if kana else 2 * han,
             "th": thai,
-            "other": other,
+            "other": other,  # Cyrillic, Arabic, Greek, Devanagari...: langdetect knows them
             "latin": latin,
         }
         script = max(by_script, key=by_script.__getitem__)
@@ -271,19 +307,25 @@ class LanguageIdentifier:
     def _latin(self, words: list[str], text: str) -> str:
         if len(words) == 1 and len(words[0]) < MIN_SINGLE_WORD:
             return UNDETERMINED
-        evidence = _weigh(words)
-        if evidence.counted <= 0:
+        votes = _vote(words)
+        if votes.counted <= 0:
             return UNDETERMINED  # only codes, loanwords, noise
-        if evidence.vietnamese_only > evidence.foreign_letters:
-            return "vi"
-        if (
-            evidence.possible_vi >= VIETNAMESE_SHARE * evidence.counted
-            and evidence.vietnamese > evidence.english
+        if votes.accented_vi:
+            # Written with a Vietnamese keyboard, unless most words are another language
+            # quoting a name ("I live on Nguyễn Trãi street").
+            if votes.possible_vi - votes.ambiguous > votes.counted / 2:
+                return "vi"
+        elif (
+            votes.possible_vi >= VIETNAMESE_SHARE * votes.counted
+            and votes.vietnamese > 0
+            and votes.vietnamese >= votes.english
         ):
-            return "vi"
-        if evidence.english_words >= ENGLISH_SHARE * evidence.counted and evidence.english >= 1:
+            return "vi"  # Vietnamese typed without accents
+        if votes.english_words >= ENGLISH_SHARE * votes.counted and (
+            votes.english_only or votes.english_words >= VIETNAMESE_SHARE * votes.counted
+        ):
             return "en"
-        if evidence.counted == 1:
+        if votes.counted == 1:
             return UNDETERMINED  # a single word nobody claims
         return self._langdetect(text)
 
@@ -291,9 +333,9 @@ class LanguageIdentifier:
         if self._factory is None:
             factory = DetectorFactory()
             factory.load_profile(PROFILES_DIRECTORY)
-            factory.seed = self._seed
+            factory.seed = self._seed  # each Detector seeds its own random.Random with it
             self._factory = factory
-        detector: Detector = self._factory.create()
+        detector = self._factory.create()
         detector.append(text)
         try:
             ranked = detector.get_probabilities()
@@ -301,4 +343,4 @@ class LanguageIdentifier:
             return UNDETERMINED
         if not ranked or ranked[0].prob < LANGDETECT_MIN_PROB:
             return UNDETERMINED
-        return str(ranked[0].lang).split("-")[0]
+        return str(ranked[0].lang).split("-")[0]  # "zh-cn", "zh-tw" -> "zh"

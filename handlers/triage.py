@@ -262,9 +262,8 @@ async def read_tip(ctx: Context, officer: Officer) -> None:
     for entry in await tips.timeline(ctx.session, services.vault, tip):
         if entry.text:
             lines.append(f"— [{entry.kind}] {entry.text}")
-    for event in tip.events:
-        if event.kind == EventKind.NOTE:
-            lines.append(f"— [note] {tips.read_event_body(services.vault, tip, event)}")
+    for note in await tips.notes(ctx.session, services.vault, tip):
+        lines.append(f"— [note] {note}")
     if tip.sealed_route is None:
         lines.append(ctx._("The reporter cannot be contacted."))
     files = await tips.read_attachments(ctx.session, services.vault, tip)
@@ -466,14 +465,17 @@ async def public_reply(ctx: Context, officer: Officer) -> None:
 @police("close")
 async def close(ctx: Context, officer: Officer) -> None:
     parts = ctx.args.split()
-    outcome = OUTCOMES.get(search_key(parts[1]).replace(" ", "")) if len(parts) >= 2 else None
-    if outcome is None or (outcome == Outcome.DUPLICATE) != (len(parts) == 3) or len(parts) > 3:
+    # "xác minh" or "xacminh", "duplicate AB12CD3": officers type what is quickest.
+    duplicate = len(parts) == 3 and OUTCOMES.get(search_key(parts[1])) == Outcome.DUPLICATE
+    words = parts[1:2] if duplicate else parts[1:]
+    outcome = OUTCOMES.get(search_key(" ".join(words)).replace(" ", "")) if words else None
+    if outcome is None or (outcome == Outcome.DUPLICATE) != duplicate:
         _usage(ctx, "/close CODE confirmed|unfounded|referred, /close CODE duplicate OTHER-CODE")
         return
     tip = await _tip(ctx, officer, parts[0])
     if tip is None:
         return
-    if outcome == Outcome.DUPLICATE:
+    if duplicate:
         await _merge(ctx, officer, tip, parts[2])
         return
     if await _change(ctx, officer, tip, TipStatus.CLOSED, outcome=outcome):
@@ -549,9 +551,11 @@ async def show_stats(ctx: Context, officer: Officer) -> None:
 @police("audit", commander=True)
 async def audit_history(ctx: Context, officer: Officer) -> None:
     code, _ = _split(ctx.args)
-    tip = await triage.tip_for_officer(ctx.session, officer, code) if code else None
-    if tip is None:
+    if not code:
         _usage(ctx, "/audit CODE")
+        return
+    tip = await _tip(ctx, officer, code)
+    if tip is None:
         return
     entries = await ctx.services.audit.history(ctx.session, tip.id)
     labels = {o.id: o.label for o in await triage.ward_officers(ctx.session, officer.ward_id)}

@@ -22,6 +22,13 @@ from storage.keyring import Keyring
 from storage.models import AuditEntry, utcnow
 
 GENESIS = "0" * 64
+
+
+def N_(message: str) -> str:
+    """Marks an English message id for translation where it is shown (the CLI)."""
+    return message
+
+
 _LOCK_ID = 0x77617264  # "ward": serialises appends on PostgreSQL
 BATCH = 1000
 
@@ -84,10 +91,10 @@ class AuditLog:
             for entry in rows:
                 if entry.prev_mac != previous:
                     return Verification(
-                        False, checked, entry.id, "the link to the previous entry is broken"
+                        False, checked, entry.id, N_("the link to the previous entry is broken")
                     )
                 if not hmac.compare_digest(entry.mac, self._mac(entry)):
-                    return Verification(False, checked, entry.id, "the entry was changed")
+                    return Verification(False, checked, entry.id, N_("the entry was changed"))
                 previous, checked = entry.mac, checked + 1
             if not rows:
                 return Verification(True, checked)

@@ -234,6 +234,16 @@ async def open_questions(session: AsyncSession, vault: Vault, tip: Tip) -> list[
     return [e for e in entries if e.kind == EventKind.QUESTION and e.id not in answered]
 
 
+async def notes(session: AsyncSession, vault: Vault, tip: Tip) -> list[str]:
+    """The police's internal notes on a tip, oldest first (never shown to the reporter)."""
+    events = await session.scalars(
+        select(TipEvent)
+        .where(TipEvent.tip_id == tip.id, TipEvent.kind == EventKind.NOTE)
+        .order_by(TipEvent.id)
+    )
+    return [read_event_body(vault, tip, e) or "" for e in events]
+
+
 async def read_attachments(session: AsyncSession, vault: Vault, tip: Tip) -> list[NewAttachment]:
     cipher = tip_cipher(vault, tip)
     rows = await session.scalars(

@@ -208,10 +208,16 @@ RECEIPT = re.compile(
 
 
 async def fill_report(
-    chat: Chat, what: str, *, category: str = "use", contact: bool = False
+    chat: Chat,
+    what: str,
+    *,
+    category: str = "use",
+    contact: bool = False,
+    ward_id: int | None = None,
 ) -> None:
-    """Walk the wizard by buttons up to the confirm screen, choosing the defaults."""
-    await chat.send("/start")
+    """Walk the wizard by buttons up to the confirm screen, choosing the defaults; with
+    several wards, arrive by the ward's poster link."""
+    await chat.send(f"/start w{ward_id}" if ward_id else "/start")
     await chat.send(action="report:start")
     await chat.send(action=f"report:cat:{category}")
     await chat.send(action="report:grp:none")
@@ -228,7 +234,7 @@ async def send_report(chat: Chat, what: str, **choices: object) -> tuple[str, st
     await fill_report(chat, what, **choices)  # type: ignore[arg-type]
     await chat.send(action="report:send")
     match = RECEIPT.search(chat.text)
-    assert match, "no receipt was shown"
+    assert match, f"no receipt was shown: {chat.text[:300]}"
     return match["code"], match["secret"]
 
 
