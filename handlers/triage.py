@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.conversation import Context, Router
 from bot.i18n import N_
 from bot.messages import Button, Media
-from handlers.categories import CATEGORIES
+from handlers.categories import CATEGORIES, WHEN
 from handlers.notices import tell_reporter
 from handlers.start import fallback, home
 from handlers.status import ask_reporter
@@ -50,6 +50,14 @@ OUTCOME_LABELS = {
     Outcome.UNFOUNDED: N_("checked; nothing was found"),
     Outcome.DUPLICATE: N_("the same as another tip, handled there"),
     Outcome.REFERRED: N_("passed on to higher police"),
+}
+
+EVENT_LABELS = {
+    EventKind.QUESTION: N_("Question to the reporter"),
+    EventKind.ANSWER: N_("Reporter's answer"),
+    EventKind.ADDITION: N_("Reporter added"),
+    EventKind.REPLY: N_("Public answer"),
+    EventKind.NOTE: N_("Note"),
 }
 
 OfficerHandler = Callable[[Context, Officer], Awaitable[None]]
@@ -244,7 +252,7 @@ async def read_tip(ctx: Context, officer: Officer) -> None:
     lines = [
         _tip_line(ctx, tip, groups, utcnow()),
         ctx._("Received: {when}").format(when=local),
-        ctx._("When it happened: {value}").format(value=content.get("when") or "-"),
+        ctx._("When it happened: {value}").format(value=_when_label(ctx, content.get("when"))),
         ctx._("Place: {value}").format(value=content.get("where") or "-"),
     ]
     if content.get("location"):
@@ -260,10 +268,10 @@ async def read_tip(ctx: Context, officer: Officer) -> None:
         lines.append(ctx._("⚠ Written in: {language}").format(language=tip.language))
     lines += ["", content.get("what", "")]
     for entry in await tips.timeline(ctx.session, services.vault, tip):
-        if entry.text:
-            lines.append(f"— [{entry.kind}] {entry.text}")
+        if entry.text and entry.kind in EVENT_LABELS:
+            lines.append(f"— {ctx._(EVENT_LABELS[entry.kind])}: {entry.text}")
     for note in await tips.notes(ctx.session, services.vault, tip):
-        lines.append(f"— [note] {note}")
+        lines.append(f"— {ctx._(EVENT_LABELS[EventKind.NOTE])}: {note}")
     if tip.sealed_route is None:
         lines.append(ctx._("The reporter cannot be contacted."))
     files = await tips.read_attachments(ctx.session, services.vault, tip)
@@ -277,6 +285,11 @@ async def read_tip(ctx: Context, officer: Officer) -> None:
         delete_after=services.settings.tip_view_seconds,
         media=media,
     )
+
+
+def _when_label(ctx: Context, key: object) -> str:
+    label = WHEN.get(str(key))
+    return ctx._(label) if label else "-"
 
 
 # ---- changing a tip --------------------------------------------------------------------

@@ -292,7 +292,10 @@ async def test_ask_and_answer_relayed_without_identifiers(app, police) -> None:
     assert f"Người báo tin {code} vừa nhắn thêm" in officer_box
     await police.officer.send(f"/tip {code}")
     seen = police.officer.text
-    assert "Xe Wave đỏ" in seen and "Người bán đi xe gì?" in seen
+    assert (
+        "Người báo tin trả lời: Xe Wave đỏ" in seen
+        and "Hỏi người báo tin: Người bán đi xe gì?" in seen
+    )
     assert "Nguyễn Văn Tâm" not in seen and "0987654321" not in seen
 
 
