@@ -184,7 +184,7 @@ async def _queue_page(
     lines = [ctx._("Open tips (most urgent first):")]
     for tip in page.tips:
         lines.append(_tip_line(ctx, tip, groups, now))
-    buttons = []
+    buttons = [[Button(f"📄 {tip.code}", f"police:tip:{tip.code}")] for tip in page.tips]
     if page.next_after is not None:
         priority, created_at, tip_id = page.next_after
         cursor = f"{priority}|{created_at.isoformat()}|{tip_id}"
@@ -279,12 +279,52 @@ async def read_tip(ctx: Context, officer: Officer) -> None:
         Media("image" if f.kind == "image" else "pdf", f.mime_type, f.data, f"{tip.code}-{i}")
         for i, f in enumerate(files, start=1)
     ]
+    buttons = []
+    if tip.status in (TipStatus.NEW, TipStatus.ACKNOWLEDGED):
+        buttons.append([Button(ctx._("Claim it"), f"police:claim:{tip.code}")])
+    if tip.status != TipStatus.CLOSED:
+        buttons.append([Button(ctx._("Close…"), f"police:close:{tip.code}")])
+    buttons.append([Button(ctx._("◀ Queue"), "police:queue:")])
     ctx.reply(
         "\n".join(lines),
+        buttons,
         protect=True,
         delete_after=services.settings.tip_view_seconds,
         media=media,
     )
+
+
+# The same actions from buttons, where the channel has them (numbered on the console).
+
+
+@police_action("police:tip:")
+async def tip_button(ctx: Context, officer: Officer) -> None:
+    ctx.args = ctx.action_arg
+    await read_tip(ctx, officer)
+
+
+@police_action("police:claim:")
+async def claim_button(ctx: Context, officer: Officer) -> None:
+    ctx.args = ctx.action_arg
+    await claim(ctx, officer)
+
+
+@police_action("police:close:")
+async def close_button(ctx: Context, officer: Officer) -> None:
+    code = ctx.action_arg
+    ctx.reply(
+        ctx._("Close tip {code} as:").format(code=code),
+        [[Button(ctx._(OUTCOME_LABELS[outcome]), f"police:closeas:{code}:{outcome}")]
+         for outcome in (Outcome.CONFIRMED, Outcome.UNFOUNDED, Outcome.REFERRED)]
+        + [[Button(ctx._("◀ Back"), f"police:tip:{code}")]],
+    )  # fmt: skip
+
+
+@police_action("police:closeas:")
+async def close_as_button(ctx: Context, officer: Officer) -> None:
+    code, _, outcome = ctx.action_arg.partition(":")
+    ctx.args = f"{code} {outcome}"
+    await close(ctx, officer)
 
 
 def _when_label(ctx: Context, key: object) -> str:

@@ -243,7 +243,7 @@ async def test_queue_orders_by_priority_then_age_and_pages(app, police) -> None:
     await police.officer.pick("Xem thêm")
     rest = police.officer.text.splitlines()[1:]
     assert len(rest) == 3 and codes[-1] in rest[-1]
-    assert police.officer.options() == []
+    assert "Xem thêm ▶" not in police.officer.options() and len(police.officer.options()) == 3
 
 
 async def test_tip_view_is_protected_audited_and_acknowledges(app, police) -> None:
@@ -409,3 +409,18 @@ async def test_revoked_officer_loses_access_at_once(app, police) -> None:
         await officers.revoke(session, me)
     await police.officer.send(f"/tip {code}")
     assert police.officer.text.startswith(UNKNOWN)
+
+
+async def test_buttons_do_what_the_commands_do(app, police) -> None:
+    code, _ = await send_report(Chat(app, "reporter"), WHAT, ward_id=police.ward)
+    officer = police.officer
+    await officer.send("/queue")
+    await officer.pick(code)
+    assert WHAT in officer.text
+    await officer.pick("Nhận xử lý")
+    assert f"Đồng chí đã nhận xử lý tin {code}" in officer.text
+    await officer.send(action=f"police:close:{code}")
+    await officer.pick("đã xác minh, chưa phát hiện vi phạm")
+    assert (await _tip(app, code)).outcome == Outcome.UNFOUNDED
+    await police.resident.send(action=f"police:tip:{code}")  # a forged button
+    assert police.resident.text.startswith(UNKNOWN)
