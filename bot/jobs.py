@@ -58,26 +58,15 @@ class Jobs:
         self._scheduler = AsyncIOScheduler(timezone=services.settings.zone)
 
     def start(self) -> None:
-        self._scheduler.add_job(
-            self._run,
-            "interval",
-            minutes=1,
-            args=[police_tick],
-            next_run_time=utcnow(),
-            coalesce=True,
-            max_instances=1,
-            id="police",
+        ticks = (
+            ("police", police_tick, {"minutes": 1}),
+            ("retention", retention_tick, {"hours": 6}),
         )
-        self._scheduler.add_job(
-            self._run,
-            "interval",
-            hours=6,
-            args=[retention_tick],
-            next_run_time=utcnow(),
-            coalesce=True,
-            max_instances=1,
-            id="retention",
-        )
+        for name, tick, every in ticks:
+            self._scheduler.add_job(
+                self._run, "interval", **every, args=[tick], next_run_time=utcnow(),
+                coalesce=True, max_instances=1, id=name,
+            )  # fmt: skip
         self._scheduler.start()
 
     async def stop(self) -> None:

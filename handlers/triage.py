@@ -112,6 +112,15 @@ async def _tip(ctx: Context, officer: Officer, code_text: str) -> Tip | None:
     return tip
 
 
+async def _tip_argument(ctx: Context, officer: Officer, usage: str) -> Tip | None:
+    """The tip named by the command's first argument, after saying what went wrong."""
+    code, _ = _split(ctx.args)
+    if not code:
+        _usage(ctx, usage)
+        return None
+    return await _tip(ctx, officer, code)
+
+
 def _split(args: str) -> tuple[str, str]:
     first, _, rest = args.strip().partition(" ")
     return first, rest.strip()
@@ -234,11 +243,7 @@ async def _group_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
 
 @police("tip")
 async def read_tip(ctx: Context, officer: Officer) -> None:
-    code, _ = _split(ctx.args)
-    if not code:
-        _usage(ctx, "/tip CODE")
-        return
-    tip = await _tip(ctx, officer, code)
+    tip = await _tip_argument(ctx, officer, "/tip CODE")
     if tip is None:
         return
     services = ctx.services
@@ -358,10 +363,7 @@ async def _change(ctx: Context, officer: Officer, tip: Tip, to: str, **kwargs: o
 
 @police("claim")
 async def claim(ctx: Context, officer: Officer) -> None:
-    code, _ = _split(ctx.args)
-    tip = await _tip(ctx, officer, code) if code else None
-    if not code:
-        _usage(ctx, "/claim CODE")
+    tip = await _tip_argument(ctx, officer, "/claim CODE")
     if tip is None:
         return
     if tip.assigned_officer_id == officer.id and tip.status in (
@@ -603,11 +605,7 @@ async def show_stats(ctx: Context, officer: Officer) -> None:
 
 @police("audit", commander=True)
 async def audit_history(ctx: Context, officer: Officer) -> None:
-    code, _ = _split(ctx.args)
-    if not code:
-        _usage(ctx, "/audit CODE")
-        return
-    tip = await _tip(ctx, officer, code)
+    tip = await _tip_argument(ctx, officer, "/audit CODE")
     if tip is None:
         return
     entries = await ctx.services.audit.history(ctx.session, tip.id)
