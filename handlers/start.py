@@ -32,6 +32,7 @@ async def show_menu(ctx: Context, text: str) -> None:
     """Back to the top: whatever was in progress elsewhere is left."""
     ctx.go("")
     ctx.state.data.pop("status_tip_id", None)
+    ctx.state.data.pop("status_unlocked_at", None)
     ctx.reply(text, menu(ctx))
 
 

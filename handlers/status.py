@@ -8,7 +8,7 @@ and per code.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +28,8 @@ router = Router("status")
 
 MAX_TEXT = 4000
 CODE_FAILURES_PER_HOUR = 20
+# Someone else may pick up the phone later: an unlocked tip needs its secret again after this.
+UNLOCKED_FOR = timedelta(minutes=30)
 STATUS_LABELS = {
     TipStatus.NEW: N_("received, waiting to be read"),
     TipStatus.ACKNOWLEDGED: N_("read by the ward police"),
@@ -113,15 +115,19 @@ async def _check(ctx: Context, text: str) -> None:
         )
         return
     ctx.state.data["status_tip_id"] = tip.id
+    ctx.state.data["status_unlocked_at"] = utcnow().isoformat()
     await show(ctx, tip)
 
 
 async def _open_tip(ctx: Context) -> Tip | None:
     """The tip this chat has unlocked with its receipt, if any."""
     tip_id = ctx.state.data.get("status_tip_id")
-    tip = await ctx.session.get(Tip, tip_id) if isinstance(tip_id, int) else None
+    unlocked = ctx.state.data.get("status_unlocked_at")
+    fresh = isinstance(unlocked, str) and utcnow() - datetime.fromisoformat(unlocked) < UNLOCKED_FOR
+    tip = await ctx.session.get(Tip, tip_id) if isinstance(tip_id, int) and fresh else None
     if tip is None or tip.wrapped_key is None:
         ctx.state.data.pop("status_tip_id", None)
+        ctx.state.data.pop("status_unlocked_at", None)
         await show_menu(ctx, ctx._("Please check your tip again with its code and secret."))
         return None
     return tip

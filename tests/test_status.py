@@ -209,3 +209,21 @@ async def test_language_is_detected_only_where_people_write_prose(app, ward) -> 
     await chat.send("I want to tell you about people selling drugs near the market")
     assert "did not understand" in chat.text  # free writing at the menu is detected
     assert code
+
+
+async def test_an_unlocked_tip_locks_again_after_half_an_hour(app, ward) -> None:
+    reporter = Chat(app, "an")
+    code, secret = await _report(reporter)
+    await reporter.send(f"/status {code} {secret}")
+    assert f"Tin {code}" in reporter.text
+    async with app.services.db.transaction() as session:  # half an hour passes
+        from storage import conversations
+
+        account = app.services.pseudonyms.of("conversation", "console", "an")
+        stored = await conversations.load(session, app.services.vault, account)
+        stored.state.data["status_unlocked_at"] = (utcnow() - timedelta(minutes=31)).isoformat()
+        await conversations.save(session, app.services.vault, stored)
+    await reporter.send(action="status:view")
+    assert f"Tin {code}" not in reporter.text and "mã tin và mã bí mật" in reporter.text
+    await reporter.send(action="status:add")
+    assert "Bổ sung" not in reporter.text
