@@ -20,7 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.i18n import Translator, normalise
 from bot.langid import LanguageIdentifier
-from bot.messages import Button, ChannelInfo, ChatKind, Inbound, Media, Outbound, Reply
+from bot.messages import (
+    Button,
+    ChannelInfo,
+    ChatEvent,
+    ChatKind,
+    Inbound,
+    Media,
+    Outbound,
+    Reply,
+)
 from storage import conversations
 from storage.audit import AuditLog
 from storage.conversations import ConversationState, StoredConversation
@@ -159,6 +168,7 @@ class Router:
         self.group_commands: set[str] = set()
         self.actions: dict[str, Handler] = {}
         self.steps: dict[str, Handler] = {}
+        self.events: dict[str, Handler] = {}
         self.prose_steps: set[str] = set()
 
     def command(self, *names: str, in_groups: bool = False) -> Callable[[Handler], Handler]:
@@ -178,6 +188,11 @@ class Router:
         if prose:
             self.prose_steps.update(names)
         return self._register(self.steps, names)
+
+    def event(self, *events: ChatEvent) -> Callable[[Handler], Handler]:
+        """What a chat event (the bot added to or removed from a chat, a group moved)
+        means for this conversation."""
+        return self._register(self.events, tuple(str(e) for e in events))
 
     @staticmethod
     def _register(table: dict[str, Handler], keys: tuple[str, ...]) -> Callable[[Handler], Handler]:
@@ -206,11 +221,13 @@ class Dispatcher:
         self._commands: dict[str, Handler] = {}
         self._actions: dict[str, Handler] = {}
         self._steps: dict[str, Handler] = {}
+        self._events: dict[str, Handler] = {}
         for router in routers:
             for mine, theirs in (
                 (self._commands, router.commands),
                 (self._actions, router.actions),
                 (self._steps, router.steps),
+                (self._events, router.events),
             ):
                 clash = mine.keys() & theirs.keys()
                 if clash:
@@ -301,6 +318,8 @@ class Dispatcher:
 
     def _route(self, ctx: Context) -> Handler:
         inbound, state = ctx.inbound, ctx.state
+        if inbound.event is not None:
+            return self._events.get(str(inbound.event), _ignore)
         action = inbound.action
         if action is None and state.offered and not state.expects_text:
             match = _OPTION_NUMBER.match(inbound.text)
@@ -357,6 +376,10 @@ class Dispatcher:
             ctx.state.expects_text = any(reply.free_text for reply in own)
         else:
             ctx.state.offered = offered_before
+
+
+async def _ignore(ctx: Context) -> None:
+    """A chat event no conversation cares about."""
 
 
 def describe(exc: BaseException) -> str:

@@ -1,14 +1,19 @@
-"""Delivering the outbox: messages for chats other than the one being answered.
+"""Delivering the outbox: messages for chats other than the one being answered, replies
+a channel could not send at once, and deletions due later (a tip shown to an officer).
 
-A channel passes its `send`; each message is claimed inside a transaction, sent, and
-deleted only when sent, so a crash leaves it for the next attempt (at least once,
-never lost). Failures are retried later with a growing delay.
+A batch is claimed with a short lease in one transaction and sent outside it, so a
+slow platform never holds the database; each message is deleted once sent, retried
+later with a growing delay when sending failed, and dropped when the chat is gone. A
+sender that dies mid-batch leaves the rest for the next one after the lease: at least
+once, never lost.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +27,12 @@ from storage.routes import Route
 log = logging.getLogger(__name__)
 
 Send = Callable[[Route, Reply], Awaitable[None]]
+Delete = Callable[[Route, tuple[str, ...]], Awaitable[None]]
+LEASE = timedelta(minutes=2)
+
+
+class Undeliverable(Exception):
+    """The chat cannot receive anything (blocked, removed, gone): retrying is useless."""
 
 
 async def enqueue_reply(
@@ -33,35 +44,99 @@ async def enqueue_reply(
 ) -> None:
     """Leave a message for another chat; its channel sends it after this transaction
     commits, so a crash can neither lose it nor send one that was never stored."""
-    rows = [[[button.label, button.action] for button in row] for row in buttons]
     await outbox.enqueue(
-        session, services.vault, services.pseudonyms, route, {"text": text, "buttons": rows}
+        session, services.vault, services.pseudonyms, route, payload_of(Reply(text, _rows(buttons)))
     )
 
 
-def reply_from_payload(payload: dict) -> Reply:  # type: ignore[type-arg]
+async def enqueue_later(services: Services, route: Route, reply: Reply) -> None:
+    """A reply the channel could not send now (the platform down or throttling): kept
+    sealed and sent by the outbox pump. Attached files are not kept: an officer who
+    needs them shows the tip again."""
+    async with services.db.transaction() as session:
+        await outbox.enqueue(session, services.vault, services.pseudonyms, route,
+                             payload_of(reply))  # fmt: skip
+
+
+async def enqueue_deletion(
+    services: Services, route: Route, message_ids: Iterable[str], at: datetime
+) -> None:
+    """Delete these messages from the chat at `at`, even if the bot restarts before."""
+    ids = [str(i) for i in message_ids]
+    if not ids:
+        return
+    async with services.db.transaction() as session:
+        await outbox.enqueue(session, services.vault, services.pseudonyms, route,
+                             {"delete": ids}, not_before=at)  # fmt: skip
+
+
+def _rows(buttons: Iterable[Iterable[Button]]) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(row) for row in buttons)
+
+
+def payload_of(reply: Reply) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "text": reply.text,
+        "buttons": [[[b.label, b.action] for b in row] for row in reply.buttons],
+    }
+    if reply.protect:
+        payload["protect"] = True
+    if reply.delete_after:
+        payload["delete_after"] = reply.delete_after
+    if reply.media:
+        payload["files_left_out"] = len(reply.media)
+    return payload
+
+
+def reply_from_payload(payload: dict[str, Any]) -> Reply:
     rows = tuple(
         tuple(Button(str(label), str(action)) for label, action in row)
         for row in payload.get("buttons", [])
     )
-    return Reply(str(payload.get("text", "")), rows)
+    return Reply(
+        str(payload.get("text", "")),
+        rows,
+        protect=bool(payload.get("protect", False)),
+        delete_after=int(payload.get("delete_after", 0)),
+    )
 
 
 async def deliver_due(
-    services: Services, channel: str, send: Send, *, recipient: Pseudonym | None = None
+    services: Services,
+    channel: str,
+    send: Send,
+    *,
+    delete: Delete | None = None,
+    recipient: Pseudonym | None = None,
+    limit: int = 50,
 ) -> int:
     """Send what is due on this channel (or to one recipient); returns how many went."""
-    sent = 0
     async with services.db.transaction() as session:
-        for pending in await outbox.due_for(
-            session, services.vault, channel=channel, now=utcnow(), recipient=recipient
-        ):
-            try:
-                await send(pending.route, reply_from_payload(pending.payload))
-            except Exception as exc:
-                log.warning("outbox message %s not sent: %s", pending.id, describe(exc))
-                await outbox.retry_later(session, pending.id, utcnow())
-                continue
-            await outbox.delivered(session, pending.id)
+        pending = await outbox.due_for(
+            session, services.vault, channel=channel, now=utcnow(), recipient=recipient,
+            limit=limit,
+        )  # fmt: skip
+        await outbox.lease(session, [p.id for p in pending], utcnow() + LEASE)
+    sent = 0
+    for item in pending:
+        try:
+            if "delete" in item.payload:
+                if delete is not None:
+                    await delete(item.route, tuple(str(i) for i in item.payload["delete"]))
+            else:
+                await send(item.route, reply_from_payload(item.payload))
+        except Undeliverable:
+            log.info("outbox message %s dropped: the chat cannot receive messages", item.id)
+            outcome = "drop"
+        except Exception as exc:
+            log.warning("outbox message %s not sent: %s", item.id, describe(exc))
+            outcome = "retry"
+        else:
+            outcome = "sent"
             sent += 1
+        async with services.db.transaction() as session:
+            if outcome == "retry":
+                await outbox.retry_later(session, item.id, utcnow())
+            else:
+                await outbox.delivered(session, item.id)
     return sent

@@ -15,6 +15,15 @@ class ChatKind(StrEnum):
     GROUP = "group"
 
 
+class ChatEvent(StrEnum):
+    """Something that happened to a chat rather than a message in it. Only channels
+    create these, from the platform's own signals: no typed text or button can."""
+
+    BOT_ADDED = "bot-added"
+    BOT_REMOVED = "bot-removed"  # removed, kicked or blocked: nothing reaches the chat now
+    MIGRATED = "migrated"  # the chat now lives at `moved_to` (Telegram supergroups)
+
+
 @dataclass(frozen=True, slots=True)
 class Attachment:
     kind: str  # photo, document, sticker, voice, video, location, other
@@ -36,6 +45,8 @@ class Inbound:
     location: tuple[float, float] | None = field(default=None, repr=False)
     language_hint: str | None = None
     message_id: str | None = None
+    event: ChatEvent | None = None
+    moved_to: Route | None = None
 
 
 @dataclass(frozen=True, slots=True)

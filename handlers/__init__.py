@@ -4,7 +4,7 @@ messages (bot/messages.py): a new channel never needs a change in this package."
 from __future__ import annotations
 
 from bot.conversation import Router
-from handlers import cleanup, enrol, info, language, report, start, status, triage
+from handlers import cleanup, enrol, groups, info, language, report, start, status, triage
 from handlers.start import fallback, group_pointer
 
 __all__ = ["build_routers", "fallback", "group_pointer"]
@@ -20,4 +20,5 @@ def build_routers() -> list[Router]:
         language.router,
         triage.router,
         enrol.router,
+        groups.router,
     ]

@@ -4,7 +4,7 @@ morning digest). All go through the outbox, after the transaction that caused th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -81,6 +81,25 @@ async def notify_reporter_wrote(session: AsyncSession, services: Services, tip: 
                 route,
                 _("✉ The reporter of tip {code} wrote. /tip {code}").format(code=tip.code),
             )
+
+
+async def tell_commanders(
+    session: AsyncSession,
+    services: Services,
+    ward_id: int,
+    compose: Callable[[Callable[[str], str]], str],
+) -> int:
+    """Leave a message for every commander of the ward; `compose` gets the gettext of
+    the bot's default language (a commander's own language is not stored)."""
+    _ = services.translator.get(services.settings.default_language).gettext
+    text = compose(_)
+    told = 0
+    for commander in await triage.ward_officers(session, ward_id, roles=[OfficerRole.COMMANDER]):
+        route = officers.read_route(services.vault, commander)
+        if route is not None:
+            await enqueue_reply(session, services, route, text)
+            told += 1
+    return told
 
 
 async def escalate_overdue(session: AsyncSession, services: Services, now: datetime) -> int:

@@ -320,3 +320,30 @@ class Conversation(Base):
     touched_on: Mapped[date] = mapped_column(Date, default=utcday)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class GroupChat(Base):
+    """A residential group's chat (Telegram or Zalo) registered as a broadcast target.
+
+    Group chats are public places, not reporters, but the way to reach one is still
+    sealed: a stolen database should not hand out a list of the ward's chats. `chat_key`
+    is a keyed pseudonym so an update from the chat finds its row."""
+
+    __tablename__ = "group_chats"
+    __table_args__ = (UniqueConstraint("chat_key", name="uq_group_chats_chat_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("wards.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("residential_groups.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_key: Mapped[str] = mapped_column(String(64))
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed_route: Mapped[bytes | None] = mapped_column(LargeBinary)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    registered_by: Mapped[int | None] = mapped_column(
+        ForeignKey("officers.id", ondelete="SET NULL")
+    )
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    inactive_since: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import RecordRef, Vault, WrappedKey
@@ -38,12 +38,14 @@ async def enqueue(
     pseudonyms: Pseudonyms,
     route: Route,
     payload: dict[str, Any],
+    *,
+    not_before: datetime | None = None,
 ) -> int:
     row = OutboxMessage(
         channel=route.channel,
         recipient=recipient_of(pseudonyms, route),
         wrapped_key=b"",
-        next_attempt_at=utcnow(),
+        next_attempt_at=not_before or utcnow(),
         created_at=utcnow(),
     )
     session.add(row)
@@ -86,6 +88,17 @@ async def due_for(
         payload = cipher.open_json("payload", row.sealed_reply or b"")
         pending.append(Pending(row.id, route, payload, row.attempts))
     return pending
+
+
+async def lease(session: AsyncSession, message_ids: list[int], until: datetime) -> None:
+    """Claimed messages are not due again until `until`: the sender works outside the
+    transaction, and a sender that dies leaves them for the next one after the lease."""
+    if message_ids:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(message_ids))
+            .values(next_attempt_at=until)
+        )
 
 
 async def delivered(session: AsyncSession, message_id: int) -> None:

@@ -24,6 +24,7 @@ class Purpose(StrEnum):
     OFFICER = "officer"
     OUTBOX = "outbox"
     RECEIPT_CHECK = "receipt-check"
+    GROUP_CHAT = "group-chat"
 
 
 class Pseudonyms:
