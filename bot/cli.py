@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import config as config_module
+from bot import server
 from bot.app import App, open_app
 from bot.channels import console
 from bot.config import ConfigError, Settings
@@ -51,7 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         settings = config_module.load(args.config)
-        _configure_logging(settings, quiet=getattr(args, "quiet_logs", False))
+        quiet = getattr(args, "quiet_logs", False)
+        if quiet == "console":  # the console chat would drown in log lines; servers log
+            quiet = not settings.channels
+        _configure_logging(settings, quiet=bool(quiet))
         return asyncio.run(args.handler(args, settings, _)) or 0
     except ConfigError as exc:
         problem = _(exc.problem).format(value=exc.value)
@@ -93,6 +97,7 @@ def _configure_logging(settings: Settings, *, quiet: bool) -> None:
     )
     if level > logging.DEBUG:
         logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration step
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # two lines per tick
 
 
 Handler = Callable[
@@ -114,7 +119,7 @@ def _parser(_: Callable[[str], str]) -> argparse.ArgumentParser:
         "run", _("start the bot (the console chat when no channel is configured)"), cmd_run
     )
     run.add_argument("--user", default="local", help=_("console user name"))
-    run.set_defaults(quiet_logs=True)
+    run.set_defaults(quiet_logs="console")
     chat = command("chat", _("talk to the bot in this terminal as a user"), cmd_chat)
     chat.add_argument("--user", default="local", help=_("the user you talk as"))
     chat.set_defaults(quiet_logs=True)
@@ -204,14 +209,35 @@ async def _with_db(
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings, _: Callable[[str], str]) -> int:
-    # Telegram and Zalo channels start here once configured; with none, the console.
+    """Every configured chat platform; the console chat when none is configured."""
+    if not settings.channels:
+        return await _console(args, settings, _, with_jobs=True)
+
+    async def work(app: App) -> int:
+        try:
+            await server.serve(app, settings)
+        except server.ListenError as exc:
+            raise CommandError(
+                _("cannot listen on {address}: is another program using that port?").format(
+                    address=str(exc)
+                )
+            ) from None
+        return 0
+
+    return await _with_app(settings, work)
+
+
+async def _console(
+    args: argparse.Namespace, settings: Settings, _: Callable[[str], str], *, with_jobs: bool
+) -> int:
     if not args.user.strip():
         raise CommandError(_("--user must not be empty"))
     sys.stdin.reconfigure(encoding="utf-8", errors="replace")  # type: ignore[union-attr]
 
     async def work(app: App) -> int:
         jobs = Jobs(app.services)
-        jobs.start()
+        if with_jobs:
+            jobs.start()
         try:
             await console.chat(app.dispatcher, args.user.strip())
         finally:
@@ -222,15 +248,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings, _: Callable[[str
 
 
 async def cmd_chat(args: argparse.Namespace, settings: Settings, _: Callable[[str], str]) -> int:
-    if not args.user.strip():
-        raise CommandError(_("--user must not be empty"))
-    sys.stdin.reconfigure(encoding="utf-8", errors="replace")  # type: ignore[union-attr]
-
-    async def work(app: App) -> int:
-        await console.chat(app.dispatcher, args.user.strip())
-        return 0
-
-    return await _with_app(settings, work)
+    return await _console(args, settings, _, with_jobs=False)
 
 
 async def cmd_db_upgrade(

@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.i18n import N_, SUPPORTED
@@ -22,6 +23,25 @@ ENV = {
     "storage.data_dir": "WARDBOT_DATA_DIR",
     "storage.database_url": "WARDBOT_DATABASE_URL",
     "storage.keyring": "WARDBOT_KEYRING",
+    "telegram.token": "WARDBOT_TELEGRAM_TOKEN",
+    "telegram.webhook_secret": "WARDBOT_TELEGRAM_WEBHOOK_SECRET",
+    "zalo.token": "WARDBOT_ZALO_TOKEN",
+    "zalo.webhook_secret": "WARDBOT_ZALO_WEBHOOK_SECRET",
+}
+MODES = ("polling", "webhook")
+TELEGRAM_API = "https://api.telegram.org"
+ZALO_API = "https://bot-api.zaloplatforms.com"
+_TELEGRAM_TOKEN = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{1,100}")
+_ZALO_TOKEN = re.compile(r"[\x21-\x7e]{1,300}")
+_SECRETS = {
+    "telegram": (
+        re.compile(r"[A-Za-z0-9_-]{1,256}"),
+        N_("webhook mode needs a secret of 1 to 256 letters, digits, _ or -"),
+    ),
+    "zalo": (
+        re.compile(r"[\x21-\x7e]{8,256}"),
+        N_("webhook mode needs a secret of 8 to 256 printable characters without spaces"),
+    ),
 }
 
 
@@ -33,6 +53,23 @@ class ConfigError(Exception):
         self.key = key
         self.problem = problem
         self.value = value
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """One chat platform. The token and secret never appear in a repr."""
+
+    name: str
+    token: str = field(repr=False)
+    api_base: str
+    mode: str = "polling"
+    webhook_url: str = ""
+    webhook_secret: str = field(default="", repr=False)
+
+    @property
+    def webhook_path(self) -> str:
+        """Where the local server listens: the path of the public webhook URL."""
+        return urlsplit(self.webhook_url).path or f"/webhook/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -53,7 +90,16 @@ class Settings:
     close_days: int = 30
     digest_time: str = "07:30"
     tip_view_seconds: int = 600
+    telegram: ChannelSettings | None = None
+    zalo: ChannelSettings | None = None
+    server_host: str = "127.0.0.1"
+    server_port: int = 8080
+    max_update_bytes: int = 1024 * 1024
     source: Path | None = None
+
+    @property
+    def channels(self) -> tuple[ChannelSettings, ...]:
+        return tuple(c for c in (self.telegram, self.zalo) if c is not None)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -66,6 +112,9 @@ _KNOWN: dict[str, tuple[str, ...]] = {
     "log": ("level",),
     "tips": ("per_hour", "per_day", "status_failures_per_hour", "retention_days"),
     "police": ("urgent_ack_minutes", "ack_hours", "close_days", "digest_time", "tip_view_seconds"),
+    "telegram": ("token", "api_base", "mode", "webhook_url", "webhook_secret"),
+    "zalo": ("token", "api_base", "mode", "webhook_url", "webhook_secret"),
+    "server": ("host", "port", "max_update_kb"),
 }
 
 
@@ -136,6 +185,8 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         raise ConfigError(
             "log.level", N_("{value} is not one of DEBUG, INFO, WARNING, ERROR"), level
         )
+    telegram = _channel("telegram", value, _TELEGRAM_TOKEN, TELEGRAM_API)
+    zalo = _channel("zalo", value, _ZALO_TOKEN, ZALO_API)
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -153,8 +204,42 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         close_days=number("police.close_days", 30, 1, 3650),
         digest_time=digest_time,
         tip_view_seconds=number("police.tip_view_seconds", 600, 0, 86400),
+        telegram=telegram,
+        zalo=zalo,
+        server_host=value("server.host", "127.0.0.1") or "127.0.0.1",
+        server_port=number("server.port", 8080, 1, 65535),
+        max_update_bytes=number("server.max_update_kb", 1024, 16, 65536) * 1024,
         source=path,
     )
+
+
+def _channel(
+    name: str, value: Callable[[str, str], str], token_form: re.Pattern[str], api: str
+) -> ChannelSettings | None:
+    """A platform is configured when it has a token; without one it stays off."""
+    token = value(f"{name}.token", "")
+    if not token:
+        return None
+    if not token_form.fullmatch(token):
+        # The value is a secret: the error names the key, never the token.
+        raise ConfigError(f"{name}.token", N_("does not look like a bot token"))
+    api_base = value(f"{name}.api_base", api).rstrip("/") or api
+    if urlsplit(api_base).scheme not in ("http", "https") or not urlsplit(api_base).netloc:
+        raise ConfigError(f"{name}.api_base", N_("must be an http(s) URL, not {value}"), api_base)
+    mode = value(f"{name}.mode", "polling").lower()
+    if mode not in MODES:
+        raise ConfigError(f"{name}.mode", N_("must be polling or webhook, not {value}"), mode)
+    webhook_url = value(f"{name}.webhook_url", "")
+    secret = value(f"{name}.webhook_secret", "")
+    if mode == "webhook":
+        if urlsplit(webhook_url).scheme not in ("http", "https"):
+            raise ConfigError(
+                f"{name}.webhook_url", N_("webhook mode needs the public https URL of the bot")
+            )
+        form, rule = _SECRETS[name]
+        if not form.fullmatch(secret):
+            raise ConfigError(f"{name}.webhook_secret", rule)
+    return ChannelSettings(name, token, api_base, mode, webhook_url, secret)
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -56,6 +56,7 @@ class Jobs:
         self._services = services
         self._running: set[asyncio.Task[object]] = set()
         self._scheduler = AsyncIOScheduler(timezone=services.settings.zone)
+        self._started = False
 
     def start(self) -> None:
         ticks = (
@@ -68,9 +69,13 @@ class Jobs:
                 coalesce=True, max_instances=1, id=name,
             )  # fmt: skip
         self._scheduler.start()
+        self._started = True
 
     async def stop(self) -> None:
         # APScheduler cancels running coroutine jobs on shutdown: let them finish first.
+        if not self._started:
+            return
+        self._started = False
         self._scheduler.pause()
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)

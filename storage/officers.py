@@ -55,6 +55,12 @@ async def officer_for_account(session: AsyncSession, account: Pseudonym) -> Offi
     )
 
 
+async def active_officers(session: AsyncSession) -> Sequence[Officer]:
+    return (
+        await session.scalars(select(Officer).where(Officer.status == OfficerStatus.ACTIVE))
+    ).all()
+
+
 async def list_officers(session: AsyncSession, ward_id: int) -> Sequence[Officer]:
     return (
         await session.scalars(

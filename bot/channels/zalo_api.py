@@ -48,6 +48,7 @@ CHAT_PRIVATE = "PRIVATE"
 CHAT_GROUP = "GROUP"
 
 _POLL_GRACE = 5.0  # seconds a long poll may take beyond its own timeout
+_OTHER_MESSAGE = re.compile(r"message\.[a-z0-9_.]{1,40}\.received")
 _POLL_EMPTY = 408  # Zalo's answer to a long poll that saw no message
 _SAFE_NAME = re.compile(r"[a-z][a-z0-9_.]{0,63}")
 _SECRET_CHARS = re.compile(r"[\x21-\x7e]+")  # printable ASCII: it travels in a header
@@ -156,7 +157,9 @@ def _parse_update(payload: Any) -> ZaloUpdate | None:
         payload = payload["result"]
     event_name = payload.get("event_name")
     if event_name not in KNOWN_EVENTS:
-        return None
+        if not isinstance(event_name, str) or not _OTHER_MESSAGE.fullmatch(event_name):
+            return None
+        event_name = EVENT_UNSUPPORTED  # a voice note, a file, a video...: answered politely
     message = payload.get("message")
     if not isinstance(message, dict):
         return None

@@ -1,0 +1,378 @@
+"""What the network channels (Telegram, Zalo) do the same way: answer an update through
+the core, send with retries, turn platform failures into chat events, pump the outbox,
+and receive webhooks safely.
+
+Each platform supplies only its translation: how a reply becomes API calls (`parts`),
+how to delete messages, how to read an update, and what an exception means
+(`classify`). Logs name the channel, the kind of failure and counts; never an id, a
+text, a URL (it can hold the token) or an exception's message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import random
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from bot.config import ChannelSettings
+from bot.conversation import Dispatcher, describe
+from bot.delivery import Undeliverable, deliver_due, enqueue_deletion, enqueue_later
+from bot.messages import ChannelInfo, ChatEvent, ChatKind, Inbound, Outbound, Reply
+from storage.models import utcnow
+from storage.routes import Route
+
+log = logging.getLogger(__name__)
+
+HOUSEKEEPING_SECONDS = 300
+T = TypeVar("T")
+
+# One API call of a reply, made to `route`; returns the id of the message it sent.
+Part = Callable[[Route], Awaitable[str | None]]
+
+
+class Fault(StrEnum):
+    THROTTLED = "throttled"  # 429: wait retry_after
+    TRANSIENT = "transient"  # 5xx, timeouts, network: retry with backoff
+    GONE = "gone"  # 403: blocked, removed, chat deleted
+    MOVED = "moved"  # the group became a supergroup at `moved_to`
+    REJECTED = "rejected"  # the request itself is wrong: retrying cannot help
+
+
+@dataclass(frozen=True)
+class Failure:
+    fault: Fault
+    retry_after: float = 0.0
+    moved_to: str = ""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    first_backoff: float = 0.5
+    max_backoff: float = 30.0
+    max_wait: float = 30.0  # the longest retry_after waited in place; longer goes to the outbox
+
+
+class MalformedUpdate(ValueError):
+    """An update that cannot be read (not JSON, not the platform's shape)."""
+
+
+class Backoff:
+    """Growing, jittered delays for a loop that keeps failing; reset on success."""
+
+    def __init__(self, first: float = 1.0, most: float = 60.0):
+        self._first, self._most, self._failures = first, most, 0
+
+    def next(self, failure: Failure | None = None) -> float:
+        self._failures += 1
+        if failure is not None and failure.fault is Fault.THROTTLED and failure.retry_after:
+            return failure.retry_after
+        delay = min(self._most, self._first * 2 ** (self._failures - 1))
+        return delay * random.uniform(0.8, 1.2)  # noqa: S311  # jitter, not a secret
+
+    def reset(self) -> None:
+        self._failures = 0
+
+
+class NetworkChannel(ABC):
+    """A chat platform reached over HTTP, by polling or by webhook."""
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        settings: ChannelSettings,
+        *,
+        policy: RetryPolicy | None = None,
+        outbox_every: float = 2.0,
+    ):
+        self.dispatcher = dispatcher
+        self.services = dispatcher.services
+        self.settings = settings
+        self.name = settings.name
+        self.policy = policy or RetryPolicy()
+        self.outbox_every = outbox_every
+        self.counts: Counter[str] = Counter()
+        self.state = "starting"
+        self.stopping = asyncio.Event()
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name}, {self.settings.mode})"
+
+    # ---- what each platform supplies ---------------------------------------------------
+
+    @property
+    @abstractmethod
+    def info(self) -> ChannelInfo: ...
+
+    @abstractmethod
+    def parts(self, reply: Reply) -> list[Part]:
+        """The API calls that send `reply`, in order."""
+
+    @abstractmethod
+    async def delete_messages(self, route: Route, message_ids: tuple[str, ...]) -> None: ...
+
+    @abstractmethod
+    def classify(self, exc: BaseException) -> Failure: ...
+
+    @abstractmethod
+    async def connect(self) -> None:
+        """Check the token and set up polling or the webhook with the platform."""
+
+    @abstractmethod
+    async def poll(self) -> None:
+        """Fetch and handle updates until `stopping` is set (polling mode)."""
+
+    @abstractmethod
+    async def read_webhook(self, body: Any) -> list[Inbound]:
+        """The messages in one webhook body; [] for update types the bot ignores.
+        Raises MalformedUpdate for a body that is not an update."""
+
+    async def close(self) -> None:  # noqa: B027  # nothing to release by default
+        """Release the HTTP session."""
+
+    async def housekeeping(self) -> None:  # noqa: B027  # no upkeep by default
+        """Periodic upkeep with the platform (every `HOUSEKEEPING_SECONDS`)."""
+
+    # ---- running ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect (retrying while the platform or the network is down), then poll or
+        wait for webhooks, and pump the outbox, until `stopping` is set."""
+        self.dispatcher.register_channel(self.info)
+        backoff = Backoff()
+        while not self.stopping.is_set():
+            try:
+                await self.connect()
+                break
+            except Exception as exc:
+                failure = self.classify(exc)
+                self.state = "connecting"
+                delay = backoff.next(failure)
+                log.warning("%s: cannot connect (%s, %s); retrying in %.0f s",
+                            self.name, failure.fault, describe(exc), delay)  # fmt: skip
+                await self._sleep(delay)
+        if self.stopping.is_set():
+            return
+        self.state = "running"
+        log.info("%s: running (%s)", self.name, self.settings.mode)
+        tasks = [asyncio.create_task(self._pump())]
+        if self.settings.mode == "polling":
+            tasks.append(asyncio.create_task(self.poll()))
+        try:
+            await self.stopping.wait()
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def stop(self, grace: float = 30.0) -> None:
+        """Stop taking updates; what is being handled is finished (up to `grace`)."""
+        self.stopping.set()
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace)
+        except TimeoutError:
+            log.warning("%s: stopped with %d update(s) unfinished; the platform will "
+                        "deliver them again", self.name, self._in_flight)  # fmt: skip
+
+    async def unless_stopped(self, call: Awaitable[T]) -> T | None:
+        """Await `call`, or give it up (None) as soon as stopping is asked for: for long
+        polls whose answer the platform will hand out again."""
+        work = asyncio.ensure_future(call)
+        stopper = asyncio.ensure_future(self.stopping.wait())
+        try:
+            await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+        if work.done():
+            return work.result()
+        work.cancel()
+        await asyncio.gather(work, return_exceptions=True)
+        return None
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, but wake at once when stopping."""
+        try:
+            await asyncio.wait_for(self.stopping.wait(), max(0.0, seconds))
+        except TimeoutError:
+            pass
+
+    def health(self) -> dict[str, Any]:
+        return {"state": self.state, "mode": self.settings.mode, **dict(self.counts)}
+
+    # ---- handling one message -----------------------------------------------------------
+
+    async def process(self, inbound: Inbound) -> None:
+        """Answer one message: the core decides and commits, then the replies go out."""
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            self.counts["updates"] += 1
+            for outbound in await self.dispatcher.handle(inbound):
+                await self.deliver(outbound)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def deliver(self, outbound: Outbound) -> None:
+        """Send one outbound now; what cannot go now goes to the outbox, never lost."""
+        if outbound.delete:
+            await self._delete_quietly(outbound.route, outbound.delete)
+        reply = outbound.reply
+        if reply is None:
+            return
+        try:
+            await self.send(outbound.route, reply)
+        except Undeliverable:
+            return
+        except Exception as exc:
+            self.counts["replies_postponed"] += 1
+            log.warning("%s: a reply could not be sent now (%s); kept in the outbox",
+                        self.name, describe(exc))  # fmt: skip
+            await enqueue_later(self.services, outbound.route, reply)
+
+    async def send(self, route: Route, reply: Reply, *, patient: bool = True) -> list[str]:
+        """Send every part of `reply`, retrying each as the failure allows. Raises
+        Undeliverable when the chat cannot receive, or the last failure when retries ran
+        out (`patient=False`: no waiting at all, the caller retries later)."""
+        sent: list[str] = []
+        for part in self.parts(reply):
+            message_id, route = await self._call(part, route, patient=patient)
+            if message_id:
+                sent.append(message_id)
+        self.counts["replies_sent"] += 1
+        if sent and self.info.can_delete_messages:
+            await self.dispatcher.record_sent(route, sent)
+            if reply.delete_after:
+                at = utcnow() + timedelta(seconds=reply.delete_after)
+                await enqueue_deletion(self.services, route, sent, at)
+        return sent
+
+    async def _call(self, part: Part, route: Route, *, patient: bool) -> tuple[str | None, Route]:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await part(route), route
+            except Exception as exc:
+                failure = self.classify(exc)
+                self.counts[f"send_{failure.fault}"] += 1
+                if failure.fault is Fault.GONE:
+                    await self.chat_event(route, ChatEvent.BOT_REMOVED)
+                    raise Undeliverable from None
+                if failure.fault is Fault.MOVED and failure.moved_to:
+                    moved = Route(route.channel, failure.moved_to)
+                    await self.chat_event(route, ChatEvent.MIGRATED, moved_to=moved)
+                    route = moved
+                    if attempt < 3:  # a migration is followed once or twice, not forever
+                        continue
+                if failure.fault in (Fault.REJECTED, Fault.MOVED):
+                    log.warning("%s: the platform refused a message (%s)",
+                                self.name, describe(exc))  # fmt: skip
+                    raise Undeliverable from None
+                wait = self._wait_before_retry(failure, attempt, patient)
+                if wait is None:
+                    raise
+                await self._sleep(wait)
+
+    def _wait_before_retry(self, failure: Failure, attempt: int, patient: bool) -> float | None:
+        policy = self.policy
+        if not patient or attempt >= policy.attempts or self.stopping.is_set():
+            return None
+        if failure.fault is Fault.THROTTLED:
+            wait = failure.retry_after or policy.first_backoff
+            return wait if wait <= policy.max_wait else None
+        return min(policy.max_backoff, policy.first_backoff * 2 ** (attempt - 1))
+
+    async def _delete_quietly(self, route: Route, message_ids: tuple[str, ...]) -> None:
+        if not self.info.can_delete_messages:
+            return
+        try:
+            await self.delete_messages(route, message_ids)
+            self.counts["deleted"] += len(message_ids)
+        except Exception as exc:
+            log.info("%s: %d message(s) could not be deleted (%s)",
+                     self.name, len(message_ids), describe(exc))  # fmt: skip
+
+    async def chat_event(self, route: Route, event: ChatEvent, *, moved_to: Route | None = None):
+        """Tell the core what the platform said about a chat (removed, moved)."""
+        chat_route = Route(route.channel, route.chat_id)
+        inbound = Inbound(chat_route, ChatKind.GROUP, event=event, moved_to=moved_to)
+        for outbound in await self.dispatcher.handle(inbound):
+            if outbound.route != chat_route:
+                await self.deliver(outbound)
+
+    # ---- the outbox ---------------------------------------------------------------------
+
+    async def _pump(self) -> None:
+        backoff = Backoff(first=self.outbox_every)
+        loop = asyncio.get_running_loop()
+        upkeep_at = loop.time() + HOUSEKEEPING_SECONDS
+        while not self.stopping.is_set():
+            if loop.time() >= upkeep_at:
+                upkeep_at = loop.time() + HOUSEKEEPING_SECONDS
+                await self.housekeeping()
+            try:
+                await deliver_due(self.services, self.name, self._send_from_outbox,
+                                  delete=self._delete_from_outbox)  # fmt: skip
+                backoff.reset()
+                delay = self.outbox_every
+            except Exception as exc:  # the database is away: try again later
+                delay = backoff.next()
+                log.warning("%s: outbox delivery failed (%s)", self.name, describe(exc))
+            await self._sleep(delay)
+
+    async def _send_from_outbox(self, route: Route, reply: Reply) -> None:
+        await self.send(route, reply, patient=False)
+
+    async def _delete_from_outbox(self, route: Route, message_ids: tuple[str, ...]) -> None:
+        await self._delete_quietly(route, message_ids)
+
+    # ---- webhooks -----------------------------------------------------------------------
+
+    def webhook_handler(
+        self, header: str, max_bytes: int
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        """An aiohttp handler: a wrong or missing secret is refused with 403 before the
+        body is read; a body over `max_bytes` with 413, a body that is not an update with
+        400. Only a handled update is answered 200; while stopping, 503 asks the platform
+        to deliver it again later."""
+        expected = self.settings.webhook_secret.encode()
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            given = request.headers.get(header, "").encode()
+            if not expected or not hmac.compare_digest(given, expected):
+                self.counts["webhook_refused"] += 1
+                return web.json_response({"ok": False, "error": "forbidden"}, status=403)
+            if request.content_length is not None and request.content_length > max_bytes:
+                return web.json_response({"ok": False, "error": "too large"}, status=413)
+            if self.stopping.is_set() or self.state != "running":
+                return web.json_response({"ok": False, "error": "unavailable"}, status=503)
+            body = await request.content.read(max_bytes + 1)
+            if len(body) > max_bytes:
+                return web.json_response({"ok": False, "error": "too large"}, status=413)
+            try:
+                inbounds = await self.read_webhook(json.loads(body))
+            except (ValueError, UnicodeDecodeError):  # MalformedUpdate is a ValueError
+                self.counts["malformed"] += 1
+                return web.json_response({"ok": False, "error": "bad update"}, status=400)
+            for inbound in inbounds:
+                await self.process(inbound)
+            return web.json_response({"ok": True})
+
+        return handle

@@ -1,0 +1,403 @@
+"""The Telegram channel, on aiogram's Bot API client.
+
+aiogram is the HTTP client and the typed model of updates; the conversation is the
+shared core's, so aiogram's own dispatcher is not used. Polling is a plain loop over
+getUpdates: an update is confirmed to Telegram (the next call's `offset`) only after
+the core committed it and its replies went out, so a crash or a kill leaves it for
+redelivery instead of dropping it.
+
+Privacy: updates carry names, usernames, phone numbers (a shared contact) and ids. Only
+the chat id and user id travel on, inside a Route; names, usernames and contacts are
+never read, and nothing from an update is logged but its type.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from aiohttp import ClientError
+from pydantic import ValidationError
+
+from bot.channels.base import Backoff, Failure, Fault, MalformedUpdate, NetworkChannel, Part
+from bot.channels.rendering import numbered_text, split_text
+from bot.config import ChannelSettings
+from bot.conversation import Dispatcher, describe
+from bot.i18n import N_
+from bot.messages import Attachment, ChannelInfo, ChatEvent, ChatKind, Inbound, Media, Reply
+from storage import officers
+from storage.attachments import MAX_BYTES
+from storage.routes import Route
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105  # a header name
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_CALLBACK_DATA = 64
+DELETE_BATCH = 100
+POLL_SECONDS = 25
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+GROUP_TYPES = ("group", "supergroup")
+PRESENT = ("member", "administrator", "restricted", "creator")
+ABSENT = ("left", "kicked")
+
+RESIDENT_COMMANDS = (
+    ("start", N_("Open the menu")),
+    ("report", N_("Report a tip")),
+    ("status", N_("Check a tip you sent")),
+    ("hotline", N_("Hotline numbers")),
+    ("campaign", N_("The campaign")),
+    ("language", N_("Language / Ngôn ngữ")),
+)
+OFFICER_COMMANDS = (
+    ("queue", N_("Open tips")),
+    ("tip", N_("Show a tip: /tip CODE")),
+    ("claim", N_("Take a tip: /claim CODE")),
+    ("close", N_("Close a tip: /close CODE OUTCOME")),
+    ("stats", N_("Ward statistics")),
+    ("help", N_("Police commands")),
+)
+GROUP_COMMANDS = (
+    ("start", N_("How to report safely")),
+    ("register_group", N_("Police: register this chat for a TDP")),
+)
+
+
+class TelegramChannel(NetworkChannel):
+    def __init__(self, dispatcher: Dispatcher, settings: ChannelSettings, **kwargs: Any):
+        super().__init__(dispatcher, settings, **kwargs)
+        server = TelegramAPIServer.from_base(settings.api_base)
+        self.bot = Bot(settings.token, session=AiohttpSession(api=server))
+        self.username = ""
+        self._offset: int | None = None
+        self._officer_chats: set[str] = set()
+        self._info = ChannelInfo(CHANNEL, has_buttons=True, can_delete_messages=True,
+                                 fetch=self._fetch)  # fmt: skip
+
+    @property
+    def info(self) -> ChannelInfo:
+        return self._info
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+
+    # ---- connecting ---------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        me = await self.bot.get_me()
+        self.username = me.username or ""
+        if self.settings.mode == "webhook":
+            await self.bot.set_webhook(
+                self.settings.webhook_url,
+                secret_token=self.settings.webhook_secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        else:
+            # Updates waiting from before are kept: they are residents' messages.
+            await self.bot.delete_webhook(drop_pending_updates=False)
+        await self._set_commands()
+
+    async def _set_commands(self) -> None:
+        """Residents see their commands everywhere; officers also see theirs, in their own
+        chats only. A failure here costs a menu, not a message: logged, not fatal."""
+        translator = self.services.translator
+        try:
+            for language in ("", "en"):
+                _ = translator.get(language or self.services.settings.default_language).gettext
+                resident = [BotCommand(command=c, description=_(d)) for c, d in RESIDENT_COMMANDS]
+                group = [BotCommand(command=c, description=_(d)) for c, d in GROUP_COMMANDS]
+                await self.bot.set_my_commands(resident, BotCommandScopeDefault(),
+                                               language_code=language or None)  # fmt: skip
+                await self.bot.set_my_commands(group, BotCommandScopeAllGroupChats(),
+                                               language_code=language or None)  # fmt: skip
+            await self.refresh_officer_commands()
+        except Exception as exc:
+            log.warning("telegram: commands menu not set (%s)", describe(exc))
+
+    async def housekeeping(self) -> None:
+        try:
+            await self.refresh_officer_commands()
+        except Exception as exc:
+            log.info("telegram: officer commands not refreshed (%s)", describe(exc))
+
+    async def refresh_officer_commands(self) -> int:
+        """Give officers enrolled on Telegram since the last refresh their commands menu."""
+        async with self.services.db.transaction() as session:
+            active = await officers.active_officers(session)
+            routes = [officers.read_route(self.services.vault, officer) for officer in active]
+        _ = self.services.translator.get(self.services.settings.default_language).gettext
+        commands = [BotCommand(command=c, description=_(d))
+                    for c, d in (*RESIDENT_COMMANDS, *OFFICER_COMMANDS)]  # fmt: skip
+        added = 0
+        for route in routes:
+            if route is None or route.channel != CHANNEL or route.chat_id in self._officer_chats:
+                continue
+            scope = BotCommandScopeChat(chat_id=int(route.chat_id))
+            await self.bot.set_my_commands(commands, scope)
+            self._officer_chats.add(route.chat_id)
+            added += 1
+        return added
+
+    # ---- receiving ----------------------------------------------------------------------
+
+    async def poll(self) -> None:
+        backoff = Backoff()
+        while not self.stopping.is_set():
+            try:
+                # Unconfirmed updates come back on the next call, so a poll can be cut.
+                updates = await self.unless_stopped(
+                    self.bot.get_updates(
+                        offset=self._offset,
+                        timeout=POLL_SECONDS,
+                        allowed_updates=ALLOWED_UPDATES,
+                        request_timeout=POLL_SECONDS + 15,
+                    )
+                )
+            except Exception as exc:
+                failure = self.classify(exc)
+                delay = backoff.next(failure)
+                self.state = "retrying"
+                self.counts[f"poll_{failure.fault}"] += 1
+                log.warning("telegram: cannot fetch updates (%s, %s); retrying in %.0f s",
+                            failure.fault, describe(exc), delay)  # fmt: skip
+                await self._sleep(delay)
+                continue
+            if updates is None:
+                break
+            backoff.reset()
+            self.state = "running"
+            for update in updates:
+                if self.stopping.is_set():
+                    break  # the rest is not confirmed: Telegram hands it out again
+                await self.handle_update(update)
+                self._offset = update.update_id + 1
+        await self._confirm()
+
+    async def _confirm(self) -> None:
+        """Tell Telegram the handled updates are done, so a restart does not repeat them."""
+        if self._offset is None:
+            return
+        try:
+            await self.bot.get_updates(offset=self._offset, timeout=0, limit=1,
+                                       allowed_updates=ALLOWED_UPDATES)  # fmt: skip
+        except Exception as exc:
+            log.info("telegram: could not confirm the last updates (%s)", describe(exc))
+
+    async def read_webhook(self, body: Any) -> list[Inbound]:
+        if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
+            raise MalformedUpdate("not a Telegram update")
+        try:
+            update = Update.model_validate(body, context={"bot": self.bot})
+        except ValidationError:
+            raise MalformedUpdate("not a Telegram update") from None
+        await self._answer_button(update)
+        inbound = self.translate(update)
+        return [] if inbound is None else [inbound]
+
+    async def handle_update(self, update: Update) -> None:
+        await self._answer_button(update)
+        inbound = self.translate(update)
+        if inbound is None:
+            self.counts["ignored"] += 1
+            log.debug("telegram: ignored an update of type %s", update.event_type)
+            return
+        await self.process(inbound)
+
+    async def _answer_button(self, update: Update) -> None:
+        """Stop the button's spinner at once; the answer itself comes as a message."""
+        if update.callback_query is None:
+            return
+        try:
+            await self.bot.answer_callback_query(update.callback_query.id)
+        except Exception as exc:
+            log.info("telegram: button press not acknowledged (%s)", describe(exc))
+
+    def translate(self, update: Update) -> Inbound | None:
+        """The update as the core's Inbound, or None for what the bot does not handle."""
+        if update.message is not None:
+            return self._from_message(update.message)
+        query = update.callback_query
+        if query is not None and query.data and query.message is not None:
+            chat = query.message.chat
+            route, kind = _route(chat.id, chat.type, query.from_user.id)
+            return Inbound(route, kind, action=query.data,
+                           language_hint=query.from_user.language_code)  # fmt: skip
+        member = update.my_chat_member
+        if member is not None:
+            route = Route(CHANNEL, str(member.chat.id))
+            kind = ChatKind.GROUP if member.chat.type in GROUP_TYPES else ChatKind.PRIVATE
+            new, old = member.new_chat_member.status, member.old_chat_member.status
+            if new in ABSENT:
+                return Inbound(route, kind, event=ChatEvent.BOT_REMOVED)
+            if new in PRESENT and old in ABSENT and kind is ChatKind.GROUP:
+                return Inbound(route, kind, event=ChatEvent.BOT_ADDED)
+        return None
+
+    def _from_message(self, message: Message) -> Inbound | None:
+        chat = message.chat
+        if message.migrate_to_chat_id is not None:
+            return Inbound(Route(CHANNEL, str(chat.id)), ChatKind.GROUP, event=ChatEvent.MIGRATED,
+                           moved_to=Route(CHANNEL, str(message.migrate_to_chat_id)))  # fmt: skip
+        if message.migrate_from_chat_id is not None:
+            old = Route(CHANNEL, str(message.migrate_from_chat_id))
+            new = Route(CHANNEL, str(chat.id))
+            return Inbound(old, ChatKind.GROUP, event=ChatEvent.MIGRATED, moved_to=new)
+        if message.from_user is None or message.from_user.is_bot or chat.type == "channel":
+            return None
+        route, kind = _route(chat.id, chat.type, message.from_user.id)
+        if kind is ChatKind.GROUP and not (message.text or "").startswith("/"):
+            return None  # group chatter is not for the bot: not even read
+        location = None
+        if message.location is not None:
+            location = (message.location.latitude, message.location.longitude)
+        return Inbound(
+            route,
+            kind,
+            text=message.text or message.caption or "",
+            attachments=_attachments(message),
+            location=location,
+            language_hint=message.from_user.language_code,
+            message_id=str(message.message_id),
+        )
+
+    async def _fetch(self, attachment: Attachment) -> bytes:
+        """A resident's photo or document, at most the size the bot accepts."""
+        if attachment.size > MAX_BYTES:
+            raise LookupError("file too large")
+        try:
+            file = await self.bot.get_file(attachment.file_ref)
+            if file.file_path is None or (file.file_size or 0) > MAX_BYTES:
+                raise LookupError("file not available")
+            buffer = io.BytesIO()
+            await self.bot.download_file(file.file_path, buffer, timeout=120)
+        except LookupError:
+            raise
+        except Exception as exc:
+            raise LookupError(f"file not fetched ({describe(exc)})") from None
+        data = buffer.getvalue()
+        if len(data) > MAX_BYTES:
+            raise LookupError("file too large")
+        return data
+
+    # ---- sending ------------------------------------------------------------------------
+
+    def parts(self, reply: Reply) -> list[Part]:
+        markup = _keyboard(reply)
+        text = reply.text if markup is not None or not reply.buttons else numbered_text(
+            Reply(reply.text, reply.buttons))  # fmt: skip
+        chunks = split_text(text, MAX_TEXT) or ([] if reply.media else ["…"])
+        calls: list[Part] = []
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            calls.append(self._text_part(chunk, markup if last else None, reply.protect))
+        calls += [self._media_part(media, reply.protect) for media in reply.media]
+        return calls
+
+    def _text_part(self, text: str, markup: InlineKeyboardMarkup | None, protect: bool) -> Part:
+        async def call(route: Route) -> str:
+            message = await self.bot.send_message(
+                int(route.chat_id), text, reply_markup=markup, protect_content=protect
+            )
+            return str(message.message_id)
+
+        return call
+
+    def _media_part(self, media: Media, protect: bool) -> Part:
+        async def call(route: Route) -> str:
+            upload = BufferedInputFile(media.data, filename=media.filename or _filename(media))
+            if media.kind == "image":
+                message = await self.bot.send_photo(int(route.chat_id), upload,
+                                                    protect_content=protect)  # fmt: skip
+            else:
+                message = await self.bot.send_document(int(route.chat_id), upload,
+                                                       protect_content=protect)  # fmt: skip
+            return str(message.message_id)
+
+        return call
+
+    async def delete_messages(self, route: Route, message_ids: tuple[str, ...]) -> None:
+        ids = sorted({int(i) for i in message_ids if i.isdigit()})
+        for start in range(0, len(ids), DELETE_BATCH):
+            await self.bot.delete_messages(int(route.chat_id), ids[start : start + DELETE_BATCH])
+
+    def classify(self, exc: BaseException) -> Failure:
+        if isinstance(exc, TelegramRetryAfter):
+            return Failure(Fault.THROTTLED, retry_after=float(exc.retry_after))
+        if isinstance(exc, TelegramMigrateToChat):
+            return Failure(Fault.MOVED, moved_to=str(exc.migrate_to_chat_id))
+        if isinstance(exc, TelegramForbiddenError):
+            return Failure(Fault.GONE)
+        if isinstance(exc, TelegramBadRequest) and "chat not found" in exc.message.lower():
+            return Failure(Fault.GONE)
+        if isinstance(exc, TelegramEntityTooLarge):
+            return Failure(Fault.REJECTED)
+        if isinstance(exc, TelegramServerError | TelegramNetworkError | ClientError | TimeoutError):
+            return Failure(Fault.TRANSIENT)
+        if isinstance(exc, asyncio.CancelledError):
+            raise exc
+        return Failure(Fault.REJECTED)
+
+
+def _route(chat_id: int, chat_type: str, user_id: int) -> tuple[Route, ChatKind]:
+    if chat_type in GROUP_TYPES:
+        return Route(CHANNEL, str(chat_id), str(user_id)), ChatKind.GROUP
+    return Route(CHANNEL, str(chat_id)), ChatKind.PRIVATE
+
+
+def _attachments(message: Message) -> tuple[Attachment, ...]:
+    if message.photo:
+        biggest = message.photo[-1]
+        return (Attachment("photo", biggest.file_id, "image/jpeg", biggest.file_size or 0),)
+    if message.document is not None:
+        document = message.document
+        return (Attachment("document", document.file_id, document.mime_type or "",
+                           document.file_size or 0),)  # fmt: skip
+    for kind in ("sticker", "voice", "audio", "video", "video_note", "animation"):
+        if getattr(message, kind, None) is not None:
+            return (Attachment("voice" if kind == "video_note" else kind),)
+    if message.contact is not None or message.poll is not None or message.venue is not None:
+        return (Attachment("other"),)  # a contact carries a phone number: never read
+    return ()
+
+
+def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """Buttons as an inline keyboard; None when there are none, or when an action does
+    not fit Telegram's 64 bytes of callback data (then the options are numbered)."""
+    if not reply.buttons:
+        return None
+    if any(len(b.action.encode()) > MAX_CALLBACK_DATA for b in reply.options()):
+        return None
+    rows = [[InlineKeyboardButton(text=b.label, callback_data=b.action) for b in row]
+            for row in reply.buttons]  # fmt: skip
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _filename(media: Media) -> str:
+    return "tip.pdf" if media.kind == "pdf" else "tip.jpg"

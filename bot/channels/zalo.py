@@ -1,0 +1,183 @@
+"""The Zalo channel, on the thin client in zalo_api.py.
+
+Zalo has no buttons: the core's options are sent as a numbered list and a typed number
+picks one. It cannot delete messages, and sendPhoto wants a public URL, so files for
+officers are named in the text (the officer reads them on Telegram or asks again).
+
+Zalo's getUpdates hands out one update per call and has no offset: an update is gone
+from Zalo's side once returned, so the bot handles it at once and only then asks for
+the next. Privacy as in zalo_api.py: no id, text or URL reaches a log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp
+
+from bot.channels.base import Backoff, Failure, Fault, MalformedUpdate, NetworkChannel, Part
+from bot.channels.rendering import numbered_text
+from bot.channels.zalo_api import (
+    EVENT_IMAGE,
+    EVENT_STICKER,
+    EVENT_TEXT,
+    ZaloBotAPI,
+    ZaloError,
+    ZaloForbidden,
+    ZaloNetworkError,
+    ZaloRateLimited,
+    ZaloServerError,
+    ZaloUpdate,
+    parse_update,
+    split_text,
+)
+from bot.config import ChannelSettings
+from bot.conversation import Dispatcher, describe
+from bot.messages import Attachment, ChannelInfo, ChatKind, Inbound, Reply
+from storage.attachments import MAX_BYTES
+from storage.routes import Route
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "zalo"
+SECRET_HEADER = "X-Bot-Api-Secret-Token"  # noqa: S105  # a header name
+# Short polls: a poll in progress is never cut (what Zalo hands out is gone from its side),
+# so this is also the longest a shutdown waits for it.
+POLL_SECONDS = 10
+
+
+class ZaloChannel(NetworkChannel):
+    def __init__(self, dispatcher: Dispatcher, settings: ChannelSettings, **kwargs: Any):
+        super().__init__(dispatcher, settings, **kwargs)
+        self.api = ZaloBotAPI(settings.token, api_base=settings.api_base,
+                              request_timeout=POLL_SECONDS + 15)  # fmt: skip
+        self._files: aiohttp.ClientSession | None = None
+        self._info = ChannelInfo(CHANNEL, has_buttons=False, can_delete_messages=False,
+                                 fetch=self._fetch)  # fmt: skip
+
+    @property
+    def info(self) -> ChannelInfo:
+        return self._info
+
+    async def close(self) -> None:
+        await self.api.close()
+        if self._files is not None:
+            await self._files.close()
+
+    async def connect(self) -> None:
+        await self.api.get_me()
+        if self.settings.mode == "webhook":
+            await self.api.set_webhook(self.settings.webhook_url, self.settings.webhook_secret)
+        elif (await self.api.get_webhook_info()).get("url"):
+            await self.api.delete_webhook()  # getUpdates does not work while one is set
+
+    # ---- receiving ----------------------------------------------------------------------
+
+    async def poll(self) -> None:
+        backoff = Backoff()
+        while not self.stopping.is_set():
+            try:
+                updates = await self.api.get_updates(timeout=POLL_SECONDS)
+            except Exception as exc:
+                failure = self.classify(exc)
+                delay = backoff.next(failure)
+                self.state = "retrying"
+                self.counts[f"poll_{failure.fault}"] += 1
+                log.warning("zalo: cannot fetch updates (%s, %s); retrying in %.0f s",
+                            failure.fault, describe(exc), delay)  # fmt: skip
+                await self._sleep(delay)
+                continue
+            backoff.reset()
+            self.state = "running"
+            for update in updates:  # already handed out by Zalo: handled even when stopping
+                inbound = self.translate(update)
+                if inbound is not None:
+                    await self.process(inbound)
+
+    async def read_webhook(self, body: Any) -> list[Inbound]:
+        inner = body.get("result") if isinstance(body, dict) and body.get("ok") is True else body
+        if not isinstance(inner, dict) or not isinstance(inner.get("event_name"), str):
+            raise MalformedUpdate("not a Zalo update")
+        update = parse_update(inner)
+        if update is None:
+            if inner["event_name"].startswith("message."):
+                raise MalformedUpdate("a Zalo message without the fields every message has")
+            return []  # an event the bot does not handle
+        inbound = self.translate(update)
+        return [] if inbound is None else [inbound]
+
+    def translate(self, update: ZaloUpdate) -> Inbound | None:
+        group = update.chat_type == "GROUP"
+        if group:
+            if not update.text.startswith("/"):
+                return None  # group chatter is not for the bot: not even read
+            route = Route(CHANNEL, update.chat_id, update.user_id)
+        else:
+            route = Route(CHANNEL, update.chat_id)
+        attachments: tuple[Attachment, ...] = ()
+        if update.event_name == EVENT_IMAGE:
+            attachments = (Attachment("photo", update.photo_url or "", "image/jpeg", 0),)
+        elif update.event_name == EVENT_STICKER:
+            attachments = (Attachment("sticker"),)
+        elif update.event_name != EVENT_TEXT:
+            attachments = (Attachment("other"),)
+        return Inbound(
+            route,
+            ChatKind.GROUP if group else ChatKind.PRIVATE,
+            text=update.text,
+            attachments=attachments,
+            message_id=update.message_id,
+        )
+
+    async def _fetch(self, attachment: Attachment) -> bytes:
+        """A resident's photo from Zalo's file server, at most the size the bot accepts."""
+        url = attachment.file_ref
+        if not url.startswith(("https://", "http://")):
+            raise LookupError("no file to fetch")
+        if self._files is None:
+            self._files = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120))
+        try:
+            async with self._files.get(url, allow_redirects=True, max_redirects=3) as response:
+                if response.status != 200:
+                    raise LookupError(f"file not fetched (HTTP {response.status})")
+                if (response.content_length or 0) > MAX_BYTES:
+                    raise LookupError("file too large")
+                data = await response.content.read(MAX_BYTES + 1)
+        except LookupError:
+            raise
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise LookupError(f"file not fetched ({type(exc).__name__})") from None
+        if len(data) > MAX_BYTES:
+            raise LookupError("file too large")
+        return data
+
+    # ---- sending ------------------------------------------------------------------------
+
+    def parts(self, reply: Reply) -> list[Part]:
+        return [self._text_part(chunk) for chunk in split_text(numbered_text(reply))]
+
+    def _text_part(self, text: str) -> Part:
+        async def call(route: Route) -> str | None:
+            result = await self.api.send_message(route.chat_id, text)
+            message_id = result.get("message_id")
+            return str(message_id) if message_id else None
+
+        return call
+
+    async def delete_messages(self, route: Route, message_ids: tuple[str, ...]) -> None:
+        raise NotImplementedError("Zalo bots cannot delete messages")
+
+    def classify(self, exc: BaseException) -> Failure:
+        if isinstance(exc, ZaloRateLimited):
+            return Failure(Fault.THROTTLED, retry_after=float(exc.retry_after or 1.0))
+        if isinstance(exc, ZaloForbidden):
+            return Failure(Fault.GONE)
+        if isinstance(exc, ZaloServerError | ZaloNetworkError | aiohttp.ClientError | TimeoutError):
+            return Failure(Fault.TRANSIENT)
+        if isinstance(exc, asyncio.CancelledError):
+            raise exc
+        if isinstance(exc, ZaloError):
+            return Failure(Fault.REJECTED)
+        return Failure(Fault.REJECTED)
