@@ -153,7 +153,7 @@ class NetworkChannel(ABC):
         """Connect (retrying while the platform or the network is down), then poll or
         wait for webhooks, and pump the outbox, until `stopping` is set."""
         self.dispatcher.register_channel(self.info)
-        backoff = Backoff()
+        backoff = Backoff(first=self.policy.first_backoff * 2)
         while not self.stopping.is_set():
             try:
                 await self.connect()

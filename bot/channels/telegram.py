@@ -168,7 +168,7 @@ class TelegramChannel(NetworkChannel):
     # ---- receiving ----------------------------------------------------------------------
 
     async def poll(self) -> None:
-        backoff = Backoff()
+        backoff = Backoff(first=self.policy.first_backoff * 2)
         while not self.stopping.is_set():
             try:
                 # Unconfirmed updates come back on the next call, so a poll can be cut.

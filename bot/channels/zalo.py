@@ -76,7 +76,7 @@ class ZaloChannel(NetworkChannel):
     # ---- receiving ----------------------------------------------------------------------
 
     async def poll(self) -> None:
-        backoff = Backoff()
+        backoff = Backoff(first=self.policy.first_backoff * 2)
         while not self.stopping.is_set():
             try:
                 updates = await self.api.get_updates(timeout=POLL_SECONDS)
