@@ -22,6 +22,7 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramBadRequest,
     TelegramEntityTooLarge,
     TelegramForbiddenError,
@@ -180,6 +181,13 @@ class TelegramChannel(NetworkChannel):
                         request_timeout=POLL_SECONDS + 15,
                     )
                 )
+            except ClientDecodeError as exc:
+                # One update aiogram cannot read would otherwise block every later one.
+                updates = self._readable(exc.data)
+                if updates is None:
+                    self.counts["poll_unreadable"] += 1
+                    await self._sleep(backoff.next())
+                    continue
             except Exception as exc:
                 failure = self.classify(exc)
                 delay = backoff.next(failure)
@@ -197,8 +205,28 @@ class TelegramChannel(NetworkChannel):
                 if self.stopping.is_set():
                     break  # the rest is not confirmed: Telegram hands it out again
                 await self.handle_update(update)
-                self._offset = update.update_id + 1
+                self._offset = max(self._offset or 0, update.update_id + 1)
         await self._confirm()
+
+    def _readable(self, data: Any) -> list[Update] | None:
+        """The updates of a getUpdates answer one by one; those that cannot be read are
+        skipped (counted, never logged: they may hold a message) by moving the offset
+        past them. None when the answer has no update list at all."""
+        entries = data.get("result") if isinstance(data, dict) else None
+        if not isinstance(entries, list):
+            return None
+        readable: list[Update] = []
+        for entry in entries:
+            update_id = entry.get("update_id") if isinstance(entry, dict) else None
+            if not isinstance(update_id, int):
+                continue
+            try:
+                readable.append(Update.model_validate(entry, context={"bot": self.bot}))
+            except ValidationError:
+                self.counts["malformed"] += 1
+                log.info("telegram: skipped an update it cannot read")
+                self._offset = max(self._offset or 0, update_id + 1)
+        return readable
 
     async def _confirm(self) -> None:
         """Tell Telegram the handled updates are done, so a restart does not repeat them."""
@@ -226,7 +254,6 @@ class TelegramChannel(NetworkChannel):
         inbound = self.translate(update)
         if inbound is None:
             self.counts["ignored"] += 1
-            log.debug("telegram: ignored an update of type %s", update.event_type)
             return
         await self.process(inbound)
 

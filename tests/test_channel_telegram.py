@@ -1,0 +1,426 @@
+"""The Telegram channel end to end: the real aiogram client, the shared core and a real
+database, against the stand-in Bot API server over HTTP, by polling and by webhook."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import replace
+from datetime import timedelta
+
+import aiohttp
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from bot.app import open_app
+from bot.channels.rendering import utf16_length
+from bot.channels.telegram import MAX_TEXT, TelegramChannel
+from bot.channels.zalo import ZaloChannel
+from bot.messages import Button, Reply
+from storage import group_chats, outbox
+from storage.models import GroupChat, OfficerRole, utcnow
+from storage.routes import Route
+from tests.channels import FAST, channel_settings, row_counts, running, serving, until
+from tests.fakes.telegram_bot_api import FakeTelegram
+from tests.fakes.zalo_server import FakeZalo
+from tests.helpers import RECEIPT, add_phu_lien, leaks, needles, raw_database_bytes
+
+SECRET = "tg_webhook-Secret_42"
+RESIDENT = 987654321
+OFFICER = 2002
+COMMANDER = 4004
+
+
+def tg_channel(app, fake: FakeTelegram, **kw) -> TelegramChannel:
+    settings = channel_settings("telegram", fake.token, fake.base_url, **kw)
+    return TelegramChannel(app.dispatcher, settings, policy=FAST, outbox_every=0.1)
+
+
+def zalo_channel(app, fake: FakeZalo) -> ZaloChannel:
+    settings = channel_settings("zalo", fake.token, fake.base_url)
+    return ZaloChannel(app.dispatcher, settings, policy=FAST, outbox_every=0.1)
+
+
+def sent_to(fake: FakeTelegram, chat_id: int) -> list[dict]:
+    return [m for m in fake.sent if m["chat_id"] == chat_id]
+
+
+async def say(fake: FakeTelegram, chat_id: int, text: str, **kw) -> dict:
+    """Send a message and return the bot's next message to that chat."""
+    before = len(sent_to(fake, chat_id))
+    fake.user_sends(chat_id, text, **kw)
+    return (await fake.wait_for_sent(before + 1, chat_id=chat_id))[before]
+
+
+async def press(fake: FakeTelegram, chat_id: int, data: str) -> dict:
+    """Press the button with `data` on the newest bot message that shows it (waiting for
+    it to arrive); returns the bot's next message. Fails when no such button comes."""
+
+    def shown() -> list[dict]:
+        return [
+            m
+            for m in sent_to(fake, chat_id)
+            if m.get("reply_markup")
+            and any(b.get("callback_data") == data
+                    for row in m["reply_markup"]["inline_keyboard"] for b in row)
+        ]  # fmt: skip
+
+    await until(lambda: bool(shown()), timeout=10)
+    before = len(sent_to(fake, chat_id))
+    fake.user_presses(chat_id, shown()[-1]["message_id"], data)
+    return (await fake.wait_for_sent(before + 1, chat_id=chat_id))[before]
+
+
+POLL = {"id": "1", "question": "?", "options": [], "total_voter_count": 0, "is_closed": False,
+        "is_anonymous": True, "type": "regular", "allows_multiple_answers": False,
+        "allows_revoting": False, "members_only": False}  # fmt: skip
+
+
+async def said(fake: FakeTelegram | FakeZalo, chat_id: int | str, needle: str) -> str:
+    """The first message to `chat_id` containing `needle`, waiting for it."""
+
+    def found() -> list[str]:
+        return [
+            m["text"] for m in fake.sent if m["chat_id"] == chat_id and needle in m.get("text", "")
+        ]
+
+    await until(lambda: bool(found()), timeout=10)
+    return found()[0]
+
+
+def jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+async def enrol(app, ward: int, role: OfficerRole, label: str) -> str:
+    async with app.services.db.transaction() as session:
+        _officer, code = await app.services.invites.create(
+            session, ward_id=ward, role=role, label=label
+        )
+    return code
+
+
+# ---- residents --------------------------------------------------------------------------
+
+
+async def test_start_shows_inline_buttons_and_a_press_answers(app) -> None:
+    async with FakeTelegram(max_poll=0.5) as tg, running(tg_channel(app, tg)):
+        menu = await say(tg, RESIDENT, "/start")
+        assert "Xin mời bạn chọn" in menu["text"]
+        actions = [b["callback_data"] for row in menu["reply_markup"]["inline_keyboard"]
+                   for b in row]  # fmt: skip
+        assert actions[:3] == ["report:start", "report:danger", "status:start"]
+        danger = await press(tg, RESIDENT, "report:danger")
+        assert "113" in danger["text"]
+        assert len(tg.answered_callbacks) == 1
+
+
+async def test_commands_menu_for_residents_groups_and_officers(app) -> None:
+    ward = await add_phu_lien(app)
+    async with FakeTelegram(max_poll=0.5) as tg, running(tg_channel(app, tg)) as channel:
+        resident = [c["command"] for c in tg.commands_for({"type": "default"})]
+        assert {"start", "report", "status", "hotline"} <= set(resident)
+        assert "queue" not in resident
+        english = tg.commands_for({"type": "default"}, "en")
+        assert any(c["description"] == "Report a tip" for c in english)
+        groups = [c["command"] for c in tg.commands_for({"type": "all_group_chats"})]
+        assert "register_group" in groups and "report" not in groups
+        code = await enrol(app, ward, OfficerRole.OFFICER, "Minh")
+        assert "Chào đồng chí Minh" in (await say(tg, OFFICER, f"/join {code}"))["text"]
+        assert await channel.refresh_officer_commands() == 1  # what housekeeping does
+        officer = [c["command"] for c in tg.commands_for({"type": "chat", "chat_id": OFFICER})]
+        assert {"queue", "tip", "claim", "close"} <= set(officer)
+        assert tg.commands_for({"type": "chat", "chat_id": RESIDENT}) == []
+
+
+async def test_deep_link_from_a_poster_preselects_the_group(app) -> None:
+    from tests.helpers import group_id
+
+    await add_phu_lien(app)
+    nam_hai = await group_id(app, "Nam Hải")
+    async with FakeTelegram(max_poll=0.5) as tg, running(tg_channel(app, tg)):
+        await say(tg, RESIDENT, f"/start g{nam_hai}")
+        await press(tg, RESIDENT, "report:start")
+        asked = await press(tg, RESIDENT, "report:cat:use")
+        assert "Nam Hải" in asked["text"]
+
+
+async def test_long_text_is_split_at_4096_without_losing_anything(app) -> None:
+    async with FakeTelegram() as tg:
+        channel = tg_channel(app, tg)
+        text = "\n".join(f"Dòng {i}: mỗi người dân là một chiến sỹ 🚭" for i in range(400))
+        buttons = ((Button("Menu", "menu:home"),),)
+        await channel.send(Route("telegram", str(RESIDENT)), Reply(text, buttons))
+        await channel.close()
+    parts = sent_to(tg, RESIDENT)
+    assert len(parts) > 1 and all(utf16_length(p["text"]) <= MAX_TEXT for p in parts)
+    assert "".join(p["text"] for p in parts) == text
+    assert [bool(p["reply_markup"]) for p in parts] == [False] * (len(parts) - 1) + [True]
+
+
+async def test_an_action_too_long_for_callback_data_becomes_a_numbered_option(app) -> None:
+    async with FakeTelegram() as tg:
+        channel = tg_channel(app, tg)
+        reply = Reply("Chọn:", ((Button("Một", "x" * 65),), (Button("Hai", "menu:home"),)))
+        await channel.send(Route("telegram", str(RESIDENT)), reply)
+        await channel.close()
+    [message] = sent_to(tg, RESIDENT)
+    assert message["reply_markup"] is None and "1. Một\n2. Hai" in message["text"]
+
+
+# ---- the whole loop across channels -----------------------------------------------------
+
+
+async def test_resident_reports_on_telegram_and_an_officer_triages_on_zalo(app) -> None:
+    ward = await add_phu_lien(app)
+    what = "Nhà số 12 ngõ 5 bán ma túy cho học sinh buổi tối"
+    async with (
+        FakeTelegram(max_poll=0.5) as tg,
+        FakeZalo(max_poll=0.5) as zalo,
+        running(tg_channel(app, tg)),
+        running(zalo_channel(app, zalo)),
+    ):
+        code = await enrol(app, ward, OfficerRole.OFFICER, "Lan")
+        zalo.user_sends("officer-lan", f"/join {code}")
+        await zalo.wait_for_sent(1, chat_id="officer-lan")
+
+        await say(tg, RESIDENT, "/start")
+        await press(tg, RESIDENT, "report:start")
+        await press(tg, RESIDENT, "report:cat:dealing")
+        await press(tg, RESIDENT, "report:grp:none")
+        await press(tg, RESIDENT, "report:where-skip")
+        await press(tg, RESIDENT, "report:when:today")
+        await say(tg, RESIDENT, what)
+        await press(tg, RESIDENT, "report:what-done")
+        before = len(sent_to(tg, RESIDENT))
+        tg.user_sends_photo(RESIDENT, jpeg(), caption="")
+        received = await tg.wait_for_sent(before + 2, chat_id=RESIDENT)
+        assert "✓" in received[before]["text"]
+        await press(tg, RESIDENT, "report:files-done")
+        await press(tg, RESIDENT, "report:contact:yes")
+        receipt = await press(tg, RESIDENT, "report:send")
+        found = RECEIPT.search(receipt["text"])
+        assert found, receipt["text"][:200]
+        tip_code = found["code"]
+
+        notice = await said(zalo, "officer-lan", f"Tin mới {tip_code}")
+        assert what not in notice
+        zalo.user_sends("officer-lan", f"/tip {tip_code}")
+        shown = await said(zalo, "officer-lan", what)
+        assert "📎 image" in shown
+        zalo.user_sends("officer-lan", f"/ask {tip_code} Mấy giờ thì có người đến mua?")
+        await said(zalo, "officer-lan", "Đã gửi câu hỏi")
+        told = await said(tg, RESIDENT, "Bạn có tin nhắn mới")
+        assert "Mấy giờ" not in told  # someone else may hold the phone
+        zalo.user_sends("officer-lan", f"/close {tip_code} xacminh")
+        await said(zalo, "officer-lan", "Đã kết thúc")
+
+    blob = await raw_database_bytes(app.services.settings.database_url)
+    assert leaks(blob, needles(chat=RESIDENT, text=what, officer_chat="officer-lan")) == []
+
+
+async def test_officer_tip_view_is_protected_and_deleted_after_the_set_time(settings) -> None:
+    app = await open_app(replace(settings, tip_view_seconds=1))
+    try:
+        ward = await add_phu_lien(app)
+        async with FakeTelegram(max_poll=0.5) as tg, running(tg_channel(app, tg)):
+            code = await enrol(app, ward, OfficerRole.OFFICER, "Hùng")
+            await say(tg, OFFICER, f"/join {code}")
+            from tests.helpers import Chat, send_report
+
+            tip_code, _secret = await send_report(Chat(app, "resident"), "Có người chích hút")
+            tg.user_sends(OFFICER, f"/tip {tip_code}")
+            await said(tg, OFFICER, "Có người chích hút")
+            [view] = [m for m in sent_to(tg, OFFICER) if "Có người chích hút" in m["text"]]
+            assert view["protect_content"] is True
+            await tg.wait_for_calls("deleteMessages", timeout=10)
+            assert (OFFICER, view["message_id"]) in tg.deleted
+    finally:
+        await app.close()
+
+
+async def test_trace_cleanup_deletes_both_sides_of_the_report(app) -> None:
+    await add_phu_lien(app)
+    async with FakeTelegram(max_poll=0.5) as tg, running(tg_channel(app, tg)):
+        await say(tg, RESIDENT, "/start")
+        await press(tg, RESIDENT, "report:start")
+        first_bot_message = sent_to(tg, RESIDENT)[-1]["message_id"]
+        await press(tg, RESIDENT, "report:cat:use")
+        await press(tg, RESIDENT, "report:grp:none")
+        await press(tg, RESIDENT, "report:where-skip")
+        await press(tg, RESIDENT, "report:when:today")
+        typed = tg.user_sends(RESIDENT, "Có người tụ tập sử dụng ma túy")
+        await tg.wait_for_sent(len(sent_to(tg, RESIDENT)) + 1, chat_id=RESIDENT)
+        await press(tg, RESIDENT, "report:what-done")
+        await press(tg, RESIDENT, "report:files-done")
+        await press(tg, RESIDENT, "report:contact:no")
+        await press(tg, RESIDENT, "report:send")
+        done = await press(tg, RESIDENT, "cleanup:delete")
+        assert "Đã xóa" in done["text"]
+    deleted = {m for chat, m in tg.deleted if chat == RESIDENT}
+    assert typed["message"]["message_id"] in deleted
+    assert first_bot_message in deleted
+
+
+# ---- groups -----------------------------------------------------------------------------
+
+
+async def test_group_registration_migration_and_removal(app) -> None:
+    ward = await add_phu_lien(app)
+    group, supergroup = -100123, -1009876543
+    async with FakeTelegram(max_poll=0.5) as tg, running(tg_channel(app, tg)):
+        code = await enrol(app, ward, OfficerRole.COMMANDER, "Chỉ huy")
+        await say(tg, COMMANDER, f"/join {code}")
+        registered = await say(tg, group, "/register_group Nam Hải", user_id=COMMANDER)
+        assert "đã được đăng ký cho Nam Hải" in registered["text"]
+        pointer = await say(tg, group, "/report", user_id=RESIDENT)
+        assert "nhắn riêng" in pointer["text"] or "riêng" in pointer["text"]
+
+        tg.migrate_group(group, supergroup)
+        await until(lambda: tg.pending_updates() == 0, timeout=10)
+        async with app.services.db.transaction() as session:
+            pseudonyms = app.services.pseudonyms
+            assert (
+                await group_chats.find(session, pseudonyms, Route("telegram", str(group))) is None
+            )
+            moved = await group_chats.find(session, pseudonyms, Route("telegram", str(supergroup)))
+            assert moved is not None and moved.active
+
+        before = len(sent_to(tg, COMMANDER))
+        tg.bot_removed(supergroup)
+        told = await tg.wait_for_sent(before + 1, chat_id=COMMANDER)
+        assert "không thể đăng tin" in told[-1]["text"] and "Nam Hải" in told[-1]["text"]
+    async with app.services.db.transaction() as session:
+        row = (await session.scalars(select(GroupChat))).one()
+        assert not row.active
+
+
+async def test_a_send_to_a_migrated_group_follows_it_and_moves_the_registration(app) -> None:
+    ward = await add_phu_lien(app)
+    group, supergroup = -200, -1002000
+    async with FakeTelegram(max_poll=0.5) as tg:
+        async with running(tg_channel(app, tg)):
+            code = await enrol(app, ward, OfficerRole.OFFICER, "Tú")
+            await say(tg, OFFICER, f"/join {code}")
+            await say(tg, group, "/register_group Tổ 9", user_id=OFFICER)
+        tg.migrate_group(group, supergroup)  # the service messages are not read: not polling
+        channel = tg_channel(app, tg)
+        await channel.send(
+            Route("telegram", str(group)), Reply("Tháng hành động phòng, chống ma túy")
+        )
+        await channel.close()
+    assert sent_to(tg, supergroup)[-1]["text"].startswith("Tháng hành động")
+    async with app.services.db.transaction() as session:
+        row = await group_chats.find(
+            session, app.services.pseudonyms, Route("telegram", str(supergroup))
+        )
+        assert row is not None and row.active
+
+
+async def test_a_resident_who_blocked_the_bot_loses_nothing_else(app) -> None:
+    async with FakeTelegram(max_poll=0.5) as tg, running(tg_channel(app, tg)) as channel:
+        tg.block(RESIDENT)
+        tg.user_sends(RESIDENT, "/start")
+        await until(lambda: channel.counts["send_gone"] == 1)
+        other = await say(tg, 5555, "/start")
+        assert "Xin mời bạn chọn" in other["text"]
+    async with app.services.db.transaction() as session:
+        left = await outbox.due_for(
+            session, app.services.vault, channel="telegram", now=utcnow() + timedelta(days=1)
+        )
+    assert left == []  # nothing retried forever for a chat that cannot receive
+
+
+# ---- faults -----------------------------------------------------------------------------
+
+
+async def test_429_and_5xx_storms_and_a_failing_poll_are_waited_out(app) -> None:
+    async with FakeTelegram(max_poll=0.5) as tg, running(tg_channel(app, tg)) as channel:
+        tg.fail_next("sendMessage", status=429, times=2, retry_after=1)
+        assert "Xin mời bạn chọn" in (await say(tg, RESIDENT, "/start"))["text"]
+        tg.fail_next("sendMessage", status=500, times=3)
+        assert (await say(tg, RESIDENT, "/hotline"))["text"]
+        tg.fail_next("getUpdates", status=502, times=3)
+        assert "Xin mời bạn chọn" in (await say(tg, RESIDENT, "/menu"))["text"]
+        assert channel.counts["send_throttled"] == 2
+        assert channel.counts["send_transient"] == 3
+        assert channel.counts["poll_transient"] == 3
+
+
+async def test_unknown_and_malformed_updates_do_not_stop_the_bot(app) -> None:
+    async with FakeTelegram(max_poll=0.5) as tg, running(tg_channel(app, tg)) as channel:
+        tg.send_raw_update({"poll": POLL})  # a type the bot does not ask for
+        tg.send_raw_update({"some_future_update": {"x": 1}})
+        tg.send_raw_update({"message": {"text": 5}})  # aiogram cannot read it
+        tg.user_sends_voice(RESIDENT)
+        tg.user_sends_contact(RESIDENT)  # carries a phone number: never read
+        await tg.wait_for_sent(2, chat_id=RESIDENT)  # answers to the voice note and the contact
+        assert "Xin mời bạn chọn" in (await say(tg, RESIDENT, "/start"))["text"]
+        assert channel.state == "running" and channel.counts["malformed"] == 1
+
+
+async def test_network_down_at_start_then_recovers(app) -> None:
+    async with FakeTelegram(max_poll=0.5) as tg:
+        tg.fail_next("getMe", status=502, times=3)
+        async with running(tg_channel(app, tg)):
+            assert "Xin mời bạn chọn" in (await say(tg, RESIDENT, "/start"))["text"]
+
+
+async def test_stopping_leaves_unhandled_updates_for_redelivery(app) -> None:
+    async with FakeTelegram(max_poll=0.5) as tg:
+        tg.delay_next("sendMessage", 1.0)
+        for chat in (11, 12, 13):
+            tg.user_sends(chat, "/start")
+        channel = tg_channel(app, tg)
+        async with running(channel):
+            await until(lambda: channel.counts["updates"] >= 1)
+        assert channel.counts["updates"] < 3
+        handled = channel.counts["updates"]
+        async with running(tg_channel(app, tg)) as second:
+            await tg.wait_for_sent(3)
+            await until(lambda: second.counts["updates"] == 3 - handled)
+    assert sorted(m["chat_id"] for m in tg.sent) == [11, 12, 13]  # each once
+
+
+# ---- webhooks ---------------------------------------------------------------------------
+
+
+async def test_webhook_mode_checks_the_secret_and_the_body(app, settings) -> None:
+    async with FakeTelegram() as tg:
+        channel = tg_channel(app, tg, mode="webhook", webhook_url="https://bot.example/tg",
+                             webhook_secret=SECRET)  # fmt: skip
+        async with serving(app, replace(settings, max_update_bytes=16 * 1024), [channel]) as base:
+            url = base + "/tg"
+            assert tg.webhook is not None and tg.webhook["url"] == "https://bot.example/tg"
+            assert tg.webhook["secret_token"] == SECRET
+            before = await row_counts(app)
+            tg.user_sends(RESIDENT, "/start")
+            assert await tg.push_updates_to_webhook(url, "wrong") == [403]
+            assert await tg.push_updates_to_webhook(url, None) == [403]
+            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            async with aiohttp.ClientSession() as http:
+                for body, status in [
+                    (b"{oops", 400),
+                    (b"[]", 400),
+                    (json.dumps({"update_id": "x"}).encode(), 400),
+                    (json.dumps({"update_id": 1, "message": {"text": 5}}).encode(), 400),
+                    (b"{" + b" " * (17 * 1024) + b"}", 413),
+                ]:
+                    async with http.post(url, data=body, headers=headers) as response:
+                        assert response.status == status, body[:40]
+                unknown = {"update_id": 77, "poll": POLL}
+                async with http.post(url, json=unknown, headers=headers) as response:
+                    assert response.status == 200
+            assert tg.sent == [] and await row_counts(app) == before
+            assert await tg.push_updates_to_webhook(url, SECRET) == [200]
+            [menu] = sent_to(tg, RESIDENT)
+            assert "Xin mời bạn chọn" in menu["text"]
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
