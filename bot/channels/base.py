@@ -363,9 +363,11 @@ class NetworkChannel(ABC):
                 return web.json_response({"ok": False, "error": "too large"}, status=413)
             if self.stopping.is_set() or self.state != "running":
                 return web.json_response({"ok": False, "error": "unavailable"}, status=503)
-            body = await request.content.read(max_bytes + 1)
-            if len(body) > max_bytes:
-                return web.json_response({"ok": False, "error": "too large"}, status=413)
+            body = bytearray()
+            while chunk := await request.content.read(64 * 1024):  # a read may return less
+                body += chunk
+                if len(body) > max_bytes:
+                    return web.json_response({"ok": False, "error": "too large"}, status=413)
             try:
                 inbounds = await self.read_webhook(json.loads(body))
             except (ValueError, UnicodeDecodeError):  # MalformedUpdate is a ValueError

@@ -238,6 +238,10 @@ class FakeTelegram:
     def pending_updates(self) -> int:
         return len(self._updates)
 
+    def drop_updates(self) -> None:
+        """Forget the queued updates (a test posts one by hand)."""
+        self._updates.clear()
+
     def _member_update(
         self, chat_id: int, by: int, old: str, new: str, title: str = "Tổ dân phố"
     ) -> dict[str, Any]:
