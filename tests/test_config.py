@@ -101,3 +101,60 @@ def test_cli_prints_one_line_and_no_traceback(tmp_path: Path) -> None:
         assert len(lines) == 1, result.stderr
         assert expected in lines[0] and "storage.database_url" in lines[0]
         assert "Traceback" not in result.stderr and "hunter2" not in result.stderr
+
+
+TOKEN = "123456789:AAH-secret-token_value"
+
+
+def test_platforms_are_off_without_a_token_and_tokens_come_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    assert _load(tmp_path, None).channels == ()
+    settings = _load(
+        tmp_path,
+        '[telegram]\napi_base = "http://127.0.0.1:8081/"\n',
+        {"WARDBOT_TELEGRAM_TOKEN": TOKEN, "WARDBOT_ZALO_TOKEN": "zalo-token-1"},
+    )
+    assert [c.name for c in settings.channels] == ["telegram", "zalo"]
+    assert settings.telegram is not None and settings.telegram.token == TOKEN
+    assert settings.telegram.api_base == "http://127.0.0.1:8081"
+    assert settings.telegram.mode == "polling"
+    assert TOKEN not in repr(settings) and "zalo-token-1" not in repr(settings)
+
+
+def test_webhook_mode_needs_a_url_and_a_secret_and_listens_on_the_url_path(
+    tmp_path: Path,
+) -> None:
+    hook = '[telegram]\nmode = "webhook"\nwebhook_url = "https://bot.example.vn/hooks/tg"\n'
+    env = {"WARDBOT_TELEGRAM_TOKEN": TOKEN}
+    with pytest.raises(ConfigError) as missing:
+        _load(tmp_path, hook, env)
+    assert missing.value.key == "telegram.webhook_secret"
+    with pytest.raises(ConfigError) as spaces:
+        _load(tmp_path, hook, {**env, "WARDBOT_TELEGRAM_WEBHOOK_SECRET": "has space"})
+    assert spaces.value.key == "telegram.webhook_secret"
+    settings = _load(tmp_path, hook, {**env, "WARDBOT_TELEGRAM_WEBHOOK_SECRET": "s3cret_-x"})
+    assert settings.telegram is not None and settings.telegram.webhook_path == "/hooks/tg"
+    assert "s3cret_-x" not in repr(settings)
+    with pytest.raises(ConfigError) as no_url:
+        _load(tmp_path, '[zalo]\nmode = "webhook"\n', {"WARDBOT_ZALO_TOKEN": "zalo-token-1"})
+    assert no_url.value.key == "zalo.webhook_url"
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "key"),
+    [
+        ('[telegram]\ntoken = "not a token"\n', {}, "telegram.token"),
+        ('[telegram]\nmode = "push"\n', {"WARDBOT_TELEGRAM_TOKEN": TOKEN}, "telegram.mode"),
+        ('[zalo]\napi_base = "ftp://x"\n', {"WARDBOT_ZALO_TOKEN": "t0ken"}, "zalo.api_base"),
+        ("[server]\nport = 70000\n", {}, "server.port"),
+        ('[server]\nmax_update_kb = "big"\n', {}, "server.max_update_kb"),
+    ],
+)
+def test_channel_mistakes_name_their_key_never_the_token(
+    tmp_path: Path, text: str, environ: dict[str, str], key: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        _load(tmp_path, text, environ)
+    assert error.value.key == key
+    assert "not a token" not in str(error.value) and TOKEN not in str(error.value)
