@@ -28,8 +28,8 @@ from tests.helpers import RECEIPT, add_phu_lien, leaks, needles, raw_database_by
 
 SECRET = "tg_webhook-Secret_42"
 RESIDENT = 987654321
-OFFICER = 2002
-COMMANDER = 4004
+OFFICER = 5520202
+COMMANDER = 7340401
 
 
 def tg_channel(app, fake: FakeTelegram, **kw) -> TelegramChannel:
@@ -296,6 +296,10 @@ async def test_group_registration_migration_and_removal(app) -> None:
     async with app.services.db.transaction() as session:
         row = (await session.scalars(select(GroupChat))).one()
         assert not row.active
+    blob = await raw_database_bytes(app.services.settings.database_url)
+    found = leaks(blob, needles(group=group, supergroup=supergroup, commander=COMMANDER,
+                                resident=RESIDENT))  # fmt: skip
+    assert found == []
 
 
 async def test_a_send_to_a_migrated_group_follows_it_and_moves_the_registration(app) -> None:
