@@ -9,6 +9,7 @@ from bot.config import Settings
 from bot.conversation import Dispatcher, Services
 from bot.i18n import Translator
 from bot.langid import LanguageIdentifier
+from broadcasts import library, planner
 from handlers import build_routers, fallback, group_pointer
 from storage import keyring as keyring_file
 from storage import migrate
@@ -39,7 +40,8 @@ def quiet_content_loggers() -> None:
 
 
 async def open_app(settings: Settings, *, create_keyring: bool = True) -> App:
-    """Migrate the database to the newest schema and make the keyring on first start."""
+    """Migrate the database to the newest schema, make the keyring on first start, and
+    bring the shipped awareness messages and the configured campaigns into the tables."""
     quiet_content_loggers()
     if create_keyring:
         keys, created = keyring_file.load_or_create(settings.keyring_path)
@@ -53,6 +55,9 @@ async def open_app(settings: Settings, *, create_keyring: bool = True) -> App:
     db = Database(settings.database_url)
     try:
         await migrate.upgrade(db)
+        async with db.transaction() as session:
+            await library.sync_shipped(session, library.read_library())
+            await planner.sync_campaigns(session, settings.campaigns)
     except BaseException:
         await db.dispose()
         raise

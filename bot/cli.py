@@ -11,10 +11,11 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot import cli_broadcasts, server
 from bot import config as config_module
-from bot import server
-from bot.app import App, open_app
+from bot.app import App
 from bot.channels import console
+from bot.cli_common import CommandError, find_ward, with_app, with_db
 from bot.config import ConfigError, Settings
 from bot.conversation import describe
 from bot.i18n import Translator, normalise
@@ -29,10 +30,6 @@ from storage.models import Officer, OfficerRole
 from storage.wards import Problem, WardError
 
 log = logging.getLogger("wardbot")
-
-
-class CommandError(Exception):
-    """An expected failure: printed as one line, exit status 1."""
 
 
 def cli_language(environ: dict[str, str] | os._Environ[str] = os.environ) -> str:
@@ -184,28 +181,8 @@ def _parser(_: Callable[[str], str]) -> argparse.ArgumentParser:
     lst = tdp.add_parser("list", help=_("list residential groups"))
     lst.add_argument("--ward", required=True)
     lst.set_defaults(handler=cmd_tdp_list)
+    cli_broadcasts.add_commands(commands, command, _)
     return parser
-
-
-async def _with_app(
-    settings: Settings, work: Callable[[App], Coroutine[Any, Any, int | None]]
-) -> int:
-    app = await open_app(settings)
-    try:
-        return await work(app) or 0
-    finally:
-        await app.close()
-
-
-async def _with_db(
-    settings: Settings, work: Callable[[Database], Coroutine[Any, Any, int | None]]
-) -> int:
-    db = Database(settings.database_url)
-    try:
-        await migrate.upgrade(db)
-        return await work(db) or 0
-    finally:
-        await db.dispose()
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings, _: Callable[[str], str]) -> int:
@@ -224,7 +201,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings, _: Callable[[str
             ) from None
         return 0
 
-    return await _with_app(settings, work)
+    return await with_app(settings, work)
 
 
 async def _console(
@@ -244,7 +221,7 @@ async def _console(
             await jobs.stop()
         return 0
 
-    return await _with_app(settings, work)
+    return await with_app(settings, work)
 
 
 async def cmd_chat(args: argparse.Namespace, settings: Settings, _: Callable[[str], str]) -> int:
@@ -259,7 +236,7 @@ async def cmd_db_upgrade(
             revision=await migrate.current_revision(db)))  # fmt: skip
         return 0
 
-    return await _with_db(settings, work)
+    return await with_db(settings, work)
 
 
 async def cmd_keys_init(
@@ -292,7 +269,7 @@ async def cmd_keys_rewrap(
             print(_("{table}: {count} data keys re-wrapped").format(table=table, count=count))
         return 0
 
-    return await _with_db(settings, work)
+    return await with_db(settings, work)
 
 
 async def cmd_ward_add(
@@ -304,7 +281,7 @@ async def cmd_ward_add(
         print(_("added ward {name} (code {code})").format(name=ward.name, code=ward.code))
         return 0
 
-    return await _with_db(settings, work)
+    return await with_db(settings, work)
 
 
 async def cmd_ward_list(
@@ -319,7 +296,7 @@ async def cmd_ward_list(
             print(f"{ward.code}\t{ward.name}\t{ward.city}")
         return 0
 
-    return await _with_db(settings, work)
+    return await with_db(settings, work)
 
 
 async def cmd_ward_hotline(
@@ -336,7 +313,7 @@ async def cmd_ward_hotline(
 
     async def work(db: Database) -> int:
         async with db.transaction() as session:
-            ward = await _ward(session, args.ward, _)
+            ward = await find_ward(session, args.ward, _)
             ward.hotlines = ([] if args.clear else list(ward.hotlines)) + entries
             shown = list(ward.hotlines)
         print(_("{ward}: hotline numbers residents see:").format(ward=args.ward))
@@ -345,7 +322,7 @@ async def cmd_ward_hotline(
             print(f"• {label}: {number}")
         return 0
 
-    return await _with_db(settings, work)
+    return await with_db(settings, work)
 
 
 async def cmd_tips_shred(
@@ -356,7 +333,7 @@ async def cmd_tips_shred(
         print(_("{count} closed tips destroyed").format(count=count))
         return 0
 
-    return await _with_app(settings, work)
+    return await with_app(settings, work)
 
 
 async def cmd_officer_invite(
@@ -364,7 +341,7 @@ async def cmd_officer_invite(
 ) -> int:
     async def work(app: App) -> int:
         async with app.services.db.transaction() as session:
-            ward = await _ward(session, args.ward, _)
+            ward = await find_ward(session, args.ward, _)
             count = len(await officers.list_officers(session, ward.id))
             label = args.label.strip() or _("Officer {n}").format(n=count + 1)
             officer, code = await app.services.invites.create(
@@ -383,7 +360,7 @@ async def cmd_officer_invite(
             code=code))  # fmt: skip
         return 0
 
-    return await _with_app(settings, work)
+    return await with_app(settings, work)
 
 
 async def cmd_officer_list(
@@ -391,7 +368,7 @@ async def cmd_officer_list(
 ) -> int:
     async def work(db: Database) -> int:
         async with db.transaction() as session:
-            ward_ids = [(await _ward(session, args.ward, _)).id] if args.ward else [
+            ward_ids = [(await find_ward(session, args.ward, _)).id] if args.ward else [
                 w.id for w in await wards.list_wards(session)]  # fmt: skip
             rows = [
                 o for ward_id in ward_ids for o in await officers.list_officers(session, ward_id)
@@ -403,7 +380,7 @@ async def cmd_officer_list(
             print("\t".join(str(field) for field in fields))
         return 0
 
-    return await _with_db(settings, work)
+    return await with_db(settings, work)
 
 
 async def cmd_officer_revoke(
@@ -422,7 +399,7 @@ async def cmd_officer_revoke(
         print(_("{label} no longer has access").format(label=label))
         return 0
 
-    return await _with_app(settings, work)
+    return await with_app(settings, work)
 
 
 async def cmd_audit_verify(
@@ -440,14 +417,7 @@ async def cmd_audit_verify(
         print(broken.format(id=result.broken_at, reason=_(result.reason), count=result.checked))
         return 3
 
-    return await _with_app(settings, work)
-
-
-async def _ward(session: Any, text: str, _: Callable[[str], str]) -> wards.Ward:
-    ward = await wards.find_ward(session, text)
-    if ward is None:
-        raise CommandError(_("no ward matches {ward}; see 'wardbot ward list'").format(ward=text))
-    return ward
+    return await with_app(settings, work)
 
 
 async def cmd_tdp_import(
@@ -457,13 +427,13 @@ async def cmd_tdp_import(
 
     async def work(db: Database) -> int:
         async with db.transaction() as session:
-            ward = await _ward(session, args.ward, _)
+            ward = await find_ward(session, args.ward, _)
             result = await wards.import_groups(session, ward, rows)
         print(_("{ward}: {added} residential groups added, {updated} updated").format(
             ward=ward.name, added=result.added, updated=result.updated))  # fmt: skip
         return 0
 
-    return await _with_db(settings, work)
+    return await with_db(settings, work)
 
 
 async def cmd_tdp_list(
@@ -471,7 +441,7 @@ async def cmd_tdp_list(
 ) -> int:
     async def work(db: Database) -> int:
         async with db.transaction() as session:
-            ward = await _ward(session, args.ward, _)
+            ward = await find_ward(session, args.ward, _)
             groups = await wards.list_groups(session, ward)
         if not groups:
             print(_("{ward} has no residential groups yet").format(ward=ward.name))
@@ -480,7 +450,7 @@ async def cmd_tdp_list(
             print(f"{group.code or '-'}\t{group.name}\t{aliases}")
         return 0
 
-    return await _with_db(settings, work)
+    return await with_db(settings, work)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,15 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class SendLimits:
+    """How fast broadcasts may go on one platform (Telegram's published limits by default)."""
+
+    per_second: float = 30.0
+    chat_per_second: float = 1.0
+    group_per_minute: int = 20
+
+
+@dataclass(frozen=True)
 class ChannelSettings:
     """One chat platform. The token and secret never appear in a repr."""
 
@@ -65,11 +74,34 @@ class ChannelSettings:
     mode: str = "polling"
     webhook_url: str = ""
     webhook_secret: str = field(default="", repr=False)
+    limits: SendLimits = field(default_factory=SendLimits)
 
     @property
     def webhook_path(self) -> str:
         """Where the local server listens: the path of the public webhook URL."""
         return urlsplit(self.webhook_url).path or f"/webhook/{self.name}"
+
+
+@dataclass(frozen=True)
+class CampaignSettings:
+    """A yearly campaign: a date (`day`), or every week of `month` (`day` None)."""
+
+    slug: str
+    name: str
+    month: int
+    day: int | None
+    at_time: str = "08:00"
+    content: str = ""
+    subscribers: bool = True
+
+
+DEFAULT_CAMPAIGNS = (
+    # Seed 000: "tháng hành động phòng, chống ma túy và Ngày toàn dân phòng, chống ma túy 26/6".
+    CampaignSettings("june", "Tháng hành động phòng, chống ma túy", 6, None, "09:00", "june"),
+    CampaignSettings(
+        "day-26-6", "Ngày toàn dân phòng, chống ma túy 26/6", 6, 26, "08:00", "day-26-6"
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -95,6 +127,11 @@ class Settings:
     server_host: str = "127.0.0.1"
     server_port: int = 8080
     max_update_bytes: int = 1024 * 1024
+    monthly_day: int = 5
+    monthly_time: str = "09:00"
+    quiet_start: str = "21:00"
+    quiet_end: str = "07:00"
+    campaigns: tuple[CampaignSettings, ...] = DEFAULT_CAMPAIGNS
     source: Path | None = None
 
     @property
@@ -106,16 +143,24 @@ class Settings:
         return ZoneInfo(self.timezone)
 
 
+_CHANNEL_KEYS = (
+    "token", "api_base", "mode", "webhook_url", "webhook_secret",
+    "rate_per_second", "chat_per_second", "group_per_minute",
+)  # fmt: skip
 _KNOWN: dict[str, tuple[str, ...]] = {
     "storage": ("data_dir", "database_url", "keyring"),
     "bot": ("default_language", "timezone", "default_ward"),
     "log": ("level",),
     "tips": ("per_hour", "per_day", "status_failures_per_hour", "retention_days"),
     "police": ("urgent_ack_minutes", "ack_hours", "close_days", "digest_time", "tip_view_seconds"),
-    "telegram": ("token", "api_base", "mode", "webhook_url", "webhook_secret"),
-    "zalo": ("token", "api_base", "mode", "webhook_url", "webhook_secret"),
+    "telegram": _CHANNEL_KEYS,
+    "zalo": _CHANNEL_KEYS,
     "server": ("host", "port", "max_update_kb"),
+    "broadcasts": ("monthly_day", "monthly_time", "quiet_start", "quiet_end", "default_campaigns"),
 }
+_CAMPAIGN_KEYS = ("slug", "name", "date", "month", "time", "content", "subscribers")
+_TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 
 
 def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -175,18 +220,30 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         raise ConfigError(
             "tips.per_day", N_("must not be less than tips.per_hour ({value})"), tips_per_hour
         )
-    digest_time = value("police.digest_time", "07:30")
-    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", digest_time):
-        raise ConfigError(
-            "police.digest_time", N_("must be a time like 07:30, not {value}"), digest_time
-        )
+
+    def clock(key: str, default: str) -> str:
+        found = value(key, default)
+        if not _TIME.fullmatch(found):
+            raise ConfigError(key, N_("must be a time like 07:30, not {value}"), found)
+        return found
+
+    digest_time = clock("police.digest_time", "07:30")
     level = value("log.level", "INFO").upper()
     if level not in LOG_LEVELS:
         raise ConfigError(
             "log.level", N_("{value} is not one of DEBUG, INFO, WARNING, ERROR"), level
         )
-    telegram = _channel("telegram", value, _TELEGRAM_TOKEN, TELEGRAM_API)
-    zalo = _channel("zalo", value, _ZALO_TOKEN, ZALO_API)
+    telegram = _channel("telegram", value, _TELEGRAM_TOKEN, TELEGRAM_API, raw)
+    zalo = _channel("zalo", value, _ZALO_TOKEN, ZALO_API, raw)
+    default_campaigns = raw.get("broadcasts", {}).get("default_campaigns", True)
+    if not isinstance(default_campaigns, bool):
+        raise ConfigError(
+            "broadcasts.default_campaigns", N_("must be true or false, not {value}"),
+            default_campaigns,
+        )  # fmt: skip
+    campaigns = (DEFAULT_CAMPAIGNS if default_campaigns else ()) + parse_campaigns(raw)
+    if len({c.slug for c in campaigns}) != len(campaigns):
+        raise ConfigError("campaign.slug", N_("two campaigns have the same slug"))
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -209,12 +266,21 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         server_host=value("server.host", "127.0.0.1") or "127.0.0.1",
         server_port=number("server.port", 8080, 1, 65535),
         max_update_bytes=number("server.max_update_kb", 1024, 16, 65536) * 1024,
+        monthly_day=number("broadcasts.monthly_day", 5, 1, 28),
+        monthly_time=clock("broadcasts.monthly_time", "09:00"),
+        quiet_start=clock("broadcasts.quiet_start", "21:00"),
+        quiet_end=clock("broadcasts.quiet_end", "07:00"),
+        campaigns=campaigns,
         source=path,
     )
 
 
 def _channel(
-    name: str, value: Callable[[str, str], str], token_form: re.Pattern[str], api: str
+    name: str,
+    value: Callable[[str, str], str],
+    token_form: re.Pattern[str],
+    api: str,
+    raw: dict[str, Any],
 ) -> ChannelSettings | None:
     """A platform is configured when it has a token; without one it stays off."""
     token = value(f"{name}.token", "")
@@ -239,7 +305,66 @@ def _channel(
         form, rule = _SECRETS[name]
         if not form.fullmatch(secret):
             raise ConfigError(f"{name}.webhook_secret", rule)
-    return ChannelSettings(name, token, api_base, mode, webhook_url, secret)
+    defaults = SendLimits() if name == "telegram" else SendLimits(per_second=10.0)
+    limits = SendLimits(
+        per_second=_rate(raw, f"{name}.rate_per_second", defaults.per_second, 1000.0),
+        chat_per_second=_rate(raw, f"{name}.chat_per_second", defaults.chat_per_second, 100.0),
+        group_per_minute=int(_rate(raw, f"{name}.group_per_minute", 20, 6000)),
+    )
+    return ChannelSettings(name, token, api_base, mode, webhook_url, secret, limits)
+
+
+def _rate(raw: dict[str, Any], key: str, default: float, high: float) -> float:
+    section, name = key.split(".")
+    found = raw.get(section, {}).get(name, default)
+    if isinstance(found, bool) or not isinstance(found, int | float) or not 0 < found <= high:
+        raise ConfigError(key, N_("must be a number above 0 and at most {value}"), high)
+    return float(found)
+
+
+def parse_campaigns(raw: dict[str, Any]) -> tuple[CampaignSettings, ...]:
+    """`[[campaign]]` tables: a yearly `date = "19/8"`, or `month = 6` for every week."""
+    found = []
+    for entry in raw.get("campaign", []):
+        for key in entry:
+            if key not in _CAMPAIGN_KEYS:
+                raise ConfigError(f"campaign.{key}", N_("unknown key"))
+        slug = str(entry.get("slug", "")).strip()
+        if not _SLUG.fullmatch(slug):
+            raise ConfigError(
+                "campaign.slug", N_("needs lowercase letters, digits and -, not {value}"), slug
+            )
+        day, month = _campaign_date(slug, entry)
+        time = str(entry.get("time", "08:00"))
+        if not _TIME.fullmatch(time):
+            raise ConfigError("campaign.time", N_("must be a time like 07:30, not {value}"), time)
+        subscribers = entry.get("subscribers", True)
+        if not isinstance(subscribers, bool):
+            raise ConfigError("campaign.subscribers", N_("must be true or false, not {value}"),
+                              subscribers)  # fmt: skip
+        name = str(entry.get("name", slug)).strip()[:120] or slug
+        content = str(entry.get("content", "")).strip()
+        found.append(CampaignSettings(slug, name, month, day, time, content, subscribers))
+    return tuple(found)
+
+
+def _campaign_date(slug: str, entry: dict[str, Any]) -> tuple[int | None, int]:
+    if "date" in entry:
+        match = re.fullmatch(r"(\d{1,2})/(\d{1,2})", str(entry["date"]).strip())
+        if match and _valid_day(int(match[1]), int(match[2])):
+            return int(match[1]), int(match[2])
+        raise ConfigError("campaign.date", N_("must be a day/month like 19/8, not {value}"),
+                          entry["date"])  # fmt: skip
+    month = entry.get("month")
+    if isinstance(month, int) and not isinstance(month, bool) and 1 <= month <= 12:
+        return None, month
+    raise ConfigError("campaign.month", N_("campaign {value} needs a date or a month"), slug)
+
+
+def _valid_day(day: int, month: int) -> bool:
+    """A day that exists every year (29/2 does not)."""
+    return 1 <= month <= 12 and 1 <= day <= (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[
+        month - 1]  # fmt: skip
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -257,6 +382,10 @@ def _read(path: Path) -> dict[str, Any]:
 
 def _reject_unknown(raw: dict[str, Any]) -> None:
     for section, body in raw.items():
+        if section == "campaign":
+            if not isinstance(body, list) or not all(isinstance(b, dict) for b in body):
+                raise ConfigError(section, N_("must be [[campaign]] tables"))
+            continue
         if section not in _KNOWN:
             raise ConfigError(section, N_("unknown section"))
         if not isinstance(body, dict):

@@ -11,10 +11,12 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.conversation import Services, describe
+from broadcasts import deliveries, planner
 from storage import rate_limits, tips
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
+EXPAND_BATCH = 1000
 
 
 async def retention_tick(services: Services) -> int:
@@ -48,6 +50,50 @@ async def police_tick(services: Services) -> int:
     return escalated
 
 
+async def plan_tick(services: Services) -> int:
+    """The coverage guarantee and the campaign calendar: plan what is due, and warn the
+    commanders, once a month, of a TDP that cannot be reached."""
+    from handlers.notices import warn_unreachable  # handlers build on bot
+
+    now = utcnow()
+    try:
+        async with services.db.transaction() as session:
+            plan = await planner.plan(session, services.settings, now)
+            for item in plan.unreachable:
+                await warn_unreachable(session, services, item, now)
+    except Exception as exc:  # the next tick tries again
+        log.error("broadcast planning failed: %s", describe(exc))
+        return 0
+    if plan.planned:
+        log.info("broadcasts: %d planned", len(plan.planned))
+    return len(plan.planned)
+
+
+async def broadcast_tick(services: Services) -> int:
+    """Start broadcasts whose time came, add their recipients in batches (each batch
+    its own transaction), and close those with nothing left to send."""
+    from handlers.notices import report_broadcast  # handlers build on bot
+
+    try:
+        now = utcnow()
+        async with services.db.transaction() as session:
+            started = await deliveries.start_due(session, now)
+        while True:
+            async with services.db.transaction() as session:
+                growing = await deliveries.to_expand(session)
+                for broadcast in growing:
+                    await deliveries.expand(session, broadcast, EXPAND_BATCH)
+            if not growing:
+                break
+        async with services.db.transaction() as session:
+            for broadcast in await deliveries.finish_done(session, utcnow()):
+                await report_broadcast(session, services, broadcast)
+    except Exception as exc:  # the next tick tries again
+        log.error("broadcast tick failed: %s", describe(exc))
+        return 0
+    return len(started)
+
+
 class Jobs:
     """The periodic ticks of one process. Stopping waits for a tick in progress, so a
     shutdown never cuts a transaction in half."""
@@ -62,6 +108,8 @@ class Jobs:
         ticks = (
             ("police", police_tick, {"minutes": 1}),
             ("retention", retention_tick, {"hours": 6}),
+            ("plan", plan_tick, {"minutes": 5}),
+            ("broadcast", broadcast_tick, {"seconds": 15}),
         )
         for name, tick, every in ticks:
             self._scheduler.add_job(

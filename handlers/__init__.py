@@ -4,7 +4,19 @@ messages (bot/messages.py): a new channel never needs a change in this package."
 from __future__ import annotations
 
 from bot.conversation import Router
-from handlers import cleanup, enrol, groups, info, language, report, start, status, triage
+from handlers import (
+    broadcast,
+    cleanup,
+    enrol,
+    groups,
+    info,
+    language,
+    report,
+    start,
+    status,
+    subscribe,
+    triage,
+)
 from handlers.start import fallback, group_pointer
 
 __all__ = ["build_routers", "fallback", "group_pointer"]
@@ -21,4 +33,6 @@ def build_routers() -> list[Router]:
         triage.router,
         enrol.router,
         groups.router,
+        subscribe.router,
+        broadcast.router,
     ]

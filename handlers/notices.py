@@ -1,6 +1,7 @@
 """Messages the bot leaves for people other than the one it is answering: the neutral
 notice to a reporter, and the police's notices (new tips, answers, overdue tips, the
-morning digest). All go through the outbox, after the transaction that caused them."""
+morning digest, TDPs the awareness messages cannot reach, finished broadcasts). All go
+through the outbox, after the transaction that caused them."""
 
 from __future__ import annotations
 
@@ -13,9 +14,20 @@ from bot.conversation import Services
 from bot.delivery import enqueue_reply
 from bot.i18n import N_
 from bot.messages import Button
+from broadcasts import deliveries, planner
+from broadcasts.calendar import period_of
+from broadcasts.planner import Unreachable
 from handlers.categories import CATEGORIES
 from storage import officers, tips, triage, wards
-from storage.models import Officer, OfficerRole, OfficerStatus, ResidentialGroup, Tip, TipStatus
+from storage.models import (
+    Broadcast,
+    Officer,
+    OfficerRole,
+    OfficerStatus,
+    ResidentialGroup,
+    Tip,
+    TipStatus,
+)
 
 
 async def tell_reporter(session: AsyncSession, services: Services, tip: Tip) -> bool:
@@ -156,3 +168,48 @@ async def send_digests(session: AsyncSession, services: Services, now: datetime)
                 await enqueue_reply(session, services, route, text)
         sent += 1
     return sent
+
+
+async def warn_unreachable(
+    session: AsyncSession, services: Services, item: Unreachable, now: datetime
+) -> bool:
+    """Tell the commanders, once a month and before it ends, that a TDP has had no
+    awareness message and cannot be reached as things stand."""
+    period = period_of(now, services.settings.zone)
+    if not await planner.claim_alert(session, item, period):
+        return False
+    group_name = item.group.name
+
+    def compose(_: Callable[[str], str]) -> str:
+        if item.reason == "no-target":
+            text = _(
+                "⚠ {tdp} has had no anti-drug message this month and cannot be reached: it "
+                "has no registered group chat and no subscriber. Add the bot to its group "
+                "chat and send /register_group {tdp} there."
+            )
+        else:
+            text = _(
+                "⚠ {tdp} has had no anti-drug message this month: every delivery failed. "
+                "Please check its group chat (was the bot removed?) and register it again."
+            )
+        return text.format(tdp=group_name)
+
+    await tell_commanders(session, services, item.ward_id, compose)
+    return True
+
+
+async def report_broadcast(session: AsyncSession, services: Services, broadcast: Broadcast) -> None:
+    """The final figures, for the officer who asked for the broadcast."""
+    if broadcast.created_by is None or broadcast.reported:
+        return
+    broadcast.reported = True
+    officer = await session.get(Officer, broadcast.created_by)
+    route = officers.read_route(services.vault, officer) if officer is not None else None
+    if route is None or officer is None or officer.status != OfficerStatus.ACTIVE:
+        return
+    done = await deliveries.progress(session, broadcast.id)
+    _ = services.translator.get(services.settings.default_language).gettext
+    text = _(
+        "📣 Broadcast #{id} finished: {sent} delivered, {blocked} blocked the bot, {failed} failed."
+    ).format(id=broadcast.id, sent=done.sent, blocked=done.blocked, failed=done.failed)
+    await enqueue_reply(session, services, route, text)

@@ -13,8 +13,6 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from rapidfuzz import fuzz, process
-
 from bot import hints
 from bot.conversation import Context, Router
 from bot.i18n import N_
@@ -28,7 +26,6 @@ from storage.attachments import MAX_BYTES, MAX_FILES, AttachmentRejected, Reject
 from storage.conversations import DraftFileData
 from storage.models import ResidentialGroup, utcnow
 from storage.pseudonyms import Purpose
-from storage.search_keys import search_key
 
 router = Router("report")
 
@@ -322,7 +319,7 @@ async def group_typed(ctx: Context) -> None:
     if not text or len(text) > 120:
         _ask_group_name(ctx)
         return
-    matches = await _match_groups(ctx, ward, text)
+    matches = await wards.match_groups(ctx.session, ward, text, limit=GROUP_PAGE)
     if len(matches) == 1:
         await _group_chosen(ctx, matches[0])
         return
@@ -338,22 +335,6 @@ async def group_typed(ctx: Context) -> None:
     rows = [[Button(g.name, f"report:grp:{g.id}")] for g in matches[:GROUP_PAGE]]
     rows += [[Button(ctx._("None of these"), "report:grp-other")], _nav(ctx)]
     ctx.reply(ctx._("Which one do you mean?"), rows)
-
-
-async def _match_groups(ctx: Context, ward: Any, text: str) -> list[ResidentialGroup]:
-    """Accent-free containment first; then, for typos, the closest names."""
-    found = list(await wards.find_groups(ctx.session, ward, text))
-    key = search_key(text)
-    exact = [g for g in found if g.search_key == key]
-    if exact:
-        return exact
-    if found:
-        return found
-    groups = await wards.list_groups(ctx.session, ward)
-    choices = {g.id: g.search_key for g in groups}
-    best = process.extract(key, choices, scorer=fuzz.WRatio, score_cutoff=82, limit=GROUP_PAGE)
-    by_id = {g.id: g for g in groups}
-    return [by_id[group_id] for _, _, group_id in best]
 
 
 @router.action("report:grp:")

@@ -23,6 +23,7 @@ def menu(ctx: Context) -> list[list[Button]]:
         [Button(ctx._("🚨 Danger now: call 113"), "report:danger")],
         [Button(ctx._("Check a tip I sent"), "status:start")],
         [Button(ctx._("The campaign"), "info:campaign")],
+        [Button(ctx._("Receive anti-drug messages"), "sub:start")],
         [Button(ctx._("Hotline numbers"), "info:hotline")],
         [Button(ctx._("Language / Ngôn ngữ"), "menu:language")],
     ]

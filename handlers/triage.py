@@ -68,12 +68,14 @@ def officer_account(ctx: Context) -> str:
     return ctx.services.pseudonyms.of(Purpose.OFFICER, route.channel, *route.account_parts())
 
 
-def police(*names: str, commander: bool = False) -> Callable[[OfficerHandler], OfficerHandler]:
-    """A command for enrolled officers (or only commanders); everyone else gets the
-    unknown-command answer."""
+def police(
+    *names: str, commander: bool = False, on: Router = router
+) -> Callable[[OfficerHandler], OfficerHandler]:
+    """A command for enrolled officers (or only commanders) of router `on`; everyone
+    else gets the unknown-command answer."""
 
     def decorator(handler: OfficerHandler) -> OfficerHandler:
-        @router.command(*names)
+        @on.command(*names)
         @wraps(handler)
         async def guarded(ctx: Context) -> None:
             officer = await officers.officer_for_account(ctx.session, officer_account(ctx))
@@ -88,9 +90,9 @@ def police(*names: str, commander: bool = False) -> Callable[[OfficerHandler], O
     return decorator
 
 
-def police_action(prefix: str) -> Callable[[OfficerHandler], OfficerHandler]:
+def police_action(prefix: str, on: Router = router) -> Callable[[OfficerHandler], OfficerHandler]:
     def decorator(handler: OfficerHandler) -> OfficerHandler:
-        @router.action(prefix)
+        @on.action(prefix)
         @wraps(handler)
         async def guarded(ctx: Context) -> None:
             officer = await officers.officer_for_account(ctx.session, officer_account(ctx))

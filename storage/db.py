@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -33,6 +33,29 @@ class Database:
         """Commit when the block ends normally, roll back on any exception."""
         async with self._sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def leadership(self, name: str) -> AsyncIterator[bool]:
+        """Whether this process leads `name` (one broadcast sender per bot token), held
+        until the block ends. PostgreSQL: a session advisory lock on a connection kept
+        open meanwhile, so a crashed leader's lock goes with its connection. SQLite
+        serves one process, which always leads."""
+        if self.is_sqlite:
+            yield True
+            return
+        async with self.engine.connect() as connection:
+            key = text("SELECT pg_try_advisory_lock(hashtext(:name))")
+            held = bool(await connection.scalar(key, {"name": f"wardbot:{name}"}))
+            await connection.commit()
+            try:
+                yield held
+            finally:
+                if held:
+                    await connection.execute(
+                        text("SELECT pg_advisory_unlock(hashtext(:name))"),
+                        {"name": f"wardbot:{name}"},
+                    )
+                    await connection.commit()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -7,10 +7,10 @@ from sqlalchemy import select
 from storage.crypto import RecordRef, Vault, WrappedKey
 from storage.db import Database
 from storage.keyring import Keyring
-from storage.models import Conversation, Officer, OutboxMessage, Tip
+from storage.models import Conversation, GroupChat, Officer, OutboxMessage, Subscriber, Tip
 
 # Every table whose rows own a data key. A new one must be added here to be rotated.
-KEY_OWNERS = (Tip, Officer, Conversation, OutboxMessage)
+KEY_OWNERS = (Tip, Officer, Conversation, OutboxMessage, GroupChat, Subscriber)
 BATCH = 500
 
 

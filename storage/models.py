@@ -347,3 +347,196 @@ class GroupChat(Base):
     )
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     inactive_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AwarenessMessage(Base):
+    """One awareness message of the content library (shipped in broadcasts/library.toml
+    or written by the ward). Public information: nothing here is secret."""
+
+    __tablename__ = "awareness_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    topic: Mapped[str] = mapped_column(String(24))
+    audience: Mapped[str] = mapped_column(String(16))
+    # "" for the monthly rotation, or the campaign whose set it belongs to.
+    campaign: Mapped[str] = mapped_column(String(24), default="")
+    source: Mapped[str] = mapped_column(String(200), default="")
+    text_vi: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text, default="")
+    image_url: Mapped[str] = mapped_column(String(500), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Shipped messages are refreshed from the library file until the ward edits them.
+    shipped: Mapped[bool] = mapped_column(Boolean, default=False)
+    edited: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Subscriber(Base):
+    """A resident who asked for awareness messages. Keyed by a subscriber pseudonym (its
+    own key, so it cannot be linked to a reporter's); the route is sealed and erased
+    on /stop, so a stopped subscriber cannot be reached even by mistake."""
+
+    __tablename__ = "subscribers"
+    __table_args__ = (Index("ix_subscribers_group_active", "group_id", "active", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(64), unique=True)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("wards.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("residential_groups.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8), default="vi")
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sealed_route: Mapped[bytes | None] = mapped_column(LargeBinary)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Days only: an exact time could be matched against other records.
+    subscribed_on: Mapped[date] = mapped_column(Date, default=utcday)
+    stopped_on: Mapped[date | None] = mapped_column(Date)
+
+
+class Campaign(Base):
+    """A yearly date (26/6, 19/8) or a month with a message each week (June)."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    ward_id: Mapped[int | None] = mapped_column(ForeignKey("wards.id", ondelete="CASCADE"))
+    month: Mapped[int] = mapped_column(Integer)
+    day: Mapped[int | None] = mapped_column(Integer)  # None: every week of the month
+    at_time: Mapped[str] = mapped_column(String(5), default="08:00")
+    # Messages of this set (AwarenessMessage.campaign); "" picks from the rotation.
+    content: Mapped[str] = mapped_column(String(24), default="")
+    subscribers: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    origin: Mapped[str] = mapped_column(String(16), default="admin")  # config or admin
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BroadcastKind(StrEnum):
+    MONTHLY = "monthly"
+    CAMPAIGN = "campaign"
+    ADHOC = "adhoc"
+
+
+class BroadcastStatus(StrEnum):
+    PENDING_APPROVAL = "pending"  # an officer's draft, waiting for a commander
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    DONE = "done"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class Broadcast(Base):
+    """One message to a ward (every TDP) or to one TDP, at a time. `plan_key` makes the
+    planner idempotent: a tick run twice, or after a restart, plans nothing twice."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (Index("ix_broadcasts_status_due", "status", "scheduled_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("wards.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residential_groups.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    plan_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    period: Mapped[str] = mapped_column(String(7))  # the month it counts for: 2026-11
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("awareness_messages.id", ondelete="SET NULL")
+    )
+    # An ad-hoc broadcast's own text (public information written by an officer).
+    text: Mapped[str | None] = mapped_column(Text)
+    to_groups: Mapped[bool] = mapped_column(Boolean, default=True)
+    to_subscribers: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(16), default=BroadcastStatus.SCHEDULED)
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Recipients are added in batches from these cursors (last ids done), never all at once.
+    chats_after: Mapped[int] = mapped_column(Integer, default=0)
+    subscribers_after: Mapped[int] = mapped_column(Integer, default=0)
+    expanded: Mapped[bool] = mapped_column(Boolean, default=False)
+    reported: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # leased to a sender until `next_attempt_at`
+    SENT = "sent"
+    BLOCKED = "blocked"  # the bot was blocked or removed: the recipient is inactive now
+    FAILED = "failed"  # retries ran out, or the platform refused the message
+    CANCELLED = "cancelled"  # the subscriber stopped, or the chat stopped being a target
+
+
+class Delivery(Base):
+    """One broadcast to one recipient: a registered group chat or a subscriber, named
+    by row id only."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "target_kind", "target_id", name="uq_deliveries_target"),
+        Index("ix_deliveries_due", "channel", "status", "next_attempt_at"),
+        Index("ix_deliveries_broadcast_status", "broadcast_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    target_kind: Mapped[str] = mapped_column(String(12))  # chat or subscriber
+    target_id: Mapped[int] = mapped_column(Integer)
+    group_id: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12), default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CoverageEntry(Base):
+    """The coverage ledger: per TDP and month, what reached it where (group chats or
+    subscribers, per channel). Counts only; updated as deliveries finish."""
+
+    __tablename__ = "coverage"
+    __table_args__ = (
+        UniqueConstraint(
+            "group_id",
+            "period",
+            "broadcast_id",
+            "channel",
+            "target_kind",
+            name="uq_coverage_entry",
+        ),
+        Index("ix_coverage_ward_period", "ward_id", "period"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("wards.id", ondelete="CASCADE"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("residential_groups.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(7))
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    target_kind: Mapped[str] = mapped_column(String(12))
+    delivered: Mapped[int] = mapped_column(Integer, default=0)
+    blocked: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    first_delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CoverageAlert(Base):
+    """A commander was warned that a TDP cannot be reached this month (once per month)."""
+
+    __tablename__ = "coverage_alerts"
+    __table_args__ = (UniqueConstraint("group_id", "period", name="uq_coverage_alerts_group"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("residential_groups.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(7))
+    reason: Mapped[str] = mapped_column(String(24))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

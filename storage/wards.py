@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from rapidfuzz import fuzz, process
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -206,3 +207,22 @@ async def find_groups(session: AsyncSession, ward: Ward, text: str) -> Sequence[
             .order_by(ResidentialGroup.search_key)
         )
     ).all()
+
+
+async def match_groups(
+    session: AsyncSession, ward: Ward, text: str, *, limit: int = 8
+) -> list[ResidentialGroup]:
+    """What a resident most likely meant: an exact accent-free name, then names that
+    contain what was typed, then (for typos) the closest names."""
+    found = list(await find_groups(session, ward, text))
+    key = search_key(text)
+    exact = [g for g in found if g.search_key == key]
+    if exact:
+        return exact
+    if found:
+        return found
+    groups = await list_groups(session, ward)
+    choices = {g.id: g.search_key for g in groups}
+    best = process.extract(key, choices, scorer=fuzz.WRatio, score_cutoff=82, limit=limit)
+    by_id = {g.id: g for g in groups}
+    return [by_id[group_id] for _, _, group_id in best]

@@ -26,7 +26,7 @@ def test_piped_start_prints_the_vietnamese_welcome_and_menu(cli_env, tmp_path: P
     result = run_cli("chat", "--user", "an", env=cli_env, stdin="/start\n", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert WELCOME_VI in result.stdout
-    assert "1. Báo tin, tố giác" in result.stdout and "6. Ngôn ngữ / Language" in result.stdout
+    assert "1. Báo tin, tố giác" in result.stdout and "7. Ngôn ngữ / Language" in result.stdout
     assert "Traceback" not in result.stderr
 
 

@@ -27,6 +27,7 @@ async def test_start_greets_in_vietnamese_with_a_menu(app) -> None:
         "🚨 Đang nguy hiểm: gọi 113",
         "Xem lại tin đã gửi",
         "Phong trào toàn dân phòng, chống ma túy",
+        "Nhận tin phòng, chống ma túy",
         "Số điện thoại đường dây nóng",
         "Ngôn ngữ / Language",
     ]
@@ -35,7 +36,7 @@ async def test_start_greets_in_vietnamese_with_a_menu(app) -> None:
 async def test_typing_a_number_picks_that_option_and_language_sticks(app) -> None:
     chat = Chat(app, "an")
     await chat.send("/start")
-    await chat.send("6")
+    await chat.send("7")
     assert chat.text == "Chọn ngôn ngữ:"
     assert chat.options() == ["Tiếng Việt", "English"]
     await chat.send(" 2. ")

@@ -20,15 +20,16 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import StrEnum
 from typing import Any, TypeVar
 
 from aiohttp import web
 
+from bot.channels.faults import Failure, Fault
 from bot.config import ChannelSettings
 from bot.conversation import Dispatcher, describe
 from bot.delivery import Undeliverable, deliver_due, enqueue_deletion, enqueue_later
 from bot.messages import ChannelInfo, ChatEvent, ChatKind, Inbound, Outbound, Reply
+from broadcasts.sender import BroadcastSender, SenderOptions
 from storage.models import utcnow
 from storage.routes import Route
 
@@ -39,21 +40,6 @@ T = TypeVar("T")
 
 # One API call of a reply, made to `route`; returns the id of the message it sent.
 Part = Callable[[Route], Awaitable[str | None]]
-
-
-class Fault(StrEnum):
-    THROTTLED = "throttled"  # 429: wait retry_after
-    TRANSIENT = "transient"  # 5xx, timeouts, network: retry with backoff
-    GONE = "gone"  # 403: blocked, removed, chat deleted
-    MOVED = "moved"  # the group became a supergroup at `moved_to`
-    REJECTED = "rejected"  # the request itself is wrong: retrying cannot help
-
-
-@dataclass(frozen=True)
-class Failure:
-    fault: Fault
-    retry_after: float = 0.0
-    moved_to: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,6 +81,7 @@ class NetworkChannel(ABC):
         *,
         policy: RetryPolicy | None = None,
         outbox_every: float = 2.0,
+        broadcast_options: SenderOptions | None = None,
     ):
         self.dispatcher = dispatcher
         self.services = dispatcher.services
@@ -102,6 +89,10 @@ class NetworkChannel(ABC):
         self.name = settings.name
         self.policy = policy or RetryPolicy()
         self.outbox_every = outbox_every
+        self.broadcasts = BroadcastSender(
+            self.services, self.name, self.send_once, self.classify, settings.limits,
+            chat_event=self.chat_event, options=broadcast_options,
+        )  # fmt: skip
         self.counts: Counter[str] = Counter()
         self.state = "starting"
         self.stopping = asyncio.Event()
@@ -169,7 +160,10 @@ class NetworkChannel(ABC):
             return
         self.state = "running"
         log.info("%s: running (%s)", self.name, self.settings.mode)
-        tasks = [asyncio.create_task(self._pump())]
+        tasks = [
+            asyncio.create_task(self._pump()),
+            asyncio.create_task(self.broadcasts.run(self.stopping)),
+        ]
         if self.settings.mode == "polling":
             tasks.append(asyncio.create_task(self.poll()))
         try:
@@ -336,6 +330,12 @@ class NetworkChannel(ABC):
                 delay = backoff.next()
                 log.warning("%s: outbox delivery failed (%s)", self.name, describe(exc))
             await self._sleep(delay)
+
+    async def send_once(self, route: Route, reply: Reply) -> None:
+        """Every part of `reply`, once, raising the platform's own exception: for the
+        broadcast sender, which paces and retries by itself."""
+        for part in self.parts(reply):
+            await part(route)
 
     async def _send_from_outbox(self, route: Route, reply: Reply) -> None:
         await self.send(route, reply, patient=False)

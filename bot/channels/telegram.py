@@ -75,6 +75,8 @@ RESIDENT_COMMANDS = (
     ("status", N_("Check a tip you sent")),
     ("hotline", N_("Hotline numbers")),
     ("campaign", N_("The campaign")),
+    ("subscribe", N_("Receive anti-drug messages")),
+    ("stop", N_("Stop the anti-drug messages")),
     ("language", N_("Language / Ngôn ngữ")),
 )
 OFFICER_COMMANDS = (
@@ -83,6 +85,8 @@ OFFICER_COMMANDS = (
     ("claim", N_("Take a tip: /claim CODE")),
     ("close", N_("Close a tip: /close CODE OUTCOME")),
     ("stats", N_("Ward statistics")),
+    ("broadcast", N_("Write a message for residents")),
+    ("broadcasts", N_("Broadcasts and their progress")),
     ("help", N_("Police commands")),
 )
 GROUP_COMMANDS = (

@@ -51,7 +51,8 @@ class _Failure:
 
 class FakeTelegram:
     """The fake service. ``enforce_limits`` answers 429 beyond Telegram's published
-    limits (30 sends/s overall, 1/s per private chat, 20/min per group);
+    limits (30 sends/s overall, or `overall_per_second`; 1/s per private chat, 20/min
+    per group);
     ``server_error_rate`` answers that fraction of sends with 500."""
 
     def __init__(
@@ -62,11 +63,13 @@ class FakeTelegram:
         enforce_limits: bool = False,
         server_error_rate: float = 0.0,
         seed: int = 0,
+        overall_per_second: int = 30,
     ) -> None:
         self.token = token
         self.max_poll = max_poll
         self.enforce_limits = enforce_limits
         self.server_error_rate = server_error_rate
+        self.overall_per_second = overall_per_second
         self.base_url = ""
         self.bot_user = {"id": int(token.split(":")[0]), "is_bot": True, "first_name": "Wardbot",
                          "username": "wardbot_test_bot", "can_join_groups": True}  # fmt: skip
@@ -455,7 +458,7 @@ class FakeTelegram:
             self._sends.popleft()
         while chat and now - chat[0] >= window:
             chat.popleft()
-        if len(self._sends) >= 30:
+        if len(self._sends) >= self.overall_per_second:
             return max(1, int(1.0 - (now - self._sends[0]) + 0.999))
         if len(chat) >= per:
             return max(1, int(window - (now - chat[0]) + 0.999))

@@ -1,0 +1,338 @@
+"""`wardbot content`, `wardbot campaign` and `wardbot coverage`: the awareness library,
+the yearly campaigns, and the monthly coverage table a commander reports from."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.cli_common import CommandError, find_ward, with_app
+from bot.config import Settings
+from broadcasts import coverage, library
+from broadcasts.calendar import parse_period, period_of
+from broadcasts.library import Content, ContentError
+from storage.models import Campaign, utcnow
+
+Translate = Callable[[str], str]
+
+
+def add_commands(commands: Any, command: Callable[..., argparse.ArgumentParser], _: Translate):
+    content = commands.add_parser("content", help=_("awareness messages")).add_subparsers(
+        metavar="ACTION"
+    )
+    listing = content.add_parser("list", help=_("list the awareness messages"))
+    listing.add_argument("--campaign", default=None, help=_("only this campaign's set"))
+    listing.set_defaults(handler=cmd_content_list)
+    show = content.add_parser("show", help=_("show one message in full"))
+    show.add_argument("slug")
+    show.set_defaults(handler=cmd_content_show)
+    for name, handler, help_text in (
+        ("add", cmd_content_add, _("add a message")),
+        ("edit", cmd_content_edit, _("change a message")),
+    ):
+        sub = content.add_parser(name, help=help_text)
+        sub.add_argument("slug")
+        sub.add_argument("--topic", choices=library.TOPICS, default=None)
+        sub.add_argument("--audience", choices=library.AUDIENCES, default=None)
+        sub.add_argument("--campaign", default=None, help=_("campaign set, e.g. june"))
+        sub.add_argument("--vi", type=Path, default=None, help=_("file with the Vietnamese text"))
+        sub.add_argument("--en", type=Path, default=None, help=_("file with the English text"))
+        sub.add_argument("--image", default=None, help=_("public https:// address of an image"))
+        sub.add_argument("--source", default=None, help=_("where the facts come from"))
+        sub.set_defaults(handler=handler)
+    for name, active in (("disable", False), ("enable", True)):
+        sub = content.add_parser(name, help=_("stop using a message") if not active
+                                 else _("use a message again"))  # fmt: skip
+        sub.add_argument("slug")
+        sub.set_defaults(handler=cmd_content_toggle, active=active)
+
+    campaign = commands.add_parser("campaign", help=_("yearly campaigns")).add_subparsers(
+        metavar="ACTION"
+    )
+    campaign.add_parser("list", help=_("list campaigns")).set_defaults(handler=cmd_campaign_list)
+    add = campaign.add_parser("add", help=_("add a yearly date, e.g. 19/8"))
+    add.add_argument("slug")
+    add.add_argument("--name", required=True)
+    add.add_argument("--date", required=True, help=_("day/month, e.g. 19/8"))
+    add.add_argument("--time", default="08:00")
+    add.add_argument("--content", default="", help=_("message set; empty: the rotation"))
+    add.add_argument("--ward", default="", help=_("only this ward (default: every ward)"))
+    add.add_argument("--groups-only", action="store_true", help=_("not to subscribers"))
+    add.set_defaults(handler=cmd_campaign_add)
+    stop = campaign.add_parser("disable", help=_("stop a campaign"))
+    stop.add_argument("slug")
+    stop.set_defaults(handler=cmd_campaign_disable)
+
+    broadcast = commands.add_parser("broadcast", help=_("broadcasts and their delivery"))
+    actions = broadcast.add_subparsers(metavar="ACTION")
+    recent = actions.add_parser("list", help=_("recent broadcasts with their figures"))
+    recent.add_argument("--ward", default="")
+    recent.set_defaults(handler=cmd_broadcast_list)
+    watch = actions.add_parser("watch", help=_("a progress bar until the broadcast is sent"))
+    watch.add_argument("broadcast_id", type=int)
+    watch.set_defaults(handler=cmd_broadcast_watch)
+
+    cov = command("coverage", _("which TDPs received anti-drug messages in a month"),
+                  cmd_coverage)  # fmt: skip
+    cov.add_argument("--month", default="", help=_("e.g. 2026-11 (default: this month)"))
+    cov.add_argument("--ward", default="")
+
+
+def _content_from(args: argparse.Namespace, _: Translate) -> dict[str, str | None]:
+    def read(path: Path | None) -> str | None:
+        if path is None:
+            return None
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            raise CommandError(_("cannot read {path} as UTF-8 text").format(path=path)) from None
+
+    return {
+        "topic": args.topic, "audience": args.audience, "campaign": args.campaign,
+        "text_vi": read(args.vi), "text_en": read(args.en), "image_url": args.image,
+        "source": args.source,
+    }  # fmt: skip
+
+
+def _content_error(exc: ContentError, _: Translate) -> CommandError:
+    return CommandError(_(exc.problem).format(value=exc.value))
+
+
+async def cmd_content_list(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
+    async def work(app: Any) -> int:
+        async with app.services.db.transaction() as session:
+            rows = await library.list_messages(session, campaign=args.campaign)
+        for row in rows:
+            state = _("on") if row.active else _("off")
+            first = row.text_vi.strip().splitlines()[0][:60]
+            print(
+                f"{row.slug}\t{row.topic}\t{row.audience}\t{row.campaign or '-'}\t{state}\t{first}"
+            )
+        print(_("{count} messages").format(count=len(rows)))
+        return 0
+
+    return await with_app(settings, work)
+
+
+async def cmd_content_show(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
+    async def work(app: Any) -> int:
+        async with app.services.db.transaction() as session:
+            row = await _message(session, args.slug, _)
+        print(f"{row.slug} · {row.topic} · {row.audience} · {row.campaign or '-'}")
+        print(_("source: {source}").format(source=row.source or "-"))
+        print(f"\n[vi]\n{row.text_vi}\n\n[en]\n{row.text_en or '-'}")
+        return 0
+
+    return await with_app(settings, work)
+
+
+async def _message(session: Any, slug: str, _: Translate) -> Any:
+    row = await library.find(session, slug)
+    if row is None:
+        raise CommandError(_("no message called {slug}; see 'wardbot content list'").format(
+            slug=slug))  # fmt: skip
+    return row
+
+
+async def cmd_content_add(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
+    fields = _content_from(args, _)
+    if not fields["text_vi"] or not fields["topic"] or not fields["audience"]:
+        raise CommandError(_("a new message needs --topic, --audience and --vi"))
+
+    async def work(app: Any) -> int:
+        try:
+            content = Content(args.slug, **{k: v or "" for k, v in fields.items()})  # type: ignore[arg-type]
+            async with app.services.db.transaction() as session:
+                await library.add(session, content)
+        except ContentError as exc:
+            raise _content_error(exc, _) from None
+        print(_("message {slug} added").format(slug=args.slug))
+        return 0
+
+    return await with_app(settings, work)
+
+
+async def cmd_content_edit(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
+    fields = _content_from(args, _)
+
+    async def work(app: Any) -> int:
+        try:
+            async with app.services.db.transaction() as session:
+                row = await _message(session, args.slug, _)
+                await library.edit(session, row, **fields)  # type: ignore[arg-type]
+        except ContentError as exc:
+            raise _content_error(exc, _) from None
+        print(_("message {slug} changed").format(slug=args.slug))
+        return 0
+
+    return await with_app(settings, work)
+
+
+async def cmd_content_toggle(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
+    async def work(app: Any) -> int:
+        async with app.services.db.transaction() as session:
+            row = await _message(session, args.slug, _)
+            row.active = args.active
+            row.edited = True  # the library file no longer decides for this message
+            row.updated_at = utcnow()
+        line = _("message {slug} is used again") if args.active else _(
+            "message {slug} will not be sent any more")  # fmt: skip
+        print(line.format(slug=args.slug))
+        return 0
+
+    return await with_app(settings, work)
+
+
+async def cmd_campaign_list(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
+    async def work(app: Any) -> int:
+        async with app.services.db.transaction() as session:
+            query = select(Campaign).order_by(Campaign.month, Campaign.slug)
+            rows = (await session.scalars(query)).all()
+        for row in rows:
+            when = (f"{row.day}/{row.month}" if row.day else
+                    _("every week of month {month}").format(month=row.month))  # fmt: skip
+            state = _("on") if row.active else _("off")
+            print(f"{row.slug}\t{when} {row.at_time}\t{row.content or '-'}\t{row.origin}\t"
+                  f"{state}\t{row.name}")  # fmt: skip
+        return 0
+
+    return await with_app(settings, work)
+
+
+async def cmd_campaign_add(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
+    from bot.config import ConfigError, parse_campaigns
+
+    try:
+        entry = parse_campaigns({"campaign": [{
+            "slug": args.slug, "name": args.name, "date": args.date, "time": args.time,
+            "content": args.content, "subscribers": not args.groups_only,
+        }]})[0]  # fmt: skip
+    except ConfigError as exc:
+        raise CommandError(f"{exc.key}: {_(exc.problem).format(value=exc.value)}") from None
+
+    async def work(app: Any) -> int:
+        async with app.services.db.transaction() as session:
+            if await session.scalar(select(Campaign).where(Campaign.slug == entry.slug)):
+                raise CommandError(_("a campaign called {slug} exists already").format(
+                    slug=entry.slug))  # fmt: skip
+            ward = await find_ward(session, args.ward, _) if args.ward else None
+            session.add(Campaign(
+                slug=entry.slug, name=entry.name, ward_id=ward.id if ward else None,
+                month=entry.month, day=entry.day, at_time=entry.at_time, content=entry.content,
+                subscribers=entry.subscribers, active=True, origin="admin", created_at=utcnow(),
+            ))  # fmt: skip
+        print(_("campaign {slug} added: every year on {date} at {time}").format(
+            slug=entry.slug, date=f"{entry.day}/{entry.month}", time=entry.at_time))  # fmt: skip
+        return 0
+
+    return await with_app(settings, work)
+
+
+async def cmd_campaign_disable(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
+    async def work(app: Any) -> int:
+        async with app.services.db.transaction() as session:
+            row = await session.scalar(select(Campaign).where(Campaign.slug == args.slug))
+            if row is None:
+                raise CommandError(_("no campaign called {slug}").format(slug=args.slug))
+            row.active = False
+        print(_("campaign {slug} stopped").format(slug=args.slug))
+        return 0
+
+    return await with_app(settings, work)
+
+
+async def cmd_coverage(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
+    month = args.month.strip() or period_of(utcnow(), settings.zone)
+    try:
+        parse_period(month)
+    except ValueError:
+        raise CommandError(_("--month must look like 2026-11, not {month}").format(
+            month=month)) from None  # fmt: skip
+
+    async def work(app: Any) -> int:
+        async with app.services.db.transaction() as session:
+            ward = await _the_ward(session, args.ward, settings, _)
+            table = await coverage.month_table(session, ward.id, month)
+        print(coverage.render_table(table, ward.name, month, _, settings.zone))
+        return 0
+
+    return await with_app(settings, work)
+
+
+async def _the_ward(session: Any, text: str, settings: Settings, _: Translate) -> Any:
+    from storage import wards
+
+    if text or settings.default_ward:
+        return await find_ward(session, text or settings.default_ward, _)
+    every = await wards.list_wards(session)
+    if len(every) != 1:
+        raise CommandError(_("several wards: say which with --ward"))
+    return every[0]
+
+
+async def cmd_broadcast_list(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
+    from broadcasts import approval, deliveries
+
+    async def work(app: Any) -> int:
+        async with app.services.db.transaction() as session:
+            ward = await _the_ward(session, args.ward, settings, _)
+            rows = await approval.recent(session, ward.id, limit=20)
+            for row in rows:
+                done = await deliveries.progress(session, row.id)
+                when = row.scheduled_at.astimezone(settings.zone).strftime("%d/%m/%Y %H:%M")
+                print(_("#{id}\t{kind}\t{status}\t{when}\t{sent}/{total} delivered, {blocked} "
+                        "blocked, {failed} failed").format(
+                    id=row.id, kind=row.kind, status=row.status, when=when, sent=done.sent,
+                    total=done.total, blocked=done.blocked, failed=done.failed))  # fmt: skip
+        if not rows:
+            print(_("no broadcasts yet"))
+        return 0
+
+    return await with_app(settings, work)
+
+
+async def cmd_broadcast_watch(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
+    """Follows a broadcast the running bot is sending; the bar counts finished messages."""
+    import asyncio
+    import sys
+
+    from tqdm import tqdm
+
+    from broadcasts import deliveries
+    from storage.models import Broadcast, BroadcastStatus
+
+    finished = {BroadcastStatus.DONE, BroadcastStatus.REJECTED, BroadcastStatus.CANCELLED}
+
+    async def work(app: Any) -> int:
+        bar = None
+        try:
+            while True:
+                async with app.services.db.transaction() as session:
+                    row = await session.get(Broadcast, args.broadcast_id)
+                    if row is None:
+                        raise CommandError(_("no broadcast #{id}").format(id=args.broadcast_id))
+                    done = await deliveries.progress(session, row.id)
+                if bar is None:
+                    bar = tqdm(total=done.total, unit=_("msg"), file=sys.stderr,
+                               desc=f"#{row.id}", dynamic_ncols=True)  # fmt: skip
+                bar.total = max(bar.total or 0, done.total)
+                bar.n = done.total - done.waiting
+                bar.set_postfix_str(_("{sent} delivered, {blocked} blocked, {failed} failed")
+                                    .format(sent=done.sent, blocked=done.blocked,
+                                            failed=done.failed), refresh=True)  # fmt: skip
+                if row.status in finished:
+                    break
+                await asyncio.sleep(1.0)
+        finally:
+            if bar is not None:
+                bar.close()
+        print(_("#{id} {status}: {sent} delivered, {blocked} blocked, {failed} failed").format(
+            id=row.id, status=row.status, sent=done.sent, blocked=done.blocked,
+            failed=done.failed))  # fmt: skip
+        return 0
+
+    return await with_app(settings, work)

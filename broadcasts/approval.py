@@ -1,0 +1,114 @@
+"""Ad-hoc broadcasts and the two-person rule: an officer drafts, a commander who is not
+the drafter approves or rejects, and only then is the broadcast scheduled. One
+compromised account, officer or commander, cannot message the ward on its own."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from broadcasts.calendar import QuietHours, period_of
+from broadcasts.library import check_text
+from broadcasts.planner import reachable_counts
+from storage.models import (
+    Broadcast,
+    BroadcastKind,
+    BroadcastStatus,
+    GroupChat,
+    Officer,
+    OfficerRole,
+)
+
+
+class Refusal(StrEnum):
+    NOT_FOUND = "not-found"  # no such broadcast in the approver's ward
+    NOT_PENDING = "not-pending"  # decided already
+    NOT_COMMANDER = "not-commander"
+    OWN_DRAFT = "own-draft"  # the second person must be a different person
+
+
+class ApprovalRefused(Exception):
+    def __init__(self, reason: Refusal, broadcast: Broadcast | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.broadcast = broadcast
+
+
+async def audience(session: AsyncSession, ward_id: int, group_id: int | None) -> tuple[int, int]:
+    """(group chats, subscribers) a broadcast would reach now."""
+    chats_query = (
+        select(func.count())
+        .select_from(GroupChat)
+        .where(GroupChat.ward_id == ward_id, GroupChat.active.is_(True))
+    )
+    if group_id is not None:
+        chats_query = chats_query.where(GroupChat.group_id == group_id)
+    chats = int(await session.scalar(chats_query) or 0)
+    reach = await reachable_counts(session, ward_id)
+    total = reach.get(group_id, 0) if group_id is not None else sum(reach.values())
+    return chats, total - chats
+
+
+async def draft(
+    session: AsyncSession,
+    officer: Officer,
+    text: str,
+    group_id: int | None,
+    now: datetime,
+    quiet: QuietHours,
+) -> Broadcast:
+    check_text(text)
+    broadcast = Broadcast(
+        ward_id=officer.ward_id, group_id=group_id, kind=BroadcastKind.ADHOC,
+        period=period_of(now, quiet.zone), text=text.strip(), to_groups=True,
+        to_subscribers=True, status=BroadcastStatus.PENDING_APPROVAL, scheduled_at=now,
+        created_by=officer.id, created_at=now,
+    )  # fmt: skip
+    session.add(broadcast)
+    await session.flush()
+    return broadcast
+
+
+async def decide(
+    session: AsyncSession,
+    broadcast_id: int,
+    approver: Officer,
+    *,
+    approve: bool,
+    now: datetime,
+    quiet: QuietHours,
+) -> Broadcast:
+    """Approve (schedule for now, or the end of quiet hours) or reject a draft."""
+    broadcast = await session.get(Broadcast, broadcast_id, with_for_update=True)
+    if broadcast is None or broadcast.ward_id != approver.ward_id:
+        raise ApprovalRefused(Refusal.NOT_FOUND)
+    if approver.role != OfficerRole.COMMANDER:
+        raise ApprovalRefused(Refusal.NOT_COMMANDER, broadcast)
+    if broadcast.status != BroadcastStatus.PENDING_APPROVAL:
+        raise ApprovalRefused(Refusal.NOT_PENDING, broadcast)
+    if broadcast.created_by == approver.id:
+        raise ApprovalRefused(Refusal.OWN_DRAFT, broadcast)
+    broadcast.decided_by = approver.id
+    if approve:
+        broadcast.status = BroadcastStatus.SCHEDULED
+        broadcast.scheduled_at = quiet.next_allowed(now)
+        broadcast.period = period_of(broadcast.scheduled_at, quiet.zone)
+    else:
+        broadcast.status = BroadcastStatus.REJECTED
+    await session.flush()
+    return broadcast
+
+
+async def recent(session: AsyncSession, ward_id: int, limit: int = 10) -> Sequence[Broadcast]:
+    return (
+        await session.scalars(
+            select(Broadcast)
+            .where(Broadcast.ward_id == ward_id)
+            .order_by(Broadcast.id.desc())
+            .limit(limit)
+        )
+    ).all()

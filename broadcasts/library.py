@@ -1,0 +1,183 @@
+"""The content library: awareness messages shipped in `library.toml` (grounded in the
+ward plans and the 2021 Law on Drug Prevention and Control) plus those the ward writes.
+
+Shipped messages are copied into the database at start and refreshed from the file
+while the ward has not edited them; an edited or disabled message stays as the ward
+left it. Texts may use two placeholders, `{ward}` and `{hotlines}`.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import N_
+from storage.models import AwarenessMessage, Ward, utcnow
+
+LIBRARY = Path(__file__).with_name("library.toml")
+TOPICS = (
+    "harms", "signs-children", "disguised", "report", "rehab", "slogan", "law", "family",
+    "youth", "workers", "community",
+)  # fmt: skip
+AUDIENCES = ("everyone", "youth", "parents", "workers", "schools")
+PLACEHOLDERS = frozenset({"ward", "hotlines"})
+MAX_TEXT = 3500  # fits one Telegram message (4,096) and two Zalo ones (2,000) with room
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+
+
+class ContentError(ValueError):
+    """A message that cannot be used; `str()` says which field and why (in English, for
+    the CLI to translate by message id)."""
+
+    def __init__(self, problem: str, value: object = ""):
+        super().__init__(problem.format(value=value))
+        self.problem = problem
+        self.value = value
+
+
+@dataclass(frozen=True)
+class Content:
+    slug: str
+    topic: str
+    audience: str
+    text_vi: str
+    text_en: str = ""
+    campaign: str = ""
+    source: str = ""
+    image_url: str = ""
+
+    def __post_init__(self) -> None:
+        if not _SLUG.fullmatch(self.slug):
+            raise ContentError(N_("slug {value}: use lowercase letters, digits and -"), self.slug)
+        if self.topic not in TOPICS:
+            raise ContentError(N_("topic {value} is not one of the known topics"), self.topic)
+        if self.audience not in AUDIENCES:
+            raise ContentError(N_("audience {value} is not one of the known audiences"),
+                               self.audience)  # fmt: skip
+        if self.campaign and not _SLUG.fullmatch(self.campaign):
+            raise ContentError(N_("campaign {value}: use lowercase letters, digits and -"),
+                               self.campaign)  # fmt: skip
+        if not self.text_vi.strip():
+            raise ContentError(N_("message {value} has no Vietnamese text"), self.slug)
+        for text in (self.text_vi, self.text_en):
+            check_text(text)
+        if self.image_url and not self.image_url.startswith("https://"):
+            raise ContentError(N_("the image must be a public https:// address"))
+
+
+def check_text(text: str) -> None:
+    if len(text) > MAX_TEXT:
+        raise ContentError(N_("the text is longer than {value} characters"), MAX_TEXT)
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError:
+        raise ContentError(
+            N_("the text has a stray {{ or }}; placeholders are {{ward}} and {{hotlines}}")
+        ) from None  # fmt: skip
+    unknown = fields - PLACEHOLDERS
+    if unknown:
+        raise ContentError(N_("unknown placeholder {value}; use {{ward}} or {{hotlines}}"),
+                           "{" + sorted(unknown)[0] + "}")  # fmt: skip
+
+
+def read_library(path: Path = LIBRARY) -> list[Content]:
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    found = [
+        Content(
+            slug=entry["slug"],
+            topic=entry["topic"],
+            audience=entry["audience"],
+            text_vi=entry["vi"].strip(),
+            text_en=entry.get("en", "").strip(),
+            campaign=entry.get("campaign", ""),
+            source=entry.get("source", ""),
+            image_url=entry.get("image", ""),
+        )
+        for entry in raw.get("message", [])
+    ]
+    slugs = [c.slug for c in found]
+    if len(set(slugs)) != len(slugs):
+        raise ContentError(N_("the library has two messages with the same slug"))
+    return found
+
+
+async def sync_shipped(session: AsyncSession, shipped: Sequence[Content]) -> int:
+    """Add shipped messages the database lacks and refresh unedited ones; returns how
+    many rows changed."""
+    existing = {m.slug: m for m in (await session.scalars(select(AwarenessMessage))).all()}
+    changed = 0
+    for content in shipped:
+        row = existing.get(content.slug)
+        if row is None:
+            row = AwarenessMessage(slug=content.slug, shipped=True, active=True,
+                                   created_at=utcnow())  # fmt: skip
+            session.add(row)
+        elif not row.shipped or row.edited or _same(row, content):
+            continue
+        _copy(row, content)
+        changed += 1
+    await session.flush()
+    return changed
+
+
+def _same(row: AwarenessMessage, content: Content) -> bool:
+    return (row.topic, row.audience, row.campaign, row.source, row.text_vi, row.text_en,
+            row.image_url) == (content.topic, content.audience, content.campaign,
+                               content.source, content.text_vi, content.text_en,
+                               content.image_url)  # fmt: skip
+
+
+def _copy(row: AwarenessMessage, content: Content) -> None:
+    row.topic, row.audience, row.campaign = content.topic, content.audience, content.campaign
+    row.source, row.image_url = content.source, content.image_url
+    row.text_vi, row.text_en = content.text_vi, content.text_en
+    row.updated_at = utcnow()
+
+
+async def add(session: AsyncSession, content: Content) -> AwarenessMessage:
+    if await find(session, content.slug) is not None:
+        raise ContentError(N_("a message called {value} exists already"), content.slug)
+    row = AwarenessMessage(slug=content.slug, shipped=False, active=True, created_at=utcnow())
+    _copy(row, content)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def edit(session: AsyncSession, row: AwarenessMessage, **changes: str) -> None:
+    """Change fields of a message; the result is checked as a whole before it is kept."""
+    current = Content(row.slug, row.topic, row.audience, row.text_vi, row.text_en,
+                      row.campaign, row.source, row.image_url)  # fmt: skip
+    updated = Content(**{**current.__dict__, **{k: v for k, v in changes.items() if v is not None}})
+    _copy(row, updated)
+    row.edited = True
+    await session.flush()
+
+
+async def find(session: AsyncSession, slug: str) -> AwarenessMessage | None:
+    return await session.scalar(select(AwarenessMessage).where(AwarenessMessage.slug == slug))
+
+
+async def list_messages(
+    session: AsyncSession, *, campaign: str | None = None, active_only: bool = False
+) -> Sequence[AwarenessMessage]:
+    query = select(AwarenessMessage).order_by(AwarenessMessage.campaign, AwarenessMessage.slug)
+    if campaign is not None:
+        query = query.where(AwarenessMessage.campaign == campaign)
+    if active_only:
+        query = query.where(AwarenessMessage.active.is_(True))
+    return (await session.scalars(query)).all()
+
+
+def render(text: str, ward: Ward, hotline_heading: str) -> str:
+    """Fill the placeholders with the ward's name and numbers (113 always first)."""
+    lines = [f"• 113 ({hotline_heading})"]
+    lines += [f"• {label}: {number}" for label, number in ward.hotlines or []]
+    return text.format(ward=ward.name, hotlines="\n".join(lines))

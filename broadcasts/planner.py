@@ -1,0 +1,321 @@
+"""The monthly coverage guarantee and the campaign calendar, planned from the database.
+
+Every tick asks the same questions of the tables: which campaign dates are near, and
+which TDP has had nothing delivered this month and nothing on the way. The answers
+become broadcasts with a unique `plan_key`, so ticks run twice, missed while the bot
+was down, or run after a crash plan nothing twice and skip nobody.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import CampaignSettings, Settings
+from broadcasts.calendar import QuietHours, at_local, campaign_days, parse_period, period_of
+from storage.models import (
+    AwarenessMessage,
+    Broadcast,
+    BroadcastKind,
+    BroadcastStatus,
+    Campaign,
+    CoverageAlert,
+    CoverageEntry,
+    GroupChat,
+    ResidentialGroup,
+    Subscriber,
+    Ward,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+PLAN_AHEAD = timedelta(days=1)  # a campaign date is planned this long before it
+LATE_GRACE = timedelta(days=2)  # and still sent this long after, if the bot was down
+MONTHLY_ATTEMPTS = 3  # a TDP whose delivery failed is tried again, a day apart
+OPEN = (BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING)
+NOT_SENT = (BroadcastStatus.REJECTED, BroadcastStatus.CANCELLED, BroadcastStatus.PENDING_APPROVAL)
+
+
+def quiet_hours(settings: Settings) -> QuietHours:
+    return QuietHours(settings.quiet_start, settings.quiet_end, settings.zone)
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    ward_id: int
+    group: ResidentialGroup
+    reason: str  # no-target (no chat, no subscriber) or all-failed
+
+
+@dataclass
+class Plan:
+    planned: list[Broadcast] = field(default_factory=list)
+    unreachable: list[Unreachable] = field(default_factory=list)
+
+
+async def sync_campaigns(session: AsyncSession, configured: Sequence[CampaignSettings]) -> None:
+    """Campaigns from the configuration, kept in the table next to those admins add; a
+    campaign removed from the configuration stops (its past broadcasts stay)."""
+    rows = {c.slug: c for c in (await session.scalars(select(Campaign))).all()}
+    for entry in configured:
+        row = rows.get(entry.slug)
+        if row is None:
+            row = Campaign(slug=entry.slug, origin="config", created_at=utcnow())
+            session.add(row)
+        elif row.origin != "config":
+            continue  # an admin's campaign of the same name wins
+        row.name, row.month, row.day, row.at_time = (
+            entry.name,
+            entry.month,
+            entry.day,
+            entry.at_time,
+        )
+        row.content, row.subscribers, row.active = entry.content, entry.subscribers, True
+    for slug, row in rows.items():
+        if row.origin == "config" and slug not in {c.slug for c in configured}:
+            row.active = False
+    await session.flush()
+
+
+async def plan(session: AsyncSession, settings: Settings, now: datetime | None = None) -> Plan:
+    now = now or utcnow()
+    result = Plan()
+    campaigns = (await session.scalars(select(Campaign).where(Campaign.active.is_(True)))).all()
+    for ward in (await session.scalars(select(Ward).order_by(Ward.id))).all():
+        for campaign in campaigns:
+            if campaign.ward_id in (None, ward.id):
+                result.planned += await _plan_campaign(session, settings, ward, campaign, now)
+        await _plan_monthly(session, settings, ward, now, result)
+    return result
+
+
+async def _plan_campaign(
+    session: AsyncSession, settings: Settings, ward: Ward, campaign: Campaign, now: datetime
+) -> list[Broadcast]:
+    planned = []
+    zone = settings.zone
+    local_year = now.astimezone(zone).year
+    for year in (local_year, local_year + 1):  # 1 January's plan-ahead reaches into the new year
+        for number, day in campaign_days(year, campaign.month, campaign.day):
+            at = at_local(day, campaign.at_time, zone)
+            if not at - PLAN_AHEAD <= now <= at + LATE_GRACE:
+                continue
+            key = f"campaign:{campaign.slug}:{ward.id}:{day.isoformat()}"
+            if await _exists(session, key):
+                continue
+            message = await _campaign_message(session, ward, campaign, number, year)
+            if message is None:
+                log.warning("campaign %s: no active message to send", campaign.slug)
+                continue
+            broadcast = Broadcast(
+                ward_id=ward.id, group_id=None, kind=BroadcastKind.CAMPAIGN, plan_key=key,
+                period=period_of(at, zone), campaign_id=campaign.id, message_id=message.id,
+                to_groups=True, to_subscribers=campaign.subscribers,
+                status=BroadcastStatus.SCHEDULED,
+                scheduled_at=quiet_hours(settings).next_allowed(max(at, now)),
+                created_at=now,
+            )  # fmt: skip
+            session.add(broadcast)
+            planned.append(broadcast)
+    await session.flush()
+    return planned
+
+
+async def _campaign_message(
+    session: AsyncSession, ward: Ward, campaign: Campaign, number: int, year: int
+) -> AwarenessMessage | None:
+    if campaign.content:
+        own = (
+            await session.scalars(
+                select(AwarenessMessage)
+                .where(
+                    AwarenessMessage.campaign == campaign.content, AwarenessMessage.active.is_(True)
+                )
+                .order_by(AwarenessMessage.slug)
+            )
+        ).all()
+        if own:
+            return own[(number - 1 + year) % len(own)]
+    return await pick_rotation(session, ward.id, None, f"{campaign.slug}:{year}:{number}")
+
+
+async def _plan_monthly(
+    session: AsyncSession, settings: Settings, ward: Ward, now: datetime, result: Plan
+) -> None:
+    zone = settings.zone
+    period = period_of(now, zone)
+    first = parse_period(period)
+    planned_at = at_local(first.replace(day=settings.monthly_day), settings.monthly_time, zone)
+    groups = (
+        await session.scalars(
+            select(ResidentialGroup)
+            .where(ResidentialGroup.ward_id == ward.id, ResidentialGroup.active.is_(True))
+            .order_by(ResidentialGroup.id)
+        )
+    ).all()
+    covered = await covered_groups(session, ward.id, period)
+    ward_wide_open = await session.scalar(
+        select(func.count()).select_from(Broadcast).where(
+            Broadcast.ward_id == ward.id, Broadcast.group_id.is_(None),
+            Broadcast.period == period, Broadcast.status.in_(OPEN), Broadcast.to_groups.is_(True),
+        )
+    )  # fmt: skip
+    reach = await reachable_counts(session, ward.id)
+    tried = dict(
+        (
+            await session.execute(
+                select(Broadcast.group_id, func.count())
+                .where(
+                    Broadcast.ward_id == ward.id,
+                    Broadcast.kind == BroadcastKind.MONTHLY,
+                    Broadcast.period == period,
+                )
+                .group_by(Broadcast.group_id)
+            )
+        ).all()
+    )
+    open_for = set(
+        (
+            await session.scalars(
+                select(Broadcast.group_id).where(
+                    Broadcast.ward_id == ward.id, Broadcast.group_id.is_not(None),
+                    Broadcast.period == period, Broadcast.status.in_(OPEN),
+                )
+            )
+        ).all()
+    )  # fmt: skip
+    quiet = quiet_hours(settings)
+    for group in groups:
+        if group.id in covered or group.id in open_for or ward_wide_open:
+            continue
+        attempts = tried.get(group.id, 0)
+        if not reach.get(group.id):
+            if now >= planned_at:
+                result.unreachable.append(Unreachable(ward.id, group, "no-target"))
+            continue
+        if attempts >= MONTHLY_ATTEMPTS:
+            result.unreachable.append(Unreachable(ward.id, group, "all-failed"))
+            continue
+        when = planned_at
+        if attempts:  # the last one delivered nothing: again tomorrow at the usual time
+            tomorrow = (now.astimezone(zone) + timedelta(days=1)).date()
+            when = at_local(tomorrow, settings.monthly_time, zone)
+        message = await pick_rotation(session, ward.id, group.id, f"{group.id}:{period}")
+        if message is None:
+            log.warning("monthly plan: the content library has no active message")
+            return
+        broadcast = Broadcast(
+            ward_id=ward.id, group_id=group.id, kind=BroadcastKind.MONTHLY,
+            plan_key=f"monthly:{group.id}:{period}:{attempts + 1}", period=period,
+            message_id=message.id, to_groups=True, to_subscribers=True,
+            status=BroadcastStatus.SCHEDULED, scheduled_at=quiet.next_allowed(max(when, now)),
+            created_at=now,
+        )  # fmt: skip
+        session.add(broadcast)
+        result.planned.append(broadcast)
+    await session.flush()
+
+
+async def covered_groups(session: AsyncSession, ward_id: int, period: str) -> set[int]:
+    """TDPs that had at least one message delivered this month (any chat or subscriber)."""
+    return set(
+        (
+            await session.scalars(
+                select(CoverageEntry.group_id).where(
+                    CoverageEntry.ward_id == ward_id, CoverageEntry.period == period,
+                    CoverageEntry.delivered > 0,
+                )
+            )
+        ).all()
+    )  # fmt: skip
+
+
+async def reachable_counts(session: AsyncSession, ward_id: int) -> dict[int, int]:
+    """Active targets (group chats and subscribers) per TDP."""
+    counts: dict[int, int] = {}
+    for model in (GroupChat, Subscriber):
+        rows = await session.execute(
+            select(model.group_id, func.count())
+            .where(model.ward_id == ward_id, model.active.is_(True))
+            .group_by(model.group_id)
+        )
+        for group_id, count in rows.all():
+            counts[group_id] = counts.get(group_id, 0) + count
+    return counts
+
+
+async def pick_rotation(
+    session: AsyncSession, ward_id: int, group_id: int | None, seed: str
+) -> AwarenessMessage | None:
+    """A rotation message this TDP (or, for None, the ward) has not had in a year, from
+    the topic it has gone longest without; when every message was used, the one used
+    longest ago. `seed` spreads the choice so neighbouring TDPs differ."""
+    candidates = (
+        await session.scalars(
+            select(AwarenessMessage).where(
+                AwarenessMessage.active.is_(True), AwarenessMessage.campaign == ""
+            )
+        )
+    ).all()
+    if not candidates:
+        return None
+    since = utcnow() - timedelta(days=365)
+    reaching = Broadcast.group_id.is_(None)
+    if group_id is not None:
+        reaching = or_(Broadcast.group_id == group_id, reaching)
+    history = (
+        await session.execute(
+            select(Broadcast.message_id, func.max(Broadcast.created_at))
+            .where(
+                Broadcast.ward_id == ward_id,
+                reaching,
+                Broadcast.created_at >= since,
+                Broadcast.message_id.is_not(None),
+                Broadcast.status.not_in(NOT_SENT),
+            )
+            .group_by(Broadcast.message_id)
+        )
+    ).all()
+    last_sent = {message_id: at for message_id, at in history}
+    by_id = {m.id: m for m in candidates}
+    topic_last: dict[str, datetime] = {}
+    for message_id, at in last_sent.items():
+        message = by_id.get(message_id)
+        if message is not None and (
+            message.topic not in topic_last or at > topic_last[message.topic]
+        ):
+            topic_last[message.topic] = at
+
+    def spread(message: AwarenessMessage) -> str:
+        return hashlib.sha256(f"{seed}:{message.slug}".encode()).hexdigest()
+
+    unused = [m for m in candidates if m.id not in last_sent]
+    if unused:
+        return min(unused, key=lambda m: (topic_last.get(m.topic, since), spread(m)))
+    return min(candidates, key=lambda m: (last_sent[m.id], spread(m)))
+
+
+async def _exists(session: AsyncSession, key: str) -> bool:
+    return await session.scalar(select(Broadcast.id).where(Broadcast.plan_key == key)) is not None
+
+
+async def claim_alert(session: AsyncSession, unreachable: Unreachable, period: str) -> bool:
+    """True the first time this month that this TDP is found unreachable."""
+    exists = await session.scalar(
+        select(CoverageAlert.id).where(
+            CoverageAlert.group_id == unreachable.group.id, CoverageAlert.period == period
+        )
+    )
+    if exists is not None:
+        return False
+    session.add(CoverageAlert(group_id=unreachable.group.id, period=period,
+                              reason=unreachable.reason, created_at=utcnow()))  # fmt: skip
+    await session.flush()
+    return True

@@ -1,0 +1,122 @@
+"""Token buckets that keep a broadcast under a platform's limits: one for the bot as a
+whole, and a pacing record per chat (1 message/s to a person, 20/min to a group).
+
+When the platform still answers 429, the bucket stops for `retry_after` and runs
+slower for a while, then climbs back to the configured rate as sends succeed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+
+from bot.config import SendLimits
+
+
+class TokenBucket:
+    """`rate` tokens a second, at most `burst` saved up. `take` waits for a token."""
+
+    def __init__(
+        self, rate: float, burst: float = 1.0, clock: Callable[[], float] = time.monotonic
+    ):
+        if rate <= 0 or burst < 1:
+            raise ValueError("a bucket needs a positive rate and room for one token")
+        self.ceiling = rate
+        self.rate = rate
+        self.burst = burst
+        self._clock = clock
+        self._tokens = burst
+        self._last = clock()
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()
+        self._successes = 0
+
+    def _refill(self, now: float) -> None:
+        start = max(self._last, self._paused_until)
+        if now > start:
+            self._tokens = min(self.burst, self._tokens + (now - start) * self.rate)
+        self._last = max(now, self._last)
+
+    def wait_time(self) -> float:
+        """Seconds until a token is free (0 if one is)."""
+        now = self._clock()
+        self._refill(now)
+        if now < self._paused_until:
+            return self._paused_until - now + (0 if self._tokens >= 1 else 1 / self.rate)
+        return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate
+
+    async def take(self) -> None:
+        async with self._lock:  # first come, first served
+            while (wait := self.wait_time()) > 0:  # noqa: ASYNC110  # time frees tokens
+                await asyncio.sleep(wait)
+            self._tokens -= 1
+
+    def throttled(self, retry_after: float) -> None:
+        """The platform said 429: pause, drop saved tokens, and slow to 80 %."""
+        now = self._clock()
+        self._paused_until = max(self._paused_until, now + retry_after)
+        self._tokens = 0.0
+        self._last = now
+        self.rate = max(self.ceiling * 0.25, self.rate * 0.8)
+        self._successes = 0
+
+    def succeeded(self) -> None:
+        """Climb back 5 % after each ten seconds' worth of successful sends."""
+        if self.rate >= self.ceiling:
+            return
+        self._successes += 1
+        if self._successes >= self.rate * 10:
+            self._successes = 0
+            self.rate = min(self.ceiling, self.rate * 1.05)
+
+
+class ChatPacer:
+    """Per-chat spacing: at most `per_second` to a private chat and `group_per_minute` to
+    a group, counted over a sliding window. Entries of idle chats are forgotten."""
+
+    def __init__(self, limits: SendLimits, clock: Callable[[], float] = time.monotonic):
+        self._limits = limits
+        self._clock = clock
+        self._sends: dict[str, deque[float]] = {}
+
+    def _window(self, group: bool) -> tuple[float, int]:
+        if group:
+            return 60.0, self._limits.group_per_minute
+        per_second = self._limits.chat_per_second
+        return (1.0, int(per_second)) if per_second >= 1 else (1.0 / per_second, 1)
+
+    def wait_time(self, chat: str, group: bool) -> float:
+        window, most = self._window(group)
+        now = self._clock()
+        sends = self._sends.get(chat)
+        if not sends:
+            return 0.0
+        while sends and now - sends[0] >= window:
+            sends.popleft()
+        return 0.0 if len(sends) < most else window - (now - sends[0])
+
+    def record(self, chat: str, group: bool) -> None:
+        self._sends.setdefault(chat, deque()).append(self._clock())
+        if len(self._sends) > 50_000:
+            self.forget_idle()
+
+    def forget_idle(self) -> None:
+        now = self._clock()
+        for chat in [c for c, s in self._sends.items() if not s or now - s[-1] >= 60.0]:
+            del self._sends[chat]
+
+
+class Limiter:
+    """What a sender asks before each message: the bot's bucket and the chat's pace."""
+
+    def __init__(self, limits: SendLimits, clock: Callable[[], float] = time.monotonic):
+        self.bucket = TokenBucket(limits.per_second, clock=clock)
+        self.pacer = ChatPacer(limits, clock=clock)
+
+    async def acquire(self, chat: str, group: bool) -> None:
+        while (wait := self.pacer.wait_time(chat, group)) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(wait)
+        self.pacer.record(chat, group)
+        await self.bucket.take()

@@ -1,0 +1,298 @@
+"""Ad-hoc broadcasts: an officer writes a message for the ward's residents, sees it as
+they will and how many it reaches, and sends it to the commanders; a commander other
+than the writer approves or rejects it. Nothing reaches residents before that.
+
+Only officers see these commands (everyone else gets the unknown-command answer).
+"""
+
+from __future__ import annotations
+
+from bot.conversation import Context, Router
+from bot.i18n import N_
+from bot.messages import Button
+from broadcasts import approval, deliveries
+from broadcasts.approval import ApprovalRefused, Refusal
+from broadcasts.library import ContentError, check_text, render
+from broadcasts.planner import quiet_hours
+from handlers.triage import police, police_action
+from storage import officers, triage, wards
+from storage.models import (
+    Broadcast,
+    BroadcastStatus,
+    Officer,
+    OfficerRole,
+    ResidentialGroup,
+    Ward,
+    utcnow,
+)
+
+router = Router("broadcast")
+STATUS = {
+    BroadcastStatus.PENDING_APPROVAL: "⏳",
+    BroadcastStatus.SCHEDULED: "🕒",
+    BroadcastStatus.SENDING: "📤",
+    BroadcastStatus.DONE: "✅",
+    BroadcastStatus.REJECTED: "✖",
+    BroadcastStatus.CANCELLED: "✖",
+}
+
+
+def _steps(ctx: Context) -> list[Button]:
+    return [Button(ctx._("Cancel"), "bc:cancel")]
+
+
+@police("broadcast", "thongbao", on=router)
+async def start(ctx: Context, officer: Officer) -> None:
+    ctx.state.data.pop("bc_text", None)
+    ctx.state.data.pop("bc_group", None)
+    ctx.go("bc:text")
+    ctx.reply(
+        ctx._(
+            "Write the message residents will receive (up to 3,500 characters). You may "
+            "write {ward} for the ward's name and {hotlines} for its hotline numbers. It "
+            "is sent only after a commander approves it."
+        ),
+        [_steps(ctx)],
+        free_text=True,
+    )
+
+
+@router.step("bc:text")
+async def text_written(ctx: Context) -> None:
+    officer = await _officer(ctx)
+    if officer is None:
+        return
+    text = ctx.inbound.text.strip()
+    try:
+        if not text:
+            raise ContentError(N_("the text is empty"))
+        check_text(text)
+    except ContentError as exc:
+        ctx.reply(
+            ctx._("This text cannot be sent: {problem}. Please write it again.").format(
+                problem=ctx._(exc.problem).format(value=exc.value)
+            ),
+            [_steps(ctx)],
+            free_text=True,
+        )
+        return
+    ctx.state.data["bc_text"] = text
+    ctx.go("")
+    ward = await ctx.session.get(Ward, officer.ward_id)
+    ctx.reply(
+        ctx._("Who should receive it?"),
+        [[Button(ctx._("Every residential group of {ward}").format(ward=ward.name if ward else ""),
+                 "bc:scope:all")],
+         [Button(ctx._("One residential group"), "bc:scope:one")], _steps(ctx)],
+    )  # fmt: skip
+
+
+@police_action("bc:scope:", on=router)
+async def scope_chosen(ctx: Context, officer: Officer) -> None:
+    if "bc_text" not in ctx.state.data:
+        await start(ctx, officer)
+        return
+    if ctx.action_arg == "one":
+        ctx.go("bc:group")
+        ctx.reply(ctx._("Which residential group? Type its name."), [_steps(ctx)], free_text=True)
+        return
+    ctx.state.data["bc_group"] = None
+    await _preview(ctx, officer)
+
+
+@router.step("bc:group")
+async def group_typed(ctx: Context) -> None:
+    officer = await _officer(ctx)
+    if officer is None:
+        return
+    ward = await ctx.session.get(Ward, officer.ward_id)
+    matches = (
+        await wards.match_groups(ctx.session, ward, ctx.inbound.text.strip()[:120]) if ward else []
+    )
+    if len(matches) != 1:
+        ctx.reply(
+            ctx._("Please type the exact name of one residential group."), [_steps(ctx)],
+            free_text=True,
+        )  # fmt: skip
+        return
+    ctx.state.data["bc_group"] = matches[0].id
+    ctx.go("")
+    await _preview(ctx, officer)
+
+
+async def _preview(ctx: Context, officer: Officer) -> None:
+    ward = await ctx.session.get(Ward, officer.ward_id)
+    group_id = ctx.state.data.get("bc_group")
+    chats, people = await approval.audience(ctx.session, officer.ward_id, group_id)
+    scope = await _scope_name(ctx, ward, group_id)
+    text = render(ctx.state.data["bc_text"], ward, ctx._("police emergency"))
+    ctx.reply(
+        ctx._("Preview:\n\n{text}\n\n— To: {scope}, {chats} group chats and {people} "
+              "subscribers. Send it to the commander for approval?").format(
+            text=text, scope=scope, chats=chats, people=people),
+        [[Button(ctx._("Send for approval"), "bc:submit")],
+         [Button(ctx._("Write it again"), "bc:again")], _steps(ctx)],
+    )  # fmt: skip
+
+
+async def _scope_name(ctx: Context, ward: Ward | None, group_id: int | None) -> str:
+    if group_id is not None:
+        group = await ctx.session.get(ResidentialGroup, group_id)
+        if group is not None:
+            return group.name
+    return ctx._("every residential group of {ward}").format(ward=ward.name if ward else "")
+
+
+@police_action("bc:again", on=router)
+async def again(ctx: Context, officer: Officer) -> None:
+    await start(ctx, officer)
+
+
+@police_action("bc:submit", on=router)
+async def submit(ctx: Context, officer: Officer) -> None:
+    text = ctx.state.data.pop("bc_text", None)
+    group_id = ctx.state.data.pop("bc_group", None)
+    if not isinstance(text, str):
+        ctx.reply(ctx._("There is no draft to send. Start with /broadcast."))
+        return
+    now = utcnow()
+    broadcast = await approval.draft(ctx.session, officer, text, group_id, now,
+                                     quiet_hours(ctx.services.settings))  # fmt: skip
+    await ctx.services.audit.append(
+        ctx.session, "broadcast_drafted", ward_id=officer.ward_id, officer_id=officer.id,
+        detail={"broadcast": broadcast.id},
+    )  # fmt: skip
+    ward = await ctx.session.get(Ward, officer.ward_id)
+    scope = await _scope_name(ctx, ward, group_id)
+    chats, people = await approval.audience(ctx.session, officer.ward_id, group_id)
+    asked = 0
+    for commander in await triage.ward_officers(ctx.session, officer.ward_id,
+                                                roles=[OfficerRole.COMMANDER]):  # fmt: skip
+        route = officers.read_route(ctx.services.vault, commander)
+        if commander.id == officer.id or route is None:
+            continue
+        _ = ctx.services.translator.get(ctx.services.settings.default_language).gettext
+        await ctx.notify(
+            route,
+            _("📣 {officer} asks to send broadcast #{id} to {scope} ({chats} group chats, "
+              "{people} subscribers):\n\n{text}\n\n/approve {id} or /reject {id}").format(
+                officer=officer.label, id=broadcast.id, scope=scope, chats=chats,
+                people=people, text=render(text, ward, _("police emergency"))),
+            [[Button(_("Approve"), f"bc:approve:{broadcast.id}"),
+              Button(_("Reject"), f"bc:reject:{broadcast.id}")]],
+        )  # fmt: skip
+        asked += 1
+    if asked:
+        ctx.reply(ctx._("Broadcast #{id} is waiting for a commander's approval. You will be "
+                        "told when it is decided and when it has been sent.").format(
+            id=broadcast.id))  # fmt: skip
+    else:
+        text = ctx._("Broadcast #{id} is saved, but no other commander can approve it yet: a "
+                     "second commander must join first.")  # fmt: skip
+        ctx.reply(text.format(id=broadcast.id))
+
+
+@police_action("bc:cancel", on=router)
+async def cancel(ctx: Context, officer: Officer) -> None:
+    ctx.state.data.pop("bc_text", None)
+    ctx.state.data.pop("bc_group", None)
+    ctx.go("")
+    ctx.reply(ctx._("Cancelled; nothing was sent."))
+
+
+@police("approve", "duyet", on=router)
+async def approve_command(ctx: Context, officer: Officer) -> None:
+    await _decide(ctx, officer, ctx.args.strip().lstrip("#"), approve=True)
+
+
+@police("reject", "tuchoi", on=router)
+async def reject_command(ctx: Context, officer: Officer) -> None:
+    await _decide(ctx, officer, ctx.args.strip().lstrip("#"), approve=False)
+
+
+@police_action("bc:approve:", on=router)
+async def approve_pressed(ctx: Context, officer: Officer) -> None:
+    await _decide(ctx, officer, ctx.action_arg, approve=True)
+
+
+@police_action("bc:reject:", on=router)
+async def reject_pressed(ctx: Context, officer: Officer) -> None:
+    await _decide(ctx, officer, ctx.action_arg, approve=False)
+
+
+async def _decide(ctx: Context, officer: Officer, number: str, *, approve: bool) -> None:
+    if not number.isdigit():
+        ctx.reply(ctx._("Usage: {usage}").format(usage="/approve 12 · /reject 12"))
+        return
+    try:
+        broadcast = await approval.decide(
+            ctx.session, int(number), officer, approve=approve, now=utcnow(),
+            quiet=quiet_hours(ctx.services.settings),
+        )  # fmt: skip
+    except ApprovalRefused as refused:
+        ctx.reply(_refusal(ctx, refused.reason, number))
+        return
+    await ctx.services.audit.append(
+        ctx.session, "broadcast_approved" if approve else "broadcast_rejected",
+        ward_id=officer.ward_id, officer_id=officer.id, detail={"broadcast": broadcast.id},
+    )  # fmt: skip
+    when = broadcast.scheduled_at.astimezone(ctx.services.settings.zone).strftime("%H:%M %d/%m")
+    if approve:
+        ctx.reply(ctx._("Broadcast #{id} is approved and will be sent from {when}.").format(
+            id=broadcast.id, when=when))  # fmt: skip
+    else:
+        ctx.reply(ctx._("Broadcast #{id} is rejected; nothing will be sent.").format(
+            id=broadcast.id))  # fmt: skip
+    writer = await ctx.session.get(Officer, broadcast.created_by) if broadcast.created_by else None
+    route = officers.read_route(ctx.services.vault, writer) if writer is not None else None
+    if route is not None:
+        _ = ctx.services.translator.get(ctx.services.settings.default_language).gettext
+        told = (_("✅ Broadcast #{id} was approved by {commander}; it goes out from {when}.")
+                if approve else _("✖ Broadcast #{id} was rejected by {commander}."))  # fmt: skip
+        await ctx.notify(route, told.format(id=broadcast.id, commander=officer.label, when=when))
+
+
+def _refusal(ctx: Context, reason: Refusal, number: str) -> str:
+    return {
+        Refusal.NOT_FOUND: ctx._("No broadcast #{id} in your ward."),
+        Refusal.NOT_PENDING: ctx._("Broadcast #{id} has been decided already."),
+        Refusal.NOT_COMMANDER: ctx._("Only a commander can approve or reject broadcast #{id}."),
+        Refusal.OWN_DRAFT: ctx._(
+            "You wrote broadcast #{id}: another commander must approve it. Two people "
+            "check every message that goes to the whole ward."
+        ),
+    }[reason].format(id=number)
+
+
+@police("broadcasts", on=router)
+async def listing(ctx: Context, officer: Officer) -> None:
+    rows = await approval.recent(ctx.session, officer.ward_id)
+    if not rows:
+        ctx.reply(ctx._("No broadcasts yet. Write one with /broadcast."))
+        return
+    lines = [ctx._("Recent broadcasts:")]
+    for broadcast in rows:
+        lines.append(await _line(ctx, broadcast))
+    ctx.reply("\n".join(lines))
+
+
+async def _line(ctx: Context, broadcast: Broadcast) -> str:
+    done = await deliveries.progress(ctx.session, broadcast.id)
+    when = broadcast.scheduled_at.astimezone(ctx.services.settings.zone).strftime("%d/%m %H:%M")
+    return ctx._("{mark} #{id} {kind}, {when}: {sent} of {total} delivered, {blocked} "
+                 "blocked, {failed} failed").format(
+        mark=STATUS.get(BroadcastStatus(broadcast.status), ""), id=broadcast.id,
+        kind=broadcast.kind, when=when, sent=done.sent, total=done.total,
+        blocked=done.blocked, failed=done.failed)  # fmt: skip
+
+
+async def _officer(ctx: Context) -> Officer | None:
+    """Steps are reached by typing: the typist must still be an officer."""
+    from handlers.start import fallback
+    from handlers.triage import officer_account
+
+    officer = await officers.officer_for_account(ctx.session, officer_account(ctx))
+    if officer is None:
+        ctx.go("")
+        await fallback(ctx)
+    return officer
