@@ -34,7 +34,7 @@ def test_first_start_on_a_fresh_directory_uses_sqlite_and_makes_a_private_keyrin
     tmp_path: Path,
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WARDBOT_")}
-    result = run_cli("run", env=env, stdin="/start\n6\n2\n", cwd=tmp_path)
+    result = run_cli("run", env=env, stdin="/start\n7\n2\n", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert WELCOME_VI in result.stdout and "I will answer in English" in result.stdout
     data = tmp_path / "wardbot-data"
@@ -61,7 +61,7 @@ def test_undecodable_input_is_answered_not_crashed(cli_env, tmp_path: Path) -> N
 
 async def test_console_channel_in_process(app) -> None:
     out = io.StringIO()
-    await console.chat(app.dispatcher, "lan", stdin=io.StringIO("/start\n6\n"), stdout=out)
+    await console.chat(app.dispatcher, "lan", stdin=io.StringIO("/start\n7\n"), stdout=out)
     text = out.getvalue()
     assert WELCOME_VI in text and "Chọn ngôn ngữ:\n\n1. Tiếng Việt\n2. English" in text
 
@@ -81,7 +81,7 @@ async def test_keys_init_rotate_rewrap(cli_env, settings: Settings, tmp_path: Pa
 
     # Conversations sealed under master key 1.
     for user in ("an", "binh", "chi"):
-        chat = run_cli("chat", "--user", user, env=cli_env, stdin="/start\n6\n2\n", cwd=tmp_path)
+        chat = run_cli("chat", "--user", user, env=cli_env, stdin="/start\n7\n2\n", cwd=tmp_path)
         assert chat.returncode == 0, chat.stderr
 
     rotated = run_cli("keys", "rotate", env=cli_env)
