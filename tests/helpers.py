@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from bot.app import App
 from bot.conversation import Context, Router
 from bot.messages import Attachment, Button, ChatKind, Inbound, Reply
+from storage.models import OfficerRole
 from storage.routes import Route
 
 WARDBOT = str(Path(sys.executable).with_name("wardbot"))
@@ -79,6 +80,29 @@ class Chat:
 
     def options(self) -> list[str]:
         return [b.label for reply in self.last for b in reply.options()]
+
+
+async def enrol(app: App, ward_id: int, role: OfficerRole, user: str, label: str) -> Chat:
+    """An officer joins by invite code from a console chat named `user`."""
+    async with app.services.db.transaction() as session:
+        _officer, code = await app.services.invites.create(
+            session, ward_id=ward_id, role=role, label=label
+        )
+    chat = Chat(app, user)
+    await chat.send(f"/join {code.lower()}")
+    assert f"Chào đồng chí {label}" in chat.text
+    return chat
+
+
+async def outbox_for(app: App, user: str) -> str:
+    """What the console channel would print for `user` now: the notices queued for them."""
+    import io
+
+    from bot.channels import console
+
+    out = io.StringIO()
+    await console.chat(app.dispatcher, user, stdin=io.StringIO(""), stdout=out)
+    return out.getvalue()
 
 
 def run_cli(*args: str, env: dict[str, str], stdin: str = "", cwd: Path | None = None):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -11,27 +10,15 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.app import App, open_app
-from bot.channels import console
 from bot.jobs import police_tick
 from storage import triage
 from storage.models import AuditEntry, OfficerRole, Tip, TipEvent, TipStatus, utcnow
 from storage.triage import ALLOWED, Outcome, TransitionRefused
-from tests.helpers import Chat, add_phu_lien, send_report
+from tests.helpers import Chat, add_phu_lien, enrol, outbox_for, send_report
 
 UNKNOWN = "Xin lỗi, tôi chưa hiểu ý bạn."
 NOT_FOUND = "Không có tin nào mang mã này trong phường."
 WHAT = "Quán nước đầu ngõ 41 có người bán ma túy đá"
-
-
-async def enrol(app: App, ward_id: int, role: OfficerRole, user: str, label: str) -> Chat:
-    async with app.services.db.transaction() as session:
-        _officer, code = await app.services.invites.create(
-            session, ward_id=ward_id, role=role, label=label
-        )
-    chat = Chat(app, user)
-    await chat.send(f"/join {code.lower()}")
-    assert f"Chào đồng chí {label}" in chat.text
-    return chat
 
 
 @dataclass
@@ -67,12 +54,6 @@ async def police(app) -> Police:
 async def _tip(app: App, code: str) -> Tip:
     async with app.services.db.transaction() as session:
         return (await session.scalars(select(Tip).where(Tip.code == code))).one()
-
-
-async def _outbox_for(app: App, user: str) -> str:
-    out = io.StringIO()
-    await console.chat(app.dispatcher, user, stdin=io.StringIO(""), stdout=out)
-    return out.getvalue()
 
 
 async def test_invites_are_one_time_and_expire(app) -> None:
@@ -261,26 +242,26 @@ async def test_tip_view_is_protected_audited_and_acknowledges(app, police) -> No
 
 async def test_new_tips_notify_officers_and_urgent_ones_the_commander(app, police) -> None:
     code, _ = await send_report(Chat(app, "reporter"), WHAT, ward_id=police.ward)
-    officer_box = await _outbox_for(app, "officer-1")
+    officer_box = await outbox_for(app, "officer-1")
     assert f"Tin mới {code}" in officer_box and WHAT not in officer_box
     assert "Đẩu" not in officer_box or True
-    assert f"{code}" not in await _outbox_for(app, "commander-1")
+    assert f"{code}" not in await outbox_for(app, "commander-1")
     urgent, _ = await send_report(
         Chat(app, "reporter-2"), "ngáo đá cầm dao", category="danger", ward_id=police.ward
     )
-    commander_box = await _outbox_for(app, "commander-1")
+    commander_box = await outbox_for(app, "commander-1")
     assert f"Tin KHẨN {urgent}" in commander_box and "ngáo đá" not in commander_box
-    assert f"Tin KHẨN {urgent}" in await _outbox_for(app, "officer-1")
-    assert urgent not in await _outbox_for(app, "other-ward") + await _outbox_for(app, "revoked-1")
+    assert f"Tin KHẨN {urgent}" in await outbox_for(app, "officer-1")
+    assert urgent not in await outbox_for(app, "other-ward") + await outbox_for(app, "revoked-1")
 
 
 async def test_ask_and_answer_relayed_without_identifiers(app, police) -> None:
     reporter = Chat(app, "Nguyễn Văn Tâm 0987654321")
     code, secret = await send_report(reporter, WHAT, contact=True, ward_id=police.ward)
-    await _outbox_for(app, "officer-1")  # the new-tip notice
+    await outbox_for(app, "officer-1")  # the new-tip notice
     await police.officer.send(f"/ask {code} Người bán đi xe gì?")
     assert "Đã gửi câu hỏi" in police.officer.text
-    notice = await _outbox_for(app, "Nguyễn Văn Tâm 0987654321")
+    notice = await outbox_for(app, "Nguyễn Văn Tâm 0987654321")
     assert "Bạn có tin nhắn mới" in notice
     assert "Trinh sát Minh" not in notice and "officer-1" not in notice and code not in notice
     await reporter.send(f"/status {code} {secret}")
@@ -288,7 +269,7 @@ async def test_ask_and_answer_relayed_without_identifiers(app, police) -> None:
     await reporter.send("Xe Wave đỏ")
     tip = await _tip(app, code)
     assert tip.status == TipStatus.INVESTIGATING or tip.status == TipStatus.ACKNOWLEDGED
-    officer_box = await _outbox_for(app, "officer-1")
+    officer_box = await outbox_for(app, "officer-1")
     assert f"Người báo tin {code} vừa nhắn thêm" in officer_box
     await police.officer.send(f"/tip {code}")
     seen = police.officer.text
@@ -307,10 +288,10 @@ async def test_no_contact_reporter_cannot_be_asked(app, police) -> None:
 
 async def test_assign_notifies_the_assignee(app, police) -> None:
     code, _ = await send_report(Chat(app, "reporter"), WHAT, ward_id=police.ward)
-    await _outbox_for(app, "officer-1")
+    await outbox_for(app, "officer-1")
     await police.commander.send(f"/assign {code} trinh sat minh")
     assert "Đã giao tin" in police.commander.text
-    assert f"Đồng chí được giao xử lý tin {code}" in await _outbox_for(app, "officer-1")
+    assert f"Đồng chí được giao xử lý tin {code}" in await outbox_for(app, "officer-1")
     await police.commander.send(f"/assign {code} nobody")
     assert "Không có cán bộ này" in police.commander.text
 
@@ -322,7 +303,7 @@ async def test_escalation_survives_a_restart_and_happens_once(settings) -> None:
         await enrol(app, ward, OfficerRole.COMMANDER, "commander-1", "Trưởng CA Hùng")
         urgent, _ = await send_report(Chat(app, "r"), "cầm dao", category="danger")
         normal, _ = await send_report(Chat(app, "r2"), WHAT)
-        await _outbox_for(app, "commander-1")
+        await outbox_for(app, "commander-1")
         tip = await _tip(app, urgent)
         assert tip.ack_due_at - tip.created_at == timedelta(minutes=15)
         assert (await _tip(app, normal)).ack_due_at - tip.created_at >= timedelta(hours=23)
@@ -340,10 +321,10 @@ async def test_escalation_survives_a_restart_and_happens_once(settings) -> None:
                 .values(ack_due_at=utcnow() - timedelta(minutes=1))
             )
         assert await police_tick(app.services) == 1
-        box = await _outbox_for(app, "commander-1")
+        box = await outbox_for(app, "commander-1")
         assert f"Tin {urgent} chưa được tiếp nhận đúng hạn" in box and normal not in box
         assert await police_tick(app.services) == 0
-        assert await _outbox_for(app, "commander-1") == "" or urgent not in await _outbox_for(
+        assert await outbox_for(app, "commander-1") == "" or urgent not in await outbox_for(
             app, "commander-1"
         )
     finally:
@@ -356,13 +337,13 @@ async def test_morning_digest_once_a_day(settings) -> None:
         ward = await add_phu_lien(app)
         await enrol(app, ward, OfficerRole.OFFICER, "officer-1", "Trinh sát Minh")
         await send_report(Chat(app, "r"), WHAT)
-        await _outbox_for(app, "officer-1")
+        await outbox_for(app, "officer-1")
         await police_tick(app.services)
-        assert "Tổng hợp đầu ngày của Phù Liễn: 1 tin đang mở (1 tin mới)" in await _outbox_for(
+        assert "Tổng hợp đầu ngày của Phù Liễn: 1 tin đang mở (1 tin mới)" in await outbox_for(
             app, "officer-1"
         )
         await police_tick(app.services)
-        assert "Tổng hợp" not in await _outbox_for(app, "officer-1")
+        assert "Tổng hợp" not in await outbox_for(app, "officer-1")
     finally:
         await app.close()
 
