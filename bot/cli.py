@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot import cli_broadcasts, server
+from bot import cli_broadcasts
 from bot import config as config_module
 from bot.app import App
 from bot.channels import console
@@ -70,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(f"wardbot: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `wardbot content list | head`: the reader has had enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (OSError, ConnectionError) as exc:
         line = _("wardbot: cannot reach the database or a file: {problem}")
         print(line.format(problem=describe(exc)), file=sys.stderr)
@@ -189,6 +192,8 @@ async def cmd_run(args: argparse.Namespace, settings: Settings, _: Callable[[str
     """Every configured chat platform; the console chat when none is configured."""
     if not settings.channels:
         return await _console(args, settings, _, with_jobs=True)
+
+    from bot import server  # the platform clients load only when a platform runs
 
     async def work(app: App) -> int:
         try:

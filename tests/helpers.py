@@ -8,6 +8,7 @@ import struct
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
@@ -103,6 +104,38 @@ async def outbox_for(app: App, user: str) -> str:
     out = io.StringIO()
     await console.chat(app.dispatcher, user, stdin=io.StringIO(""), stdout=out)
     return out.getvalue()
+
+
+async def deliver_everything(app: App, now: datetime) -> int:
+    """What a working platform would do: every due broadcast sent to every recipient,
+    through the same claim and record steps the sender uses."""
+    from broadcasts import deliveries
+    from broadcasts.deliveries import Outcome
+    from storage.models import DeliveryStatus
+
+    services, sent = app.services, 0
+    async with services.db.transaction() as session:
+        await deliveries.start_due(session, now)
+    while True:
+        async with services.db.transaction() as session:
+            growing = await deliveries.to_expand(session)
+            for broadcast in growing:
+                await deliveries.expand(session, broadcast, 3)  # small batches on purpose
+        if not growing:
+            break
+    for channel in ("telegram", "zalo", "console"):
+        while True:
+            async with services.db.transaction() as session:
+                jobs = await deliveries.claim(session, services.vault, channel, now, 7)
+                await deliveries.record(
+                    session, [Outcome(j, DeliveryStatus.SENT) for j in jobs], now
+                )
+            sent += len(jobs)
+            if not jobs:
+                break
+    async with services.db.transaction() as session:
+        await deliveries.finish_done(session, now)
+    return sent
 
 
 def run_cli(*args: str, env: dict[str, str], stdin: str = "", cwd: Path | None = None):

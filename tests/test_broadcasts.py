@@ -28,7 +28,7 @@ from storage.models import (
     ResidentialGroup,
 )
 from storage.routes import Route
-from tests.helpers import add_phu_lien
+from tests.helpers import add_phu_lien, deliver_everything
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -65,34 +65,6 @@ async def register_chats(app, ward_id: int, officer_id: int, skip: int = 0) -> l
                                        group, by)  # fmt: skip
             routes.append(route)
     return routes
-
-
-async def deliver_everything(app, now: datetime) -> int:  # type: ignore[no-untyped-def]
-    """What a working platform would do: every due broadcast sent to every recipient,
-    through the same claim and record steps the sender uses."""
-    services, sent = app.services, 0
-    async with services.db.transaction() as session:
-        await deliveries.start_due(session, now)
-    while True:
-        async with services.db.transaction() as session:
-            growing = await deliveries.to_expand(session)
-            for broadcast in growing:
-                await deliveries.expand(session, broadcast, 3)  # small batches on purpose
-        if not growing:
-            break
-    for channel in ("telegram", "zalo", "console"):
-        while True:
-            async with services.db.transaction() as session:
-                jobs = await deliveries.claim(session, services.vault, channel, now, 7)
-                await deliveries.record(
-                    session, [Outcome(j, DeliveryStatus.SENT) for j in jobs], now
-                )
-            sent += len(jobs)
-            if not jobs:
-                break
-    async with services.db.transaction() as session:
-        await deliveries.finish_done(session, now)
-    return sent
 
 
 async def plan(app, now: datetime) -> planner.Plan:  # type: ignore[no-untyped-def]
