@@ -73,6 +73,15 @@ def test_relative_paths_follow_the_config_file_and_env_wins(tmp_path: Path) -> N
         ),
         ('[storage]\ndatabase_url = "mysql://db"\n', "storage.database_url", "must start"),
         ("[bot\n", "--config", "TOML"),
+        ("[broadcasts]\nmonthly_day = 31\n", "broadcasts.monthly_day", "28"),
+        ('[broadcasts]\nquiet_start = "9pm"\n', "broadcasts.quiet_start", "07:30"),
+        ('[broadcasts]\ndefault_campaigns = "yes"\n', "broadcasts.default_campaigns", "true"),
+        ('[[campaign]]\nslug = "Ngày CAND"\ndate = "19/8"\n', "campaign.slug", "lowercase"),
+        ('[[campaign]]\nslug = "x"\ndate = "30/2"\n', "campaign.date", "19/8"),
+        ('[[campaign]]\nslug = "x"\n', "campaign.month", "date or a month"),
+        ('[[campaign]]\nslug = "x"\nmonth = 6\ncolour = 1\n', "campaign.colour", "unknown"),
+        ('[[campaign]]\nslug = "june"\nmonth = 7\n', "campaign.slug", "same slug"),
+        ('[campaign]\nslug = "x"\n', "campaign", "[[campaign]]"),
     ],
 )
 def test_each_mistake_names_its_key(tmp_path: Path, text: str, key: str, fragment: str) -> None:
@@ -158,3 +167,47 @@ def test_channel_mistakes_name_their_key_never_the_token(
         _load(tmp_path, text, environ)
     assert error.value.key == key
     assert "not a token" not in str(error.value) and TOKEN not in str(error.value)
+
+
+def test_broadcast_limits_and_campaigns_from_the_file(tmp_path: Path) -> None:
+    text = """
+[telegram]
+rate_per_second = 25
+group_per_minute = 15
+[zalo]
+chat_per_second = 0.5
+[broadcasts]
+monthly_day = 3
+monthly_time = "18:30"
+default_campaigns = false
+[[campaign]]
+slug = "cand"
+name = "Ngày Công an nhân dân"
+date = "19/8"
+subscribers = false
+[[campaign]]
+slug = "thang-12"
+month = 12
+time = "10:00"
+content = "june"
+"""
+    env = {"WARDBOT_TELEGRAM_TOKEN": "1:a", "WARDBOT_ZALO_TOKEN": "2:b"}
+    settings = _load(tmp_path, text, env)
+    limits = {c.name: c.limits for c in settings.channels}
+    assert (limits["telegram"].per_second, limits["telegram"].chat_per_second,
+            limits["telegram"].group_per_minute) == (25.0, 1.0, 15)  # fmt: skip
+    assert (limits["zalo"].per_second, limits["zalo"].chat_per_second) == (10.0, 0.5)
+    assert (settings.monthly_day, settings.monthly_time) == (3, "18:30")
+    cand, december = settings.campaigns  # the June and 26/6 defaults are off
+    assert (cand.slug, cand.day, cand.month, cand.at_time, cand.subscribers) == (
+        "cand", 19, 8, "08:00", False)  # fmt: skip
+    assert (december.day, december.month, december.content) == (None, 12, "june")
+    defaults = _load(tmp_path, "", {}).campaigns
+    assert [(c.slug, c.day, c.month, c.at_time) for c in defaults] == [
+        ("june", None, 6, "09:00"), ("day-26-6", 26, 6, "08:00")]  # fmt: skip
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, "[telegram]\nrate_per_second = 0\n", env)
+    assert caught.value.key == "telegram.rate_per_second" and "above 0" in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, '[zalo]\ngroup_per_minute = "many"\n', env)
+    assert caught.value.key == "zalo.group_per_minute" and "1:a" not in str(caught.value)

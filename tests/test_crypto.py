@@ -153,3 +153,11 @@ def test_receipt_hash_verifies_only_the_right_secret() -> None:
     assert not hasher.verify(new_code(), secret, stored)
     assert not ReceiptHasher(Keyring.generate()).verify(code, secret, stored)
     assert not hasher.verify(code, secret, None)
+
+
+def test_every_table_that_owns_a_data_key_is_rewrapped_after_rotation() -> None:
+    from storage.keys import KEY_OWNERS
+    from storage.models import Base
+
+    owners = {m.class_ for m in Base.registry.mappers if "wrapped_key" in m.local_table.c}
+    assert owners == set(KEY_OWNERS)
