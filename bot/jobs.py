@@ -12,6 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.conversation import Services, describe
 from broadcasts import deliveries, planner
+from broadcasts.sender import leave_in_outbox
 from storage import rate_limits, tips
 from storage.models import utcnow
 
@@ -85,6 +86,7 @@ async def broadcast_tick(services: Services) -> int:
                     await deliveries.expand(session, broadcast, EXPAND_BATCH)
             if not growing:
                 break
+        await leave_in_outbox(services, "console")
         async with services.db.transaction() as session:
             for broadcast in await deliveries.finish_done(session, utcnow()):
                 await report_broadcast(session, services, broadcast)

@@ -18,18 +18,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from bot.channels.faults import Failure, Fault
 from bot.config import SendLimits
 from bot.conversation import Services, describe
+from bot.delivery import enqueue_reply
 from bot.messages import ChatEvent, Reply
 from broadcasts import deliveries
+from broadcasts.compose import Texts
 from broadcasts.deliveries import CHAT, Job, Outcome
-from broadcasts.library import render
 from broadcasts.planner import quiet_hours
 from broadcasts.throttle import Limiter
-from storage.models import AwarenessMessage, Broadcast, DeliveryStatus, Ward, utcnow
+from storage.models import DeliveryStatus, utcnow
 from storage.routes import Route
 
 log = logging.getLogger(__name__)
@@ -70,7 +69,7 @@ class BroadcastSender:
         self.workers = min(100, max(4, math.ceil(limits.per_second / 2)))
         self.batch = max(50, int(limits.per_second * 4))
         self.counts: Counter[str] = Counter()
-        self._texts: dict[tuple[int, str], str] = {}
+        self._texts = Texts(services.translator, services.settings.default_language)
         self._done: list[Outcome] = []
         self._queue: asyncio.Queue[Job] = asyncio.Queue()
         self._stopping = asyncio.Event()
@@ -122,7 +121,7 @@ class BroadcastSender:
                 async with self.services.db.transaction() as session:
                     jobs = await deliveries.claim(session, self.services.vault, self.channel,
                                                   now, self.batch)  # fmt: skip
-                    await self._prepare_texts(session, jobs)
+                    await self._texts.prepare(session, jobs)
             except Exception as exc:  # the database is away: try again shortly
                 log.warning("%s: cannot claim broadcast messages (%s)", self.channel, describe(exc))
                 await self._sleep(self.options.idle_every * 5)
@@ -131,37 +130,6 @@ class BroadcastSender:
                 self._queue.put_nowait(job)
             if not jobs:
                 await self._sleep(self.options.idle_every)
-
-    async def _prepare_texts(self, session, jobs: list[Job]) -> None:  # type: ignore[no-untyped-def]
-        default = self.services.settings.default_language
-        for job in jobs:
-            language = job.language or default
-            key = (job.broadcast_id, language)
-            if key in self._texts:
-                continue
-            broadcast = await session.get(Broadcast, job.broadcast_id)
-            ward = await session.get(Ward, broadcast.ward_id)
-            message = (
-                await session.scalar(select(AwarenessMessage).where(
-                    AwarenessMessage.id == broadcast.message_id))
-                if broadcast.message_id else None
-            )  # fmt: skip
-            _ = self.services.translator.get(language).gettext
-            if message is not None:
-                body = message.text_en if language == "en" and message.text_en else message.text_vi
-            else:
-                body = broadcast.text or ""
-            self._texts[key] = render(body, ward, _("police emergency"))
-        if len(self._texts) > 1000:
-            self._texts.clear()
-
-    def _text(self, job: Job) -> str:
-        language = job.language or self.services.settings.default_language
-        text = self._texts[(job.broadcast_id, language)]
-        if job.target_kind != CHAT:
-            _ = self.services.translator.get(language).gettext
-            text += "\n\n" + _("You receive this because you subscribed. To stop: /stop")
-        return text
 
     async def _work(self) -> None:
         while True:
@@ -187,7 +155,7 @@ class BroadcastSender:
         if job.route is None:  # stopped, blocked or unregistered since it was queued
             self.counts["cancelled"] += 1
             return Outcome(job, DeliveryStatus.CANCELLED)
-        route, reply = job.route, Reply(self._text(job))
+        route, reply = job.route, Reply(self._texts.for_job(job))
         pace_key = f"{job.target_kind}:{job.target_id}"
         migrations = 0
         while True:
@@ -273,3 +241,28 @@ class BroadcastSender:
 
 
 _STOP = Job(0, 0, "", 0, 0, 0, None, "")
+
+
+async def leave_in_outbox(services: Services, channel: str, batch: int = 500) -> int:
+    """For a channel without a live connection (the console): each due message is left
+    sealed in the outbox, shown when that person next opens the chat, and counted as
+    delivered then. Returns how many were left."""
+    quiet = quiet_hours(services.settings)
+    texts = Texts(services.translator, services.settings.default_language)
+    left = 0
+    while not quiet.is_quiet(now := utcnow()):
+        async with services.db.transaction() as session:
+            jobs = await deliveries.claim(session, services.vault, channel, now, batch)
+            await texts.prepare(session, jobs)
+            outcomes = []
+            for job in jobs:
+                if job.route is None:
+                    outcomes.append(Outcome(job, DeliveryStatus.CANCELLED))
+                    continue
+                await enqueue_reply(session, services, job.route, texts.for_job(job))
+                outcomes.append(Outcome(job, DeliveryStatus.SENT))
+            await deliveries.record(session, outcomes, now)
+        left += len(jobs)
+        if len(jobs) < batch:
+            break
+    return left

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App, open_app
+from bot.jobs import broadcast_tick
 from bot.messages import ChatKind
 from broadcasts import deliveries
 from storage import group_chats, subscribers
@@ -101,12 +102,21 @@ async def test_an_officers_draft_waits_for_a_commander_then_goes_to_everyone(app
     assert await _status(app, draft_id) == BroadcastStatus.SCHEDULED
 
     async with app.services.db.transaction() as session:
-        assert len(await deliveries.start_due(session, utcnow())) == 1
+        await deliveries.start_due(session, utcnow())
         broadcast = await session.get(Broadcast, draft_id)
         await deliveries.expand(session, broadcast, 100)
         targets = (await session.scalars(
             select(Delivery.target_kind).where(Delivery.broadcast_id == draft_id))).all()  # fmt: skip
     assert sorted(targets) == ["chat", "subscriber", "subscriber"]
+    # Console chats have no live connection: the messages wait for them in the outbox.
+    await broadcast_tick(app.services)
+    for person in ("cu-dan-1", "cu-dan-2"):
+        box = await outbox_for(app, person)
+        assert "Bà con phường Phù Liễn lưu ý" in box and "Muốn dừng: /stop" in box
+    group_box = await outbox_for(app, "nhom-nam-hai")
+    assert "Bà con phường Phù Liễn lưu ý" in group_box and "/stop" not in group_box
+    assert await _status(app, draft_id) == BroadcastStatus.DONE
+    assert f"Bản tin #{draft_id} đã gửi xong: 3 đã nhận" in await outbox_for(app, "officer-1")
     await officer.send("/broadcasts")
     assert f"#{draft_id}" in officer.text
 

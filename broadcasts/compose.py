@@ -1,0 +1,61 @@
+"""What a recipient reads: the message in their language, with the ward's name and
+numbers filled in, and for a subscriber how to stop."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import Translator
+from broadcasts.deliveries import CHAT, Job
+from broadcasts.library import render
+from storage.models import AwarenessMessage, Broadcast, Ward
+
+CACHE_SIZE = 1000
+
+
+class Texts:
+    """Rendered texts by broadcast and language, read from the database once per batch
+    of jobs rather than once per recipient."""
+
+    def __init__(self, translator: Translator, default_language: str):
+        self._translator = translator
+        self._default = default_language
+        self._cache: dict[tuple[int, str], str] = {}
+
+    async def prepare(self, session: AsyncSession, jobs: list[Job]) -> None:
+        """Make `for_job` ready for every job in this batch."""
+        if len(self._cache) > CACHE_SIZE:
+            self._cache.clear()  # before adding: the batch's own texts stay
+        for job in jobs:
+            language = self._language(job)
+            key = (job.broadcast_id, language)
+            if key not in self._cache:
+                self._cache[key] = await self._render(session, job.broadcast_id, language)
+
+    def for_job(self, job: Job) -> str:
+        language = self._language(job)
+        text = self._cache[(job.broadcast_id, language)]
+        if job.target_kind != CHAT:
+            _ = self._translator.get(language).gettext
+            text += "\n\n" + _("You receive this because you subscribed. To stop: /stop")
+        return text
+
+    def _language(self, job: Job) -> str:
+        return job.language or self._default
+
+    async def _render(self, session: AsyncSession, broadcast_id: int, language: str) -> str:
+        broadcast = await session.get(Broadcast, broadcast_id)
+        if broadcast is None:
+            raise LookupError("a delivery whose broadcast is gone")
+        ward = await session.get(Ward, broadcast.ward_id)
+        message = (
+            await session.get(AwarenessMessage, broadcast.message_id)
+            if broadcast.message_id
+            else None
+        )
+        if message is not None:
+            body = message.text_en if language == "en" and message.text_en else message.text_vi
+        else:
+            body = broadcast.text or ""
+        _ = self._translator.get(language).gettext
+        return render(body, ward, _("police emergency"))
