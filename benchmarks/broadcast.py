@@ -63,13 +63,23 @@ async def serve(rate: int, error_rate: float, control: Path) -> None:
     async with FakeTelegram(TOKEN, enforce_limits=True, server_error_rate=error_rate,
                             overall_per_second=rate, seed=20260626) as fake:  # fmt: skip
         loop = asyncio.get_running_loop()
+        accepted: list[float] = []  # monotonic times of sends within the limits
+        within_limits = fake._over_limit
+
+        def counting(chat_id: int) -> int:
+            wait = within_limits(chat_id)
+            if not wait:
+                accepted.append(time.monotonic())
+            return wait
+
+        fake._over_limit = counting  # type: ignore[method-assign]
 
         def dump() -> None:
             per_chat = Counter(m["chat_id"] for m in fake.sent)
             requests = sum(1 for name, _ in fake.calls if name == "sendMessage")
             figures = {"per_chat": {str(k): v for k, v in per_chat.items()},
                        "rate_limited": fake.rate_limited, "server_errors": fake.server_errors,
-                       "requests": requests}  # fmt: skip
+                       "requests": requests, "accepted": accepted}  # fmt: skip
             tmp = control.with_suffix(".tmp")
             tmp.write_text(json.dumps(figures))
             tmp.replace(control.with_suffix(".stats"))
@@ -78,6 +88,7 @@ async def serve(rate: int, error_rate: float, control: Path) -> None:
             fake.sent.clear()
             fake.calls.clear()
             fake.rate_limited = fake.server_errors = 0
+            accepted.clear()
 
         loop.add_signal_handler(signal.SIGUSR1, dump)
         loop.add_signal_handler(signal.SIGUSR2, reset)
@@ -226,7 +237,7 @@ async def run_sender(database: Path, workdir: Path, api: str, rate: int) -> None
         await channel.close()
         await app.close()
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"elapsed": elapsed, "peak_mb": peak_kb / 1024,
+    print(json.dumps({"elapsed": elapsed, "started": started, "peak_mb": peak_kb / 1024,
                       "baseline_mb": baseline_kb / 1024,
                       "counts": dict(channel.broadcasts.counts)}), flush=True)  # fmt: skip
 
@@ -277,6 +288,19 @@ async def run_peer(api: str, rate: int, groups: int, people: int) -> None:
 
 
 # ---- the runs ------------------------------------------------------------------------------
+
+
+def timeline(accepted: list[float], started: float) -> str:
+    """Where the time went: before the first send, the steady rate, and the tail."""
+    if len(accepted) < 10:
+        return "too few sends for a timeline"
+    times = sorted(accepted)
+    low, high = times[len(times) // 10], times[len(times) * 9 // 10]
+    steady = (len(times) * 8 // 10) / max(high - low, 1e-9)
+    return (
+        f"first send {times[0] - started:.1f} s after start, steady {steady:.1f}/s "
+        f"(middle 80%), last send {times[-1] - started:.1f} s after start"
+    )
 
 
 def run_json(command: list[str], timeout: float) -> dict:
@@ -363,6 +387,7 @@ def _orchestrate(args: argparse.Namespace, workdir: Path) -> int:
               f"duplicates {duplicates}, peak {ours['peak_mb']:.0f} MB ("
               f"{ours['baseline_mb']:.0f} MB before the first send: Python with aiogram, "
               f"SQLAlchemy and the bot loaded)", flush=True)  # fmt: skip
+        print("  " + timeline(stats["accepted"], ours["started"]), flush=True)
         peer_ratio = "n/a"
         if not args.skip_peer:
             server.reset()
