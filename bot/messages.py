@@ -57,12 +57,14 @@ class Button:
 
 @dataclass(frozen=True, slots=True)
 class Media:
-    """A file to send with a reply (a tip's photo or PDF, to an officer)."""
+    """A file to send with a reply: a tip's photo or PDF for an officer (`data`), or a
+    public image a broadcast links to (`url`, which the platform fetches itself)."""
 
     kind: str  # image or pdf
     mime_type: str
-    data: bytes = field(repr=False)
+    data: bytes = field(default=b"", repr=False)
     filename: str = ""
+    url: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,11 +21,13 @@ class Texts:
         self._translator = translator
         self._default = default_language
         self._cache: dict[tuple[int, str], str] = {}
+        self._images: dict[int, str] = {}
 
     async def prepare(self, session: AsyncSession, jobs: list[Job]) -> None:
         """Make `for_job` ready for every job in this batch."""
         if len(self._cache) > CACHE_SIZE:
             self._cache.clear()  # before adding: the batch's own texts stay
+            self._images.clear()
         for job in jobs:
             language = self._language(job)
             key = (job.broadcast_id, language)
@@ -40,6 +42,10 @@ class Texts:
             text += "\n\n" + _("You receive this because you subscribed. To stop: /stop")
         return text
 
+    def image_for(self, job: Job) -> str:
+        """The public image the message shows above its text, or ""."""
+        return self._images.get(job.broadcast_id, "")
+
     def _language(self, job: Job) -> str:
         return job.language or self._default
 
@@ -53,6 +59,7 @@ class Texts:
             if broadcast.message_id
             else None
         )
+        self._images[broadcast_id] = message.image_url if message is not None else ""
         if message is not None:
             body = message.text_en if language == "en" and message.text_en else message.text_vi
         else:

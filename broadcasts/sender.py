@@ -22,7 +22,7 @@ from bot.channels.faults import Failure, Fault
 from bot.config import SendLimits
 from bot.conversation import Services, describe
 from bot.delivery import enqueue_reply
-from bot.messages import ChatEvent, Reply
+from bot.messages import ChatEvent, Media, Reply
 from broadcasts import deliveries
 from broadcasts.compose import Texts
 from broadcasts.deliveries import CHAT, Job, Outcome
@@ -155,13 +155,17 @@ class BroadcastSender:
         if job.route is None:  # stopped, blocked or unregistered since it was queued
             self.counts["cancelled"] += 1
             return Outcome(job, DeliveryStatus.CANCELLED)
-        route, reply = job.route, Reply(self._texts.for_job(job))
+        image = self._texts.image_for(job)
+        # The image (if any) and the text are two platform calls, each paced on its own.
+        calls = [Reply("", media=(Media("image", "image/jpeg", url=image),))] if image else []
+        calls.append(Reply(self._texts.for_job(job)))
+        route = job.route
         pace_key = f"{job.target_kind}:{job.target_id}"
         migrations = 0
-        while True:
+        while calls:
             await self.limiter.acquire(pace_key, job.target_kind == CHAT)
             try:
-                await self._call(route, reply)
+                await self._call(route, calls[0])
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -178,9 +182,10 @@ class BroadcastSender:
                     route = moved
                     continue
                 return await self._failed(job, route, failure, exc)
+            calls.pop(0)
             self.limiter.bucket.succeeded()
-            self.counts["sent"] += 1
-            return Outcome(job, DeliveryStatus.SENT)
+        self.counts["sent"] += 1
+        return Outcome(job, DeliveryStatus.SENT)
 
     async def _failed(self, job: Job, route: Route, failure: Failure, exc: Exception) -> Outcome:
         now = utcnow()

@@ -108,9 +108,11 @@ class ChatPacer:
 
     def _window(self, group: bool) -> tuple[float, int]:
         if group:
-            return 60.0, self._limits.group_per_minute
+            return 60.0 + WINDOW_MARGIN, self._limits.group_per_minute
         per_second = self._limits.chat_per_second
-        return (1.0, int(per_second)) if per_second >= 1 else (1.0 / per_second, 1)
+        if per_second >= 1:
+            return 1.0 + WINDOW_MARGIN, int(per_second)
+        return 1.0 / per_second + WINDOW_MARGIN, 1
 
     def wait_time(self, chat: str, group: bool) -> float:
         window, most = self._window(group)
@@ -144,7 +146,12 @@ class Limiter:
         self.pacer = ChatPacer(limits, clock=clock)
 
     async def acquire(self, chat: str, group: bool) -> None:
-        while (wait := self.pacer.wait_time(chat, group)) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(wait)
-        self.pacer.record(chat, group)
-        await self.bucket.take()
+        """Wait until this chat may get another message and the bot may send one. The
+        chat's send is recorded after the bucket's wait, when it really goes out."""
+        while True:
+            while (wait := self.pacer.wait_time(chat, group)) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(wait)
+            await self.bucket.take()
+            if self.pacer.wait_time(chat, group) == 0:  # nobody else wrote to it meanwhile
+                self.pacer.record(chat, group)
+                return

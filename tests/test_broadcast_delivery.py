@@ -19,7 +19,14 @@ from bot.messages import Reply
 from broadcasts import coverage, deliveries, planner
 from broadcasts.sender import SenderOptions
 from storage import group_chats, subscribers
-from storage.models import Delivery, DeliveryStatus, OfficerRole, Subscriber, utcnow
+from storage.models import (
+    AwarenessMessage,
+    Delivery,
+    DeliveryStatus,
+    OfficerRole,
+    Subscriber,
+    utcnow,
+)
 from storage.routes import Route
 from tests.channels import FAST, channel_settings, running
 from tests.fakes.telegram_bot_api import FakeTelegram
@@ -208,3 +215,40 @@ async def test_after_a_crash_the_next_start_resends_only_what_was_in_flight(sett
         assert sum(received.values()) - total == 6  # duplicates: exactly those sent unrecorded
     finally:
         await app.close()
+
+
+async def test_a_message_with_an_image_sends_the_picture_then_the_text(settings) -> None:
+    app = await open_app(no_quiet(settings))
+    picture = "https://example.org/posters/26-6.jpg"
+    try:
+        await ward_with_audience(app)
+        async with app.services.db.transaction() as session:
+            for message in (await session.scalars(select(AwarenessMessage))).all():
+                message.image_url = picture
+        assert await plan_and_start(app) == 12
+        async with FakeTelegram(max_poll=0.5, enforce_limits=True) as tg:
+            async with running(channel(app, tg)):
+                counts = await until_sent(app)
+        assert counts[DeliveryStatus.SENT] == 12 + len(PEOPLE)
+        assert tg.rate_limited == 0  # picture and text paced as two sends to each chat
+        by_chat: dict[int, list[str]] = {}
+        for sent in tg.sent:
+            by_chat.setdefault(sent["chat_id"], []).append(sent["method"])
+        assert len(by_chat) == 12 + len(PEOPLE)
+        assert all(methods == ["sendPhoto", "sendMessage"] for methods in by_chat.values())
+        photos = [c for name, c in tg.calls if name == "sendPhoto"]
+        assert {p["photo"] for p in photos} == {picture}
+    finally:
+        await app.close()
+
+
+def test_zalo_sends_a_linked_image_as_a_photo_and_names_an_uploaded_file() -> None:
+    from bot.channels.rendering import numbered_text
+    from bot.channels.zalo import ZaloChannel
+    from bot.messages import Media
+
+    parts = ZaloChannel.parts.__get__(object.__new__(ZaloChannel))  # no connection needed
+    linked = Reply("", media=(Media("image", "image/jpeg", url="https://example.org/a.jpg"),))
+    assert len(parts(linked)) == 1 and numbered_text(linked) == ""  # the photo alone
+    uploaded = Reply("", media=(Media("image", "image/jpeg", data=b"\xff\xd8"),))
+    assert len(parts(uploaded)) == 1 and "📎" in numbered_text(uploaded)  # named in text

@@ -85,13 +85,13 @@ def test_the_pacer_spaces_one_chat_and_one_group() -> None:
     clock = Clock()
     pacer = ChatPacer(SendLimits(chat_per_second=1, group_per_minute=20), clock=clock)
     pacer.record("person", group=False)
-    assert pacer.wait_time("person", group=False) == pytest.approx(1.0)
+    assert pacer.wait_time("person", group=False) == pytest.approx(1.0 + WINDOW_MARGIN)
     assert pacer.wait_time("someone else", group=False) == 0
     for _ in range(20):
         pacer.record("tdp", group=True)
         clock.now += 1
-    assert pacer.wait_time("tdp", group=True) == pytest.approx(40.0)
-    clock.now += 40
+    assert pacer.wait_time("tdp", group=True) == pytest.approx(40.0 + WINDOW_MARGIN)
+    clock.now += 40.1
     assert pacer.wait_time("tdp", group=True) == 0
     pacer.forget_idle()
     assert pacer.wait_time("person", group=False) == 0
@@ -102,3 +102,18 @@ def test_a_bucket_refuses_a_nonsensical_rate() -> None:
         TokenBucket(0)
     with pytest.raises(ValueError):
         TokenBucket(10, burst=0.5)
+
+
+async def test_two_senders_to_one_chat_are_still_spaced() -> None:
+    import asyncio
+    import time
+
+    limiter = Limiter(SendLimits(per_second=1000, chat_per_second=1))
+    sent: list[float] = []
+
+    async def one() -> None:
+        await limiter.acquire("person", group=False)
+        sent.append(time.monotonic())
+
+    await asyncio.gather(one(), one())
+    assert len(sent) == 2 and sent[1] - sent[0] >= 1.0

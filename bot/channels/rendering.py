@@ -13,10 +13,9 @@ _NO_BREAK_SPACES = frozenset("\u00a0\u2007\u202f")
 def numbered_text(reply: Reply) -> str:
     options = reply.options()
     text = reply.text
-    if reply.media:
-        files = [
-            f"[📎 {m.kind} {m.mime_type}, {max(1, len(m.data) // 1024)} KB]" for m in reply.media
-        ]
+    uploads = [m for m in reply.media if not m.url]  # a linked image is sent as itself
+    if uploads:
+        files = [f"[📎 {m.kind} {m.mime_type}, {max(1, len(m.data) // 1024)} KB]" for m in uploads]
         text = "\n".join([text, *files])
     if not options:
         return text

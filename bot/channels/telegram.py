@@ -362,7 +362,9 @@ class TelegramChannel(NetworkChannel):
 
     def _media_part(self, media: Media, protect: bool) -> Part:
         async def call(route: Route) -> str:
-            upload = BufferedInputFile(media.data, filename=media.filename or _filename(media))
+            upload: BufferedInputFile | str = media.url or BufferedInputFile(
+                media.data, filename=media.filename or _filename(media)
+            )
             if media.kind == "image":
                 message = await self.bot.send_photo(int(route.chat_id), upload,
                                                     protect_content=protect)  # fmt: skip

@@ -156,7 +156,19 @@ class ZaloChannel(NetworkChannel):
     # ---- sending ------------------------------------------------------------------------
 
     def parts(self, reply: Reply) -> list[Part]:
-        return [self._text_part(chunk) for chunk in split_text(numbered_text(reply))]
+        photos = [self._photo_part(m.url) for m in reply.media if m.url and m.kind == "image"]
+        chunks = [c for c in split_text(numbered_text(reply)) if c.strip()]
+        if not chunks and not photos:
+            chunks = ["…"]
+        return photos + [self._text_part(chunk) for chunk in chunks]
+
+    def _photo_part(self, url: str) -> Part:
+        async def call(route: Route) -> str | None:
+            result = await self.api.send_photo(route.chat_id, url)
+            message_id = result.get("message_id")
+            return str(message_id) if message_id else None
+
+        return call
 
     def _text_part(self, text: str) -> Part:
         async def call(route: Route) -> str | None:

@@ -529,6 +529,8 @@ class FakeTelegram:
         reference = str(params.get(field, ""))
         if reference.startswith("attach://"):
             filename, data = uploads.get(reference[len("attach://") :], ("", b""))
+        elif reference.startswith(("http://", "https://")):  # Telegram fetches it itself
+            filename, data = reference.rsplit("/", 1)[-1], reference.encode()
         else:
             filename, data = "", self.files.get(reference, b"")
         if not data:
