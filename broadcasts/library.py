@@ -29,6 +29,7 @@ TOPICS = (
 AUDIENCES = ("everyone", "youth", "parents", "workers", "schools")
 PLACEHOLDERS = frozenset({"ward", "hotlines"})
 MAX_TEXT = 3500  # fits one Telegram message (4,096) and two Zalo ones (2,000) with room
+MAX_FIELD = 500  # the source note and the image address (their columns' size)
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 
 
@@ -70,6 +71,9 @@ class Content:
             check_text(text)
         if self.image_url and not self.image_url.startswith("https://"):
             raise ContentError(N_("the image must be a public https:// address"))
+        if len(self.source) > MAX_FIELD or len(self.image_url) > MAX_FIELD:
+            raise ContentError(N_("the source and the image address may have at most {value} "
+                                  "characters each"), MAX_FIELD)  # fmt: skip
 
 
 def check_text(text: str) -> None:

@@ -361,7 +361,7 @@ class AwarenessMessage(Base):
     audience: Mapped[str] = mapped_column(String(16))
     # "" for the monthly rotation, or the campaign whose set it belongs to.
     campaign: Mapped[str] = mapped_column(String(24), default="")
-    source: Mapped[str] = mapped_column(String(200), default="")
+    source: Mapped[str] = mapped_column(String(500), default="")
     text_vi: Mapped[str] = mapped_column(Text)
     text_en: Mapped[str] = mapped_column(Text, default="")
     image_url: Mapped[str] = mapped_column(String(500), default="")

@@ -135,6 +135,16 @@ def test_a_bad_message_text_is_refused_with_a_reason(text: str, problem: str) ->
         library.Content("bad-one", "harms", "everyone", text)
 
 
+def test_a_source_or_image_address_too_long_for_its_column_is_refused() -> None:
+    with pytest.raises(library.ContentError, match="at most 500"):
+        library.Content("bad-one", "harms", "everyone", "Xin chào", source="x" * 501)
+    with pytest.raises(library.ContentError, match="at most 500"):
+        library.Content("bad-one", "harms", "everyone", "Xin chào",
+                        image_url="https://example.org/" + "a" * 490)  # fmt: skip
+    with pytest.raises(library.ContentError, match="https"):
+        library.Content("bad-one", "harms", "everyone", "Xin chào", image_url="http://x.vn/a.jpg")
+
+
 # ---- time ---------------------------------------------------------------------------------
 
 

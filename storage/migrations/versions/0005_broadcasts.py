@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("topic", sa.String(length=24), nullable=False),
         sa.Column("audience", sa.String(length=16), nullable=False),
         sa.Column("campaign", sa.String(length=24), nullable=False),
-        sa.Column("source", sa.String(length=200), nullable=False),
+        sa.Column("source", sa.String(length=500), nullable=False),
         sa.Column("text_vi", sa.Text(), nullable=False),
         sa.Column("text_en", sa.Text(), nullable=False),
         sa.Column("image_url", sa.String(length=500), nullable=False),
