@@ -108,4 +108,10 @@ async def test_coverage_shows_which_tdp_was_reached(cli_env, settings) -> None:
     assert "0/" in empty.splitlines()[0]
     assert "2026-13" in _refused(cli_env, "coverage", "--month", "2026-13")
     assert "#99" in _refused(cli_env, "broadcast", "watch", "99")
-    assert "Nam Hải" not in _ok(cli_env, "broadcast", "list")  # figures only, no names needed
+    listing = _ok(cli_env, "broadcast", "list")
+    assert "Nam Hải" not in listing  # figures only, no names needed
+    sent_id = next(line.split("\t")[0].lstrip("#") for line in listing.splitlines()
+                   if "\t1/1 " in line or "đã gửi 1/1" in line)  # fmt: skip
+    watched = run_cli("broadcast", "watch", sent_id, env=cli_env)
+    assert watched.returncode == 0 and "Traceback" not in watched.stderr
+    assert f"#{sent_id}" in watched.stdout and "đã gửi 1, 0 bị chặn, 0 lỗi" in watched.stdout
