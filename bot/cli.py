@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot import cli_broadcasts
+from bot import cli_broadcasts, cli_campaign
 from bot import config as config_module
 from bot.app import App
 from bot.channels import console
@@ -98,6 +98,7 @@ def _configure_logging(settings: Settings, *, quiet: bool) -> None:
     if level > logging.DEBUG:
         logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration step
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # two lines per tick
+        logging.getLogger("fontTools").setLevel(logging.WARNING)  # a line per font table
 
 
 Handler = Callable[
@@ -185,6 +186,7 @@ def _parser(_: Callable[[str], str]) -> argparse.ArgumentParser:
     lst.add_argument("--ward", required=True)
     lst.set_defaults(handler=cmd_tdp_list)
     cli_broadcasts.add_commands(commands, command, _)
+    cli_campaign.add_commands(commands, command, _)
     return parser
 
 

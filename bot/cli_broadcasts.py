@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.cli_common import CommandError, find_ward, with_app
+from bot.cli_common import CommandError, find_ward, the_ward, with_app
 from bot.config import Settings
 from broadcasts import coverage, library
 from broadcasts.calendar import parse_period, period_of
@@ -255,7 +255,7 @@ async def cmd_coverage(args: argparse.Namespace, settings: Settings, _: Translat
 
     async def work(app: Any) -> int:
         async with app.services.db.transaction() as session:
-            ward = await _the_ward(session, args.ward, settings, _)
+            ward = await the_ward(session, args.ward, settings, _)
             table = await coverage.month_table(session, ward.id, month)
         print(coverage.render_table(table, ward.name, month, _, settings.zone))
         return 0
@@ -263,23 +263,12 @@ async def cmd_coverage(args: argparse.Namespace, settings: Settings, _: Translat
     return await with_app(settings, work)
 
 
-async def _the_ward(session: Any, text: str, settings: Settings, _: Translate) -> Any:
-    from storage import wards
-
-    if text or settings.default_ward:
-        return await find_ward(session, text or settings.default_ward, _)
-    every = await wards.list_wards(session)
-    if len(every) != 1:
-        raise CommandError(_("several wards: say which with --ward"))
-    return every[0]
-
-
 async def cmd_broadcast_list(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
     from broadcasts import approval, deliveries
 
     async def work(app: Any) -> int:
         async with app.services.db.transaction() as session:
-            ward = await _the_ward(session, args.ward, settings, _)
+            ward = await the_ward(session, args.ward, settings, _)
             rows = await approval.recent(session, ward.id, limit=20)
             for row in rows:
                 done = await deliveries.progress(session, row.id)

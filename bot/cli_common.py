@@ -10,6 +10,7 @@ from bot.app import App, open_app
 from bot.config import Settings
 from storage import migrate, wards
 from storage.db import Database
+from storage.models import Ward
 
 
 class CommandError(Exception):
@@ -37,8 +38,33 @@ async def with_db(
         await db.dispose()
 
 
-async def find_ward(session: Any, text: str, _: Callable[[str], str]) -> wards.Ward:
+async def find_ward(session: Any, text: str, _: Callable[[str], str]) -> Ward:
     ward = await wards.find_ward(session, text)
     if ward is None:
         raise CommandError(_("no ward matches {ward}; see 'wardbot ward list'").format(ward=text))
     return ward
+
+
+async def the_ward(session: Any, text: str, settings: Settings, _: Callable[[str], str]) -> Ward:
+    """The ward named with --ward, else the configured default, else the only one."""
+    if text or settings.default_ward:
+        return await find_ward(session, text or settings.default_ward, _)
+    every = await wards.list_wards(session)
+    if len(every) != 1:
+        raise CommandError(_("several wards: say which with --ward"))
+    return every[0]
+
+
+async def the_group(session: Any, ward: Ward, text: str, _: Callable[[str], str]) -> Any:
+    """The one residential group of `ward` that `text` names (accents optional)."""
+    found = [g for g in await wards.match_groups(session, ward, text) if g.active]
+    if len(found) != 1:
+        names = ", ".join(g.name for g in found[:8])
+        raise CommandError(
+            _("no residential group of {ward} matches {tdp}").format(ward=ward.name, tdp=text)
+            if not found
+            else _("{tdp} matches several residential groups: {names}").format(
+                tdp=text, names=names
+            )
+        )
+    return found[0]

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.i18n import N_, SUPPORTED
+from campaign.drug_free import Target
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 ENV = {
@@ -132,6 +133,11 @@ class Settings:
     quiet_start: str = "21:00"
     quiet_end: str = "07:00"
     campaigns: tuple[CampaignSettings, ...] = DEFAULT_CAMPAIGNS
+    # Public links to the bots, printed on posters and shared by /invite.
+    telegram_username: str = ""
+    zalo_link: str = ""
+    # Drug-free TDP targets per ward code.
+    targets: Mapping[str, tuple[Target, ...]] = field(default_factory=dict)
     source: Path | None = None
 
     @property
@@ -157,10 +163,12 @@ _KNOWN: dict[str, tuple[str, ...]] = {
     "zalo": _CHANNEL_KEYS,
     "server": ("host", "port", "max_update_kb"),
     "broadcasts": ("monthly_day", "monthly_time", "quiet_start", "quiet_end", "default_campaigns"),
+    "links": ("telegram_username", "zalo"),
 }
 _CAMPAIGN_KEYS = ("slug", "name", "date", "month", "time", "content", "subscribers")
 _TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 
 
 def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -271,6 +279,9 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         quiet_start=clock("broadcasts.quiet_start", "21:00"),
         quiet_end=clock("broadcasts.quiet_end", "07:00"),
         campaigns=campaigns,
+        telegram_username=_telegram_username(value("links.telegram_username", "")),
+        zalo_link=_public_link("links.zalo", value("links.zalo", "")),
+        targets=parse_targets(raw),
         source=path,
     )
 
@@ -361,6 +372,48 @@ def _campaign_date(slug: str, entry: dict[str, Any]) -> tuple[int | None, int]:
     raise ConfigError("campaign.month", N_("campaign {value} needs a date or a month"), slug)
 
 
+def _telegram_username(name: str) -> str:
+    name = name.removeprefix("@")
+    if name and not _USERNAME.fullmatch(name):
+        raise ConfigError(
+            "links.telegram_username", N_("is not a Telegram bot username: {value}"), name
+        )
+    return name
+
+
+def _public_link(key: str, url: str) -> str:
+    if url and (urlsplit(url).scheme != "https" or not urlsplit(url).netloc or len(url) > 300):
+        raise ConfigError(key, N_("must be an https:// link, not {value}"), url)
+    return url
+
+
+def parse_targets(raw: dict[str, Any]) -> dict[str, tuple[Target, ...]]:
+    """`[targets.phu-lien]` with `2025 = 0.30` (a share of the TDPs) or `2026 = 23` (a
+    number of TDPs): drug-free TDPs by the end of each year."""
+    found: dict[str, tuple[Target, ...]] = {}
+    for ward_code, years in raw.get("targets", {}).items():
+        targets = []
+        for year_text, goal in years.items():
+            key = f"targets.{ward_code}.{year_text}"
+            if not re.fullmatch(r"20\d\d", str(year_text)):
+                raise ConfigError(key, N_("the key must be a year like 2027"))
+            try:
+                if isinstance(goal, float):
+                    targets.append(Target(int(year_text), share=goal))
+                elif isinstance(goal, int) and not isinstance(goal, bool):
+                    targets.append(Target(int(year_text), count=goal))
+                else:
+                    raise ValueError
+            except ValueError:
+                raise ConfigError(
+                    key,
+                    N_("must be a share like 0.30 or a number of TDPs like 23, not {value}"),
+                    goal,
+                ) from None
+        found[str(ward_code)] = tuple(sorted(targets, key=lambda t: t.year))
+    return found
+
+
 def _valid_day(day: int, month: int) -> bool:
     """A day that exists every year (29/2 does not)."""
     return 1 <= month <= 12 and 1 <= day <= (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[
@@ -382,6 +435,10 @@ def _read(path: Path) -> dict[str, Any]:
 
 def _reject_unknown(raw: dict[str, Any]) -> None:
     for section, body in raw.items():
+        if section == "targets":
+            if not isinstance(body, dict) or not all(isinstance(b, dict) for b in body.values()):
+                raise ConfigError(section, N_("must be [targets.WARD-CODE] tables"))
+            continue
         if section == "campaign":
             if not isinstance(body, list) or not all(isinstance(b, dict) for b in body):
                 raise ConfigError(section, N_("must be [[campaign]] tables"))

@@ -13,7 +13,7 @@ import re
 import traceback
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +30,8 @@ from bot.messages import (
     Outbound,
     Reply,
 )
+from campaign.quiz import Question
+from campaign.quiz import load as load_quiz
 from storage import conversations
 from storage.audit import AuditLog
 from storage.conversations import ConversationState, StoredConversation
@@ -60,6 +62,8 @@ class Services:
     langid: LanguageIdentifier
     audit: AuditLog
     invites: Invites
+    # The weekly quiz, read and checked once at start.
+    quiz: tuple[Question, ...] = field(default_factory=load_quiz)
 
     @property
     def sla(self) -> Sla:
@@ -109,6 +113,10 @@ class Context:
     @property
     def route(self) -> Route:
         return self.inbound.route
+
+    def local_now(self) -> datetime:
+        """Now in the ward's time zone: dates shown to people and dates recorded."""
+        return datetime.now(self.services.settings.zone)
 
     def reply(
         self,

@@ -109,4 +109,5 @@ class ChannelInfo:
     name: str
     has_buttons: bool = False
     can_delete_messages: bool = False
+    can_send_files: bool = False  # a PDF or an image given as bytes, not only by link
     fetch: Callable[[Attachment], Awaitable[bytes]] = _cannot_fetch

@@ -7,15 +7,21 @@ from bot.conversation import Router
 from handlers import (
     broadcast,
     cleanup,
+    drug_free,
     enrol,
     groups,
     info,
     language,
+    org_pledge,
+    pledge,
+    quiz,
     report,
     start,
     status,
     subscribe,
+    tdp_choice,
     triage,
+    ward_report,
 )
 from handlers.start import fallback, group_pointer
 
@@ -33,6 +39,12 @@ def build_routers() -> list[Router]:
         triage.router,
         enrol.router,
         groups.router,
+        tdp_choice.router,
         subscribe.router,
         broadcast.router,
+        pledge.router,
+        quiz.router,
+        org_pledge.router,
+        drug_free.router,
+        ward_report.router,
     ]

@@ -14,7 +14,7 @@ from broadcasts import approval, deliveries
 from broadcasts.approval import ApprovalRefused, Refusal
 from broadcasts.library import ContentError, check_text, render
 from broadcasts.planner import quiet_hours
-from handlers.triage import police, police_action
+from handlers.triage import police, police_action, typing_officer
 from storage import officers, triage, wards
 from storage.models import (
     Broadcast,
@@ -59,7 +59,7 @@ async def start(ctx: Context, officer: Officer) -> None:
 
 @router.step("bc:text")
 async def text_written(ctx: Context) -> None:
-    officer = await _officer(ctx)
+    officer = await typing_officer(ctx)
     if officer is None:
         return
     text = ctx.inbound.text.strip()
@@ -102,7 +102,7 @@ async def scope_chosen(ctx: Context, officer: Officer) -> None:
 
 @router.step("bc:group")
 async def group_typed(ctx: Context) -> None:
-    officer = await _officer(ctx)
+    officer = await typing_officer(ctx)
     if officer is None:
         return
     ward = await ctx.session.get(Ward, officer.ward_id)
@@ -284,15 +284,3 @@ async def _line(ctx: Context, broadcast: Broadcast) -> str:
         mark=STATUS.get(BroadcastStatus(broadcast.status), ""), id=broadcast.id,
         kind=broadcast.kind, when=when, sent=done.sent, total=done.total,
         blocked=done.blocked, failed=done.failed)  # fmt: skip
-
-
-async def _officer(ctx: Context) -> Officer | None:
-    """Steps are reached by typing: the typist must still be an officer."""
-    from handlers.start import fallback
-    from handlers.triage import officer_account
-
-    officer = await officers.officer_for_account(ctx.session, officer_account(ctx))
-    if officer is None:
-        ctx.go("")
-        await fallback(ctx)
-    return officer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.conversation import Context, Router
 from bot.messages import Button
+from campaign.links import group_payload, links_for, ward_payload
 from handlers.start import current_ward
 
 router = Router("info")
@@ -31,8 +32,12 @@ async def campaign(ctx: Context) -> None:
             "have quit.\n"
             "• Families can sign the “Drug-free family” pledge with their residential group."
         ),
-        _back(ctx),
-    )
+        [[Button(ctx._("Sign the family pledge"), "pledge:start")],
+         [Button(ctx._("This week's quiz"), "quiz:start")],
+         [Button(ctx._("Invite neighbours"), "invite:show")],
+         [Button(ctx._("Hotline numbers"), "info:hotline")],
+         [Button(ctx._("Menu"), "menu:home")]],
+    )  # fmt: skip
 
 
 @router.command("hotline")
@@ -47,3 +52,45 @@ async def hotline(ctx: Context) -> None:
         lines.append(ctx._("The ward has not published its own numbers here yet."))
     lines += ["", ctx._("You can also report here, anonymously: choose “Report a tip”.")]
     ctx.reply("\n".join(lines), _back(ctx))
+
+
+@router.command("invite", "moi")
+@router.action("invite:show")
+async def invite(ctx: Context) -> None:
+    """A link to pass on: it opens the bot with the resident's TDP (or ward) chosen."""
+    ctx.go("")
+    ward = await current_ward(ctx)
+    preset = ctx.state.data.get("preset_group")
+    if isinstance(preset, int):
+        payload = group_payload(preset)
+    elif ward is not None:
+        payload = ward_payload(ward.id)
+    else:
+        payload = ""
+    links = links_for(ctx.services.settings, payload) if payload else None
+    lines = []
+    if links is not None and links.telegram:
+        lines.append(ctx._("On Telegram: {link}").format(link=links.telegram))
+    if links is not None and links.zalo:
+        lines.append(
+            ctx._("On Zalo: {link} and then send {command}").format(
+                link=links.zalo, command=links.zalo_command
+            )
+        )
+    if not lines:
+        text = ctx._(
+            "Please tell your neighbours about this bot: they can forward this chat's name "
+            "to others, or scan the QR code on the residential group's notice board."
+        )
+    else:
+        text = "\n".join(
+            [
+                ctx._(
+                    "Invite your neighbours to join the campaign: forward this message. "
+                    "The link opens the ward police bot; nobody can see who shared it."
+                ),
+                "",
+                *lines,
+            ]
+        )
+    ctx.reply(text, [[Button(ctx._("Menu"), "menu:home")]])

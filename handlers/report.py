@@ -21,6 +21,7 @@ from handlers.categories import CATEGORIES, WHEN
 from handlers.cleanup import offer_cleanup
 from handlers.notices import notify_new_tip
 from handlers.start import ask_ward, current_ward, show_menu
+from handlers.triage import is_commander
 from storage import conversations, rate_limits, tips, triage, wards
 from storage.attachments import MAX_BYTES, MAX_FILES, AttachmentRejected, RejectReason, sanitize
 from storage.conversations import DraftFileData
@@ -79,6 +80,11 @@ async def _rate_limited(ctx: Context) -> bool:
 @router.command("report", "baotin")
 @router.action("report:start")
 async def start(ctx: Context) -> None:
+    if ctx.inbound.action is None and await is_commander(ctx):
+        # A commander's typed /report is the monthly report (handlers/ward_report.py);
+        # the "Report a tip" button still opens the resident's wizard.
+        await ctx.follow("wardreport:month:" + ctx.args.strip()[:7])
+        return
     await _begin(ctx, danger=False)
 
 

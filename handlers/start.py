@@ -88,6 +88,23 @@ async def ward_chosen(ctx: Context) -> None:
     await home(ctx)
 
 
+def menu_button(ctx: Context) -> Button:
+    return Button(ctx._("Menu"), "menu:home")
+
+
+async def private_ward(ctx: Context, resume: str) -> Ward | None:
+    """The ward, for a resident conversation that belongs in a private chat: in a group
+    the resident is pointed to one; an unknown ward is asked for, then `resume` runs.
+    None when a reply was given instead."""
+    if ctx.inbound.chat_kind is ChatKind.GROUP:
+        await group_pointer(ctx)
+        return None
+    ward = await current_ward(ctx)
+    if ward is None:
+        await ask_ward(ctx, resume)
+    return ward
+
+
 async def group_pointer(ctx: Context) -> None:
     """Resident commands typed in a group: never discussed there, only pointed away."""
     ctx.reply(ctx._("To talk with the ward police bot, please open a private chat with it."))

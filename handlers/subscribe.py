@@ -8,28 +8,24 @@ honoured forever: only the same person's new /subscribe starts messages again.
 from __future__ import annotations
 
 from bot.conversation import Context, Router
-from bot.messages import Button, ChatKind
-from handlers.start import ask_ward, current_ward, group_pointer, show_menu
-from storage import subscribers, wards
+from bot.messages import Button
+from handlers.start import menu_button, private_ward, show_menu
+from handlers.tdp_choice import ask_group, chosen_group
+from storage import subscribers
 from storage.models import ResidentialGroup
 
 router = Router("subscribe")
-PAGE = 8
 
 
 def _nav(ctx: Context) -> list[Button]:
-    return [Button(ctx._("Menu"), "menu:home")]
+    return [menu_button(ctx)]
 
 
 @router.command("subscribe", "dangky", in_groups=True)
 @router.action("sub:start")
 async def subscribe(ctx: Context) -> None:
-    if ctx.inbound.chat_kind is ChatKind.GROUP:
-        await group_pointer(ctx)
-        return
-    ward = await current_ward(ctx)
+    ward = await private_ward(ctx, "sub:start")
     if ward is None:
-        await ask_ward(ctx, "sub:start")
         return
     current = await subscribers.find(ctx.session, ctx.services.pseudonyms, ctx.route)
     if current is not None and current.active:
@@ -59,16 +55,15 @@ async def subscribe(ctx: Context) -> None:
     _ask_name(ctx)
 
 
-def _ask_name(ctx: Context, text: str | None = None) -> None:
-    ctx.go("sub:group")
-    ctx.reply(
-        text
-        or ctx._(
+def _ask_name(ctx: Context) -> None:
+    ask_group(
+        ctx,
+        "sub:grp:",
+        ctx._(
             "The ward police send short anti-drug messages about once a month, and more "
             "in June (the action month) and on 26/6. Which residential group (tổ dân phố) "
             "do you live in? Type its name; accents are not needed."
         ),
-        [[Button(ctx._("Show the list"), "sub:list:0")], _nav(ctx)],
     )
 
 
@@ -78,70 +73,10 @@ async def other_group(ctx: Context) -> None:
     _ask_name(ctx)
 
 
-@router.step("sub:group")
-async def group_typed(ctx: Context) -> None:
-    ward = await current_ward(ctx)
-    text = ctx.inbound.text.strip()
-    if ward is None:
-        await subscribe(ctx)
-        return
-    if not text or len(text) > 120:
-        _ask_name(ctx)
-        return
-    matches = [g for g in await wards.match_groups(ctx.session, ward, text, limit=PAGE) if g.active]
-    if len(matches) == 1:
-        await _subscribe_to(ctx, matches[0])
-        return
-    if not matches:
-        _ask_name(
-            ctx,
-            ctx._(
-                "I could not find a residential group called “{name}”. Please type it again, "
-                "or choose from the list:"
-            ).format(name=text[:60]),
-        )
-        return
-    rows = [[Button(g.name, f"sub:grp:{g.id}")] for g in matches[:PAGE]]
-    ctx.reply(
-        ctx._("Which one do you mean?"), [*rows, [Button(ctx._("None of these"), "sub:other")]]
-    )
-
-
-@router.action("sub:list:")
-async def group_list(ctx: Context) -> None:
-    ward = await current_ward(ctx)
-    if ward is None:
-        await subscribe(ctx)
-        return
-    groups = [g for g in await wards.list_groups(ctx.session, ward) if g.active]
-    page = int(ctx.action_arg) if ctx.action_arg.isdigit() else 0
-    chunk = groups[page * PAGE : (page + 1) * PAGE]
-    if not chunk:
-        _ask_name(ctx, ctx._("The ward has no residential groups listed yet."))
-        return
-    rows = [[Button(g.name, f"sub:grp:{g.id}")] for g in chunk]
-    paging = []
-    if page > 0:
-        paging.append(Button(ctx._("◀ Previous"), f"sub:list:{page - 1}"))
-    if (page + 1) * PAGE < len(groups):
-        paging.append(Button(ctx._("Next ▶"), f"sub:list:{page + 1}"))
-    ctx.go("sub:group")
-    pages = (len(groups) + PAGE - 1) // PAGE
-    ctx.reply(
-        ctx._("Residential groups (page {page} of {pages}):").format(page=page + 1, pages=pages),
-        [*rows, *([paging] if paging else []), _nav(ctx)],
-    )
-
-
 @router.action("sub:grp:")
 async def group_picked(ctx: Context) -> None:
-    ward = await current_ward(ctx)
-    group = (
-        await ctx.session.get(ResidentialGroup, int(ctx.action_arg))
-        if ctx.action_arg.isdigit()
-        else None
-    )
-    if ward is None or group is None or group.ward_id != ward.id or not group.active:
+    group = await chosen_group(ctx)
+    if group is None:
         _ask_name(ctx)
         return
     await _subscribe_to(ctx, group)

@@ -68,6 +68,20 @@ def officer_account(ctx: Context) -> str:
     return ctx.services.pseudonyms.of(Purpose.OFFICER, route.channel, *route.account_parts())
 
 
+async def is_commander(ctx: Context) -> bool:
+    officer = await officers.officer_for_account(ctx.session, officer_account(ctx))
+    return officer is not None and officer.role == OfficerRole.COMMANDER
+
+
+async def typing_officer(ctx: Context) -> Officer | None:
+    """Steps are reached by typing: the typist must still be an officer."""
+    officer = await officers.officer_for_account(ctx.session, officer_account(ctx))
+    if officer is None:
+        ctx.go("")
+        await fallback(ctx)
+    return officer
+
+
 def police(
     *names: str, commander: bool = False, on: Router = router
 ) -> Callable[[OfficerHandler], OfficerHandler]:
@@ -159,11 +173,15 @@ async def help_police(ctx: Context, officer: Officer) -> None:
         ctx._("/close CODE OUTCOME: confirmed, unfounded, duplicate OTHER-CODE, or referred"),
         ctx._("/merge CODE OTHER-CODE: the same matter as another tip"),
         ctx._("/stats: the queue in numbers"),
+        ctx._("/progress: drug-free residential groups against the targets"),
+        ctx._("/drugfree TDP: record a residential group's drug-free status"),
+        ctx._("/orgpledge: record a school's, business's or TDP's pledge"),
     ]
     if officer.role == OfficerRole.COMMANDER:
         lines += [
             ctx._("/assign CODE OFFICER: give a tip to an officer (number or name)"),
             ctx._("/audit CODE: the full history of a tip"),
+            ctx._("/baocao [MONTH]: the monthly report for the ward People's Committee (PDF)"),
         ]
     ctx.reply("\n".join(lines))
 

@@ -540,3 +540,79 @@ class CoverageAlert(Base):
     period: Mapped[str] = mapped_column(String(7))
     reason: Mapped[str] = mapped_column(String(24))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PledgeKind(StrEnum):
+    HOUSEHOLD = "household"  # "Gia đình không ma túy", signed by a resident in the chat
+    SCHOOL = "school"  # entered by an officer
+    BUSINESS = "business"
+    GROUP = "group"  # a whole TDP's pledge
+
+
+class Pledge(Base):
+    """A pledge of the campaign. A household's row names no one: only a pledge pseudonym
+    (its own key, so it links to neither a subscriber nor a reporter) to keep one pledge
+    per household chat and let it be withdrawn. Organisations are public: their name is
+    kept. Days only, never times."""
+
+    __tablename__ = "pledges"
+    __table_args__ = (Index("ix_pledges_ward_kind", "ward_id", "kind", "active"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("wards.id", ondelete="CASCADE"))
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residential_groups.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    account: Mapped[str | None] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    signed_on: Mapped[date] = mapped_column(Date, default=utcday)
+    withdrawn_on: Mapped[date | None] = mapped_column(Date)
+    entered_by: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"))
+
+
+class QuizAnswer(Base):
+    """One resident's answer to one week's quiz question: a pseudonym of its own key, the
+    TDP when known (participation is counted per TDP), right or wrong, and the day."""
+
+    __tablename__ = "quiz_answers"
+    __table_args__ = (
+        UniqueConstraint("account", "week", name="uq_quiz_answers_account_week"),
+        Index("ix_quiz_answers_ward_day", "ward_id", "answered_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    ward_id: Mapped[int] = mapped_column(ForeignKey("wards.id", ondelete="CASCADE"))
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residential_groups.id", ondelete="SET NULL")
+    )
+    week: Mapped[str] = mapped_column(String(8))  # ISO week: 2026-W47
+    question: Mapped[str] = mapped_column(String(40))
+    correct: Mapped[bool] = mapped_column(Boolean)
+    answered_on: Mapped[date] = mapped_column(Date, default=utcday)
+
+
+class DrugFreeStatus(StrEnum):
+    REGISTERED = "registered"  # the TDP signed up to become drug-free this year
+    ACHIEVED = "achieved"  # recognised drug-free
+    MAINTAINED = "maintained"  # still drug-free in a later year
+    LOST = "lost"  # no longer drug-free
+
+
+class DrugFreeRecord(Base):
+    """A TDP's drug-free status for a year, as decided on a date. Rows are only added:
+    the latest for a year is the status, and the history stays for the report."""
+
+    __tablename__ = "drug_free_records"
+    __table_args__ = (Index("ix_drug_free_records_group_year", "group_id", "year", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("wards.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("residential_groups.id", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12))
+    decided_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

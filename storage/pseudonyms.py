@@ -25,6 +25,8 @@ class Purpose(StrEnum):
     OUTBOX = "outbox"
     RECEIPT_CHECK = "receipt-check"
     GROUP_CHAT = "group-chat"
+    PLEDGE = "pledge"
+    QUIZ = "quiz"
 
 
 class Pseudonyms:

@@ -151,6 +151,20 @@ def run_cli(*args: str, env: dict[str, str], stdin: str = "", cwd: Path | None =
     )
 
 
+def cli_ok(env: dict[str, str], *args: str) -> str:
+    result = run_cli(*args, env=env)
+    assert result.returncode == 0, result.stderr[-800:]
+    return result.stdout
+
+
+def cli_refused(env: dict[str, str], *args: str) -> str:
+    """A mistake: one polite line on stderr, never a traceback."""
+    result = run_cli(*args, env=env)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and result.stderr.startswith("wardbot: ")
+    return result.stderr
+
+
 def needles(**values: str | int) -> dict[str, list[bytes]]:
     """The byte forms a leaked value could take on disk, by label: UTF-8 text (also
     decomposed), UTF-16, and for numbers their 4- and 8-byte binary forms. Failures name

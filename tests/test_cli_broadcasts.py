@@ -14,19 +14,8 @@ from storage import subscribers
 from storage.models import ResidentialGroup
 from storage.routes import Route
 from tests.helpers import add_phu_lien, deliver_everything, group_id, run_cli
-
-
-def _ok(env: dict[str, str], *args: str) -> str:
-    result = run_cli(*args, env=env)
-    assert result.returncode == 0, result.stderr[-500:]
-    return result.stdout
-
-
-def _refused(env: dict[str, str], *args: str) -> str:
-    result = run_cli(*args, env=env)
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr and result.stderr.startswith("wardbot: ")
-    return result.stderr
+from tests.helpers import cli_ok as _ok
+from tests.helpers import cli_refused as _refused
 
 
 def test_content_list_add_edit_disable(cli_env, tmp_path: Path) -> None:

@@ -211,3 +211,29 @@ content = "june"
     with pytest.raises(ConfigError) as caught:
         _load(tmp_path, '[zalo]\ngroup_per_minute = "many"\n', env)
     assert caught.value.key == "zalo.group_per_minute" and "1:a" not in str(caught.value)
+
+
+def test_links_and_drug_free_targets_from_the_file(tmp_path: Path) -> None:
+    from campaign.drug_free import Target
+
+    settings = _load(tmp_path, '[links]\ntelegram_username = "@phulien_bot"\n'
+                     'zalo = "https://zalo.me/123"\n[targets.phu-lien]\n2027 = 0.6\n'
+                     '2025 = 0.30\n2026 = 23\n')  # fmt: skip
+    assert (settings.telegram_username, settings.zalo_link) == (
+        "phulien_bot",
+        "https://zalo.me/123",
+    )
+    assert settings.targets == {"phu-lien": (Target(2025, share=0.3), Target(2026, count=23),
+                                             Target(2027, share=0.6))}  # fmt: skip
+    for text, key in (
+        ('[links]\ntelegram_username = "a b"\n', "links.telegram_username"),
+        ('[links]\nzalo = "http://zalo.me/1"\n', "links.zalo"),
+        ("[targets.phu-lien]\n2025 = 1.5\n", "targets.phu-lien.2025"),
+        ("[targets.phu-lien]\n2025 = 0\n", "targets.phu-lien.2025"),
+        ('[targets.phu-lien]\n2025 = "30%"\n', "targets.phu-lien.2025"),
+        ("[targets.phu-lien]\nnext = 0.5\n", "targets.phu-lien.next"),
+        ("[targets]\nphu-lien = 0.5\n", "targets"),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            _load(tmp_path, text)
+        assert caught.value.key == key, text

@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import secrets
 
+from sqlalchemy import func, select
+
 from bot.app import open_app
 from bot.conversation import Dispatcher
 from bot.messages import ChatKind
 from handlers import build_routers, fallback
-from storage import officers, tips, wards
-from storage.models import OfficerRole
+from storage import officers, pledges, tips, wards
+from storage.models import OfficerRole, QuizAnswer
 from storage.routes import Route
 from storage.tips import read_content, read_event_body, read_route
 from tests.helpers import Chat, leaks, needles, raw_database_bytes, survey
@@ -85,6 +87,19 @@ async def test_raw_database_bytes_hold_no_identifiers_or_tip_text(settings, capl
                 actor_officer_id=officer.id, to_status="acknowledged",
             )  # fmt: skip
             tip_id, event_id = tip.id, event.id
+
+        # The same resident takes part in the campaign: subscribes, pledges, answers the
+        # quiz. Each is kept under its own pseudonym, none under the account.
+        await resident.send("/subscribe")
+        await resident.send("Nam Hải")
+        await resident.send("/pledge")
+        await resident.send(action="pledge:sign")
+        await resident.send(action=f"pledge:grp:{group.id}")
+        await resident.send("/quiz")
+        await resident.send("1")
+        async with app.services.db.transaction() as session:
+            assert (await pledges.household_counts(session, ward.id)).total == 1
+            assert await session.scalar(select(func.count()).select_from(QuizAnswer)) == 1
 
         # The same values come back out through the keys: they were really stored.
         async with app.services.db.transaction() as session:

@@ -12,7 +12,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ("bot", "handlers", "storage", "broadcasts")
+SOURCES = ("bot", "handlers", "storage", "broadcasts", "campaign", "reports")
 LOCALES = ROOT / "bot" / "locale"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 

@@ -76,6 +76,9 @@ RESIDENT_COMMANDS = (
     ("hotline", N_("Hotline numbers")),
     ("campaign", N_("The campaign")),
     ("subscribe", N_("Receive anti-drug messages")),
+    ("pledge", N_("The drug-free family pledge")),
+    ("quiz", N_("This week's quiz")),
+    ("invite", N_("Invite neighbours")),
     ("stop", N_("Stop the anti-drug messages")),
     ("language", N_("Language / Ngôn ngữ")),
 )
@@ -87,6 +90,10 @@ OFFICER_COMMANDS = (
     ("stats", N_("Ward statistics")),
     ("broadcast", N_("Write a message for residents")),
     ("broadcasts", N_("Broadcasts and their progress")),
+    ("progress", N_("Drug-free residential groups against targets")),
+    ("drugfree", N_("Record a TDP's drug-free status")),
+    ("orgpledge", N_("Record a school's or business's pledge")),
+    ("baocao", N_("Commander: the monthly report (PDF)")),
     ("help", N_("Police commands")),
 )
 GROUP_COMMANDS = (
@@ -104,7 +111,7 @@ class TelegramChannel(NetworkChannel):
         self._offset: int | None = None
         self._officer_chats: set[str] = set()
         self._info = ChannelInfo(CHANNEL, has_buttons=True, can_delete_messages=True,
-                                 fetch=self._fetch)  # fmt: skip
+                                 can_send_files=True, fetch=self._fetch)  # fmt: skip
 
     @property
     def info(self) -> ChannelInfo:

@@ -1,0 +1,298 @@
+"""`wardbot poster`, `progress`, `drugfree`, `pledge` and `report`: the campaign's printed
+posters, the drug-free TDP tracker, organisation pledges and the monthly report."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.cli_common import CommandError, the_group, the_ward, with_app
+from bot.config import Settings
+from bot.i18n import Translator, normalise
+from broadcasts.calendar import parse_period
+from campaign import drug_free as rules
+from campaign.drug_free import TransitionError
+from campaign.links import group_payload, links_for
+from storage import drug_free, pledges
+from storage.models import DrugFreeStatus, PledgeKind, ResidentialGroup, Ward
+from storage.pledges import KIND_LABELS, PledgeError
+
+Translate = Callable[[str], str]
+
+
+def add_commands(commands: Any, command: Callable[..., argparse.ArgumentParser], _: Translate):
+    poster = command("poster", _("a printable A4 poster (PDF and PNG) with QR codes for a TDP"),
+                     cmd_poster)  # fmt: skip
+    poster.add_argument("--tdp", required=True, help=_("the residential group's name"))
+    poster.add_argument("--out", required=True, type=Path, help=_("file name; .pdf and .png"))
+    poster.add_argument("--ward", default="")
+    poster.add_argument("--lang", default="vi", help=_("vi or en"))
+
+    progress = command("progress", _("drug-free TDPs against the ward's targets"), cmd_progress)
+    progress.add_argument("--ward", default="")
+    progress.add_argument("--year", type=int, default=0)
+
+    tracker = commands.add_parser("drugfree", help=_("drug-free TDP status")).add_subparsers(
+        metavar="ACTION"
+    )
+    mark = tracker.add_parser("set", help=_("record a TDP's status for a year"))
+    mark.add_argument("--tdp", required=True)
+    mark.add_argument("--status", required=True, choices=[s.value for s in DrugFreeStatus])
+    mark.add_argument("--year", type=int, default=0, help=_("default: this year"))
+    mark.add_argument("--date", default="", help=_("date of the decision, YYYY-MM-DD"))
+    mark.add_argument("--ward", default="")
+    mark.set_defaults(handler=cmd_drugfree_set)
+    listing = tracker.add_parser("list", help=_("every TDP's status for a year"))
+    listing.add_argument("--year", type=int, default=0)
+    listing.add_argument("--ward", default="")
+    listing.set_defaults(handler=cmd_drugfree_list)
+
+    pledge = commands.add_parser("pledge", help=_("pledges of schools, businesses and TDPs"))
+    actions = pledge.add_subparsers(metavar="ACTION")
+    add = actions.add_parser("add", help=_("record a signed pledge"))
+    add.add_argument("--kind", required=True, choices=[k.value for k in KIND_LABELS])
+    add.add_argument("--name", default="", help=_("the organisation's name"))
+    add.add_argument("--tdp", default="", help=_("its residential group (optional)"))
+    add.add_argument("--date", default="", help=_("date signed, YYYY-MM-DD"))
+    add.add_argument("--ward", default="")
+    add.set_defaults(handler=cmd_pledge_add)
+    shown = actions.add_parser("list", help=_("pledges in force"))
+    shown.add_argument("--ward", default="")
+    shown.set_defaults(handler=cmd_pledge_list)
+    withdraw = actions.add_parser("withdraw", help=_("withdraw an organisation's pledge"))
+    withdraw.add_argument("pledge_id", type=int)
+    withdraw.add_argument("--ward", default="")
+    withdraw.set_defaults(handler=cmd_pledge_withdraw)
+
+    report = command("report", _("the monthly report for the ward People's Committee"),
+                     cmd_report)  # fmt: skip
+    report.add_argument("--month", required=True, help=_("e.g. 2026-11"))
+    report.add_argument("--out", required=True, type=Path, help=_("folder for the files"))
+    report.add_argument("--ward", default="")
+    report.add_argument("--lang", default="vi", help=_("vi or en"))
+
+
+def _language(text: str, _: Translate) -> str:
+    chosen = normalise(text)
+    if chosen is None:
+        raise CommandError(_("--lang must be vi or en, not {lang}").format(lang=text))
+    return chosen
+
+
+def _day(text: str, settings: Settings, _: Translate) -> date:
+    if not text:
+        return datetime.now(settings.zone).date()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(_("--date must look like 2026-11-22, not {date}").format(
+            date=text)) from None  # fmt: skip
+
+
+async def cmd_poster(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
+    from reports.poster import render_poster  # fpdf2 and pdfium: loaded when needed
+
+    gettext = Translator().get(_language(args.lang, _)).gettext
+
+    async def work(app: Any) -> int:
+        async with app.services.db.transaction() as session:
+            ward = await the_ward(session, args.ward, settings, _)
+            group = await the_group(session, ward, args.tdp, _)
+            text = poster_text(ward, group, settings, gettext)
+        try:
+            files = render_poster(text, args.out)
+        except OSError as exc:
+            raise CommandError(_("cannot write {file}: {problem}").format(
+                file=args.out, problem=exc.strerror or type(exc).__name__)) from None  # fmt: skip
+        if not text.links:
+            print(_("Note: no bot links are configured ([links] telegram_username, zalo), so "
+                    "the poster has no QR code."))  # fmt: skip
+        print(files.pdf)
+        print(files.png)
+        return 0
+
+    return await with_app(settings, work)
+
+
+def poster_text(ward: Ward, group: ResidentialGroup, settings: Settings, _: Translate) -> Any:
+    from reports.poster import PosterLink, PosterText
+
+    links = links_for(settings, group_payload(group.id))
+    codes = []
+    if links.telegram:
+        codes.append(PosterLink("Telegram", links.telegram, _("Scan with the phone's camera")))
+    if links.zalo:
+        codes.append(PosterLink("Zalo", links.zalo, _("Scan with Zalo, then send: {command}")
+                                .format(command=links.zalo_command)))  # fmt: skip
+    return PosterText(
+        heading=_("Ward police of {ward}").format(ward=ward.name).upper(),
+        group=_("Residential group {tdp}").format(tdp=group.name),
+        slogan=_("Every resident is a soldier, every family a fortress in the fight against drugs"),
+        call_to_action=_(
+            "Scan the code to report drug crime to the ward police anonymously, to receive "
+            "anti-drug messages and to sign the drug-free family pledge. The bot does not "
+            "keep your name or account, and everything you send is encrypted."
+        ),
+        hotlines_title=_("Hotline numbers"),
+        hotlines=[(_("Emergency (police)"), "113"), *((label, n) for label, n in ward.hotlines)],
+        links=codes,
+        footer=_("The identity of people who report is kept secret. In an emergency, call 113."),
+    )
+
+
+async def _tracker(app: Any, args: argparse.Namespace, settings: Settings, _: Translate) -> Any:
+    """The ward, the year asked for, its TDPs and their drug-free records."""
+    async with app.services.db.transaction() as session:
+        ward = await the_ward(session, args.ward, settings, _)
+        groups = await drug_free.active_groups(session, ward.id)
+        marks = await drug_free.marks_by_group(session, ward.id)
+    return ward, args.year or datetime.now(settings.zone).year, groups, marks
+
+
+async def cmd_progress(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
+    async def work(app: Any) -> int:
+        ward, year, groups, marks = await _tracker(app, args, settings, _)
+        targets = settings.targets.get(ward.code, ())
+        print(_("Drug-free residential groups, {ward}:").format(ward=ward.name))
+        print("\t".join([_("year"), _("drug-free"), _("of"), _("target"), _("met")]))
+        for row in rules.progress(marks, len(groups), targets, year):
+            met = "" if row.met is None else (_("yes") if row.met else _("no"))
+            target = row.target.label(row.total) if row.target else "—"
+            print("\t".join(map(str, (row.year, row.achieved, row.total, target, met))))
+        if not targets:
+            print(_("No targets are set for this ward (see [targets] in the config)."))
+        return 0
+
+    return await with_app(settings, work)
+
+
+async def cmd_drugfree_set(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
+    decided = _day(args.date, settings, _)
+    year = args.year or decided.year
+
+    async def work(app: Any) -> int:
+        async with app.services.db.transaction() as session:
+            ward = await the_ward(session, args.ward, settings, _)
+            group = await the_group(session, ward, args.tdp, _)
+            status = DrugFreeStatus(args.status)
+            try:
+                await drug_free.record(session, group, year=year, status=status,
+                                       decided_on=decided, officer_id=None)  # fmt: skip
+            except TransitionError as exc:
+                raise CommandError(exc.translated(_)) from None
+            await app.services.audit.append(
+                session, "drug_free.record", ward_id=ward.id,
+                detail={"group_id": group.id, "year": year, "status": str(status), "by": "cli"},
+            )  # fmt: skip
+        print(_("Recorded: {tdp} is {status} for {year}.").format(
+            tdp=group.name, status=_(rules.LABELS[status]), year=year))  # fmt: skip
+        return 0
+
+    return await with_app(settings, work)
+
+
+async def cmd_drugfree_list(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
+    async def work(app: Any) -> int:
+        _ward, year, groups, marks = await _tracker(app, args, settings, _)
+        for group in sorted(groups, key=lambda g: g.search_key):
+            mark = rules.status_at(marks.get(group.id, []), year)
+            shown = "—" if mark is None else f"{_(rules.LABELS[mark.status])} ({mark.year})"
+            print(f"{group.name}\t{shown}")
+        return 0
+
+    return await with_app(settings, work)
+
+
+async def cmd_pledge_add(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
+    signed = _day(args.date, settings, _)
+    kind = PledgeKind(args.kind)
+
+    async def work(app: Any) -> int:
+        async with app.services.db.transaction() as session:
+            ward = await the_ward(session, args.ward, settings, _)
+            group = await the_group(session, ward, args.tdp, _) if args.tdp else None
+            name = args.name or (group.name if kind is PledgeKind.GROUP and group else "")
+            try:
+                row = await pledges.add_organisation(session, ward_id=ward.id, kind=kind,
+                                                     name=name, group=group, signed_on=signed,
+                                                     officer_id=None)  # fmt: skip
+            except PledgeError as exc:
+                raise CommandError(_(exc.reason)) from None
+        print(_("Recorded pledge {id}: {name}").format(id=row.id, name=row.name))
+        return 0
+
+    return await with_app(settings, work)
+
+
+async def cmd_pledge_list(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
+    async def work(app: Any) -> int:
+        async with app.services.db.transaction() as session:
+            ward = await the_ward(session, args.ward, settings, _)
+            rows = await pledges.organisations(session, ward.id)
+            counts = await pledges.household_counts(session, ward.id)
+            names = {g.id: g.name for g in await drug_free.active_groups(session, ward.id)}
+        for row in rows:
+            kind = _(KIND_LABELS.get(PledgeKind(row.kind), row.kind))
+            group = names.get(row.group_id, "") if row.group_id else ""
+            print(f"{row.id}\t{row.signed_on.isoformat()}\t{kind}\t{row.name}\t{group}")
+        print(_("Family pledges in force: {n}").format(n=counts.total))
+        for group_id, n in sorted(counts.by_group.items(), key=lambda item: -item[1]):
+            print(f"\t{names.get(group_id, '?')}\t{n}")
+        return 0
+
+    return await with_app(settings, work)
+
+
+async def cmd_pledge_withdraw(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
+    async def work(app: Any) -> int:
+        async with app.services.db.transaction() as session:
+            ward = await the_ward(session, args.ward, settings, _)
+            done = await pledges.withdraw_organisation(session, ward.id, args.pledge_id)
+        if not done:
+            raise CommandError(_("no organisation pledge {id} in force in this ward").format(
+                id=args.pledge_id))  # fmt: skip
+        print(_("Pledge {id} withdrawn.").format(id=args.pledge_id))
+        return 0
+
+    return await with_app(settings, work)
+
+
+async def cmd_report(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
+    import asyncio
+
+    from reports.document import write_report  # matplotlib and fpdf2: loaded when needed
+
+    from reports.monthly import gather
+
+    language = _language(args.lang, _)
+    gettext = Translator().get(language).gettext
+    now = datetime.now(settings.zone)
+    try:
+        first = parse_period(args.month)
+    except ValueError:
+        raise CommandError(_("--month must look like 2026-11, not {month}").format(
+            month=args.month)) from None  # fmt: skip
+    if first > now.date():
+        raise CommandError(_("that month has not begun yet"))
+
+    async def work(app: Any) -> int:
+        async with app.services.db.transaction() as session:
+            ward = await the_ward(session, args.ward, settings, _)
+            report = await gather(session, settings, ward, args.month, gettext, language, now)
+            await app.services.audit.append(
+                session, "report.monthly", ward_id=ward.id,
+                detail={"month": report.month, "by": "cli"},
+            )  # fmt: skip
+        try:
+            files = await asyncio.to_thread(write_report, report, args.out, gettext)
+        except OSError as exc:
+            raise CommandError(_("cannot write {file}: {problem}").format(
+                file=args.out, problem=exc.strerror or type(exc).__name__)) from None  # fmt: skip
+        for path in (files.pdf, *files.csvs, *files.charts):
+            print(path)
+        return 0
+
+    return await with_app(settings, work)

@@ -1,0 +1,174 @@
+"""The drug-free TDP tracker for officers: `/progress` shows drug-free TDPs against the
+ward's targets; `/drugfree NAME` records a TDP's status for this year (registered,
+achieved, maintained, lost), dated today, after a confirmation. Other years and dates:
+`wardbot drugfree set`."""
+
+from __future__ import annotations
+
+from bot.conversation import Context, Router
+from bot.messages import Button
+from campaign import drug_free as rules
+from campaign.drug_free import TransitionError
+from handlers.triage import police, police_action, typing_officer
+from storage import drug_free, wards
+from storage.models import DrugFreeStatus, Officer, ResidentialGroup, Ward
+
+router = Router("drug_free")
+
+
+def _cancel(ctx: Context) -> list[Button]:
+    return [Button(ctx._("Cancel"), "df:cancel")]
+
+
+@police("progress", "tiendo", on=router)
+async def show_progress(ctx: Context, officer: Officer) -> None:
+    ward = await ctx.session.get(Ward, officer.ward_id)
+    if ward is None:
+        return
+    ctx.reply(await progress_text(ctx, ward))
+
+
+async def progress_text(ctx: Context, ward: Ward) -> str:
+    year = ctx.local_now().date().year
+    groups = await drug_free.active_groups(ctx.session, ward.id)
+    marks = await drug_free.marks_by_group(ctx.session, ward.id)
+    targets = ctx.services.settings.targets.get(ward.code, ())
+    lines = [ctx._("Drug-free residential groups, {ward}:").format(ward=ward.name)]
+    for row in rules.progress(marks, len(groups), targets, year):
+        line = ctx._("{year}: {achieved} of {total} drug-free").format(
+            year=row.year, achieved=row.achieved, total=row.total
+        )
+        if row.year > year:
+            line = ctx._("{year}: {achieved} of {total} drug-free so far").format(
+                year=row.year, achieved=row.achieved, total=row.total
+            )
+        if row.target is not None:
+            mark = "✅" if row.met else "⏳" if row.year >= year else "❌"
+            line += " · " + ctx._("target {target}").format(target=row.target.label(row.total))
+            line += f" {mark}"
+        lines.append("• " + line)
+    if not targets:
+        lines.append(ctx._("No targets are set for this ward (see [targets] in the config)."))
+    counts: dict[DrugFreeStatus, int] = {}
+    for group in groups:
+        mark = rules.status_at(marks.get(group.id, []), year)
+        if mark is not None and mark.year == year:
+            counts[mark.status] = counts.get(mark.status, 0) + 1
+    lines += ["", ctx._("Recorded for {year}:").format(year=year)]
+    lines += [f"• {ctx._(label)}: {counts.get(s, 0)}" for s, label in rules.LABELS.items()]
+    lines += ["", ctx._("To record a status: /drugfree NAME OF THE TDP")]
+    return "\n".join(lines)
+
+
+@police("drugfree", "khongmatuy", on=router)
+async def record_start(ctx: Context, officer: Officer) -> None:
+    if ctx.args:
+        await _group_named(ctx, officer, ctx.args)
+        return
+    ctx.go("df:name")
+    ctx.reply(ctx._("Which residential group? Type its name."), [_cancel(ctx)], free_text=True)
+
+
+@router.step("df:name")
+async def name_typed(ctx: Context) -> None:
+    officer = await typing_officer(ctx)
+    if officer is not None:
+        await _group_named(ctx, officer, ctx.inbound.text)
+
+
+async def _group_named(ctx: Context, officer: Officer, text: str) -> None:
+    ward = await ctx.session.get(Ward, officer.ward_id)
+    found = [
+        g
+        for g in (await wards.match_groups(ctx.session, ward, text.strip()[:120]) if ward else [])
+        if g.active
+    ]
+    if len(found) != 1:
+        ctx.go("df:name")
+        ctx.reply(
+            ctx._("Please type the exact name of one residential group."), [_cancel(ctx)],
+            free_text=True,
+        )  # fmt: skip
+        return
+    ctx.go("")
+    group = found[0]
+    year = ctx.local_now().date().year
+    marks = await drug_free.history(ctx.session, group.id)
+    latest = marks[-1] if marks else None
+    now_text = (
+        ctx._("{status} for {year}").format(status=ctx._(rules.LABELS[latest.status]),
+                                            year=latest.year)
+        if latest else ctx._("not registered")
+    )  # fmt: skip
+    choices = rules.allowed_next(latest, year)
+    text = ctx._("Residential group {tdp}: {status}.").format(tdp=group.name, status=now_text)
+    if not choices:
+        ctx.reply(text + "\n" + ctx._("Nothing can be recorded for {year} in the chat; use "
+                                      "`wardbot drugfree set`.").format(year=year))  # fmt: skip
+        return
+    ctx.reply(
+        text + "\n" + ctx._("Record for {year}:").format(year=year),
+        [*([Button(ctx._(rules.LABELS[s]), f"df:pick:{group.id}:{year}:{s}")] for s in choices),
+         _cancel(ctx)],
+    )  # fmt: skip
+
+
+@police_action("df:pick:", on=router)
+async def picked(ctx: Context, officer: Officer) -> None:
+    parsed = await _parse(ctx, officer)
+    if parsed is None:
+        return
+    group, year, status = parsed
+    ctx.reply(
+        ctx._("Record residential group {tdp} as {status} for {year}, decided today ({date})?")
+        .format(tdp=group.name, status=ctx._(rules.LABELS[status]), year=year,
+                date=ctx.local_now().date().strftime("%d/%m/%Y")),
+        [[Button(ctx._("Confirm"), f"df:save:{group.id}:{year}:{status}")], _cancel(ctx)],
+    )  # fmt: skip
+
+
+@police_action("df:save:", on=router)
+async def save(ctx: Context, officer: Officer) -> None:
+    parsed = await _parse(ctx, officer)
+    if parsed is None:
+        return
+    group, year, status = parsed
+    try:
+        await drug_free.record(
+            ctx.session, group, year=year, status=status, decided_on=ctx.local_now().date(),
+            officer_id=officer.id,
+        )  # fmt: skip
+    except TransitionError as exc:
+        ctx.reply(ctx._("Not recorded: {reason}.").format(reason=exc.translated(ctx._)))
+        return
+    await ctx.services.audit.append(
+        ctx.session, "drug_free.record", ward_id=group.ward_id, officer_id=officer.id,
+        detail={"group_id": group.id, "year": year, "status": str(status)},
+    )  # fmt: skip
+    ward = await ctx.session.get(Ward, officer.ward_id)
+    ctx.reply(
+        ctx._("Recorded: {tdp} is {status} for {year}.").format(
+            tdp=group.name, status=ctx._(rules.LABELS[status]), year=year
+        )
+        + ("\n\n" + await progress_text(ctx, ward) if ward else "")
+    )
+
+
+@police_action("df:cancel", on=router)
+async def cancel(ctx: Context, officer: Officer) -> None:
+    ctx.go("")
+    ctx.reply(ctx._("Cancelled. Nothing was recorded."))
+
+
+async def _parse(
+    ctx: Context, officer: Officer
+) -> tuple[ResidentialGroup, int, DrugFreeStatus] | None:
+    parts = ctx.action_arg.split(":")
+    try:
+        group_id, year, status = int(parts[0]), int(parts[1]), DrugFreeStatus(parts[2])
+    except (IndexError, ValueError):
+        return None
+    group = await ctx.session.get(ResidentialGroup, group_id)
+    if group is None or group.ward_id != officer.ward_id:
+        return None
+    return group, year, status

@@ -1,0 +1,114 @@
+"""The weekly quiz: one question on the law or the harms of drugs each week, the same for
+every resident; after answering, whether it was right and why. The first answer of the
+week counts; the resident sees their own tally, the ward only counts per TDP."""
+
+from __future__ import annotations
+
+from bot.conversation import Context, Router
+from bot.messages import Button
+from campaign.quiz import Question, question_for, week_of
+from handlers.start import current_ward, menu_button, private_ward
+from storage import pledges, quiz_answers, subscribers
+from storage.models import QuizAnswer
+
+router = Router("quiz")
+
+
+def _this_week(ctx: Context) -> str:
+    return week_of(ctx.local_now().date())
+
+
+def _menu(ctx: Context) -> list[Button]:
+    return [menu_button(ctx)]
+
+
+@router.command("quiz", "dodui", in_groups=True)
+@router.action("quiz:start")
+async def start(ctx: Context) -> None:
+    if await private_ward(ctx, "quiz:start") is None:
+        return
+    ctx.go("")
+    week = _this_week(ctx)
+    question = question_for(ctx.services.quiz, week)
+    answered = await quiz_answers.answer_of(ctx.session, ctx.services.pseudonyms, ctx.route, week)
+    if answered is not None:
+        await _explain(ctx, question, answered, again=True)
+        return
+    choices = question.choices(ctx.language)
+    ctx.reply(
+        ctx._("This week's question:") + "\n\n" + question.text(ctx.language),
+        [*([Button(choice, f"quiz:a:{week}:{n}")] for n, choice in enumerate(choices, start=1)),
+         _menu(ctx)],
+    )  # fmt: skip
+
+
+@router.action("quiz:a:")
+async def answered(ctx: Context) -> None:
+    ward = await current_ward(ctx)
+    week, _, number = ctx.action_arg.rpartition(":")
+    if ward is None or week != _this_week(ctx) or not number.isdigit():
+        # A button of an earlier week's question: that quiz has closed.
+        ctx.reply(ctx._("That question has closed. Here is this week's:"))
+        await start(ctx)
+        return
+    ctx.go("")
+    question = question_for(ctx.services.quiz, week)
+    choice = int(number)
+    if not 1 <= choice <= len(question.choices(ctx.language)):
+        await start(ctx)
+        return
+    row = await quiz_answers.record(
+        ctx.session,
+        ctx.services.pseudonyms,
+        ctx.route,
+        ward_id=ward.id,
+        group_id=await _group_of(ctx),
+        week=week,
+        question=question.slug,
+        correct=choice == question.answer,
+    )
+    if row is None:  # a second answer: the first one stands
+        first = await quiz_answers.answer_of(ctx.session, ctx.services.pseudonyms, ctx.route, week)
+        if first is not None:
+            await _explain(ctx, question, first, again=True)
+        return
+    await _explain(ctx, question, row, again=False)
+
+
+async def _group_of(ctx: Context) -> int | None:
+    """The resident's TDP, if they told us one: participation is counted per TDP."""
+    subscription = await subscribers.find(ctx.session, ctx.services.pseudonyms, ctx.route)
+    if subscription is not None and subscription.active:
+        return subscription.group_id
+    pledge = await pledges.household(ctx.session, ctx.services.pseudonyms, ctx.route)
+    if pledge is not None and pledge.active and pledge.group_id is not None:
+        return pledge.group_id
+    preset = ctx.state.data.get("preset_group")
+    return preset if isinstance(preset, int) else None
+
+
+async def _explain(ctx: Context, question: Question, answer: QuizAnswer, *, again: bool) -> None:
+    right = question.right_choice(ctx.language)
+    if again:
+        verdict = ctx._(
+            "You have already answered this week's question. The right answer is: {answer}"
+        ).format(answer=right)
+    elif answer.correct:
+        verdict = ctx._("Correct! The answer is: {answer}").format(answer=right)
+    else:
+        verdict = ctx._("Not quite. The right answer is: {answer}").format(answer=right)
+    tally = await quiz_answers.score(ctx.session, ctx.services.pseudonyms, ctx.route)
+    ctx.reply(
+        "\n\n".join(
+            [
+                verdict,
+                question.why(ctx.language),
+                ctx._("Your answers so far: {correct} right of {answered}.").format(
+                    correct=tally.correct, answered=tally.answered
+                )
+                + " "
+                + ctx._("A new question comes every Monday."),
+            ]
+        ),
+        [[Button(ctx._("Invite neighbours"), "invite:show")], _menu(ctx)],
+    )

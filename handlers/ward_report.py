@@ -1,0 +1,127 @@
+"""The monthly report for the ward People's Committee, in the commander's chat: `/baocao`
+(or a commander's typed `/report`) sends last month's PDF; `/baocao 2026-11` any month.
+The same document as `wardbot report`; where the channel cannot send files (Zalo), the
+figures come as text and the PDF is made with the command."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from bot.conversation import Context, Router
+from bot.messages import Button, Media
+from broadcasts.calendar import parse_period
+from handlers.triage import police, police_action
+from reports.figures import MonthlyReport, Share
+from reports.monthly import gather
+from storage.models import Officer, OfficerRole, Ward
+from storage.wards import slug
+
+router = Router("ward_report")
+
+
+@police("baocao", "monthly_report", commander=True, on=router)
+async def command(ctx: Context, officer: Officer) -> None:
+    await _send(ctx, officer, ctx.args.strip())
+
+
+@police_action("wardreport:month:", on=router)
+async def month_action(ctx: Context, officer: Officer) -> None:
+    """Reached from a commander's /report, and from this conversation's buttons."""
+    if officer.role != OfficerRole.COMMANDER:
+        return
+    await _send(ctx, officer, ctx.action_arg)
+
+
+def previous_month(today: date) -> str:
+    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+    return f"{year}-{month:02d}"
+
+
+async def _send(ctx: Context, officer: Officer, month: str) -> None:
+    ctx.go("")
+    today = ctx.local_now().date()
+    month = month or previous_month(today)
+    try:
+        first = parse_period(month)
+    except ValueError:
+        ctx.reply(ctx._("Please write the month like this: /baocao 2026-11"))
+        return
+    month = first.strftime("%Y-%m")
+    if first > today:
+        ctx.reply(ctx._("That month has not begun yet."))
+        return
+    ward = await ctx.session.get(Ward, officer.ward_id)
+    if ward is None:
+        return
+    report = await gather(ctx.session, ctx.services.settings, ward, month, ctx._, ctx.language,
+                          ctx.local_now())  # fmt: skip
+    await ctx.services.audit.append(
+        ctx.session, "report.monthly", ward_id=ward.id, officer_id=officer.id,
+        detail={"month": month, "channel": ctx.route.channel},
+    )  # fmt: skip
+    this_month = f"{today.year}-{today.month:02d}"
+    buttons = [] if month == this_month else [
+        [Button(ctx._("This month so far"), f"wardreport:month:{this_month}")]]  # fmt: skip
+    if not ctx.channel.can_send_files:
+        ctx.reply(
+            summary(ctx, report)
+            + "\n\n"
+            + ctx._("This chat cannot receive files. The PDF and CSV files are made with: "
+                    "wardbot report --ward {ward} --month {month} --out DIR"
+                    ).format(ward=ward.code, month=month),
+            buttons,
+        )  # fmt: skip
+        return
+    pdf = await asyncio.to_thread(_render_pdf, report, ctx._)
+    name = f"bao-cao-{slug(ward.name)}-{month}.pdf"
+    ctx.reply(
+        summary(ctx, report),
+        buttons,
+        media=[Media("pdf", "application/pdf", pdf, filename=name)],
+    )
+
+
+def _render_pdf(report: MonthlyReport, gettext: Callable[[str], str]) -> bytes:
+    from reports.document import write_report  # matplotlib and fpdf2: loaded when needed
+
+    with tempfile.TemporaryDirectory(prefix="wardbot-report-") as folder:
+        files = write_report(report, Path(folder), gettext)
+        return files.pdf.read_bytes()
+
+
+def summary(ctx: Context, report: MonthlyReport) -> str:
+    tips = report.tips
+    lines = [
+        ctx._("Monthly report {month}, {ward}").format(
+            month=_month_label(report.month), ward=report.ward
+        ),
+        ctx._("Tips received: {n} (urgent: {urgent})").format(n=tips.received,
+                                                             urgent=tips.urgent),
+        ctx._("Acknowledged on time: {share}").format(share=_share(tips.acknowledged_on_time)),
+        ctx._("Closed: {n}, on time: {share}").format(n=tips.closed,
+                                                     share=_share(tips.closed_on_time)),
+        ctx._("Residential groups reached by awareness messages: {share}").format(
+            share=_share(report.groups_reached)),
+        ctx._("Subscribers: {n} ({new} new)").format(n=report.subscribers,
+                                                     new=report.subscribers_new),
+        ctx._("Family pledges: {n} ({new} new); organisations: {orgs}").format(
+            n=report.household_pledges, new=report.household_pledges_new,
+            orgs=len(report.organisation_pledges)),
+        ctx._("Quiz: {people} residents, {share} right answers").format(
+            people=report.quiz.participants, share=_share(report.quiz.correct)),
+    ]  # fmt: skip
+    lines += [f"• {note}" for note in report.notes]
+    return "\n".join(lines)
+
+
+def _share(share: Share) -> str:
+    return "—" if share.whole == 0 else str(share)
+
+
+def _month_label(month: str) -> str:
+    year, number = month.split("-")
+    return f"{number}/{year}"
