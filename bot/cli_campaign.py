@@ -101,9 +101,12 @@ async def cmd_poster(args: argparse.Namespace, settings: Settings, _: Translate)
         async with app.services.db.transaction() as session:
             ward = await the_ward(session, args.ward, settings, _)
             group = await the_group(session, ward, args.tdp, _)
-            text = poster_text(ward, group, settings, gettext)
         try:
+            text = poster_text(ward, group, settings, gettext)
             files = render_poster(text, args.out)
+        except ValueError:
+            raise CommandError(_("the poster cannot hold this text: use at most 8 hotline "
+                                 "numbers with short labels")) from None  # fmt: skip
         except OSError as exc:
             raise CommandError(_("cannot write {file}: {problem}").format(
                 file=args.out, problem=exc.strerror or type(exc).__name__)) from None  # fmt: skip
@@ -264,7 +267,6 @@ async def cmd_report(args: argparse.Namespace, settings: Settings, _: Translate)
     import asyncio
 
     from reports.document import write_report  # matplotlib and fpdf2: loaded when needed
-
     from reports.monthly import gather
 
     language = _language(args.lang, _)

@@ -62,10 +62,12 @@ class PosterFiles:
 def render_poster(text: PosterText, out: Path, *, dpi: int = 150) -> PosterFiles:
     """Writes out.pdf and out.png (whatever suffix `out` had)."""
     pdf_path, png_path = out.with_suffix(".pdf"), out.with_suffix(".png")
-    for size in (1.0, 0.9, 0.8, 0.7, 0.6):  # shrink the prose until the page holds it all
+    for size in (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.45):  # shrink until one page holds it all
         pdf = _layout(text, size)
         if pdf.page_no() == 1:
             break
+    else:
+        raise ValueError("the poster's text is too long for one page")
     pdf.output(str(pdf_path))
     _rasterise(pdf_path, png_path, dpi)
     return PosterFiles(pdf_path, png_path)
@@ -111,7 +113,7 @@ def _layout(text: PosterText, scale: float):  # type: ignore[no-untyped-def]
     pdf.ln(7)
 
     if text.links:
-        _codes(pdf, text.links, width)
+        _codes(pdf, text.links, width, max(45.0, _QR_MM * scale))
     _hotlines(pdf, text, width, scale)
 
     pdf.set_text_color(*_GREY)
@@ -121,7 +123,7 @@ def _layout(text: PosterText, scale: float):  # type: ignore[no-untyped-def]
     return pdf
 
 
-def _codes(pdf, links: Sequence[PosterLink], width: float) -> None:  # type: ignore[no-untyped-def]
+def _codes(pdf, links: Sequence[PosterLink], width: float, size_mm: float) -> None:  # type: ignore[no-untyped-def]
     """The QR codes side by side, each with its channel above and instruction below."""
     import segno
 
@@ -134,8 +136,8 @@ def _codes(pdf, links: Sequence[PosterLink], width: float) -> None:  # type: ign
         pdf.cell(column, 8, _nfc(link.channel), align="C")
         code = segno.make(link.url, error="m", micro=False)
         matrix = [list(row) for row in code.matrix_iter(scale=1, border=4)]
-        module = _QR_MM / len(matrix)
-        x0 = left + (column - _QR_MM) / 2
+        module = size_mm / len(matrix)
+        x0 = left + (column - size_mm) / 2
         y0 = top + 9
         pdf.set_fill_color(0, 0, 0)
         for row_number, row in enumerate(matrix):
@@ -147,33 +149,34 @@ def _codes(pdf, links: Sequence[PosterLink], width: float) -> None:  # type: ign
                     pdf.rect(x0 + run_start * module, y0 + row_number * module,
                              (col_number - run_start) * module, module, style="F")  # fmt: skip
                     run_start = None
-        pdf.set_xy(left + 2, y0 + _QR_MM + 1)
+        pdf.set_xy(left + 2, y0 + size_mm + 1)
         pdf.set_font("DejaVu", "", 11)
         pdf.multi_cell(column - 4, 5.2, _nfc(link.instruction), align="C")
-    pdf.set_y(top + 9 + _QR_MM + 16)
+    pdf.set_y(top + 9 + size_mm + 16)
 
 
 def _hotlines(pdf, text: PosterText, width: float, scale: float) -> None:  # type: ignore[no-untyped-def]
     """A boxed list: labels on the left, big bold numbers on the right."""
     top = pdf.get_y()
-    pdf.set_font("DejaVu", "B", 15 * max(scale, 0.8))
+    pdf.set_font("DejaVu", "B", 15 * min(1.0, scale + 0.1))
     pdf.set_text_color(*_RED)
     pdf.set_x(_MARGIN + 4)
     pdf.cell(width - 8, 9, _nfc(text.hotlines_title.upper()), align="C",
              new_x="LMARGIN", new_y="NEXT")  # fmt: skip
     pdf.set_text_color(0, 0, 0)
+    size = min(1.0, scale + 0.1)
+    label_width = width * 0.58
     for label, number in text.hotlines:
-        pdf.set_x(_MARGIN + 4)
-        pdf.set_font("DejaVu", "", 13 * max(scale, 0.8))
-        label_width = width * 0.55
+        pdf.set_font("DejaVu", "", 13 * size)
+        lines = pdf.multi_cell(label_width, 6.5 * size, _nfc(label), dry_run=True,
+                               output="LINES")  # fmt: skip
         y = pdf.get_y()
-        pdf.multi_cell(label_width, 7 * max(scale, 0.8), _nfc(label), new_x="RIGHT",
-                       new_y="TOP")  # fmt: skip
-        after_label = pdf.get_y()
+        pdf.set_x(_MARGIN + 4)
+        pdf.multi_cell(label_width, 6.5 * size, _nfc(label), align="L")
         pdf.set_xy(_MARGIN + 4 + label_width, y)
-        pdf.set_font("DejaVu", "B", 19 * max(scale, 0.8))
-        pdf.cell(width - 8 - label_width, 8 * max(scale, 0.8), _nfc(number), align="R")
-        pdf.set_y(max(after_label, y + 8 * max(scale, 0.8)) + 1.5)
+        pdf.set_font("DejaVu", "B", 19 * size)
+        pdf.cell(width - 8 - label_width, 8 * size, _nfc(number), align="R")
+        pdf.set_y(y + max(len(lines) * 6.5 * size, 8 * size) + 2)
     pdf.set_draw_color(*_RED)
     pdf.set_line_width(0.8)
     pdf.rect(_MARGIN, top - 2, width, pdf.get_y() - top + 3)
