@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.i18n import N_, SUPPORTED
-from campaign.drug_free import Target
+from campaign.targets import Target
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 ENV = {
