@@ -15,7 +15,7 @@ from bot.conversation import Context, Router
 from bot.messages import Button, Media
 from broadcasts.calendar import parse_period
 from handlers.triage import police, police_action
-from reports.figures import MonthlyReport, Share
+from reports.figures import MonthlyReport, month_label
 from reports.monthly import gather
 from storage.models import Officer, OfficerRole, Ward
 from storage.wards import slug
@@ -97,31 +97,22 @@ def summary(ctx: Context, report: MonthlyReport) -> str:
     tips = report.tips
     lines = [
         ctx._("Monthly report {month}, {ward}").format(
-            month=_month_label(report.month), ward=report.ward
+            month=month_label(report.month), ward=report.ward
         ),
         ctx._("Tips received: {n} (urgent: {urgent})").format(n=tips.received,
                                                              urgent=tips.urgent),
-        ctx._("Acknowledged on time: {share}").format(share=_share(tips.acknowledged_on_time)),
+        ctx._("Acknowledged on time: {share}").format(share=tips.acknowledged_on_time.shown),
         ctx._("Closed: {n}, on time: {share}").format(n=tips.closed,
-                                                     share=_share(tips.closed_on_time)),
+                                                     share=tips.closed_on_time.shown),
         ctx._("Residential groups reached by awareness messages: {share}").format(
-            share=_share(report.groups_reached)),
+            share=report.groups_reached.shown),
         ctx._("Subscribers: {n} ({new} new)").format(n=report.subscribers,
                                                      new=report.subscribers_new),
         ctx._("Family pledges: {n} ({new} new); organisations: {orgs}").format(
             n=report.household_pledges, new=report.household_pledges_new,
             orgs=len(report.organisation_pledges)),
         ctx._("Quiz: {people} residents, {share} right answers").format(
-            people=report.quiz.participants, share=_share(report.quiz.correct)),
+            people=report.quiz.participants, share=report.quiz.correct.shown),
     ]  # fmt: skip
     lines += [f"• {note}" for note in report.notes]
     return "\n".join(lines)
-
-
-def _share(share: Share) -> str:
-    return "—" if share.whole == 0 else str(share)
-
-
-def _month_label(month: str) -> str:
-    year, number = month.split("-")
-    return f"{number}/{year}"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reports.charts import draw_all
-from reports.figures import MonthlyReport, Share
+from reports.figures import MonthlyReport, month_label
 from reports.fonts import dejavu
 from storage.search_keys import search_key
 
@@ -37,15 +37,6 @@ def write_report(report: MonthlyReport, out_dir: Path, gettext: Translate) -> Re
     return ReportFiles(pdf, csvs, charts)
 
 
-def month_label(month: str) -> str:
-    year, number = month.split("-")
-    return f"{number}/{year}"
-
-
-def _share(share: Share) -> str:
-    return "—" if share.whole == 0 else str(share)
-
-
 def _tables(report: MonthlyReport, _: Translate) -> dict[str, list[list[str]]]:
     """Every table of the report, header row first, values as printed."""
     t = report.tips
@@ -53,17 +44,17 @@ def _tables(report: MonthlyReport, _: Translate) -> dict[str, list[list[str]]]:
         [_("Indicator"), _("Value")],
         [_("Tips received"), str(t.received)],
         [_("of which urgent"), str(t.urgent)],
-        [_("Acknowledged on time (of those due)"), _share(t.acknowledged_on_time)],
+        [_("Acknowledged on time (of those due)"), t.acknowledged_on_time.shown],
         [_("Closed this month"), str(t.closed)],
-        [_("Closed on time"), _share(t.closed_on_time)],
+        [_("Closed on time"), t.closed_on_time.shown],
         [_("Still open at the end of the month"), str(t.open_at_end)],
-        [_("Residential groups reached by awareness messages"), _share(report.groups_reached)],
+        [_("Residential groups reached by awareness messages"), report.groups_reached.shown],
         [_("Subscribers (new this month)"), f"{report.subscribers} ({report.subscribers_new})"],
         [_("Family pledges (new this month)"),
          f"{report.household_pledges} ({report.household_pledges_new})"],
         [_("Organisation pledges"), str(len(report.organisation_pledges))],
         [_("Quiz participants"), str(report.quiz.participants)],
-        [_("Quiz answers, right"), _share(report.quiz.correct)],
+        [_("Quiz answers, right"), report.quiz.correct.shown],
     ]  # fmt: skip
     group = _("Residential group")
     return {

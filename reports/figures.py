@@ -13,6 +13,12 @@ from datetime import datetime
 MASK_BELOW = 3
 
 
+def month_label(month: str) -> str:
+    """2026-11 as people write it in both languages: 11/2026."""
+    year, number = month.split("-")
+    return f"{number}/{year}"
+
+
 @dataclass(frozen=True)
 class Count:
     """A published count: exact, masked ("<3") when small and not zero, or withheld ("x")
@@ -65,6 +71,11 @@ class Share:
     def __str__(self) -> str:
         pct = self.percent
         return f"{self.part}/{self.whole}" + ("" if pct is None else f" ({pct:.0f}%)")
+
+    @property
+    def shown(self) -> str:
+        """As printed in the report: a dash when there was nothing to count."""
+        return "—" if self.whole == 0 else str(self)
 
 
 @dataclass(frozen=True)
