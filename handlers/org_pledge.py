@@ -117,7 +117,8 @@ async def _confirm(ctx: Context) -> None:
     ctx.reply(
         ctx._("Record this pledge, signed today ({date})?\n{kind}: {name}\nResidential group: "
               "{tdp}").format(
-            date=ctx.local_now().date().strftime("%d/%m/%Y"), kind=ctx._(PLEDGE_KINDS[kind]),
+            date=ctx.local_now().date().strftime("%d/%m/%Y"),
+            kind=ctx._(PLEDGE_KINDS[kind]).capitalize(),
             name=ctx.state.data.get("op_name", ""),
             tdp=group.name if group else ctx._("the whole ward"),
         ),
