@@ -105,8 +105,9 @@ async def cmd_poster(args: argparse.Namespace, settings: Settings, _: Translate)
             text = poster_text(ward, group, settings, gettext)
             files = render_poster(text, args.out)
         except ValueError:
-            raise CommandError(_("the poster cannot hold this text: use at most 8 hotline "
-                                 "numbers with short labels")) from None  # fmt: skip
+            raise CommandError(_("the poster cannot hold this text on one A4 page: use at most "
+                                 "8 hotline numbers with short labels, and bot links of at "
+                                 "most 300 characters")) from None  # fmt: skip
         except OSError as exc:
             raise CommandError(_("cannot write {file}: {problem}").format(
                 file=args.out, problem=exc.strerror or type(exc).__name__)) from None  # fmt: skip

@@ -94,6 +94,13 @@ class Context:
     follow_action: Callable[[Context, str], Awaitable[None]] | None = field(
         default=None, repr=False
     )
+    later: list[Callable[[], Awaitable[list[Outbound]]]] = field(default_factory=list, repr=False)
+
+    def after_commit(self, work: Callable[[], Awaitable[list[Outbound]]]) -> None:
+        """Slow work that needs no database (rendering a document) runs after this
+        message's transaction is committed, so no lock is held meanwhile; its replies
+        follow the others."""
+        self.later.append(work)
 
     async def follow(self, action: str) -> None:
         """Carry on with the handler of `action`, as if that button had been pressed."""
@@ -315,6 +322,14 @@ class Dispatcher:
             await handler(ctx)
             self._remember_options(ctx, offered_before)
             await conversations.save(session, self.services.vault, stored)
+        for work in ctx.later:
+            try:
+                ctx.replies.extend(await work())
+            except Exception as exc:  # what was committed stands; say only this part failed
+                log.error("work after a %s message failed: %s", inbound.route.channel,
+                          describe(exc))  # fmt: skip
+                ctx.reply(ctx._("Sorry, part of this answer could not be prepared. "
+                                "Please try again in a moment."))  # fmt: skip
         return ctx.replies
 
     def _detect_language(self, ctx: Context) -> None:

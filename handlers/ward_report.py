@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from bot.conversation import Context, Router
-from bot.messages import Button, Media
+from bot.messages import Button, Media, Outbound, Reply
 from broadcasts.calendar import parse_period
 from handlers.triage import police, police_action
 from reports.figures import MonthlyReport, month_label
@@ -76,13 +76,15 @@ async def _send(ctx: Context, officer: Officer, month: str) -> None:
             buttons,
         )  # fmt: skip
         return
-    pdf = await asyncio.to_thread(_render_pdf, report, ctx._)
-    name = f"bao-cao-{slug(ward.name)}-{month}.pdf"
-    ctx.reply(
-        summary(ctx, report),
-        buttons,
-        media=[Media("pdf", "application/pdf", pdf, filename=name)],
-    )
+    ctx.reply(summary(ctx, report), buttons)
+    name, route, gettext = f"bao-cao-{slug(ward.name)}-{month}.pdf", ctx.route, ctx._
+
+    async def send_pdf() -> list[Outbound]:
+        pdf = await asyncio.to_thread(_render_pdf, report, gettext)
+        media = (Media("pdf", "application/pdf", pdf, filename=name),)
+        return [Outbound(route, Reply(gettext("The report as PDF:"), media=media))]
+
+    ctx.after_commit(send_pdf)  # seconds of rendering, with no database lock held
 
 
 def _render_pdf(report: MonthlyReport, gettext: Callable[[str], str]) -> bytes:

@@ -1,7 +1,8 @@
 """The monthly report as files: a PDF for the ward People's Committee, CSV files for
 anyone who wants the numbers in a spreadsheet, and the charts as PNG. The figures are
-gathered by reports/monthly.py; here they are only laid out, as published (small counts
-stay masked in every file)."""
+gathered by reports/monthly.py; here they are only laid out, as published: a masked
+count prints as "<3" (and a withheld one as "x") in every file, and no file is given
+anything else to print."""
 
 from __future__ import annotations
 
@@ -9,14 +10,29 @@ import csv
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any
 
-from reports.charts import draw_all
-from reports.figures import MonthlyReport, month_label
+from reports.charts import draw_charts
+from reports.figures import MonthlyReport, Share, month_label
 from reports.fonts import dejavu
 from storage.search_keys import search_key
 
 Translate = Callable[[str], str]
+Rows = list[list[str]]
+Colour = tuple[int, int, int]
+
+_RED = (190, 20, 30)
+_GREEN = (20, 120, 50)
+_GREY = (100, 100, 100)
+_HEADING_FILL = (228, 228, 228)
+_STRIPE = (246, 246, 246)  # every other row, for the eye along a wide table
+_MARGIN = 15.0  # mm, all round; the footer sits in the bottom one
+_PADDING = (0.9, 1.2)  # mm, in table cells: above and below, left and right
+_NONE = "—"
+_REACHED, _NOT_REACHED = "✓", "✗"  # both in DejaVu Sans
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -27,157 +43,302 @@ class ReportFiles:
 
 
 def write_report(report: MonthlyReport, out_dir: Path, gettext: Translate) -> ReportFiles:
+    """Writes into out_dir (created if missing): report-<ward-slug>-<month>.pdf, the CSV
+    files and the chart PNGs."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    tables = _tables(report, gettext)
+    tables = csv_tables(report, gettext)
     csvs = tuple(_write_csv(out_dir / name, rows) for name, rows in tables.items())
-    charts = tuple(draw_all(report, out_dir, gettext))
-    slug = search_key(report.ward).replace(" ", "-") or "ward"
-    pdf = out_dir / f"report-{slug}-{report.month}.pdf"
-    _pdf(report, tables, charts, gettext).output(str(pdf))
+    charts = draw_charts(report, out_dir, gettext)
+    pdf = out_dir / f"report-{_slug(report.ward)}-{_slug(report.month)}.pdf"
+    _layout(report, tables, charts, gettext).output(str(pdf))
     return ReportFiles(pdf, csvs, charts)
 
 
-def _tables(report: MonthlyReport, _: Translate) -> dict[str, list[list[str]]]:
-    """Every table of the report, header row first, values as printed."""
-    t = report.tips
-    summary = [
-        [_("Indicator"), _("Value")],
-        [_("Tips received"), str(t.received)],
-        [_("of which urgent"), str(t.urgent)],
-        [_("Acknowledged on time (of those due)"), t.acknowledged_on_time.shown],
-        [_("Closed this month"), str(t.closed)],
-        [_("Closed on time"), t.closed_on_time.shown],
-        [_("Still open at the end of the month"), str(t.open_at_end)],
-        [_("Residential groups reached by awareness messages"), report.groups_reached.shown],
-        [_("Subscribers (new this month)"), f"{report.subscribers} ({report.subscribers_new})"],
-        [_("Family pledges (new this month)"),
-         f"{report.household_pledges} ({report.household_pledges_new})"],
-        [_("Organisation pledges"), str(len(report.organisation_pledges))],
-        [_("Quiz participants"), str(report.quiz.participants)],
-        [_("Quiz answers, right"), report.quiz.correct.shown],
-    ]  # fmt: skip
-    group = _("Residential group")
-    return {
-        "summary.csv": summary,
-        "tips_by_category.csv": [[_("Category"), _("Tips")]]
-        + [[c.label, str(c.count)] for c in report.tips_by_category],
-        "tips_by_tdp.csv": [[group, _("Tips")]]
-        + [[c.label, str(c.count)] for c in report.tips_by_group],
-        "tdp.csv": [[group, _("Tips"), _("Reached"), _("Messages delivered"), _("Channels"),
-                     _("Subscribers"), _("Family pledges"), _("Quiz participants"),
-                     _("Drug-free status")]]
-        + [[g.name, str(g.tips), _("yes") if g.reached else _("no"), str(g.messages_delivered),
-            g.channels, str(g.subscribers), str(g.household_pledges), str(g.quiz_participants),
-            g.drug_free] for g in report.groups],
-        "organisation_pledges.csv": [[_("Kind"), _("Name"), group, _("Signed on")]]
-        + [[p.kind, p.name, p.group, p.signed_on] for p in report.organisation_pledges],
-        "drug_free.csv": [[_("Year"), _("Drug-free"), _("Residential groups"), _("Target")]]
-        + [[str(y.year), str(y.achieved), str(y.total), y.target_label or "—"]
-           for y in report.drug_free],
-    }  # fmt: skip
+def _slug(text: str) -> str:
+    """An accent-free file-name part, short enough for any file system."""
+    return search_key(text).replace(" ", "-")[:60].strip("-") or "ward"
 
 
-def _write_csv(path: Path, rows: list[list[str]]) -> Path:
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:  # the BOM: Excel
-        csv.writer(handle).writerows(rows)
-    return path
+def _with_new(total: int, new: int) -> str:
+    return f"{total} (+{new})"
 
 
 def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def _pdf(report: MonthlyReport, tables: dict[str, list[list[str]]], charts: Sequence[Path],
-         _: Translate):  # type: ignore[no-untyped-def]  # fmt: skip
+def _day(iso: str) -> str:
+    try:
+        return date.fromisoformat(iso).strftime("%d/%m/%Y")
+    except ValueError:
+        return iso
+
+
+# The tables: one list of rows per CSV file, header first, every value as printed.
+
+
+def csv_tables(report: MonthlyReport, gettext: Translate) -> dict[str, Rows]:
+    """Every CSV file's rows by file name, the header row first, in the report's language."""
+    _ = gettext
+    tdp = _("Residential group")
+    return {
+        "summary.csv": [[_("Indicator"), _("Value")], *_summary(report, gettext)],
+        "tips_by_category.csv": [[_("Category"), _("Tips")]]
+        + [[c.label, str(c.count)] for c in report.tips_by_category],
+        "tips_by_tdp.csv": [[tdp, _("Tips")]]
+        + [[c.label, str(c.count)] for c in report.tips_by_group],
+        "tdp.csv": [_tdp_header(gettext)]
+        + [[g.name, _("yes") if g.reached else _("no"), str(g.messages_delivered), g.channels,
+            str(g.subscribers), str(g.household_pledges), str(g.quiz_participants), g.drug_free]
+           for g in report.groups],
+        "organisation_pledges.csv": [[_("Kind"), _("Name"), tdp, _("Signed on")]]
+        + [[p.kind, p.name, p.group, p.signed_on] for p in report.organisation_pledges],
+        "drug_free.csv": [[_("Year"), _("Drug-free"), _("Residential groups"), _("Target")]]
+        + [[str(y.year), str(y.achieved), str(y.total), y.target_label or _NONE]
+           for y in report.drug_free],
+    }  # fmt: skip
+
+
+def _summary(report: MonthlyReport, gettext: Translate) -> Rows:
+    _ = gettext
+    tips, quiz = report.tips, report.quiz
+    return [
+        [_("Tips received"), str(tips.received)],
+        [_("of which urgent"), str(tips.urgent)],
+        [_("Acknowledged on time (of those due)"), tips.acknowledged_on_time.shown],
+        [_("Closed this month"), str(tips.closed)],
+        [_("Closed on time"), tips.closed_on_time.shown],
+        [_("Still open at the end of the month"), str(tips.open_at_end)],
+        [_("Residential groups reached by awareness messages"), report.groups_reached.shown],
+        [_("Subscribers (new this month)"), _with_new(report.subscribers, report.subscribers_new)],
+        [_("Family pledges (new this month)"),
+         _with_new(report.household_pledges, report.household_pledges_new)],
+        [_("Organisation pledges"), str(len(report.organisation_pledges))],
+        [_("Quiz participants"), str(quiz.participants)],
+        [_("Quiz answers"), str(quiz.answers)],
+        [_("Correct quiz answers"), quiz.correct.shown],
+    ]  # fmt: skip
+
+
+def _tdp_header(gettext: Translate) -> list[str]:
+    _ = gettext
+    return [_("Residential group"), _("Reached"), _("Messages delivered"), _("Channels"),
+            _("Subscribers"), _("Family pledges"), _("Quiz participants"),
+            _("Drug-free status")]  # fmt: skip
+
+
+def _write_csv(path: Path, rows: Rows) -> Path:
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:  # the BOM: for Excel
+        csv.writer(handle).writerows([[_cell(value) for value in row] for row in rows])
+    return path
+
+
+def _cell(value: str) -> str:
+    """NFC, and a name that starts like a formula is kept as text in a spreadsheet."""
+    value = _nfc(value)
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+# The PDF.
+
+
+def _layout(report: MonthlyReport, tables: dict[str, Rows], charts: Sequence[Path],
+            gettext: Translate) -> Any:  # fmt: skip
     from fpdf import FPDF
     from fpdf.fonts import FontFace
 
+    _ = gettext
     face = dejavu()
+    month = month_label(report.month)
+    running_title = _nfc(_("Monthly report {month}, {ward}").format(month=month,
+                                                                     ward=report.ward))  # fmt: skip
     page_label = _("Page {n} of {total}")
 
     class Report(FPDF):
-        def footer(self) -> None:  # type: ignore[override]
-            self.set_y(-12)
-            self.set_font("DejaVu", "", 8)
-            self.set_text_color(110, 110, 110)
-            self.cell(0, 6, page_label.format(n=self.page_no(), total="{nb}"), align="C")
+        def footer(self) -> None:
+            self.set_y(-_MARGIN + 2)
+            self.set_draw_color(190, 190, 190)
+            self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
+            self.set_font("DejaVu", "", 7.5)
+            self.set_text_color(*_GREY)
+            title = running_title
+            while len(title) > 10 and self.get_string_width(title) > self.epw / 2 - 2:
+                title = title[:-2] + "…"  # a very long ward name: cut, never over the page
+            self.cell(self.epw / 2, 6, title)
+            self.cell(self.epw / 2, 6, _nfc(page_label.format(n=self.page_no(), total="{nb}")),
+                      align="R")  # fmt: skip
 
     pdf = Report(orientation="P", unit="mm", format="A4")
     pdf.add_font("DejaVu", "", str(face.regular))
     pdf.add_font("DejaVu", "B", str(face.bold))
-    pdf.set_title(_nfc(_("Monthly report {month}, {ward}").format(
-        month=month_label(report.month), ward=report.ward)))  # fmt: skip
-    pdf.set_auto_page_break(auto=True, margin=16)
-    pdf.set_margins(16, 14, 16)
+    pdf.set_title(running_title)
+    pdf.set_author(_nfc(_("Ward police of {ward}").format(ward=report.ward)))
+    pdf.set_creator("wardbot")
+    pdf.set_lang(report.language or "vi")
+    pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
+    pdf.set_auto_page_break(auto=True, margin=_MARGIN + 3)
     pdf.alias_nb_pages()
     pdf.add_page()
     width = pdf.epw
-    heading = FontFace(emphasis="BOLD", fill_color=(235, 235, 235))
+    headings = FontFace(emphasis="BOLD", fill_color=_HEADING_FILL)
 
-    def title(text: str) -> None:
-        pdf.ln(3)
-        pdf.set_font("DejaVu", "B", 12)
-        pdf.set_text_color(190, 20, 30)
-        pdf.multi_cell(width, 7, _nfc(text), new_x="LMARGIN", new_y="NEXT")
+    def text(value: str, size: float, *, bold: bool = False, align: str = "L",
+             colour: Colour = (0, 0, 0), height: float | None = None) -> None:  # fmt: skip
+        pdf.set_font("DejaVu", "B" if bold else "", size)
+        pdf.set_text_color(*colour)
+        pdf.multi_cell(width, height or size * 0.5, _nfc(value), align=align,
+                       new_x="LMARGIN", new_y="NEXT")  # fmt: skip
         pdf.set_text_color(0, 0, 0)
-        pdf.set_font("DejaVu", "", 9)
 
-    def table(rows: list[list[str]], widths: tuple[float, ...], *, empty: str = "") -> None:
-        if len(rows) == 1 and empty:
-            pdf.multi_cell(width, 6, _nfc(empty), new_x="LMARGIN", new_y="NEXT")
-            return
-        pdf.set_font("DejaVu", "", 8.5 if len(rows[0]) > 4 else 9.5)
-        with pdf.table(col_widths=widths, headings_style=heading, line_height=5,
-                       text_align="LEFT", repeat_headings=1) as grid:  # fmt: skip
-            for row in rows:
-                line = grid.row()
-                for value in row:
-                    line.cell(_nfc(value))
-        pdf.ln(2)
-
-    pdf.set_font("DejaVu", "B", 10)
-    pdf.multi_cell(width, 5.5, _nfc(_("WARD POLICE OF {ward}").format(ward=report.ward).upper()
-                                    + (f" — {report.city.upper()}" if report.city else "")),
-                   new_x="LMARGIN", new_y="NEXT")  # fmt: skip
-    pdf.ln(2)
-    pdf.set_font("DejaVu", "B", 15)
-    pdf.multi_cell(width, 8, _nfc(_("Report on drug prevention and control, month {month}")
-                                  .format(month=month_label(report.month))), align="C",
-                   new_x="LMARGIN", new_y="NEXT")  # fmt: skip
-    pdf.set_font("DejaVu", "", 9)
-    pdf.multi_cell(width, 5, _nfc(_("To: the People's Committee of {ward} ward. Made on "
-                                    "{time}.").format(ward=report.ward,
-                                                      time=report.generated_at.strftime(
-                                                          "%d/%m/%Y %H:%M"))),
-                   align="C", new_x="LMARGIN", new_y="NEXT")  # fmt: skip
-    pdf.set_text_color(90, 90, 90)
-    pdf.multi_cell(width, 5, _nfc(_("Counts under 3 are shown as “<3” so that no one can be "
-                                    "singled out; “x” marks a count withheld so that a small "
-                                    "one cannot be worked out from the total.")),
-                   align="C", new_x="LMARGIN", new_y="NEXT")  # fmt: skip
-    pdf.set_text_color(0, 0, 0)
-    for note in report.notes:
-        pdf.set_font("DejaVu", "B", 9.5)
-        pdf.multi_cell(width, 5.5, _nfc(note), align="C", new_x="LMARGIN", new_y="NEXT")
-
-    title(_("1. Summary"))
-    table(tables["summary.csv"], (3, 1.4))
-    title(_("2. Tips received, by category"))
-    table(tables["tips_by_category.csv"], (3, 1), empty=_("No tips this month."))
-    title(_("3. Tips received, by residential group"))
-    table(tables["tips_by_tdp.csv"], (3, 1), empty=_("No tips this month."))
-    title(_("4. Awareness messages and participation, by residential group"))
-    table(tables["tdp.csv"], (2.3, 0.7, 0.9, 1.1, 1.3, 1.1, 1.0, 1.0, 2.8),
-          empty=_("No residential groups yet."))  # fmt: skip
-    title(_("5. Pledges of schools, businesses and residential groups"))
-    table(tables["organisation_pledges.csv"], (1.3, 3, 1.6, 1.2),
-          empty=_("No organisation pledges yet."))  # fmt: skip
-    title(_("6. Drug-free residential groups against the targets"))
-    table(tables["drug_free.csv"], (1, 1.2, 1.4, 1.6))
-    title(_("7. Charts"))
-    for chart in charts:
-        if pdf.get_y() > pdf.h - 90:
+    def room_for(height: float) -> None:
+        if pdf.get_y() + height > pdf.page_break_trigger:
             pdf.add_page()
-        pdf.image(str(chart), w=width)
-        pdf.ln(3)
+
+    def section(title: str, need: float = 40) -> None:
+        room_for(need)  # a title never ends a page alone: its table's head comes with it
+        pdf.ln(4)
+        text(title, 11.5, bold=True, colour=_RED, height=7)
+        pdf.ln(1)
+
+    def fit(rows: Rows, size: float, spare_to: dict[int, float]) -> list[float]:
+        """Column widths in mm: no column narrower than its header's longest word or half
+        its header (nor, but for the `spare_to` ones, than its longest value); what is left
+        goes to the `spare_to` columns by weight. Words then wrap whole in any language,
+        and a header takes about two lines."""
+        room = 2 * _PADDING[1] + 1.0
+
+        def widest(values: Sequence[str], style: str) -> float:
+            pdf.set_font("DejaVu", style, size)
+            return max((pdf.get_string_width(_nfc(v)) for v in values), default=0.0)
+
+        need = [
+            max(widest(rows[0][c].split(), "B"), widest([rows[0][c]], "B") * 0.55,  # 2 lines
+                0.0 if c in spare_to else widest([r[c] for r in rows[1:]], "")) + room
+            for c in range(len(rows[0]))
+        ]  # fmt: skip
+        spare = width - sum(need)
+        if spare < 0:  # squeezed: share the page in proportion, long words will break
+            return [n * width / sum(need) for n in need]
+        weight = sum(spare_to.values())
+        return [n + spare * spare_to.get(c, 0) / weight for c, n in enumerate(need)]
+
+    def table(rows: Rows, widths: Sequence[float], align: Sequence[str], *, size: float = 9,
+              styles: dict[tuple[int, int], FontFace] | None = None) -> None:  # fmt: skip
+        pdf.set_font("DejaVu", "", size)
+        with pdf.table(col_widths=tuple(widths), width=width, text_align=tuple(align),
+                       headings_style=headings, line_height=size * 0.5, padding=_PADDING,
+                       repeat_headings=1, v_align="MIDDLE", cell_fill_mode="ROWS",
+                       cell_fill_color=_STRIPE) as grid:  # fmt: skip
+            for number, row in enumerate(rows):
+                line = grid.row()
+                for column, value in enumerate(row):
+                    style = (styles or {}).get((number, column))
+                    line.cell(_nfc(value), style=style,
+                              align="CENTER" if number == 0 and column else None)  # fmt: skip
+        pdf.ln(1)
+
+    # 1. The title block.
+    place = _("Ward police of {ward}").format(ward=report.ward).upper()
+    text(place + (f" — {report.city.upper()}" if report.city else ""), 9.5, bold=True)
+    pdf.ln(5)
+    text(_("Report on drug prevention and control"), 14, bold=True, align="C", height=7.5)
+    text(_("Month {month}").format(month=month), 12, bold=True, align="C", height=6.5)
+    pdf.ln(1.5)
+    text(_("To: the People's Committee of {ward} ward").format(ward=report.ward), 9.5,
+         align="C", height=5)  # fmt: skip
+    text(_("Generated on {time}").format(time=report.generated_at.strftime("%d/%m/%Y %H:%M")),
+         8.5, align="C", colour=_GREY, height=4.5)  # fmt: skip
+    text(_("Counts under 3 are shown as “<3” so that no one can be singled out; “x” marks a "
+           "count withheld so that a small one cannot be worked out from the total."),
+         8.5, align="C", colour=_GREY, height=4.5)  # fmt: skip
+    remarks = list(report.notes)
+    nothing = _("No activity was recorded for this month.")
+    if report.empty and nothing not in remarks:  # the gatherer usually says so already
+        remarks.insert(0, nothing)
+    if remarks:
+        pdf.ln(2.5)
+        pdf.set_fill_color(253, 243, 224)
+        pdf.set_font("DejaVu", "B", 9.5)
+        pdf.multi_cell(width, 5.5, _nfc("\n".join(remarks)), border=1, fill=True, align="C",
+                       padding=(1.5, 2), new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+        pdf.set_fill_color(255, 255, 255)  # tables fill with the current colour: reset it
+
+    # 2. The summary.
+    section(_("1. Summary"))
+    table(tables["summary.csv"], (68, 32), ("LEFT", "CENTER"))
+
+    # 3. Tips by category and by TDP: only the rows published.
+    section(_("2. Tips received, by category"))
+    if len(tables["tips_by_category.csv"]) > 1:
+        table(tables["tips_by_category.csv"], (75, 25), ("LEFT", "CENTER"))
+    else:
+        text(_("No tips this month."), 9.5, height=5.5)
+    section(_("3. Tips received, by residential group"))
+    if len(tables["tips_by_tdp.csv"]) > 1:
+        table(tables["tips_by_tdp.csv"], (75, 25), ("LEFT", "CENTER"))
+    else:
+        text(_("No tips this month."), 9.5, height=5.5)
+
+    # 4. Awareness coverage and participation per TDP.
+    section(_("4. Awareness messages and participation, by residential group"))
+    if report.groups:
+        rows = [_tdp_header(gettext)]
+        styles: dict[tuple[int, int], FontFace] = {}
+        mark, no_mark = FontFace(color=_GREEN, size_pt=10), FontFace(color=_GREY, size_pt=10)
+        for number, g in enumerate(report.groups, start=1):
+            rows.append([g.name, _REACHED if g.reached else _NOT_REACHED,
+                         str(g.messages_delivered), g.channels or _NONE, str(g.subscribers),
+                         str(g.household_pledges), str(g.quiz_participants),
+                         g.drug_free or _NONE])  # fmt: skip
+            styles[number, 1] = mark if g.reached else no_mark
+        table(rows, fit(rows, 8, {0: 0.55, 7: 0.45}),
+              ("LEFT", "CENTER", "CENTER", "CENTER", "CENTER", "CENTER", "CENTER", "LEFT"),
+              size=8, styles=styles)  # fmt: skip
+    else:
+        text(_("No residential groups yet."), 9.5, height=5.5)
+
+    # 5. Organisation pledges.
+    section(_("5. Pledges of schools, businesses and residential groups"))
+    if report.organisation_pledges:
+        rows = [tables["organisation_pledges.csv"][0]] + [
+            [p.kind, p.name, p.group or _("ward-wide"), _day(p.signed_on)]
+            for p in report.organisation_pledges
+        ]
+        table(rows, (22, 42, 22, 14), ("LEFT", "LEFT", "LEFT", "CENTER"), size=8.5)
+    else:
+        text(_("No organisation pledges yet."), 9.5, height=5.5)
+
+    # 6. Drug-free TDPs against the targets.
+    section(_("6. Drug-free residential groups against the targets"))
+    if report.drug_free:
+        rows = [[_("Year"), _("Drug-free residential groups"), _("Target")]] + [
+            [str(y.year), Share(y.achieved, y.total).shown, y.target_label or _NONE]
+            for y in report.drug_free
+        ]
+        table(rows, (20, 40, 40), ("CENTER", "CENTER", "CENTER"))
+    else:
+        text(_("No drug-free records yet."), 9.5, height=5.5)
+
+    # 7. The charts, each kept whole on a page with its caption.
+    captions = (
+        _("Chart 1. Tips received by category (a hatched bar is a count under 3, not to "
+          "scale)."),
+        _("Chart 2. Residential groups reached by awareness messages this month."),
+        _("Chart 3. Drug-free residential groups at the end of each year, and the target."),
+        _("Chart 4. Subscribers, family pledges and quiz participants, 15 most active groups."),
+    )  # fmt: skip
+    section(_("7. Charts"), need=20)
+    for chart, caption in zip(charts, captions, strict=True):
+        pixels_w, pixels_h = _png_size(chart)
+        height = width * pixels_h / pixels_w
+        room_for(height + 9)
+        pdf.image(str(chart), x=pdf.l_margin, w=width, h=height)
+        text(caption, 8.5, align="C", colour=_GREY, height=4.5)
+        pdf.ln(4)
     return pdf
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    with path.open("rb") as handle:
+        head = handle.read(24)  # the signature, then IHDR: width and height
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")

@@ -19,6 +19,7 @@ from bot.i18n import Translator
 from bot.messages import ChannelInfo
 from broadcasts import planner
 from campaign.drug_free import Target
+from handlers import ward_report
 from handlers.categories import CATEGORIES
 from reports.figures import published
 from reports.monthly import gather
@@ -278,3 +279,32 @@ async def test_the_commander_gets_the_pdf_in_the_chat(app) -> None:
     assert "Tháng đó chưa bắt đầu." in commander.text
     await commander.send("/baocao tháng mười")
     assert "/baocao 2026-11" in commander.text
+
+
+async def test_a_pdf_that_cannot_be_rendered_leaves_the_summary_and_a_polite_word(
+    app, monkeypatch
+) -> None:
+    ward_id = await add_phu_lien(app)
+    app.dispatcher.register_channel(ChannelInfo("telegram", has_buttons=True,
+                                                can_send_files=True))  # fmt: skip
+    async with app.services.db.transaction() as session:
+        _row, code = await app.services.invites.create(
+            session, ward_id=ward_id, role=OfficerRole.COMMANDER, label="Trần Văn Hùng (TG)"
+        )
+    commander = Chat(app, "901", channel="telegram")
+    await commander.send(f"/join {code.lower()}")
+
+    def out_of_memory(*_args: object) -> bytes:
+        raise MemoryError("rendering failed")
+
+    renderer = ward_report._render_pdf
+    monkeypatch.setattr(ward_report, "_render_pdf", out_of_memory)
+    await commander.send("/baocao 2026-10")
+    assert "Báo cáo tháng 10/2026, phường Phù Liễn" in commander.text
+    assert "một phần câu trả lời chưa chuẩn bị được" in commander.text
+    assert not [m for reply in commander.last for m in reply.media]
+    assert "Traceback" not in commander.text and "rendering failed" not in commander.text
+
+    monkeypatch.setattr(ward_report, "_render_pdf", renderer)
+    await commander.send("/baocao 2026-10")  # nothing was left half-done
+    assert [m for reply in commander.last for m in reply.media]
