@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 Send = Callable[[Route, Reply], Awaitable[None]]
 Delete = Callable[[Route, tuple[str, ...]], Awaitable[None]]
 LEASE = timedelta(minutes=2)
+# Channels that collect a person's waiting messages when that person comes back, rather
+# than being sent them: the console. Only their outbox rows name the person (by
+# pseudonym); see storage/outbox.py.
+COLLECTED_BY_PERSON = frozenset({"console"})
 
 
 class Undeliverable(Exception):
@@ -44,9 +48,9 @@ async def enqueue_reply(
 ) -> None:
     """Leave a message for another chat; its channel sends it after this transaction
     commits, so a crash can neither lose it nor send one that was never stored."""
-    await outbox.enqueue(
-        session, services.vault, services.pseudonyms, route, payload_of(Reply(text, _rows(buttons)))
-    )
+    reply = Reply(text, _rows(buttons))
+    await outbox.enqueue(session, services.vault, services.pseudonyms, route,
+                         payload_of(reply), findable=_findable(route))  # fmt: skip
 
 
 async def enqueue_later(services: Services, route: Route, reply: Reply) -> None:
@@ -55,7 +59,7 @@ async def enqueue_later(services: Services, route: Route, reply: Reply) -> None:
     needs them shows the tip again."""
     async with services.db.transaction() as session:
         await outbox.enqueue(session, services.vault, services.pseudonyms, route,
-                             payload_of(reply))  # fmt: skip
+                             payload_of(reply), findable=_findable(route))  # fmt: skip
 
 
 async def enqueue_deletion(
@@ -67,7 +71,11 @@ async def enqueue_deletion(
         return
     async with services.db.transaction() as session:
         await outbox.enqueue(session, services.vault, services.pseudonyms, route,
-                             {"delete": ids}, not_before=at)  # fmt: skip
+                             {"delete": ids}, not_before=at, findable=_findable(route))  # fmt: skip
+
+
+def _findable(route: Route) -> bool:
+    return route.channel in COLLECTED_BY_PERSON
 
 
 def _rows(buttons: Iterable[Iterable[Button]]) -> tuple[tuple[Button, ...], ...]:

@@ -242,8 +242,9 @@ class DraftFile(Base):
 
 class OutboxMessage(Base):
     """A message to a chat other than the one being answered (a police question to a
-    reporter, a notice to an officer). The route and text are sealed; `recipient` is a
-    pseudonym so a channel can find its own messages. Deleted once delivered."""
+    reporter, a notice to an officer). The route and text are sealed; `recipient` is
+    random, or the person's pseudonym where a channel collects by person (storage/
+    outbox.py). Deleted once delivered."""
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_due", "channel", "next_attempt_at"),)

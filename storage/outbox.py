@@ -3,10 +3,16 @@
 A police question must reach a reporter whose chat is not the one the officer is
 typing in, possibly on another channel or after a restart. Each row owns a data key;
 its route and payload are sealed, and the row is deleted once the channel sent it.
+
+A row's `recipient` is the person's outbox pseudonym only where a channel must find a
+person's messages when that person returns (the console, which has no live connection);
+everywhere else it is random, so two messages waiting for one reporter (a question and
+a reminder, say) cannot be told to be for the same person.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +38,13 @@ def recipient_of(pseudonyms: Pseudonyms, route: Route) -> Pseudonym:
     return pseudonyms.of(Purpose.OUTBOX, route.channel, *route.account_parts())
 
 
+def _unlinkable_recipient(pseudonyms: Pseudonyms, route: Route) -> str:
+    """Random, shaped like a pseudonym: what the row says about its reader is nothing."""
+    shape = recipient_of(pseudonyms, route)
+    prefix, _, digest = shape.partition("_")
+    return f"{prefix}_{secrets.token_hex(len(digest) // 2)}"
+
+
 async def enqueue(
     session: AsyncSession,
     vault: Vault,
@@ -40,10 +53,14 @@ async def enqueue(
     payload: dict[str, Any],
     *,
     not_before: datetime | None = None,
+    findable: bool = False,
 ) -> int:
+    """`findable`: the row carries the person's pseudonym so that `due_for(recipient=...)`
+    finds it; only for a channel that asks by person (see the module's docstring)."""
+    recipient = recipient_of if findable else _unlinkable_recipient
     row = OutboxMessage(
         channel=route.channel,
-        recipient=recipient_of(pseudonyms, route),
+        recipient=recipient(pseudonyms, route),
         wrapped_key=b"",
         next_attempt_at=not_before or utcnow(),
         created_at=utcnow(),

@@ -11,8 +11,17 @@ from sqlalchemy import select, update
 
 from bot.app import App, open_app
 from bot.jobs import police_tick
-from storage import triage
-from storage.models import AuditEntry, OfficerRole, Tip, TipEvent, TipStatus, utcnow
+from storage import outbox, triage
+from storage.models import (
+    AuditEntry,
+    OfficerRole,
+    OutboxMessage,
+    Tip,
+    TipEvent,
+    TipStatus,
+    utcnow,
+)
+from storage.routes import Route
 from storage.triage import ALLOWED, Outcome, TransitionRefused
 from tests.helpers import Chat, add_phu_lien, enrol, outbox_for, send_report
 
@@ -253,6 +262,22 @@ async def test_new_tips_notify_officers_and_urgent_ones_the_commander(app, polic
     assert f"Tin KHẨN {urgent}" in commander_box and "ngáo đá" not in commander_box
     assert f"Tin KHẨN {urgent}" in await outbox_for(app, "officer-1")
     assert urgent not in await outbox_for(app, "other-ward") + await outbox_for(app, "revoked-1")
+
+
+async def test_messages_waiting_for_one_reporter_cannot_be_linked(app, police) -> None:
+    reporter = Chat(app, "900", channel="telegram")  # nothing sends Telegram here: they wait
+    code, _secret = await send_report(reporter, WHAT, contact=True, ward_id=police.ward)
+    await police.officer.send(f"/ask {code} Người bán đi xe gì?")
+    await police.officer.send(f"/ask {code} Thường vào giờ nào?")
+    async with app.services.db.transaction() as session:
+        waiting = (await session.scalars(
+            select(OutboxMessage.recipient).where(OutboxMessage.channel == "telegram")
+        )).all()  # fmt: skip
+    person = outbox.recipient_of(app.services.pseudonyms, Route("telegram", "900"))
+    assert len(waiting) == 2 and len(set(waiting)) == 2 and person not in waiting
+    assert all(len(r) == len(person) and r[:3] == person[:3] for r in waiting)
+    # The console collects by person, so its rows still name theirs: notices arrive.
+    assert f"{code}" in await outbox_for(app, "officer-1")
 
 
 async def test_ask_and_answer_relayed_without_identifiers(app, police) -> None:
