@@ -87,6 +87,7 @@ class Context:
     language: str
     args: str = ""
     action_arg: str = ""
+    command: str = ""  # the command typed ("report" for /report); "" for a button or a pick
     # True when the message is free writing (not a command, a button, an option number, or
     # the answer to a step that asks for a name or a code): its language is detected.
     typed: bool = False
@@ -363,7 +364,7 @@ class Dispatcher:
             if handler is not None and group and name not in self._group_commands:
                 return self._group_fallback
             if handler is not None:
-                ctx.args = (command.group(2) or "").strip()
+                ctx.command, ctx.args = name, (command.group(2) or "").strip()
                 return handler
             return self._fallback
         if group:

@@ -16,9 +16,11 @@ def period_of(moment: datetime, zone: ZoneInfo) -> str:
 
 
 def parse_period(text: str) -> date:
-    """'2026-11' -> the first day of that month; ValueError for anything else."""
+    """'2026-11' -> the first day of that month; ValueError for anything else, a year
+    outside 2000-2100 included (year 1 or 9999 would overflow the ward's clock)."""
     year, _, month = text.strip().partition("-")
-    if not (year.isdigit() and month.isdigit() and len(year) == 4 and len(month) in (1, 2)):
+    digits = (year + month).isascii() and year.isdecimal() and month.isdecimal()
+    if not (digits and len(year) == 4 and len(month) in (1, 2) and 2000 <= int(year) <= 2100):
         raise ValueError("a month looks like 2026-11")
     return date(int(year), int(month), 1)
 

@@ -221,7 +221,7 @@ async def reject_pressed(ctx: Context, officer: Officer) -> None:
 
 
 async def _decide(ctx: Context, officer: Officer, number: str, *, approve: bool) -> None:
-    if not number.isdigit():
+    if not number.isdecimal():
         ctx.reply(ctx._("Usage: {usage}").format(usage="/approve 12 · /reject 12"))
         return
     try:

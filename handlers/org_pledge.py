@@ -105,6 +105,9 @@ async def group_typed(ctx: Context) -> None:
 
 @police_action("op:ward", on=router)
 async def whole_ward(ctx: Context, officer: Officer) -> None:
+    if "op_kind" not in ctx.state.data or "op_name" not in ctx.state.data:
+        ctx.reply(ctx._("Nothing to record. Start again with /orgpledge."))  # a stale button
+        return
     ctx.state.data["op_group"] = None
     await _confirm(ctx)
 

@@ -67,9 +67,9 @@ async def _already(ctx: Context, signed: Pledge) -> None:
     group = await ctx.session.get(ResidentialGroup, signed.group_id) if signed.group_id else None
     ctx.reply(
         ctx._(
-            "Your family signed the “Drug-free family” pledge on {date} with residential "
+            "Your family signed the “Drug-free family” pledge in {month} with residential "
             "group {tdp}. Thank you! One pledge per family is enough."
-        ).format(date=signed.signed_on.strftime("%d/%m/%Y"), tdp=group.name if group else "?"),
+        ).format(month=signed.signed_on.strftime("%m/%Y"), tdp=group.name if group else "?"),
         [[Button(ctx._("Read the pledge"), "pledge:read")],
          [Button(ctx._("Withdraw our pledge"), "pledge:withdraw")], _menu(ctx)],
     )  # fmt: skip
@@ -134,7 +134,8 @@ async def group_picked(ctx: Context) -> None:
         return
     ctx.go("")
     try:
-        await pledges.sign_household(ctx.session, ctx.services.pseudonyms, ctx.route, group)
+        await pledges.sign_household(ctx.session, ctx.services.pseudonyms, ctx.route, group,
+                                     today=ctx.local_now().date())  # fmt: skip
     except PledgeError:  # signed meanwhile, from another device or a second press
         signed = await pledges.household(ctx.session, ctx.services.pseudonyms, ctx.route)
         if signed is not None:
@@ -171,7 +172,8 @@ async def withdraw(ctx: Context) -> None:
 
 @router.action("pledge:withdraw-yes")
 async def withdraw_confirmed(ctx: Context) -> None:
-    done = await pledges.withdraw_household(ctx.session, ctx.services.pseudonyms, ctx.route)
+    done = await pledges.withdraw_household(ctx.session, ctx.services.pseudonyms, ctx.route,
+                                            today=ctx.local_now().date())  # fmt: skip
     await show_menu(
         ctx,
         ctx._("Your family's pledge is withdrawn. You can sign it again at any time with /pledge.")

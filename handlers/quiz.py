@@ -9,7 +9,7 @@ from bot.messages import Button
 from campaign.quiz import Question, question_for, week_of
 from handlers.start import current_ward, menu_button, private_ward
 from storage import pledges, quiz_answers, subscribers
-from storage.models import QuizAnswer
+from storage.models import QuizAnswer, ResidentialGroup, Ward
 
 router = Router("quiz")
 
@@ -46,7 +46,7 @@ async def start(ctx: Context) -> None:
 async def answered(ctx: Context) -> None:
     ward = await current_ward(ctx)
     week, _, number = ctx.action_arg.rpartition(":")
-    if ward is None or week != _this_week(ctx) or not number.isdigit():
+    if ward is None or week != _this_week(ctx) or not number.isdecimal():
         # A button of an earlier week's question: that quiz has closed.
         ctx.reply(ctx._("That question has closed. Here is this week's:"))
         await start(ctx)
@@ -62,10 +62,11 @@ async def answered(ctx: Context) -> None:
         ctx.services.pseudonyms,
         ctx.route,
         ward_id=ward.id,
-        group_id=await _group_of(ctx),
+        group_id=await _group_of(ctx, ward),
         week=week,
         question=question.slug,
         correct=choice == question.answer,
+        today=ctx.local_now().date(),
     )
     if row is None:  # a second answer: the first one stands
         first = await quiz_answers.answer_of(ctx.session, ctx.services.pseudonyms, ctx.route, week)
@@ -75,16 +76,23 @@ async def answered(ctx: Context) -> None:
     await _explain(ctx, question, row, again=False)
 
 
-async def _group_of(ctx: Context) -> int | None:
-    """The resident's TDP, if they told us one: participation is counted per TDP."""
+async def _group_of(ctx: Context, ward: Ward) -> int | None:
+    """The resident's TDP in this ward, if they told us one: participation is counted
+    per TDP (a subscription kept in another ward counts there, not here)."""
+    known: list[int | None] = []
     subscription = await subscribers.find(ctx.session, ctx.services.pseudonyms, ctx.route)
     if subscription is not None and subscription.active:
-        return subscription.group_id
+        known.append(subscription.group_id)
     pledge = await pledges.household(ctx.session, ctx.services.pseudonyms, ctx.route)
-    if pledge is not None and pledge.active and pledge.group_id is not None:
-        return pledge.group_id
+    if pledge is not None and pledge.active:
+        known.append(pledge.group_id)
     preset = ctx.state.data.get("preset_group")
-    return preset if isinstance(preset, int) else None
+    known.append(preset if isinstance(preset, int) else None)
+    for group_id in known:
+        group = await ctx.session.get(ResidentialGroup, group_id) if group_id else None
+        if group is not None and group.ward_id == ward.id:
+            return group.id
+    return None
 
 
 async def _explain(ctx: Context, question: Question, answer: QuizAnswer, *, again: bool) -> None:

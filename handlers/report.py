@@ -80,9 +80,9 @@ async def _rate_limited(ctx: Context) -> bool:
 @router.command("report", "baotin")
 @router.action("report:start")
 async def start(ctx: Context) -> None:
-    if ctx.inbound.action is None and await is_commander(ctx):
+    if ctx.command == "report" and await is_commander(ctx):
         # A commander's typed /report is the monthly report (handlers/ward_report.py);
-        # the "Report a tip" button still opens the resident's wizard.
+        # /baotin, the "Report a tip" button and its number still open the tip wizard.
         await ctx.follow("wardreport:month:" + ctx.args.strip()[:7])
         return
     await _begin(ctx, danger=False)
@@ -290,7 +290,7 @@ async def group_list(ctx: Context) -> None:
         await start(ctx)
         return
     groups = await wards.list_groups(ctx.session, ward)
-    page = int(ctx.action_arg) if ctx.action_arg.isdigit() else 0
+    page = int(ctx.action_arg) if ctx.action_arg.isdecimal() else 0
     chunk = groups[page * GROUP_PAGE : (page + 1) * GROUP_PAGE]
     _at(ctx, "group")
     if not chunk:
@@ -355,7 +355,7 @@ async def group_picked(ctx: Context) -> None:
         return
     group = (
         await ctx.session.get(ResidentialGroup, int(ctx.action_arg))
-        if ctx.action_arg.isdigit()
+        if ctx.action_arg.isdecimal()
         else None
     )
     if group is None or group.ward_id != draft.get("ward_id"):

@@ -76,7 +76,7 @@ async def ask_ward(ctx: Context, then: str) -> bool:
 
 @router.action("ward:")
 async def ward_chosen(ctx: Context) -> None:
-    ward = await ctx.session.get(Ward, int(ctx.action_arg)) if ctx.action_arg.isdigit() else None
+    ward = await ctx.session.get(Ward, int(ctx.action_arg)) if ctx.action_arg.isdecimal() else None
     if ward is None:
         await home(ctx)
         return

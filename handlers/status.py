@@ -220,7 +220,7 @@ async def question_picked(ctx: Context) -> None:
     if tip is None:
         return
     questions = {q.id: q for q in await tips.open_questions(ctx.session, ctx.services.vault, tip)}
-    chosen = questions.get(int(ctx.action_arg)) if ctx.action_arg.isdigit() else None
+    chosen = questions.get(int(ctx.action_arg)) if ctx.action_arg.isdecimal() else None
     if chosen is None:
         await show(ctx, tip)
         return

@@ -30,7 +30,7 @@ def ask_group(ctx: Context, then: str, question: str) -> None:
 async def chosen_group(ctx: Context) -> ResidentialGroup | None:
     """The group named by the pressed action, if it is an active group of the ward."""
     ward = await current_ward(ctx)
-    if ward is None or not ctx.action_arg.isdigit():
+    if ward is None or not ctx.action_arg.isdecimal():
         return None
     group = await ctx.session.get(ResidentialGroup, int(ctx.action_arg))
     if group is None or group.ward_id != ward.id or not group.active:
@@ -101,7 +101,7 @@ async def group_list(ctx: Context) -> None:
     if ward is None or then is None:
         return
     groups = [g for g in await wards.list_groups(ctx.session, ward) if g.active]
-    page = int(ctx.action_arg) if ctx.action_arg.isdigit() else 0
+    page = int(ctx.action_arg) if ctx.action_arg.isdecimal() else 0
     chunk = groups[page * PAGE : (page + 1) * PAGE]
     if not chunk:
         ctx.go("")

@@ -248,8 +248,8 @@ def _layout(report: MonthlyReport, tables: dict[str, Rows], charts: Sequence[Pat
          align="C", height=5)  # fmt: skip
     text(_("Generated on {time}").format(time=report.generated_at.strftime("%d/%m/%Y %H:%M")),
          8.5, align="C", colour=_GREY, height=4.5)  # fmt: skip
-    text(_("Counts under 3 are shown as “<3” so that no one can be singled out; “x” marks a "
-           "count withheld so that a small one cannot be worked out from the total."),
+    text(_("Tip counts under 3 are shown as “<3” so that no one can be singled out; “x” marks "
+           "a count withheld so that a small one cannot be worked out from the total."),
          8.5, align="C", colour=_GREY, height=4.5)  # fmt: skip
     remarks = list(report.notes)
     nothing = _("No activity was recorded for this month.")

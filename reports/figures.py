@@ -2,13 +2,16 @@
 reports/monthly.py, laid out by reports/document.py. Labels are already translated.
 
 Tip counts by category and by TDP are published as `Count`s: under MASK_BELOW they
-print as "<3", so a small group's single tip cannot point at a neighbour.
+print as "<3", so a small group's single tip cannot point at a neighbour, and enough
+others are withheld ("x") that no masked count can be worked out from the total.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from storage.search_keys import search_key
 
 MASK_BELOW = 3
 
@@ -39,22 +42,55 @@ class Count:
         return self.masked or self.withheld
 
 
-def published(counts: list[tuple[str, int]]) -> list[LabelledCount]:
-    """Counts as they may be printed beside their total: zeros left out, 1 and 2 masked,
-    and when exactly one is masked the smallest exact one is withheld too, so that
-    subtracting from the total cannot reveal the small one. Largest first."""
-    shown = sorted(((label, n) for label, n in counts if n > 0), key=lambda c: (-c[1], c[0]))
-    small = [label for label, n in shown if n < MASK_BELOW]
-    exact = [label for label, n in shown if n >= MASK_BELOW]
-    withheld = {exact[-1]} if len(small) == 1 and exact else set()
-    return [
-        LabelledCount(label, Count(0, masked=True))
-        if n < MASK_BELOW
-        else LabelledCount(label, Count(0, withheld=True))
-        if label in withheld
-        else LabelledCount(label, Count(n))
-        for label, n in shown
-    ]
+def published(counts: list[tuple[str, int]], *, together: str) -> list[LabelledCount]:
+    """Counts as they may be printed beside their total (which is printed too): zeros
+    left out, 1 and 2 masked ("<3"), and then the smallest exact counts withheld ("x")
+    one by one until no hidden count can be worked out by subtracting from the total.
+    When even hiding every row would not do (one row alone is the total), the rows are
+    merged into one, labelled `together`. Exact counts first, largest first; hidden
+    ones after them by label, so that their place says nothing of their size."""
+    rows = [(label, n) for label, n in counts if n > 0]
+    total = sum(n for _, n in rows)
+    exact = sorted((c for c in rows if c[1] >= MASK_BELOW), key=lambda c: (-c[1], _order(c[0])))
+    masked = sorted((label for label, n in rows if n < MASK_BELOW), key=_order)
+    withheld: list[str] = []
+    while masked and not _undetermined(len(masked), len(withheld), exact, total):
+        if not exact:
+            return [LabelledCount(together, _count(total))]
+        withheld.append(exact.pop()[0])
+    return (
+        [LabelledCount(label, Count(n)) for label, n in exact]
+        + [LabelledCount(label, Count(0, withheld=True)) for label in sorted(withheld, key=_order)]
+        + [LabelledCount(label, Count(0, masked=True)) for label in masked]
+    )
+
+
+def _order(label: str) -> tuple[str, str]:
+    """Alphabetical as a Vietnamese reader expects (Đ among the Ds, accents aside)."""
+    return search_key(label), label
+
+
+def _count(n: int) -> Count:
+    return Count(0, masked=True) if 0 < n < MASK_BELOW else Count(n)
+
+
+def _undetermined(masked: int, withheld: int, exact: list[tuple[str, int]], total: int) -> bool:
+    """Whether every hidden count could be either of two values, for a reader who knows
+    the total, the exact counts, and this rule: a masked count is 1 or 2, a withheld one
+    is at least 3 and (the smallest being withheld first) at most the smallest exact."""
+    rest = total - sum(n for _, n in exact)
+    ceiling = exact[-1][1] if exact else rest  # a withheld count's largest possible value
+
+    def reachable(m: int, w: int) -> tuple[int, int]:  # the sums m masked and w withheld make
+        return m + MASK_BELOW * w, 2 * m + ceiling * w
+
+    def choices(low: int, high: int, m: int, w: int) -> int:
+        others_low, others_high = reachable(m, w)
+        return sum(others_low <= rest - v <= others_high for v in range(low, high + 1))
+
+    masked_free = choices(1, MASK_BELOW - 1, masked - 1, withheld) >= 2
+    withheld_free = withheld == 0 or choices(MASK_BELOW, ceiling, masked, withheld - 1) >= 2
+    return masked_free and withheld_free
 
 
 @dataclass(frozen=True)
@@ -101,7 +137,6 @@ class GroupFigures:
     """One TDP's line of the report."""
 
     name: str
-    tips: Count
     reached: bool  # at least one awareness message delivered there this month
     messages_delivered: int  # deliveries that reached a chat or subscriber of the TDP
     channels: str  # "telegram, zalo" (where it was reached), "" when not reached

@@ -16,7 +16,6 @@ from broadcasts.coverage import month_table
 from campaign import drug_free as rules
 from handlers.categories import CATEGORIES
 from reports.figures import (
-    Count,
     DrugFreeYear,
     GroupFigures,
     MonthlyReport,
@@ -66,13 +65,15 @@ async def gather(
     names = {g.id: g.name for g in every}
 
     tips, categories, tip_groups = await _tips(session, ward.id, start, end, min(now, end))
+    together = _("All, not broken down (too few to show without singling anyone out)")
     by_category = published(
-        [(_(CATEGORIES.get(key, CATEGORIES["other"])), n) for key, n in categories.items()]
+        [(_(CATEGORIES.get(key, CATEGORIES["other"])), n) for key, n in categories.items()],
+        together=together,
     )
     by_group = published(
-        [(names.get(key) or _("TDP not given"), n) for key, n in tip_groups.items()]
+        [(names.get(key) or _("TDP not given"), n) for key, n in tip_groups.items()],
+        together=together,
     )
-    tips_of = {c.label: c.count for c in by_group}
     coverage = {row.group: row for row in await month_table(session, ward.id, month)}
     channels = await _channels_reached(session, ward.id, month)
     subscribers, subscribers_new = await _subscribers(session, ward.id, first_day, last_day)
@@ -93,7 +94,6 @@ async def gather(
         group_lines.append(
             GroupFigures(
                 name=group.name,
-                tips=tips_of.get(group.name, Count(0)),
                 reached=bool(row and row.covered),
                 messages_delivered=(row.to_chats + row.to_subscribers) if row else 0,
                 channels=", ".join(sorted(channels.get(group.id, ()))),

@@ -45,10 +45,22 @@ class PledgeError(ValueError):
         self.reason = reason
 
 
+def month_of(day: date) -> date:
+    """A household's dates are kept to the month (the report needs no more): a day beside
+    the TDP could be matched with a subscription's or a quiz answer's."""
+    return day.replace(day=1)
+
+
 async def sign_household(
-    session: AsyncSession, pseudonyms: Pseudonyms, route: Route, group: ResidentialGroup
+    session: AsyncSession,
+    pseudonyms: Pseudonyms,
+    route: Route,
+    group: ResidentialGroup,
+    *,
+    today: date,
 ) -> Pledge:
-    """Sign (or sign again after withdrawing). Signing twice is refused, not doubled."""
+    """Sign (or sign again after withdrawing), `today` in the ward's time. Signing twice
+    is refused, not doubled."""
     row = await household(session, pseudonyms, route)
     if row is not None and row.active:
         raise PledgeError(N_("already signed"))
@@ -57,17 +69,19 @@ async def sign_household(
                      ward_id=group.ward_id, group_id=group.id)  # fmt: skip
         session.add(row)
     row.ward_id, row.group_id = group.ward_id, group.id
-    row.active, row.signed_on, row.withdrawn_on = True, utcday(), None
+    row.active, row.signed_on, row.withdrawn_on = True, month_of(today), None
     await session.flush()
     return row
 
 
-async def withdraw_household(session: AsyncSession, pseudonyms: Pseudonyms, route: Route) -> bool:
+async def withdraw_household(
+    session: AsyncSession, pseudonyms: Pseudonyms, route: Route, *, today: date
+) -> bool:
     """False when there was no pledge in force to withdraw."""
     row = await household(session, pseudonyms, route)
     if row is None or not row.active:
         return False
-    row.active, row.withdrawn_on = False, utcday()
+    row.active, row.withdrawn_on = False, month_of(today)
     await session.flush()
     return True
 

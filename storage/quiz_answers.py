@@ -38,13 +38,16 @@ async def record(
     week: str,
     question: str,
     correct: bool,
+    today: date,
 ) -> QuizAnswer | None:
     """The week's answer, or None when this resident already answered this week (the
-    first answer stands)."""
+    first answer stands). Only the month of `today` (the ward's date) is kept: the
+    report counts by month, and a day beside the TDP could be matched with a pledge's."""
     if await answer_of(session, pseudonyms, route, week) is not None:
         return None
     row = QuizAnswer(account=account_of(pseudonyms, route), ward_id=ward_id, group_id=group_id,
-                     week=week, question=question, correct=correct)  # fmt: skip
+                     week=week, question=question, correct=correct,
+                     answered_on=today.replace(day=1))  # fmt: skip
     session.add(row)
     await session.flush()
     return row

@@ -13,7 +13,7 @@ from campaign import drug_free as rules
 from campaign import quiz
 from campaign.drug_free import Mark, Target, TransitionError
 from campaign.quiz import question_for, week_of
-from storage import drug_free, pledges, quiz_answers
+from storage import drug_free, pledges, quiz_answers, wards
 from storage.models import (
     AuditEntry,
     DrugFreeRecord,
@@ -148,6 +148,31 @@ async def test_quiz_scores_the_first_answer_of_the_week_and_explains_it(app) -> 
     assert figures.by_group == {nam_hai: 1}  # the other resident never named a TDP
 
 
+async def test_a_quiz_answer_counts_for_a_tdp_of_the_ward_it_is_given_in(app) -> None:
+    ward_a = await add_phu_lien(app)
+    nam_hai = await group_id(app, "Nam Hải")
+    async with app.services.db.transaction() as session:
+        ward_b = (await wards.add_ward(session, "Đông Hải")).id
+    family = Chat(app, "gia-dinh-hai-phuong")
+    await family.send(f"/start g{nam_hai}")
+    await family.send("/pledge")
+    await family.pick("Gia đình tôi xin cam kết")
+    await family.pick("Đúng")  # the pledge stays with Nam Hải, in Phù Liễn
+    await family.send(f"/start w{ward_b}")  # then the family uses the bot of another ward
+    await family.send("/quiz")
+    await family.send(action=family.last[0].buttons[0][0].action)
+    async with app.services.db.transaction() as session:
+        first, last = date(2000, 1, 1), date(2100, 1, 1)
+        in_b = await quiz_answers.participation(session, ward_b, first, last)
+        in_a = await quiz_answers.participation(session, ward_a, first, last)
+    assert (in_b.participants, in_b.by_group) == (1, {})  # not Nam Hải of another ward
+    assert in_a.participants == 0
+    async with app.services.db.transaction() as session:  # kept to the month, not the day
+        days = [*(await session.scalars(select(Pledge.signed_on))).all(),
+                *(await session.scalars(select(QuizAnswer.answered_on))).all()]  # fmt: skip
+    assert len(days) == 2 and all(d.day == 1 for d in days)
+
+
 async def test_invite_link_opens_the_bot_with_the_residents_tdp(app, settings) -> None:
     from dataclasses import replace
 
@@ -263,3 +288,8 @@ async def test_officers_record_a_schools_pledge_once(app) -> None:
     async with app.services.db.transaction() as session:
         rows = await pledges.organisations(session, ward_id)
     assert [(r.kind, r.name) for r in rows] == [(PledgeKind.SCHOOL, "Trường THCS Quán Trữ")]
+    # Old buttons of a closed form record nothing and say how to start again.
+    await officer.send(action="op:cancel")
+    for stale in ("op:ward", "op:save"):
+        await officer.send(action=stale)
+        assert officer.text == "Không có gì để ghi nhận. Xin bắt đầu lại bằng lệnh /orgpledge."

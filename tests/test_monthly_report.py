@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import random
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pypdfium2 as pdfium
+import pytest
 from pypdf import PdfReader
 from sqlalchemy import update
 
@@ -27,9 +30,7 @@ from storage import drug_free, pledges, quiz_answers, subscribers, tips, wards
 from storage.models import (
     DrugFreeStatus,
     OfficerRole,
-    Pledge,
     PledgeKind,
-    QuizAnswer,
     ResidentialGroup,
     Subscriber,
 )
@@ -45,13 +46,55 @@ def local(*args: int) -> datetime:
     return datetime(*args, tzinfo=HCM).astimezone(UTC)  # type: ignore[misc]
 
 
-def test_small_counts_are_masked_and_a_lone_one_cannot_be_subtracted_out() -> None:
-    shown = {c.label: str(c.count) for c in published([("a", 7), ("b", 2), ("c", 4), ("d", 0)])}
-    assert shown == {"a": "7", "b": "<3", "c": "x"}  # c withheld: 13 - 7 - c would give b
-    shown = {c.label: str(c.count) for c in published([("a", 7), ("b", 1), ("c", 2)])}
-    assert shown == {"a": "7", "b": "<3", "c": "<3"}  # two unknowns: nothing to withhold
-    assert all(c.count.value == 0 for c in published([("b", 1), ("c", 2)]))  # no hidden value
-    assert published([]) == []
+def _shown(counts: list[tuple[str, int]]) -> dict[str, str]:
+    return {c.label: str(c.count) for c in published(counts, together="all")}
+
+
+def _solutions(counts: list[tuple[str, int]]) -> dict[str, set[int]]:
+    """Every value each hidden row could have, for a reader who knows the total, the
+    printed rows and the rule (masked: 1 or 2; withheld: 3 up to the smallest exact)."""
+    rows, total = published(counts, together="all"), sum(n for _, n in counts)
+    if [c.label for c in rows] == ["all"]:
+        return {}  # merged into one row, which is the printed total: no breakdown to solve
+    exact = [c.count.value for c in rows if not c.count.hidden]
+    hidden = [c for c in rows if c.count.hidden]
+    ceiling = min(exact, default=total)
+    ranges = [range(1, 3) if c.count.masked else range(3, ceiling + 1) for c in hidden]
+    seen: dict[str, set[int]] = {c.label: set() for c in hidden}
+    for values in itertools.product(*ranges):
+        if sum(values) + sum(exact) == total:
+            for c, v in zip(hidden, values, strict=True):
+                seen[c.label].add(v)
+    return seen
+
+
+def test_small_counts_are_masked_and_none_can_be_subtracted_out() -> None:
+    assert _shown([("a", 7), ("b", 2), ("c", 4), ("d", 0)]) == {"a": "7", "c": "x", "b": "<3"}
+    assert _shown([("a", 7), ("b", 1), ("c", 2)]) == {"a": "7", "b": "<3", "c": "<3"}
+    # 11 = 5 + 4 + two masked: they could only be 1 and 1, so the 4 is withheld too.
+    assert _shown([("Nam Hải", 5), ("Tổ 9", 4), ("Đẩu Sơn 1", 1), ("?", 1)]) == {
+        "Nam Hải": "5", "Tổ 9": "x", "Đẩu Sơn 1": "<3", "?": "<3"}  # fmt: skip
+    assert _shown([("a", 1)]) == {"all": "<3"}  # one row alone is the total: merged
+    assert _shown([("a", 5)]) == {"a": "5"}
+    assert _shown([("a", 1), ("b", 1)]) == {"all": "<3"}  # 1 + 1 = 2: both determined
+    assert all(c.count.value == 0 for c in published([("b", 1), ("c", 2)], together="all"))
+    assert published([], together="all") == []
+    # Hidden rows come after the exact ones, by label: their place says nothing.
+    labels = [c.label for c in published([("z", 2), ("a", 1), ("m", 9)], together="all")]
+    assert labels == ["m", "a", "z"]
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_no_hidden_count_is_ever_determined(seed: int) -> None:
+    generator = random.Random(seed)
+    counts = [(f"t{i}", generator.choice([0, 1, 1, 2, 2, 3, 4, 5, 8]))
+              for i in range(generator.randint(1, 6))]  # fmt: skip
+    for label, values in _solutions(counts).items():
+        assert len(values) >= 2, (counts, label, values)
+    shown = {c.label: c.count for c in published(counts, together="all")}
+    for label, n in counts:  # what is printed exactly is true
+        if label in shown and not shown[label].hidden:
+            assert shown[label].value == n
 
 
 async def _forty_groups(app) -> int:  # type: ignore[no-untyped-def]
@@ -119,7 +162,8 @@ async def _fixture(app, settings) -> int:  # type: ignore[no-untyped-def]
                                         Route("console", who), group, "vi")  # fmt: skip
         for who, tdp in (("hgd-1", nam_hai), ("hgd-2", nam_hai), ("hgd-3", to_9)):
             row = await session.get(ResidentialGroup, tdp)
-            await pledges.sign_household(session, services.pseudonyms, Route("console", who), row)
+            await pledges.sign_household(session, services.pseudonyms, Route("console", who), row,
+                                         today=date(2026, 10, 4))  # fmt: skip
         await pledges.add_organisation(
             session, ward_id=ward_id, kind=PledgeKind.SCHOOL, name="Trường THCS Quán Trữ",
             group=await session.get(ResidentialGroup, dau_son), signed_on=date(2026, 10, 12),
@@ -129,7 +173,7 @@ async def _fixture(app, settings) -> int:  # type: ignore[no-untyped-def]
             await quiz_answers.record(
                 session, services.pseudonyms, Route("console", who), ward_id=ward_id,
                 group_id=nam_hai if who == "hgd-1" else None, week="2026-W42",
-                question="x", correct=correct,
+                question="x", correct=correct, today=date(2026, 10, 14),
             )  # fmt: skip
         selected = [g for g in await drug_free.active_groups(session, ward_id)
                     if g.name in {"Nam Hải", "Quy Tức 1", "Tổ 9", "Đẩu Sơn 1", "Tổ 6",
@@ -144,8 +188,6 @@ async def _fixture(app, settings) -> int:  # type: ignore[no-untyped-def]
         await drug_free.record(session, lost, year=2026, status=DrugFreeStatus.LOST,
                                decided_on=date(2026, 10, 1), officer_id=None)  # fmt: skip
     await _backdate(app, Subscriber, "subscribed_on", date(2026, 10, 3))
-    await _backdate(app, Pledge, "signed_on", date(2026, 10, 4))
-    await _backdate(app, QuizAnswer, "answered_on", date(2026, 10, 14))
     async with services.db.transaction() as session:
         await planner.plan(session, services.settings, local(2026, 10, 5, 8))
     assert await deliver_everything(app, local(2026, 10, 5, 10)) == 2  # Nam Hải's two
@@ -172,14 +214,13 @@ async def test_report_numbers_on_the_fixture_ward(app, settings) -> None:
     assert by_category == {VI(CATEGORIES["dealing"]): "7", VI(CATEGORIES["use"]): "<3",
                            VI(CATEGORIES["venue"]): "<3", VI(CATEGORIES["other"]): "<3"}  # fmt: skip
     by_group = {c.label: str(c.count) for c in report.tips_by_group}
-    assert by_group == {"Nam Hải": "5", "Tổ 9": "4", "Đẩu Sơn 1": "<3",
+    assert by_group == {"Nam Hải": "5", "Tổ 9": "x", "Đẩu Sơn 1": "<3",
                         "Không rõ tổ dân phố": "<3"}  # fmt: skip
     lines = {g.name: g for g in report.groups}
     assert len(lines) == 40 and report.groups_reached.part == 1
     nam_hai = lines["Nam Hải"]
     assert (nam_hai.reached, nam_hai.messages_delivered, nam_hai.channels) == (True, 2, "console")
     assert (nam_hai.subscribers, nam_hai.household_pledges, nam_hai.quiz_participants) == (2, 2, 1)
-    assert str(lines["Đẩu Sơn 1"].tips) == "<3" and lines["Tổ 1"].tips.value == 0
     assert (
         nam_hai.drug_free == "không còn đạt"
         and lines["Tổ 9"].drug_free == "đạt không ma túy (2025)"
@@ -205,7 +246,7 @@ async def test_an_empty_month_is_a_correct_empty_report(app, settings) -> None:
     assert report.empty and report.tips.received == 0 and report.tips_by_group == []
     assert str(report.tips.acknowledged_on_time) == "0/0" and report.groups_reached.part == 0
     assert report.notes == ["Tháng này chưa ghi nhận hoạt động nào."]
-    assert all(not g.reached and g.tips.value == 0 for g in report.groups)
+    assert all(not g.reached and g.subscribers == 0 for g in report.groups)
 
 
 def _pages(pdf: Path) -> list:  # type: ignore[type-arg]
@@ -240,6 +281,8 @@ async def test_the_report_command_writes_the_pdf_csv_and_charts(app, settings, c
     refused = run_cli("report", "--month", "2026-13", "--out", str(out), env=cli_env)
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert "2026-13" in refused.stderr
+    ancient = run_cli("report", "--month", "0001-01", "--out", str(tmp_path / "a"), env=cli_env)
+    assert ancient.returncode == 1 and "Traceback" not in ancient.stderr
     empty = run_cli("report", "--month", "2025-01", "--out", str(tmp_path / "e"), env=cli_env)
     assert empty.returncode == 0, empty.stderr[-800:]
     empty_pdf = next(Path(p) for p in empty.stdout.splitlines() if p.endswith(".pdf"))
@@ -273,11 +316,18 @@ async def test_the_commander_gets_the_pdf_in_the_chat(app) -> None:
 
     await officer.send("/baocao")  # an officer who is not the commander: unknown command
     assert "Báo cáo tháng" not in officer.text
+    await commander.send("/start")  # on the console, as on Zalo, a menu pick is a number
+    await commander.pick("Báo tin, tố giác")
+    assert "Tin báo của bạn về việc gì?" in commander.text
+    await commander.send("/baotin")
+    assert "Tin báo của bạn về việc gì?" in commander.text
     await resident.send("/report")  # residents still report tips
     assert "Báo cáo tháng" not in resident.text
     await commander.send("/baocao 2099-01")
     assert "Tháng đó chưa bắt đầu." in commander.text
     await commander.send("/baocao tháng mười")
+    assert "/baocao 2026-11" in commander.text
+    await commander.send("/baocao 0001-01")  # a year no clock can reach: the same hint
     assert "/baocao 2026-11" in commander.text
 
 
