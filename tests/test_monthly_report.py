@@ -290,6 +290,19 @@ async def test_the_report_command_writes_the_pdf_csv_and_charts(app, settings, c
     assert ward_id
 
 
+async def _commander_on_telegram(app, ward_id: int, user: str) -> Chat:  # type: ignore[no-untyped-def]
+    """A commander enrolled from a chat that can receive files, as Telegram can."""
+    app.dispatcher.register_channel(ChannelInfo("telegram", has_buttons=True,
+                                                can_send_files=True))  # fmt: skip
+    async with app.services.db.transaction() as session:
+        _row, code = await app.services.invites.create(
+            session, ward_id=ward_id, role=OfficerRole.COMMANDER, label="Trần Văn Hùng (TG)"
+        )
+    commander = Chat(app, user, channel="telegram")
+    await commander.send(f"/join {code.lower()}")
+    return commander
+
+
 async def test_the_commander_gets_the_pdf_in_the_chat(app) -> None:
     ward_id = await add_phu_lien(app)
     commander = await enrol(app, ward_id, OfficerRole.COMMANDER, "chi-huy", "Trần Văn Hùng")
@@ -300,14 +313,7 @@ async def test_the_commander_gets_the_pdf_in_the_chat(app) -> None:
     assert "Báo cáo tháng 10/2026, phường Phù Liễn" in commander.text
     assert "wardbot report --ward phu-lien --month 2026-10" in commander.text
 
-    app.dispatcher.register_channel(ChannelInfo("telegram", has_buttons=True,
-                                                can_send_files=True))  # fmt: skip
-    async with app.services.db.transaction() as session:
-        _row, code = await app.services.invites.create(
-            session, ward_id=ward_id, role=OfficerRole.COMMANDER, label="Trần Văn Hùng (TG)"
-        )
-    on_telegram = Chat(app, "900", channel="telegram")
-    await on_telegram.send(f"/join {code.lower()}")
+    on_telegram = await _commander_on_telegram(app, ward_id, "900")
     await on_telegram.send("/report 2026-10")  # a commander's /report is the monthly report
     media = [m for reply in on_telegram.last for m in reply.media]
     assert len(media) == 1 and media[0].filename == "bao-cao-phu-lien-2026-10.pdf"
@@ -335,14 +341,7 @@ async def test_a_pdf_that_cannot_be_rendered_leaves_the_summary_and_a_polite_wor
     app, monkeypatch
 ) -> None:
     ward_id = await add_phu_lien(app)
-    app.dispatcher.register_channel(ChannelInfo("telegram", has_buttons=True,
-                                                can_send_files=True))  # fmt: skip
-    async with app.services.db.transaction() as session:
-        _row, code = await app.services.invites.create(
-            session, ward_id=ward_id, role=OfficerRole.COMMANDER, label="Trần Văn Hùng (TG)"
-        )
-    commander = Chat(app, "901", channel="telegram")
-    await commander.send(f"/join {code.lower()}")
+    commander = await _commander_on_telegram(app, ward_id, "901")
 
     def out_of_memory(*_args: object) -> bytes:
         raise MemoryError("rendering failed")
