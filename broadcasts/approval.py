@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broadcasts.calendar import QuietHours, period_of
-from broadcasts.library import check_text
+from broadcasts.library import ContentError, check_text
 from broadcasts.planner import reachable_counts
 from storage.models import (
     Broadcast,
@@ -29,6 +29,7 @@ class Refusal(StrEnum):
     NOT_PENDING = "not-pending"  # decided already
     NOT_COMMANDER = "not-commander"
     OWN_DRAFT = "own-draft"  # the second person must be a different person
+    BAD_TEXT = "bad-text"  # a draft kept before today's checks that fails them
 
 
 class ApprovalRefused(Exception):
@@ -92,6 +93,11 @@ async def decide(
         raise ApprovalRefused(Refusal.NOT_PENDING, broadcast)
     if broadcast.created_by == approver.id:
         raise ApprovalRefused(Refusal.OWN_DRAFT, broadcast)
+    if approve:
+        try:
+            check_text(broadcast.text or "")
+        except ContentError:
+            raise ApprovalRefused(Refusal.BAD_TEXT, broadcast) from None
     broadcast.decided_by = approver.id
     if approve:
         broadcast.status = BroadcastStatus.SCHEDULED

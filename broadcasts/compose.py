@@ -1,5 +1,7 @@
 """What a recipient reads: the message in their language, with the ward's name and
-numbers filled in, and for a subscriber how to stop."""
+numbers filled in (plain substitution of `{ward}` and `{hotlines}` only, never
+str.format, and never longer than library.MAX_RENDERED), and for a subscriber how to
+stop."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
 from broadcasts.deliveries import CHAT, Job
-from broadcasts.library import render
+from broadcasts.library import HOTLINE_HEADING, render
 from storage.models import AwarenessMessage, Broadcast, Ward
 
 CACHE_SIZE = 1000
@@ -65,4 +67,4 @@ class Texts:
         else:
             body = broadcast.text or ""
         _ = self._translator.get(language).gettext
-        return render(body, ward, _("police emergency"))
+        return render(body, ward, _(HOTLINE_HEADING))

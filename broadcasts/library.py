@@ -3,22 +3,25 @@ ward plans and the 2021 Law on Drug Prevention and Control) plus those the ward 
 
 Shipped messages are copied into the database at start and refreshed from the file
 while the ward has not edited them; an edited or disabled message stays as the ward
-left it. Texts may use two placeholders, `{ward}` and `{hotlines}`.
+left it. Texts may use two placeholders, exactly `{ward}` and `{hotlines}`: no format
+spec, conversion, attribute or index, and no other brace. They are filled by plain
+substitution, never with str.format, so a text cannot make itself any longer than the
+ward's name and numbers make it, and what it becomes is checked against MAX_RENDERED.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-import string
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import N_
+from bot.i18n import N_, SUPPORTED, Translator
 from storage.models import AwarenessMessage, Ward, utcnow
 
 LIBRARY = Path(__file__).with_name("library.toml")
@@ -29,6 +32,14 @@ TOPICS = (
 AUDIENCES = ("everyone", "youth", "parents", "workers", "schools")
 PLACEHOLDERS = frozenset({"ward", "hotlines"})
 MAX_TEXT = 3500  # fits one Telegram message (4,096) and two Zalo ones (2,000) with room
+# What a recipient reads, the placeholders filled in, is held to the same size: with the
+# framing around it (the writer's preview, a commander's approval notice: under 400
+# characters with the officer's label and the group's name; a subscriber's stop line)
+# it still fits one Telegram message of 4,096 characters.
+MAX_RENDERED = 3500
+HOTLINE_HEADING = N_("police emergency")  # the label of 113 in the {hotlines} block
+_TOKEN = re.compile(r"\{(ward|hotlines)\}")
+_BRACED = re.compile(r"\{[^{}]*\}")
 MAX_FIELD = 500  # the source note and the image address (their columns' size)
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 
@@ -77,18 +88,43 @@ class Content:
 
 
 def check_text(text: str) -> None:
+    """The text alone: its length, and placeholders written exactly `{ward}` or
+    `{hotlines}` with no other brace anywhere."""
     if len(text) > MAX_TEXT:
         raise ContentError(N_("the text is longer than {value} characters"), MAX_TEXT)
-    try:
-        fields = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
-    except ValueError:
+    rest = _TOKEN.sub("", text)
+    if "{" not in rest and "}" not in rest:
+        return
+    braced = next((m for m in _BRACED.finditer(text) if not _TOKEN.fullmatch(m.group(0))), None)
+    if braced is not None:
+        shown = braced.group(0)
+        if len(shown) > 40:
+            shown = shown[:38] + "…}"
+        raise ContentError(N_("unknown placeholder {value}; use {{ward}} or {{hotlines}}"), shown)
+    raise ContentError(
+        N_("the text has a stray {{ or }}; placeholders are {{ward}} and {{hotlines}}")
+    )
+
+
+def check_rendered(text: str, ward: Ward, hotline_headings: Iterable[str]) -> None:
+    """The text once filled in for `ward`, with each language's 113 label: within
+    MAX_RENDERED. Call check_text first."""
+    longest = max((rendered_length(text, ward, h) for h in hotline_headings), default=0)
+    if longest > MAX_RENDERED:
         raise ContentError(
-            N_("the text has a stray {{ or }}; placeholders are {{ward}} and {{hotlines}}")
-        ) from None  # fmt: skip
-    unknown = fields - PLACEHOLDERS
-    if unknown:
-        raise ContentError(N_("unknown placeholder {value}; use {{ward}} or {{hotlines}}"),
-                           "{" + sorted(unknown)[0] + "}")  # fmt: skip
+            N_("with the ward's name and hotline numbers filled in, the text would be "
+               "longer than {value} characters"), MAX_RENDERED,
+        )  # fmt: skip
+
+
+def headings(translator: Translator) -> tuple[str, ...]:
+    """The 113 label in every language a recipient may read."""
+    return tuple(translator.get(language).gettext(HOTLINE_HEADING) for language in SUPPORTED)
+
+
+@functools.cache
+def _shipped_headings() -> tuple[str, ...]:
+    return headings(Translator())
 
 
 def read_library(path: Path = LIBRARY) -> list[Content]:
@@ -145,9 +181,18 @@ def _copy(row: AwarenessMessage, content: Content) -> None:
     row.updated_at = utcnow()
 
 
+async def check_for_wards(session: AsyncSession, content: Content) -> None:
+    """A message the ward writes (`wardbot content add/edit`) fits once filled in for
+    every ward there is, in every language's heading."""
+    for ward in (await session.scalars(select(Ward))).all():
+        for text in (content.text_vi, content.text_en):
+            check_rendered(text, ward, _shipped_headings())
+
+
 async def add(session: AsyncSession, content: Content) -> AwarenessMessage:
     if await find(session, content.slug) is not None:
         raise ContentError(N_("a message called {value} exists already"), content.slug)
+    await check_for_wards(session, content)
     row = AwarenessMessage(slug=content.slug, shipped=False, active=True, created_at=utcnow())
     _copy(row, content)
     session.add(row)
@@ -160,6 +205,7 @@ async def edit(session: AsyncSession, row: AwarenessMessage, **changes: str) -> 
     current = Content(row.slug, row.topic, row.audience, row.text_vi, row.text_en,
                       row.campaign, row.source, row.image_url)  # fmt: skip
     updated = Content(**{**current.__dict__, **{k: v for k, v in changes.items() if v is not None}})
+    await check_for_wards(session, updated)
     _copy(row, updated)
     row.edited = True
     await session.flush()
@@ -180,8 +226,29 @@ async def list_messages(
     return (await session.scalars(query)).all()
 
 
-def render(text: str, ward: Ward, hotline_heading: str) -> str:
-    """Fill the placeholders with the ward's name and numbers (113 always first)."""
+def _values(ward: Ward, hotline_heading: str) -> dict[str, str]:
     lines = [f"• 113 ({hotline_heading})"]
     lines += [f"• {label}: {number}" for label, number in ward.hotlines or []]
-    return text.format(ward=ward.name, hotlines="\n".join(lines))
+    return {"ward": ward.name, "hotlines": "\n".join(lines)}
+
+
+def rendered_length(text: str, ward: Ward, hotline_heading: str) -> int:
+    """How long render() would make `text` before any shortening, worked out without
+    building it."""
+    values = _values(ward, hotline_heading)
+    return len(text) + sum(len(values[m.group(1)]) - len(m.group(0)) for m in _TOKEN.finditer(text))
+
+
+def render(text: str, ward: Ward, hotline_heading: str) -> str:
+    """Fill the placeholders with the ward's name and numbers (113 always first), by
+    plain substitution in one pass: nothing else in the text is interpreted, and what
+    the ward's name contains is never filled again.
+
+    Texts are checked with check_rendered when written; should one still come out longer
+    than MAX_RENDERED (a ward's numbers grew since, a row older than the check), it is
+    shortened rather than refused, so the sender can never stall on it."""
+    values = _values(ward, hotline_heading)
+    filled = _TOKEN.sub(lambda m: values[m.group(1)], text)
+    if len(filled) > MAX_RENDERED:
+        filled = filled[: MAX_RENDERED - 1].rstrip() + "…"
+    return filled

@@ -7,14 +7,24 @@ Only officers see these commands (everyone else gets the unknown-command answer)
 
 from __future__ import annotations
 
+import re
+
 from bot.conversation import Context, Router
 from bot.i18n import N_
 from bot.messages import Button
 from broadcasts import approval, deliveries
 from broadcasts.approval import ApprovalRefused, Refusal
-from broadcasts.library import ContentError, check_text, render
+from broadcasts.library import (
+    HOTLINE_HEADING,
+    ContentError,
+    check_rendered,
+    check_text,
+    headings,
+    render,
+)
 from broadcasts.planner import quiet_hours
-from handlers.triage import police, police_action, typing_officer
+from handlers.start import fallback
+from handlers.triage import MAX_ID, police, police_action, typing_officer
 from storage import officers, triage, wards
 from storage.models import (
     Broadcast,
@@ -27,6 +37,7 @@ from storage.models import (
 )
 
 router = Router("broadcast")
+_NUMBER = re.compile(r"[0-9]{1,10}", re.ASCII)  # a broadcast number, as typed or on a button
 STATUS = {
     BroadcastStatus.PENDING_APPROVAL: "⏳",
     BroadcastStatus.SCHEDULED: "🕒",
@@ -63,11 +74,31 @@ async def text_written(ctx: Context) -> None:
     if officer is None:
         return
     text = ctx.inbound.text.strip()
+    ward = await ctx.session.get(Ward, officer.ward_id)
+    if not _acceptable(ctx, text, ward):
+        return
+    ctx.state.data["bc_text"] = text
+    ctx.go("")
+    ctx.reply(
+        ctx._("Who should receive it?"),
+        [[Button(ctx._("Every residential group of {ward}").format(ward=ward.name if ward else ""),
+                 "bc:scope:all")],
+         [Button(ctx._("One residential group"), "bc:scope:one")], _steps(ctx)],
+    )  # fmt: skip
+
+
+def _acceptable(ctx: Context, text: str, ward: Ward | None) -> bool:
+    """Whether the draft can go to residents: bare {ward} and {hotlines} only, and not
+    longer than a message once they are filled in, for every language residents read.
+    If not, the officer is told why, in their language, and asked to write it again."""
     try:
         if not text:
             raise ContentError(N_("the text is empty"))
         check_text(text)
+        if ward is not None:
+            check_rendered(text, ward, headings(ctx.services.translator))
     except ContentError as exc:
+        ctx.go("bc:text")
         ctx.reply(
             ctx._("This text cannot be sent: {problem}. Please write it again.").format(
                 problem=ctx._(exc.problem).format(value=exc.value)
@@ -75,16 +106,8 @@ async def text_written(ctx: Context) -> None:
             [_steps(ctx)],
             free_text=True,
         )
-        return
-    ctx.state.data["bc_text"] = text
-    ctx.go("")
-    ward = await ctx.session.get(Ward, officer.ward_id)
-    ctx.reply(
-        ctx._("Who should receive it?"),
-        [[Button(ctx._("Every residential group of {ward}").format(ward=ward.name if ward else ""),
-                 "bc:scope:all")],
-         [Button(ctx._("One residential group"), "bc:scope:one")], _steps(ctx)],
-    )  # fmt: skip
+        return False
+    return True
 
 
 @police_action("bc:scope:", on=router)
@@ -125,7 +148,7 @@ async def _preview(ctx: Context, officer: Officer) -> None:
     group_id = ctx.state.data.get("bc_group")
     chats, people = await approval.audience(ctx.session, officer.ward_id, group_id)
     scope = await _scope_name(ctx, ward, group_id)
-    text = render(ctx.state.data["bc_text"], ward, ctx._("police emergency"))
+    text = render(ctx.state.data["bc_text"], ward, ctx._(HOTLINE_HEADING)) if ward else ""
     ctx.reply(
         ctx._("Preview:\n\n{text}\n\n— To: {scope}, {chats} group chats and {people} "
               "subscribers. Send it to the commander for approval?").format(
@@ -155,6 +178,11 @@ async def submit(ctx: Context, officer: Officer) -> None:
     if not isinstance(text, str):
         ctx.reply(ctx._("There is no draft to send. Start with /broadcast."))
         return
+    ward = await ctx.session.get(Ward, officer.ward_id)
+    if ward is None:
+        return
+    if not _acceptable(ctx, text, ward):  # checked again: the ward's numbers may have grown
+        return
     now = utcnow()
     broadcast = await approval.draft(ctx.session, officer, text, group_id, now,
                                      quiet_hours(ctx.services.settings))  # fmt: skip
@@ -162,7 +190,6 @@ async def submit(ctx: Context, officer: Officer) -> None:
         ctx.session, "broadcast_drafted", ward_id=officer.ward_id, officer_id=officer.id,
         detail={"broadcast": broadcast.id},
     )  # fmt: skip
-    ward = await ctx.session.get(Ward, officer.ward_id)
     scope = await _scope_name(ctx, ward, group_id)
     chats, people = await approval.audience(ctx.session, officer.ward_id, group_id)
     asked = 0
@@ -177,7 +204,7 @@ async def submit(ctx: Context, officer: Officer) -> None:
             _("📣 {officer} asks to send broadcast #{id} to {scope} ({chats} group chats, "
               "{people} subscribers):\n\n{text}\n\n/approve {id} or /reject {id}").format(
                 officer=officer.label, id=broadcast.id, scope=scope, chats=chats,
-                people=people, text=render(text, ward, _("police emergency"))),
+                people=people, text=render(text, ward, _(HOTLINE_HEADING))),
             [[Button(_("Approve"), f"bc:approve:{broadcast.id}"),
               Button(_("Reject"), f"bc:reject:{broadcast.id}")]],
         )  # fmt: skip
@@ -200,36 +227,44 @@ async def cancel(ctx: Context, officer: Officer) -> None:
     ctx.reply(ctx._("Cancelled; nothing was sent."))
 
 
-@police("approve", "duyet", on=router)
+# Deciding is for commanders only: to anyone else these commands and buttons do not
+# exist (the unknown-command answer), so a plain officer learns nothing from them.
+
+
+@police("approve", "duyet", commander=True, on=router)
 async def approve_command(ctx: Context, officer: Officer) -> None:
     await _decide(ctx, officer, ctx.args.strip().lstrip("#"), approve=True)
 
 
-@police("reject", "tuchoi", on=router)
+@police("reject", "tuchoi", commander=True, on=router)
 async def reject_command(ctx: Context, officer: Officer) -> None:
     await _decide(ctx, officer, ctx.args.strip().lstrip("#"), approve=False)
 
 
-@police_action("bc:approve:", on=router)
+@police_action("bc:approve:", commander=True, on=router)
 async def approve_pressed(ctx: Context, officer: Officer) -> None:
     await _decide(ctx, officer, ctx.action_arg, approve=True)
 
 
-@police_action("bc:reject:", on=router)
+@police_action("bc:reject:", commander=True, on=router)
 async def reject_pressed(ctx: Context, officer: Officer) -> None:
     await _decide(ctx, officer, ctx.action_arg, approve=False)
 
 
 async def _decide(ctx: Context, officer: Officer, number: str, *, approve: bool) -> None:
-    if not number.isdecimal():
+    if not _NUMBER.fullmatch(number) or not 1 <= int(number) <= MAX_ID:
         ctx.reply(ctx._("Usage: {usage}").format(usage="/approve 12 · /reject 12"))
         return
+    number = str(int(number))  # "007" is broadcast #7
     try:
         broadcast = await approval.decide(
             ctx.session, int(number), officer, approve=approve, now=utcnow(),
             quiet=quiet_hours(ctx.services.settings),
         )  # fmt: skip
     except ApprovalRefused as refused:
+        if refused.reason is Refusal.NOT_COMMANDER:
+            await fallback(ctx)  # not reached past the guard above; kept for safety
+            return
         ctx.reply(_refusal(ctx, refused.reason, number))
         return
     await ctx.services.audit.append(
@@ -256,7 +291,10 @@ def _refusal(ctx: Context, reason: Refusal, number: str) -> str:
     return {
         Refusal.NOT_FOUND: ctx._("No broadcast #{id} in your ward."),
         Refusal.NOT_PENDING: ctx._("Broadcast #{id} has been decided already."),
-        Refusal.NOT_COMMANDER: ctx._("Only a commander can approve or reject broadcast #{id}."),
+        Refusal.BAD_TEXT: ctx._(
+            "Broadcast #{id} cannot be approved: its text does not pass today's checks. "
+            "Please reject it and ask for a new draft."
+        ),
         Refusal.OWN_DRAFT: ctx._(
             "You wrote broadcast #{id}: another commander must approve it. Two people "
             "check every message that goes to the whole ward."

@@ -1,19 +1,28 @@
 """The drug-free TDP tracker for officers: `/progress` shows drug-free TDPs against the
 ward's targets; `/drugfree NAME` records a TDP's status for this year (registered,
 achieved, maintained, lost), dated today, after a confirmation. Other years and dates:
-`wardbot drugfree set`."""
+`wardbot drugfree set`.
+
+Buttons carry the choice, but the choice shown for confirmation is also kept in the
+sealed conversation state: only a confirm button matching it records anything, and only
+for the current year in the ward, so a forged button can neither pick another year nor
+skip the confirmation."""
 
 from __future__ import annotations
+
+import re
 
 from bot.conversation import Context, Router
 from bot.messages import Button
 from campaign import drug_free as rules
 from campaign.drug_free import TransitionError
-from handlers.triage import police, police_action, typing_officer
+from handlers.triage import MAX_ID, police, police_action, typing_officer
 from storage import drug_free, wards
 from storage.models import DrugFreeStatus, Officer, ResidentialGroup, Ward
 
 router = Router("drug_free")
+PENDING = "df_pending"  # "group:year:status" awaiting its confirm button
+_CHOICE = re.compile(r"([0-9]{1,10}):([0-9]{4}):([a-z-]{1,20})", re.ASCII)
 
 
 def _cancel(ctx: Context) -> list[Button]:
@@ -62,6 +71,7 @@ async def progress_text(ctx: Context, ward: Ward) -> str:
 
 @police("drugfree", "khongmatuy", on=router)
 async def record_start(ctx: Context, officer: Officer) -> None:
+    ctx.state.data.pop(PENDING, None)
     if ctx.args:
         await _group_named(ctx, officer, ctx.args)
         return
@@ -115,10 +125,19 @@ async def _group_named(ctx: Context, officer: Officer, text: str) -> None:
 
 @police_action("df:pick:", on=router)
 async def picked(ctx: Context, officer: Officer) -> None:
+    ctx.state.data.pop(PENDING, None)
     parsed = await _parse(ctx, officer)
     if parsed is None:
+        _nothing(ctx)
         return
     group, year, status = parsed
+    marks = await drug_free.history(ctx.session, group.id)
+    try:
+        rules.check(marks[-1] if marks else None, year, status)
+    except TransitionError as exc:
+        ctx.reply(ctx._("Not recorded: {reason}.").format(reason=exc.translated(ctx._)))
+        return
+    ctx.state.data[PENDING] = f"{group.id}:{year}:{status}"
     ctx.reply(
         ctx._("Record residential group {tdp} as {status} for {year}, decided today ({date})?")
         .format(tdp=group.name, status=ctx._(rules.LABELS[status]), year=year,
@@ -129,8 +148,10 @@ async def picked(ctx: Context, officer: Officer) -> None:
 
 @police_action("df:save:", on=router)
 async def save(ctx: Context, officer: Officer) -> None:
-    parsed = await _parse(ctx, officer)
-    if parsed is None:
+    pending = ctx.state.data.pop(PENDING, None)
+    parsed = await _parse(ctx, officer) if pending == ctx.action_arg else None
+    if parsed is None:  # not the choice just confirmed: stale, repeated or forged
+        _nothing(ctx)
         return
     group, year, status = parsed
     try:
@@ -156,19 +177,33 @@ async def save(ctx: Context, officer: Officer) -> None:
 
 @police_action("df:cancel", on=router)
 async def cancel(ctx: Context, officer: Officer) -> None:
+    ctx.state.data.pop(PENDING, None)
     ctx.go("")
     ctx.reply(ctx._("Cancelled. Nothing was recorded."))
+
+
+def _nothing(ctx: Context) -> None:
+    ctx.go("")
+    ctx.reply(ctx._("Nothing to record. Start again with /drugfree."))
 
 
 async def _parse(
     ctx: Context, officer: Officer
 ) -> tuple[ResidentialGroup, int, DrugFreeStatus] | None:
-    parts = ctx.action_arg.split(":")
+    """The button's group, year and status, each checked before any query: a group id
+    within the column's range, of the officer's ward and in use; this year in the ward
+    and no other; a known status."""
+    match = _CHOICE.fullmatch(ctx.action_arg)
+    if match is None:
+        return None
+    group_id, year = int(match[1]), int(match[2])
     try:
-        group_id, year, status = int(parts[0]), int(parts[1]), DrugFreeStatus(parts[2])
-    except (IndexError, ValueError):
+        status = DrugFreeStatus(match[3])
+    except ValueError:
+        return None
+    if not 1 <= group_id <= MAX_ID or year != ctx.local_now().date().year:
         return None
     group = await ctx.session.get(ResidentialGroup, group_id)
-    if group is None or group.ward_id != officer.ward_id:
+    if group is None or group.ward_id != officer.ward_id or not group.active:
         return None
     return group, year, status

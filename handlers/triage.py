@@ -8,8 +8,9 @@ revealed. Tips are named by their 7-character code; another ward's tip is "not f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import wraps
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +32,7 @@ from storage.triage import Outcome, TransitionRefused
 router = Router("triage")
 
 PAGE = 10
+MAX_ID = 2**31 - 1  # record ids are 32-bit integer columns: larger never reaches a query
 PRIORITY_MARK = {1: "🔴", 2: "🟠", 3: "🟢"}
 STATUS_LABELS = {
     TipStatus.NEW: N_("new"),
@@ -104,13 +106,18 @@ def police(
     return decorator
 
 
-def police_action(prefix: str, on: Router = router) -> Callable[[OfficerHandler], OfficerHandler]:
+def police_action(
+    prefix: str, *, commander: bool = False, on: Router = router
+) -> Callable[[OfficerHandler], OfficerHandler]:
+    """A button for enrolled officers (or only commanders); anyone else, with a real or
+    a forged button, gets the unknown-command answer."""
+
     def decorator(handler: OfficerHandler) -> OfficerHandler:
         @on.action(prefix)
         @wraps(handler)
         async def guarded(ctx: Context) -> None:
             officer = await officers.officer_for_account(ctx.session, officer_account(ctx))
-            if officer is None:
+            if officer is None or (commander and officer.role != OfficerRole.COMMANDER):
                 await fallback(ctx)
                 return
             await handler(ctx, officer)
@@ -193,12 +200,31 @@ async def show_queue(ctx: Context, officer: Officer) -> None:
 
 @police_action("police:queue:")
 async def queue_next(ctx: Context, officer: Officer) -> None:
+    await _queue_page(ctx, officer, parse_cursor(ctx.action_arg))
+
+
+_CURSOR = re.compile(r"([1-9])\|([0-9T:.+-]{19,40})\|([0-9]{1,10})", re.ASCII)
+_FIRST_YEAR, _LAST_YEAR = 2000, 2100
+
+
+def parse_cursor(text: str) -> tuple[int, datetime, int] | None:
+    """The paging cursor of a "More" button, every field checked before any query: a
+    priority digit, an aware timestamp of 2000-2100, a tip id within the column's
+    range. None (the first page) for anything else, a forged button included."""
+    match = _CURSOR.fullmatch(text)
+    if match is None:
+        return None
+    priority, stamp, tip_id = int(match[1]), match[2], int(match[3])
     try:
-        priority, stamp, tip_id = ctx.action_arg.split("|")
-        after = (int(priority), datetime.fromisoformat(stamp), int(tip_id))
-    except ValueError:
-        after = None
-    await _queue_page(ctx, officer, after)
+        moment = datetime.fromisoformat(stamp)
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            return None
+        moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+    if not (_FIRST_YEAR <= moment.year <= _LAST_YEAR and 1 <= tip_id <= MAX_ID):
+        return None
+    return priority, moment, tip_id
 
 
 async def _queue_page(
@@ -336,7 +362,10 @@ async def claim_button(ctx: Context, officer: Officer) -> None:
 
 @police_action("police:close:")
 async def close_button(ctx: Context, officer: Officer) -> None:
-    code = ctx.action_arg
+    tip = await _tip(ctx, officer, ctx.action_arg)  # a forged code is not echoed back
+    if tip is None:
+        return
+    code = tip.code
     ctx.reply(
         ctx._("Close tip {code} as:").format(code=code),
         [[Button(ctx._(OUTCOME_LABELS[outcome]), f"police:closeas:{code}:{outcome}")]

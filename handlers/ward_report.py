@@ -17,7 +17,7 @@ from broadcasts.calendar import parse_period
 from handlers.triage import police, police_action
 from reports.figures import MonthlyReport, month_label
 from reports.monthly import gather
-from storage.models import Officer, OfficerRole, Ward
+from storage.models import Officer, Ward
 from storage.wards import slug
 
 router = Router("ward_report")
@@ -28,11 +28,11 @@ async def command(ctx: Context, officer: Officer) -> None:
     await _send(ctx, officer, ctx.args.strip())
 
 
-@police_action("wardreport:month:", on=router)
+@police_action("wardreport:month:", commander=True, on=router)
 async def month_action(ctx: Context, officer: Officer) -> None:
-    """Reached from a commander's /report, and from this conversation's buttons."""
-    if officer.role != OfficerRole.COMMANDER:
-        return
+    """Reached from a commander's /report, and from this conversation's buttons. To
+    anyone else, forged or not, it is an unknown command; a commander's malformed month
+    is answered with how to write one."""
     await _send(ctx, officer, ctx.action_arg)
 
 
@@ -44,8 +44,10 @@ def previous_month(today: date) -> str:
 async def _send(ctx: Context, officer: Officer, month: str) -> None:
     ctx.go("")
     today = ctx.local_now().date()
-    month = month or previous_month(today)
+    month = month.strip() or previous_month(today)
     try:
+        if len(month) > 7:  # 2026-11: never parse more than a month can be
+            raise ValueError("not a month")
         first = parse_period(month)
     except ValueError:
         ctx.reply(ctx._("Please write the month like this: /baocao 2026-11"))

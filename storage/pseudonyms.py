@@ -27,6 +27,8 @@ class Purpose(StrEnum):
     GROUP_CHAT = "group-chat"
     PLEDGE = "pledge"
     QUIZ = "quiz"
+    JOIN = "join"
+    RECEIPT_CODE = "receipt-code"
 
 
 class Pseudonyms:

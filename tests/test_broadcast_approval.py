@@ -92,8 +92,9 @@ async def test_an_officers_draft_waits_for_a_commander_then_goes_to_everyone(app
 
     asked = await outbox_for(app, "commander-1")
     assert f"/approve {draft_id}" in asked and "Bà con phường Phù Liễn lưu ý" in asked
-    await officer.send(f"/approve {draft_id}")  # an officer cannot approve
-    assert "Chỉ chỉ huy" in officer.text
+    await officer.send(f"/approve {draft_id}")  # an officer cannot approve: no such command
+    assert officer.text.startswith(UNKNOWN)
+    assert await _status(app, draft_id) == BroadcastStatus.PENDING_APPROVAL
     await commander.send(f"/approve {draft_id}")
     assert f"#{draft_id}" in commander.text and "đã được duyệt" in commander.text
     assert "Trưởng CA Hùng" in await outbox_for(app, "officer-1")

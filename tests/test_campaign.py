@@ -258,8 +258,13 @@ async def test_officers_record_drug_free_status_and_see_progress(app, settings) 
     year = date.today().year
     assert f"{year}: 1/{12} tổ dân phố không ma túy" in officer.text
 
-    # A stale button cannot record a status that no longer follows.
-    await officer.send(action=f"df:save:{await group_id(app, 'Nam Hải')}:{year}:registered")
+    # A stale button cannot record a status that no longer follows: a confirm button
+    # with no confirmation shown for it records nothing, nor does a stale pick.
+    nam_hai = await group_id(app, "Nam Hải")
+    vi = app.services.translator.get("vi").gettext
+    await officer.send(action=f"df:save:{nam_hai}:{year}:registered")
+    assert vi("Nothing to record. Start again with /drugfree.") in officer.text
+    await officer.send(action=f"df:pick:{nam_hai}:{year}:registered")
     assert "Chưa ghi nhận" in officer.text
     async with app.services.db.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(DrugFreeRecord)) == 2
