@@ -33,10 +33,51 @@ class App:
 
 
 def quiet_content_loggers() -> None:
-    """Pillow logs EXIF values at DEBUG and pypdf quotes file content in its warnings;
-    those files are residents' photos and documents, so neither may log, at any level."""
-    logging.getLogger("PIL").setLevel(logging.WARNING)
-    logging.getLogger("pypdf").setLevel(logging.CRITICAL)
+    """Library loggers that can carry what residents sent, set so that they stay quiet
+    even when the root logger is at DEBUG (a level set on a logger wins over the root's).
+
+    Pillow logs EXIF values at DEBUG and pypdf quotes file content in its warnings. At
+    DEBUG aiosqlite logs every SQL call with its parameters, SQLAlchemy's engine and pool
+    statements and connections (its echo flag aside, which wardbot never sets), aiogram
+    update ids and scene data, aiohttp's access log request lines. asyncio, aiohttp's
+    server and client and SQLAlchemy's pool also report errors with exception messages
+    and reprs of callbacks and their arguments: their warnings and errors still come,
+    but as the exception's type and code locations only (`describe`), the way wardbot's
+    own logs name exceptions."""
+    from bot.conversation import describe
+
+    for name, level in {
+        "PIL": logging.WARNING,
+        "pypdf": logging.CRITICAL,
+        "aiosqlite": logging.CRITICAL,
+        "aiogram": logging.CRITICAL,
+        "aiohttp.access": logging.CRITICAL,
+        "sqlalchemy.engine": logging.WARNING,
+        "sqlalchemy.pool": logging.WARNING,
+        "asyncio": logging.WARNING,
+        "aiohttp.server": logging.WARNING,
+        "aiohttp.web": logging.WARNING,
+        "aiohttp.client": logging.WARNING,
+        "aiohttp.internal": logging.WARNING,
+        "aiohttp.websocket": logging.WARNING,
+    }.items():
+        logging.getLogger(name).setLevel(level)
+
+    def types_only(record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None:  # the text may quote the exception, a request, a callback's args
+            record.msg, record.args = "an error (%s)", (describe(exc),)
+        else:  # the first line of the template alone, without the values put into it
+            record.msg, record.args = "%s", (str(record.msg).split("\n", 1)[0],)
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
+
+    types_only.wardbot_types_only = True  # type: ignore[attr-defined]
+    for name in ("asyncio", "aiohttp.server", "aiohttp.web", "aiohttp.client",
+                 "aiohttp.internal", "aiohttp.websocket", "sqlalchemy.pool"):  # fmt: skip
+        logger = logging.getLogger(name)
+        if not any(getattr(f, "wardbot_types_only", False) for f in logger.filters):
+            logger.addFilter(types_only)
 
 
 async def open_app(settings: Settings, *, create_keyring: bool = True) -> App:

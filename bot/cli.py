@@ -95,6 +95,11 @@ def _configure_logging(settings: Settings, *, quiet: bool) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    # At every level, also for commands that open only the database: libraries that would
+    # log SQL parameters or payloads stay quiet (open_app sets the same again).
+    from bot.app import quiet_content_loggers
+
+    quiet_content_loggers()
     if level > logging.DEBUG:
         logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration step
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # two lines per tick

@@ -346,30 +346,42 @@ class NetworkChannel(ABC):
     # ---- webhooks -----------------------------------------------------------------------
 
     def webhook_handler(
-        self, header: str, max_bytes: int
+        self,
+        header: str,
+        max_bytes: int,
+        *,
+        body_seconds: float = 10.0,
+        max_depth: int = 64,
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         """An aiohttp handler: a wrong or missing secret is refused with 403 before the
-        body is read; a body over `max_bytes` with 413, a body that is not an update with
-        400. Only a handled update is answered 200; while stopping, 503 asks the platform
-        to deliver it again later."""
+        body is read (a secret header that is not even text is just a wrong secret); a
+        body over `max_bytes` with 413, one not complete within `body_seconds` with 408,
+        one nested deeper than `max_depth` arrays and objects (judged on the raw bytes,
+        before any parsing) or not an update with 400. Only a handled update is answered
+        200; while stopping, 503 asks the platform to deliver it again later."""
         expected = self.settings.webhook_secret.encode()
 
         async def handle(request: web.Request) -> web.StreamResponse:
-            given = request.headers.get(header, "").encode()
-            if not expected or not hmac.compare_digest(given, expected):
+            if not _secret_matches(request.headers.get(header, ""), expected):
                 self.counts["webhook_refused"] += 1
                 return web.json_response({"ok": False, "error": "forbidden"}, status=403)
             if request.content_length is not None and request.content_length > max_bytes:
-                return web.json_response({"ok": False, "error": "too large"}, status=413)
+                return _closing({"ok": False, "error": "too large"}, 413)
             if self.stopping.is_set() or self.state != "running":
                 return web.json_response({"ok": False, "error": "unavailable"}, status=503)
-            body = bytearray()
-            while chunk := await request.content.read(64 * 1024):  # a read may return less
-                body += chunk
-                if len(body) > max_bytes:
-                    return web.json_response({"ok": False, "error": "too large"}, status=413)
             try:
-                inbounds = await self.read_webhook(json.loads(body))
+                async with asyncio.timeout(body_seconds):
+                    body = await _read_body(request, max_bytes)
+            except TimeoutError:
+                self.counts["webhook_timeout"] += 1
+                return _closing({"ok": False, "error": "timeout"}, 408)
+            if body is None:
+                return _closing({"ok": False, "error": "too large"}, 413)
+            if not _nesting_within(body, max_depth):
+                self.counts["malformed"] += 1
+                return web.json_response({"ok": False, "error": "bad update"}, status=400)
+            try:  # UTF-8 only (RFC 8259): json would also guess UTF-16, which hides brackets
+                inbounds = await self.read_webhook(json.loads(body.decode("utf-8-sig")))
             except (ValueError, UnicodeDecodeError):  # MalformedUpdate is a ValueError
                 self.counts["malformed"] += 1
                 return web.json_response({"ok": False, "error": "bad update"}, status=400)
@@ -378,3 +390,67 @@ class NetworkChannel(ABC):
             return web.json_response({"ok": True})
 
         return handle
+
+
+def _secret_matches(given: str, expected: bytes) -> bool:
+    """Whether the secret header holds `expected`, in constant time. aiohttp hands over
+    header bytes that are not UTF-8 as surrogates; they are compared as those same bytes
+    (never equal to a configured secret), so such a header is a wrong secret, not an error."""
+    if not expected:
+        return False
+    try:
+        raw = given.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate of another origin: not a secret either
+        return False
+    return hmac.compare_digest(raw, expected)
+
+
+def _closing(body: dict[str, Any], status: int) -> web.Response:
+    """A refusal that also ends the connection: the rest of the body is not wanted."""
+    response = web.json_response(body, status=status)
+    response.force_close()
+    return response
+
+
+async def _read_body(request: web.Request, max_bytes: int) -> bytes | None:
+    """The whole body, or None as soon as it grows past `max_bytes`."""
+    body = bytearray()
+    while chunk := await request.content.read(64 * 1024):  # a read may return less
+        body += chunk
+        if len(body) > max_bytes:
+            return None
+    return bytes(body)
+
+
+# Every byte but the quote and the four brackets, for bytes.translate(None, delete=...).
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+_QUOTE, _OPENERS = ord('"'), frozenset(b"[{")
+
+
+def _nesting_within(body: bytes, limit: int) -> bool:
+    """Whether the JSON in `body` nests arrays and objects at most `limit` deep, judged
+    from the raw bytes in linear time and without recursion, so that json.loads (which
+    recurses once per level) is never handed a body that could exhaust the stack.
+
+    Inside a JSON string a backslash escapes the next byte. Dropping every escaped
+    backslash (`\\\\`), then every escaped quote (`\\"`), pairs escapes from the left as
+    a JSON reader does; what remains of the quotes then only opens and closes strings.
+    Only quotes and brackets are kept (no byte of a multi-byte UTF-8 character is one of
+    them), and one pass counts the brackets outside strings. Where the body is not JSON
+    the count may go wrong only past the point where json.loads stops reading anyway."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return True  # the common case: too few brackets to nest that deep
+    marks = body.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    depth, in_string = 0, False
+    for mark in marks:
+        if mark == _QUOTE:
+            in_string = not in_string
+        elif in_string:
+            continue
+        elif mark in _OPENERS:
+            depth += 1
+            if depth > limit:
+                return False
+        else:
+            depth = max(0, depth - 1)
+    return True

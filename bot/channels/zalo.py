@@ -12,10 +12,14 @@ the next. Privacy as in zalo_api.py: no id, text or URL reaches a log.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
+from yarl import URL
 
 from bot.channels.base import Backoff, Failure, Fault, MalformedUpdate, NetworkChannel, Part
 from bot.channels.rendering import numbered_text
@@ -46,6 +50,14 @@ SECRET_HEADER = "X-Bot-Api-Secret-Token"  # noqa: S105  # a header name
 # Short polls: a poll in progress is never cut (what Zalo hands out is gone from its side),
 # so this is also the longest a shutdown waits for it.
 POLL_SECONDS = 10
+# Where a resident's photo may be fetched from: https on the default port, from a host
+# under one of these domains (Zalo's file CDNs), or from the configured api_base's own
+# origin. Zalo's Bot Platform documents no host for `photo_url`; public code shows Zalo
+# chat photos on *.zdn.vn (f21-zpc.zdn.vn, f3.photo.talk.zdn.vn, photo-stal-1.zdn.vn)
+# and static files and avatars on *.zadn.vn. Anything else would let an update make the
+# bot fetch from its own network (SSRF), so it is refused, and so is every redirect.
+ZALO_FILE_DOMAINS = ("zdn.vn", "zadn.vn")
+_HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+")
 
 
 class ZaloChannel(NetworkChannel):
@@ -132,15 +144,38 @@ class ZaloChannel(NetworkChannel):
         )
 
     async def _fetch(self, attachment: Attachment) -> bytes:
-        """A resident's photo from Zalo's file server, at most the size the bot accepts."""
-        url = attachment.file_ref
-        if not url.startswith(("https://", "http://")):
-            raise LookupError("no file to fetch")
+        """A resident's photo from Zalo's file server, at most the size the bot accepts.
+        Only a URL of Zalo's (see ZALO_FILE_DOMAINS) or of api_base's own origin is
+        fetched: no userinfo, no IP literal, no other port, no redirect."""
+        ref = attachment.file_ref
+        try:
+            if not ref.isascii() or not ref.isprintable() or "@" in urlsplit(ref).netloc:
+                raise ValueError("not a plain URL")
+            url, api = URL(ref), URL(self.settings.api_base)
+        except ValueError:
+            raise LookupError("not a Zalo file URL") from None
+        host = (url.raw_host or "").lower()
+        try:
+            ipaddress.ip_address(host)
+            literal = True
+        except ValueError:
+            literal = False
+        zalo = (
+            url.scheme == "https"
+            and url.explicit_port in (None, 443)
+            and not literal
+            and _HOST_NAME.fullmatch(host) is not None
+            and any(host == d or host.endswith("." + d) for d in ZALO_FILE_DOMAINS)
+        )
+        own = url.is_absolute() and (url.scheme, host, url.port) == (
+            api.scheme, (api.raw_host or "").lower(), api.port)  # fmt: skip
+        if url.user is not None or url.password is not None or not (zalo or own):
+            raise LookupError("not a Zalo file URL")
         if self._files is None:
             self._files = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120))
         try:
-            async with self._files.get(url, allow_redirects=True, max_redirects=3) as response:
-                if response.status != 200:
+            async with self._files.get(url, allow_redirects=False) as response:
+                if response.status != 200:  # a redirect too: it could lead anywhere
                     raise LookupError(f"file not fetched (HTTP {response.status})")
                 if (response.content_length or 0) > MAX_BYTES:
                     raise LookupError("file too large")
