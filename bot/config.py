@@ -118,6 +118,7 @@ class Settings:
     tips_per_day: int = 20
     status_failures_per_hour: int = 5
     retention_days: int = 365
+    conversation_days: int = 30
     urgent_ack_minutes: int = 15
     ack_hours: int = 24
     close_days: int = 30
@@ -157,7 +158,9 @@ _KNOWN: dict[str, tuple[str, ...]] = {
     "storage": ("data_dir", "database_url", "keyring"),
     "bot": ("default_language", "timezone", "default_ward"),
     "log": ("level",),
-    "tips": ("per_hour", "per_day", "status_failures_per_hour", "retention_days"),
+    "tips": (
+        "per_hour", "per_day", "status_failures_per_hour", "retention_days", "conversation_days",
+    ),
     "police": ("urgent_ack_minutes", "ack_hours", "close_days", "digest_time", "tip_view_seconds"),
     "telegram": _CHANNEL_KEYS,
     "zalo": _CHANNEL_KEYS,
@@ -264,6 +267,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         tips_per_day=tips_per_day,
         status_failures_per_hour=number("tips.status_failures_per_hour", 5, 1, 100),
         retention_days=number("tips.retention_days", 365, 1, 36500),
+        conversation_days=number("tips.conversation_days", 30, 1, 3650),
         urgent_ack_minutes=number("police.urgent_ack_minutes", 15, 1, 1440),
         ack_hours=number("police.ack_hours", 24, 1, 720),
         close_days=number("police.close_days", 30, 1, 3650),

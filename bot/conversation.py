@@ -14,11 +14,12 @@ import traceback
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.i18n import Translator, normalise
+from bot.i18n import N_, Translator, normalise
 from bot.langid import LanguageIdentifier
 from bot.messages import (
     Button,
@@ -40,11 +41,15 @@ from storage.db import Database
 from storage.pseudonyms import Pseudonym, Pseudonyms, Purpose
 from storage.receipts import ReceiptHasher
 from storage.routes import Route
+from storage.sandbox import FileSandbox
 from storage.triage import Invites, Sla
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[["Context"], Awaitable[None]]
+# What to do with the result of slow work, back in a transaction (see Context.continue_after).
+Continuation = Callable[["Context", Any], Awaitable[None]]
+RECENT_UPDATES = 16
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?$", re.DOTALL)
 _OPTION_NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
 
@@ -64,6 +69,8 @@ class Services:
     invites: Invites
     # The weekly quiz, read and checked once at start.
     quiz: tuple[Question, ...] = field(default_factory=load_quiz)
+    # Residents' files are cleaned in worker processes with limits, never in this one.
+    sandbox: FileSandbox = field(default_factory=FileSandbox)
 
     @property
     def sla(self) -> Sla:
@@ -96,12 +103,23 @@ class Context:
         default=None, repr=False
     )
     later: list[Callable[[], Awaitable[list[Outbound]]]] = field(default_factory=list, repr=False)
+    slow: list[tuple[Callable[[], Awaitable[Any]], Continuation]] = field(
+        default_factory=list, repr=False
+    )
 
     def after_commit(self, work: Callable[[], Awaitable[list[Outbound]]]) -> None:
         """Slow work that needs no database (rendering a document) runs after this
         message's transaction is committed, so no lock is held meanwhile; its replies
         follow the others."""
         self.later.append(work)
+
+    def continue_after(self, work: Callable[[], Awaitable[Any]], then: Continuation) -> None:
+        """Slow work whose result the conversation needs (a file fetched and cleaned):
+        `work` runs after this transaction commits, holding no lock and no transaction;
+        then `then(ctx, result)` runs in a new transaction of this conversation. The
+        chat's next message waits for both. Should the process die in between, the
+        update is refused politely if it is delivered again, never run blindly."""
+        self.slow.append((work, then))
 
     async def follow(self, action: str) -> None:
         """Carry on with the handler of `action`, as if that button had been pressed."""
@@ -294,6 +312,38 @@ class Dispatcher:
             return [Outbound(inbound.route, Reply(text))]
 
     async def _handle(self, inbound: Inbound) -> list[Outbound]:
+        ctx = await self._in_transaction(inbound, self._decide)
+        replies = ctx.replies
+        for work in ctx.later:
+            try:
+                replies.extend(await work())
+            except Exception as exc:  # what was committed stands; say only this part failed
+                log.error("work after a %s message failed: %s", inbound.route.channel,
+                          describe(exc))  # fmt: skip
+                ctx.reply(ctx._("Sorry, part of this answer could not be prepared. "
+                                "Please try again in a moment."))  # fmt: skip
+        for work, then in ctx.slow:
+            try:
+                result = await work()
+            except Exception as exc:
+                log.error("slow work for a %s message failed: %s", inbound.route.channel,
+                          describe(exc))  # fmt: skip
+                result = exc
+
+            async def resume(follow: Context, then: Continuation = then, result: Any = result):
+                follow.state.pending = ""
+                if isinstance(result, Exception):
+                    follow.reply(follow._(_UNFINISHED))
+                    return
+                await then(follow, result)
+
+            replies.extend((await self._in_transaction(inbound, resume)).replies)
+        return replies
+
+    async def _in_transaction(
+        self, inbound: Inbound, body: Callable[[Context], Awaitable[None]]
+    ) -> Context:
+        """One transaction of this chat's conversation: locked, loaded, `body`, saved."""
         async with self.services.db.transaction() as session:
             stored = await conversations.load(
                 session, self.services.vault, self._account(inbound.route)
@@ -308,30 +358,48 @@ class Dispatcher:
                 "",
                 follow_action=self._follow,
             )
-            handler = self._route(ctx)
-            if ctx.typed:
-                self._detect_language(ctx)
-            ctx.language = (
-                state.language
-                or state.detected
-                or normalise(inbound.language_hint)
-                or self.services.settings.default_language
-            )
-            if state.tracing and inbound.message_id and inbound.message_id not in state.trace:
-                state.trace.append(inbound.message_id)
+            ctx.language = self._language(ctx)
             offered_before = list(state.offered)
-            await handler(ctx)
+            await body(ctx)
             self._remember_options(ctx, offered_before)
             await conversations.save(session, self.services.vault, stored)
-        for work in ctx.later:
-            try:
-                ctx.replies.extend(await work())
-            except Exception as exc:  # what was committed stands; say only this part failed
-                log.error("work after a %s message failed: %s", inbound.route.channel,
-                          describe(exc))  # fmt: skip
-                ctx.reply(ctx._("Sorry, part of this answer could not be prepared. "
-                                "Please try again in a moment."))  # fmt: skip
-        return ctx.replies
+        return ctx
+
+    def _language(self, ctx: Context) -> str:
+        state = ctx.state
+        return (
+            state.language
+            or state.detected
+            or normalise(ctx.inbound.language_hint)
+            or self.services.settings.default_language
+        )
+
+    async def _decide(self, ctx: Context) -> None:
+        inbound, state = ctx.inbound, ctx.state
+        key = inbound.delivery_key
+        if key is not None and key == state.pending:
+            # This update's slow part never finished: the process died on it. Run again,
+            # the same file could stop it again; the resident may send another.
+            state.pending = ""
+            _remember_update(state, key)
+            ctx.reply(ctx._(_UNFINISHED))
+            return
+        if key is not None and key in state.recent:
+            return  # handled and committed before; its answer went out then
+        if state.pending:  # an earlier update's slow part was cut off (not delivered again)
+            state.pending = ""
+            ctx.reply(ctx._(_UNFINISHED))
+        handler = self._route(ctx)
+        if ctx.typed:
+            self._detect_language(ctx)
+        ctx.language = self._language(ctx)
+        if state.tracing and inbound.message_id and inbound.message_id not in state.trace:
+            state.trace.append(inbound.message_id)
+        await handler(ctx)
+        if ctx.slow:
+            state.pending = key or "-"
+        if key is not None:
+            _remember_update(state, key)
 
     def _detect_language(self, ctx: Context) -> None:
         """Typed answers (not commands or picks) tell which language someone writes in.
@@ -404,6 +472,16 @@ class Dispatcher:
 
 async def _ignore(ctx: Context) -> None:
     """A chat event no conversation cares about."""
+
+
+_UNFINISHED = N_(
+    "Sorry, I could not finish checking the file you sent, so it was not kept. "
+    "Please send it again, or another one; what you sent before is safe."
+)
+
+
+def _remember_update(state: ConversationState, key: str) -> None:
+    state.recent = [*state.recent, key][-RECENT_UPDATES:]
 
 
 def describe(exc: BaseException) -> str:

@@ -48,7 +48,9 @@ async def enqueue_reply(
 ) -> None:
     """Leave a message for another chat; its channel sends it after this transaction
     commits, so a crash can neither lose it nor send one that was never stored."""
-    reply = Reply(text, _rows(buttons))
+    reply = Reply(text, _rows(buttons), standalone=True)
+    if any(not button.command for button in reply.options()):
+        raise ValueError("a button of a message for another chat needs its typed command")
     await outbox.enqueue(session, services.vault, services.pseudonyms, route,
                          payload_of(reply), findable=_findable(route))  # fmt: skip
 
@@ -85,7 +87,7 @@ def _rows(buttons: Iterable[Iterable[Button]]) -> tuple[tuple[Button, ...], ...]
 def payload_of(reply: Reply) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "text": reply.text,
-        "buttons": [[[b.label, b.action] for b in row] for row in reply.buttons],
+        "buttons": [[[b.label, b.action, b.command] for b in row] for row in reply.buttons],
     }
     if reply.protect:
         payload["protect"] = True
@@ -98,7 +100,7 @@ def payload_of(reply: Reply) -> dict[str, Any]:
 
 def reply_from_payload(payload: dict[str, Any]) -> Reply:
     rows = tuple(
-        tuple(Button(str(label), str(action)) for label, action in row)
+        tuple(Button(str(b[0]), str(b[1]), str(b[2]) if len(b) > 2 else "") for b in row)
         for row in payload.get("buttons", [])
     )
     return Reply(
@@ -106,6 +108,7 @@ def reply_from_payload(payload: dict[str, Any]) -> Reply:
         rows,
         protect=bool(payload.get("protect", False)),
         delete_after=int(payload.get("delete_after", 0)),
+        standalone=True,  # whatever the chat is doing when it arrives, it is not this
     )
 
 

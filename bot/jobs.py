@@ -13,26 +13,41 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.conversation import Services, describe
 from broadcasts import deliveries, planner
 from broadcasts.sender import leave_in_outbox
-from storage import rate_limits, tips
+from storage import conversations, rate_limits, tips
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 EXPAND_BATCH = 1000
+RETENTION_MINUTES = 5
 
 
 async def retention_tick(services: Services) -> int:
-    """Destroy the content of tips closed longer ago than the retention period."""
+    """Destroy the content of tips closed longer ago than the retention period, delete
+    conversations (and unfinished reports) nobody used for `conversation_days`, and
+    drop what outlived its time from the others (a tip unlocked with its receipt)."""
     now = utcnow()
     try:
         async with services.db.transaction() as session:
             cutoff = now - timedelta(days=services.settings.retention_days)
             shredded = await tips.shred_closed_before(session, cutoff)
             await rate_limits.purge(session, now)
+        async with services.db.transaction() as session:
+            unused = now.date() - timedelta(days=services.settings.conversation_days)
+            deleted = await conversations.delete_untouched(session, unused)
+        # Only recent ones can hold something still timed: older ones were swept before.
+        since, after = now.date() - timedelta(days=2), 0
+        while after is not None:
+            async with services.db.transaction() as session:
+                _, after = await conversations.expire_data(
+                    session, services.vault, now, touched_since=since, after_id=after
+                )
     except Exception as exc:  # the next tick tries again
         log.error("retention tick failed: %s", describe(exc))
         return 0
     if shredded:
         log.info("retention: destroyed the content of %d closed tips", shredded)
+    if deleted:
+        log.info("retention: deleted %d unused conversations", deleted)
     return shredded
 
 
@@ -109,7 +124,8 @@ class Jobs:
     def start(self) -> None:
         ticks = (
             ("police", police_tick, {"minutes": 1}),
-            ("retention", retention_tick, {"hours": 6}),
+            # Often enough that a tip unlocked for 25 minutes is forgotten within 30.
+            ("retention", retention_tick, {"minutes": RETENTION_MINUTES}),
             ("plan", plan_tick, {"minutes": 5}),
             ("broadcast", broadcast_tick, {"seconds": 15}),
         )

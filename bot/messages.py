@@ -47,12 +47,26 @@ class Inbound:
     message_id: str | None = None
     event: ChatEvent | None = None
     moved_to: Route | None = None
+    # The platform's own id of this update (Telegram's update_id), when it has one: the
+    # same update delivered twice carries the same id.
+    update_id: str | None = None
+
+    @property
+    def delivery_key(self) -> str | None:
+        """What identifies this update if it is delivered again; None on channels that
+        never deliver twice (the console)."""
+        if self.update_id:
+            return f"u{self.update_id}"
+        return f"m{self.message_id}" if self.message_id else None
 
 
 @dataclass(frozen=True, slots=True)
 class Button:
     label: str
     action: str
+    # What to type for it where there are no buttons and the message is not an answer in
+    # the conversation (a notice from the outbox): "/approve 4". See Reply.standalone.
+    command: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +97,10 @@ class Reply:
     protect: bool = False
     delete_after: int = 0
     media: tuple[Media, ...] = ()
+    # A message that arrives on its own (from the outbox), not as the answer the chat is
+    # waiting for: a typed number picks from the conversation's own last options, so
+    # a channel without buttons shows each option's command here, never a number.
+    standalone: bool = False
 
     def options(self) -> list[Button]:
         return [button for row in self.buttons for button in row]

@@ -205,8 +205,8 @@ async def submit(ctx: Context, officer: Officer) -> None:
               "{people} subscribers):\n\n{text}\n\n/approve {id} or /reject {id}").format(
                 officer=officer.label, id=broadcast.id, scope=scope, chats=chats,
                 people=people, text=render(text, ward, _(HOTLINE_HEADING))),
-            [[Button(_("Approve"), f"bc:approve:{broadcast.id}"),
-              Button(_("Reject"), f"bc:reject:{broadcast.id}")]],
+            [[Button(_("Approve"), f"bc:approve:{broadcast.id}", f"/approve {broadcast.id}"),
+              Button(_("Reject"), f"bc:reject:{broadcast.id}", f"/reject {broadcast.id}")]],
         )  # fmt: skip
         asked += 1
     if asked:

@@ -9,24 +9,25 @@ out only after the transaction that stored the tip.
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 from bot import hints
 from bot.conversation import Context, Router
 from bot.i18n import N_
-from bot.messages import Button
+from bot.messages import Attachment, Button
 from handlers.categories import CATEGORIES, WHEN
 from handlers.cleanup import offer_cleanup
 from handlers.notices import notify_new_tip
 from handlers.start import ask_ward, current_ward, show_menu
 from handlers.triage import is_commander
 from storage import conversations, rate_limits, tips, triage, wards
-from storage.attachments import MAX_BYTES, MAX_FILES, AttachmentRejected, RejectReason, sanitize
+from storage.attachments import MAX_BYTES, MAX_FILES, AttachmentRejected, CleanFile, RejectReason
 from storage.conversations import DraftFileData
 from storage.models import ResidentialGroup, utcnow
 from storage.pseudonyms import Purpose
+from storage.sandbox import FileSandbox
 
 router = Router("report")
 
@@ -539,9 +540,10 @@ async def file_sent(ctx: Context) -> None:
         return
     if ctx.inbound.text.strip():  # a caption belongs to the description
         _draft(ctx).setdefault("what", []).append(ctx.inbound.text.strip()[:MAX_TEXT])
+    room = MAX_FILES - await conversations.count_draft_files(ctx.session, ctx.stored)
+    wanted: list[Attachment] = []
     for attachment in ctx.inbound.attachments:
-        count = await conversations.count_draft_files(ctx.session, ctx.stored)
-        if count >= MAX_FILES:
+        if len(wanted) >= room:
             ctx.reply(
                 ctx._("You have already sent {max} files, the most I can take.").format(
                     max=MAX_FILES
@@ -555,27 +557,61 @@ async def file_sent(ctx: Context) -> None:
                     "Please type instead."
                 )
             )
-            continue
-        if attachment.kind not in ("photo", "document"):
+        elif attachment.kind not in ("photo", "document"):
             ctx.reply(ctx._("I can only take photos and PDF files here."))
-            continue
-        if attachment.size > MAX_BYTES:
+        elif attachment.size > MAX_BYTES:
             ctx.reply(_rejection(ctx, RejectReason.TOO_LARGE))
-            continue
-        try:
-            data = await ctx.channel.fetch(attachment)
-            clean = await asyncio.to_thread(sanitize, data)  # seconds for a big photo
-        except AttachmentRejected as rejected:
-            ctx.reply(_rejection(ctx, rejected.reason))
-            continue
-        except LookupError:
+        else:
+            wanted.append(attachment)
+    if not wanted:
+        await ask_files(ctx)
+        return
+    # Downloading and cleaning take seconds, a hostile file up to the sandbox's limits:
+    # done after this transaction, so nobody else waits for it.
+    fetch, sandbox = ctx.channel.fetch, ctx.services.sandbox
+
+    async def clean_all() -> list[CleanFile | RejectReason | None]:
+        return [await _fetch_and_clean(fetch, sandbox, attachment) for attachment in wanted]
+
+    ctx.continue_after(clean_all, _files_cleaned)
+
+
+async def _fetch_and_clean(
+    fetch: Callable[[Attachment], Awaitable[bytes]], sandbox: FileSandbox, attachment: Attachment
+) -> CleanFile | RejectReason | None:
+    """The cleaned file, why it was refused, or None when it could not be downloaded."""
+    try:
+        return await sandbox.clean(await fetch(attachment))
+    except AttachmentRejected as rejected:
+        return rejected.reason
+    except LookupError:
+        return None
+
+
+async def _files_cleaned(ctx: Context, results: list[CleanFile | RejectReason | None]) -> None:
+    if ctx.state.data.get("draft_step") != "files" or not _draft(ctx):
+        ctx.reply(ctx._("That file arrived after the report was closed, so it was not kept."))
+        return
+    for result in results:
+        count = await conversations.count_draft_files(ctx.session, ctx.stored)
+        if isinstance(result, RejectReason):
+            ctx.reply(_rejection(ctx, result))
+        elif result is None:
             ctx.reply(ctx._("I could not download that file. Please try sending it again."))
-            continue
-        await conversations.add_draft_file(
-            ctx.session, ctx.services.vault, ctx.stored,
-            DraftFileData(clean.kind, clean.mime_type, clean.data),
-        )  # fmt: skip
-        ctx.reply(ctx._("✓ File {number} received; hidden data removed.").format(number=count + 1))
+        elif count >= MAX_FILES:
+            ctx.reply(
+                ctx._("You have already sent {max} files, the most I can take.").format(
+                    max=MAX_FILES
+                )
+            )
+        else:
+            await conversations.add_draft_file(
+                ctx.session, ctx.services.vault, ctx.stored,
+                DraftFileData(result.kind, result.mime_type, result.data),
+            )  # fmt: skip
+            ctx.reply(
+                ctx._("✓ File {number} received; hidden data removed.").format(number=count + 1)
+            )
     await ask_files(ctx)
 
 
@@ -595,6 +631,15 @@ def _rejection(ctx: Context, reason: RejectReason) -> str:
             "without a password."
         ),
         RejectReason.TOO_MANY_PIXELS: N_("That image is too large. Please send a smaller one."),
+        RejectReason.TOO_COMPLEX: N_(
+            "I could not check that file safely in time, so it was not kept. Please send "
+            "a simpler one: a photo taken with the camera, or a short PDF. Your report "
+            "is kept."
+        ),
+        RejectReason.BUSY: N_(
+            "Many files are being checked right now. Please send that file again in a "
+            "minute; your report is kept."
+        ),
     }
     return ctx._(messages.get(reason, messages[RejectReason.UNREADABLE]))
 

@@ -32,8 +32,7 @@ def menu(ctx: Context) -> list[list[Button]]:
 async def show_menu(ctx: Context, text: str) -> None:
     """Back to the top: whatever was in progress elsewhere is left."""
     ctx.go("")
-    ctx.state.data.pop("status_tip_id", None)
-    ctx.state.data.pop("status_unlocked_at", None)
+    ctx.state.forget("status_tip_id")
     ctx.reply(text, menu(ctx))
 
 

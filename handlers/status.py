@@ -8,7 +8,7 @@ and per code.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,9 +27,13 @@ from storage.tips import EventKind
 router = Router("status")
 
 MAX_TEXT = 4000
-CODE_FAILURES_PER_HOUR = 20
-# Someone else may pick up the phone later: an unlocked tip needs its secret again after this.
-UNLOCKED_FOR = timedelta(minutes=30)
+# Per tip code, from all accounts: 5 wrong secrets an hour are free, then 1, 2, 4 minutes
+# between tries, at most 4. Guessing 80 bits is hopeless anyway; this only slows floods.
+CODE_BACKOFF = rate_limits.Backoff(free=5, first=timedelta(minutes=1), longest=timedelta(minutes=4))
+# Someone else may pick up the phone later: an unlocked tip needs its secret again after
+# this. Its conversation forgets which tip it was by 30 minutes at the latest (the
+# retention tick runs every 5 minutes), even if the chat is never used again.
+UNLOCKED_FOR = timedelta(minutes=25)
 STATUS_LABELS = {
     TipStatus.NEW: N_("received, waiting to be read"),
     TipStatus.ACKNOWLEDGED: N_("read by the ward police"),
@@ -49,6 +53,11 @@ def _account_subject(ctx: Context) -> str:
     return ctx.services.pseudonyms.of(
         Purpose.RECEIPT_CHECK, ctx.route.channel, *ctx.route.account_parts()
     )
+
+
+def _code_subject(ctx: Context, code: str) -> str:
+    """A tip code as a keyed pseudonym: a probed code is never kept in clear."""
+    return ctx.services.pseudonyms.of(Purpose.RECEIPT_CODE, "code", code)
 
 
 @router.command("status", "kiemtra")
@@ -82,29 +91,33 @@ async def _check(ctx: Context, text: str) -> None:
     now = utcnow()
     code = parse_code(code_text)
     limits = [rate_limits.Limit(ctx.services.settings.status_failures_per_hour, 1)]
-    code_limits = [rate_limits.Limit(CODE_FAILURES_PER_HOUR, 1)]
     account = _account_subject(ctx)
-    code_subject = f"code:{code}" if code else ""
+    code_subject = _code_subject(ctx, code) if code else ""
     decision = await rate_limits.check(ctx.session, account, "receipt-fail", limits, now)
-    if decision.allowed and code_subject:
-        decision = await rate_limits.check(
-            ctx.session, code_subject, "receipt-fail", code_limits, now
-        )
-    if not decision.allowed:
-        minutes = max(1, round(decision.retry_after / timedelta(minutes=1)))
+    wait = decision.retry_after if not decision.allowed else None
+    if wait is None and code_subject:
+        # Wrong secrets for this code, from any account, slow its checks down a little:
+        # never so much that the reporter is kept from their own tip.
+        left = await rate_limits.wait_left(ctx.session, code_subject, "receipt-fail", now)
+        wait = left or None
+    if wait is not None:
         ctx.go("")
-        ctx.reply(
-            ctx._(
+        if wait < timedelta(minutes=1):
+            message = ctx._("Please wait a minute, then try again.")
+        else:
+            minutes = max(1, round(wait / timedelta(minutes=1)))
+            message = ctx._(
                 "Too many wrong tries. Please wait about {minutes} minutes, then try again."
-            ).format(minutes=minutes),
-            [[Button(ctx._("Menu"), "menu:home")]],
-        )
+            ).format(minutes=minutes)
+        ctx.reply(message, [[Button(ctx._("Menu"), "menu:home")]])
         return
     tip = await tips.find_by_receipt(ctx.session, ctx.services.receipts, code_text, secret_text)
     if tip is None:
         await rate_limits.record(ctx.session, account, "receipt-fail", now)
         if code_subject:
-            await rate_limits.record(ctx.session, code_subject, "receipt-fail", now)
+            await rate_limits.record_failure(
+                ctx.session, code_subject, "receipt-fail", now, CODE_BACKOFF
+            )
         ctx.go("status:receipt")
         ctx.reply(
             ctx._(
@@ -114,20 +127,18 @@ async def _check(ctx: Context, text: str) -> None:
             [[Button(ctx._("Menu"), "menu:home")]],
         )
         return
-    ctx.state.data["status_tip_id"] = tip.id
-    ctx.state.data["status_unlocked_at"] = utcnow().isoformat()
+    # Which tip this chat opened is kept only for UNLOCKED_FOR, however the chat ends.
+    ctx.state.keep_until("status_tip_id", tip.id, utcnow() + UNLOCKED_FOR)
     await show(ctx, tip)
 
 
 async def _open_tip(ctx: Context) -> Tip | None:
     """The tip this chat has unlocked with its receipt, if any."""
+    ctx.state.drop_expired(utcnow())
     tip_id = ctx.state.data.get("status_tip_id")
-    unlocked = ctx.state.data.get("status_unlocked_at")
-    fresh = isinstance(unlocked, str) and utcnow() - datetime.fromisoformat(unlocked) < UNLOCKED_FOR
-    tip = await ctx.session.get(Tip, tip_id) if isinstance(tip_id, int) and fresh else None
+    tip = await ctx.session.get(Tip, tip_id) if isinstance(tip_id, int) else None
     if tip is None or tip.wrapped_key is None:
-        ctx.state.data.pop("status_tip_id", None)
-        ctx.state.data.pop("status_unlocked_at", None)
+        ctx.state.forget("status_tip_id")
         await show_menu(ctx, ctx._("Please check your tip again with its code and secret."))
         return None
     return tip
@@ -288,7 +299,7 @@ async def stop_confirmed(ctx: Context) -> None:
 
 @router.action("status:done")
 async def done(ctx: Context) -> None:
-    ctx.state.data.pop("status_tip_id", None)
+    ctx.state.forget("status_tip_id")
     ctx.go("")
     await offer_cleanup(ctx)
 

@@ -8,6 +8,7 @@ readable.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -15,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import RecordRef, Vault, WrappedKey
-from storage.models import Conversation, DraftFile, utcday
+from storage.models import Conversation, DraftFile, utcday, utcnow
 from storage.pseudonyms import Pseudonym
 
 
@@ -31,6 +32,30 @@ class ConversationState:
     # Message ids of this chat to delete on request (trace clean-up), while tracing.
     tracing: bool = False
     trace: list[str] = field(default_factory=list)
+    # The platform's keys of the last updates handled here: one delivered again (after a
+    # crash, or a webhook retried) is not run twice.
+    recent: list[str] = field(default_factory=list)
+    # The update whose slow part (a file being cleaned) has started and not finished:
+    # if it comes again, the process died on it, and it is refused, not run again.
+    pending: str = ""
+    # Keys of `data` that must not outlive a moment (an unlocked tip): key -> ISO time.
+    expires: dict[str, str] = field(default_factory=dict)
+
+    def keep_until(self, key: str, value: Any, until: datetime) -> None:
+        """`data[key] = value`, gone at `until` even if the chat never writes again."""
+        self.data[key] = value
+        self.expires[key] = until.astimezone(UTC).isoformat()
+
+    def forget(self, key: str) -> None:
+        self.data.pop(key, None)
+        self.expires.pop(key, None)
+
+    def drop_expired(self, now: datetime) -> bool:
+        """Remove what has outlived its time; returns whether anything was removed."""
+        gone = [k for k, at in self.expires.items() if datetime.fromisoformat(at) <= now]
+        for key in gone:
+            self.forget(key)
+        return bool(gone)
 
     def __repr__(self) -> str:  # drafts hold tip text: never print them
         return f"ConversationState(step={self.step!r}, language={self.language!r})"
@@ -66,21 +91,63 @@ async def load(session: AsyncSession, vault: Vault, account: Pseudonym) -> Store
             row = await _locked(session, account)
             if row is None:  # pragma: no cover - the winner's row cannot vanish here
                 raise
+    stored = _opened(vault, row)
+    stored.state.drop_expired(utcnow())
+    return stored
+
+
+def _opened(vault: Vault, row: Conversation) -> StoredConversation:
     if row.sealed_state is None:
         return StoredConversation(row, ConversationState())
     raw = vault.cipher(WrappedKey(row.wrapped_key), _ref(row)).open_json("state", row.sealed_state)
     return StoredConversation(row, ConversationState.from_json(raw))
 
 
-async def save(session: AsyncSession, vault: Vault, stored: StoredConversation) -> None:
+async def save(
+    session: AsyncSession, vault: Vault, stored: StoredConversation, *, touch: bool = True
+) -> None:
     cipher = vault.cipher(WrappedKey(stored.row.wrapped_key), _ref(stored.row))
     stored.row.sealed_state = cipher.seal_json("state", stored.state.to_json())
-    stored.row.touched_on = utcday()
+    if touch:
+        stored.row.touched_on = utcday()
     await session.flush()
 
 
-async def forget(session: AsyncSession, account: Pseudonym) -> None:
-    await session.execute(delete(Conversation).where(Conversation.account == account))
+async def delete_untouched(session: AsyncSession, before: date) -> int:
+    """Conversations nobody used since before `before`, with their drafts and files
+    (draft_files go with them: ON DELETE CASCADE)."""
+    result = await session.execute(delete(Conversation).where(Conversation.touched_on < before))
+    return int(result.rowcount or 0)
+
+
+async def expire_data(
+    session: AsyncSession,
+    vault: Vault,
+    now: datetime,
+    *,
+    touched_since: date,
+    after_id: int = 0,
+    limit: int = 200,
+) -> tuple[int, int | None]:
+    """Remove what has outlived its time (an unlocked tip) from conversations used since
+    `touched_since` that may never be used again; their use day is not changed. One
+    batch after `after_id`: returns how many were rewritten and where the next batch
+    starts (None when done), so each batch can be its own short transaction."""
+    rows = (
+        await session.scalars(
+            select(Conversation)
+            .where(Conversation.touched_on >= touched_since, Conversation.id > after_id)
+            .order_by(Conversation.id)
+            .limit(limit)
+        )
+    ).all()
+    rewritten = 0
+    for row in rows:
+        stored = _opened(vault, row)
+        if stored.state.drop_expired(now):
+            await save(session, vault, stored, touch=False)
+            rewritten += 1
+    return rewritten, (rows[-1].id if len(rows) == limit else None)
 
 
 @dataclass(frozen=True)

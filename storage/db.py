@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import event, text
@@ -16,13 +18,25 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
+class NestedTransaction(RuntimeError):
+    """A transaction was opened inside another one of the same task: on SQLite that
+    would wait for itself for ever, so it is a programming error everywhere."""
+
+
 class Database:
-    """One engine and its session factory; `transaction()` is the unit of work."""
+    """One engine and its session factory; `transaction()` is the unit of work.
+
+    SQLite has one writer at a time; every transaction here writes (BEGIN IMMEDIATE),
+    so they are queued in-process on one lock instead of spinning on the file lock
+    until "database is locked". PostgreSQL keeps its row locks and runs them at once.
+    """
 
     def __init__(self, url: str, *, echo: bool = False):
         self.url: URL = make_url(url)
         self.engine: AsyncEngine = _create_engine(self.url, echo=echo)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = asyncio.Lock() if self.is_sqlite else None
+        self._inside: ContextVar[bool] = ContextVar(f"in_transaction_{id(self)}", default=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -31,8 +45,18 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """Commit when the block ends normally, roll back on any exception."""
-        async with self._sessions() as session, session.begin():
-            yield session
+        if self._inside.get():
+            raise NestedTransaction("a transaction is already open in this task")
+        token = self._inside.set(True)
+        try:
+            if self._writer is None:
+                async with self._sessions() as session, session.begin():
+                    yield session
+            else:
+                async with self._writer, self._sessions() as session, session.begin():
+                    yield session
+        finally:
+            self._inside.reset(token)
 
     @asynccontextmanager
     async def leadership(self, name: str) -> AsyncIterator[bool]:

@@ -1,7 +1,9 @@
 """Rate limits per pseudonym, counted in hour buckets.
 
 Only the hour is stored, so a counter row cannot be matched to the exact moment of
-the tip it counted; rows older than two days are dropped.
+the tip it counted; rows older than two days are dropped. Where others' failures must
+not lock someone out (wrong secrets tried on a reporter's tip code), failures set a
+growing but short wait instead of a limit (`record_failure`, `wait_left`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,70 @@ class Decision:
 
 def hour_of(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def _next_minute(moment: datetime) -> datetime:
+    floor = moment.replace(second=0, microsecond=0)
+    return floor if floor == moment else floor + timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """`free` failures in an hour cost nothing; each one after waits twice as long as
+    the one before, from `first`, never longer than `longest`."""
+
+    free: int
+    first: timedelta
+    longest: timedelta
+
+    def wait_after(self, failures: int) -> timedelta:
+        if failures <= self.free:
+            return timedelta(0)
+        return min(self.longest, self.first * 2 ** (failures - self.free - 1))
+
+
+async def wait_left(session: AsyncSession, subject: str, kind: str, now: datetime) -> timedelta:
+    """How long before the next try is taken (zero: now)."""
+    latest = await session.scalar(
+        select(func.max(RateCounter.not_before)).where(
+            RateCounter.subject == subject, RateCounter.kind == kind
+        )
+    )
+    if latest is None:
+        return timedelta(0)
+    if latest.tzinfo is None:  # func.max bypasses the column type on SQLite
+        latest = latest.replace(tzinfo=now.tzinfo)
+    return max(timedelta(0), latest - now)
+
+
+async def record_failure(
+    session: AsyncSession, subject: str, kind: str, now: datetime, backoff: Backoff
+) -> timedelta:
+    """Count one failure and set the wait it earns; returns that wait."""
+    await record(session, subject, kind, now)
+    failures = int(
+        await session.scalar(
+            select(func.coalesce(func.sum(RateCounter.count), 0)).where(
+                RateCounter.subject == subject,
+                RateCounter.kind == kind,
+                RateCounter.hour >= hour_of(now) - timedelta(hours=1),
+            )
+        )
+        or 0
+    )
+    wait = backoff.wait_after(failures)
+    if wait:
+        counter = await session.scalar(
+            select(RateCounter).where(
+                RateCounter.subject == subject,
+                RateCounter.kind == kind,
+                RateCounter.hour == hour_of(now),
+            )
+        )
+        if counter is not None:
+            counter.not_before = _next_minute(now + wait)
+            await session.flush()
+    return wait
 
 
 async def check(

@@ -3,6 +3,7 @@ and the bytes a database really keeps on disk."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import struct
 import subprocess
@@ -21,6 +22,8 @@ from storage.models import OfficerRole
 from storage.routes import Route
 
 WARDBOT = str(Path(sys.executable).with_name("wardbot"))
+# Message ids as a platform gives them: never the same twice, even across restarts.
+_MESSAGE_IDS = itertools.count(100)
 
 
 @dataclass
@@ -35,7 +38,7 @@ class Chat:
     language_hint: str | None = None
     last: list[Reply] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
-    next_message_id: int = 100
+    last_message_id: int = 0
 
     @property
     def route(self) -> Route:
@@ -51,7 +54,7 @@ class Chat:
         attachments: tuple[Attachment, ...] = (),
         location: tuple[float, float] | None = None,
     ) -> list[Reply]:
-        self.next_message_id += 1
+        self.last_message_id = next(_MESSAGE_IDS)
         inbound = Inbound(
             route=self.route,
             chat_kind=self.kind,
@@ -60,7 +63,7 @@ class Chat:
             attachments=attachments,
             location=location,
             language_hint=self.language_hint,
-            message_id=str(self.next_message_id),
+            message_id=str(self.last_message_id),
         )
         outbound = await self.app.dispatcher.handle(inbound)
         assert all(o.route == self.route for o in outbound)

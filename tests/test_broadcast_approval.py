@@ -193,3 +193,25 @@ async def test_subscribe_by_typing_the_tdp_name_then_stop(app) -> None:
     in_group = Chat(app, "ba-tam", kind=ChatKind.GROUP, chat_id="nhom")
     await in_group.send("/subscribe")
     assert "nhắn tin riêng cho bot" in in_group.text
+
+
+async def test_a_typed_number_never_picks_from_a_notice_that_came_from_the_outbox(app) -> None:
+    """On a channel without buttons a notice shows what to type ("/approve 4"), not
+    numbered options: a commander typing 1 afterwards picks from their own last menu,
+    which is what a number answers, and the broadcast stays pending until /approve."""
+    ward = await _ward_with_audience(app)
+    officer = await enrol(app, ward, OfficerRole.OFFICER, "officer-2", "Trinh sát Lan")
+    commander = await enrol(app, ward, OfficerRole.COMMANDER, "commander-2", "Trưởng CA Hà")
+    await commander.send("/start")  # the commander's chat has a numbered menu open
+    assert commander.options()
+    draft_id = await _draft(officer)
+    asked = await outbox_for(app, "commander-2")
+    vi = app.services.translator.get("vi").gettext
+    assert f"{vi('Approve')}: /approve {draft_id}" in asked
+    assert f"{vi('Reject')}: /reject {draft_id}" in asked
+    assert f"1. {vi('Approve')}" not in asked and "\n1. " not in asked
+    await commander.send("1")  # the first option of the commander's own menu
+    assert vi("What is your tip about?") in commander.text
+    assert await _status(app, draft_id) == BroadcastStatus.PENDING_APPROVAL
+    await commander.send(f"/approve {draft_id}")
+    assert await _status(app, draft_id) == BroadcastStatus.SCHEDULED

@@ -370,7 +370,7 @@ async def test_trace_cleanup_deletes_both_sides_where_the_channel_can(app, ward)
     chat = Chat(app, "quang", channel="fakegram")
     await chat.send("/start")
     await chat.send(action="report:start")
-    first_traced = chat.next_message_id
+    first_traced = chat.last_message_id
     await app.dispatcher.record_sent(chat.route, ["bot-1", "bot-2"])
     await chat.send(action="report:cat:use")
     await chat.send(action="report:grp:none")
@@ -383,7 +383,7 @@ async def test_trace_cleanup_deletes_both_sides_where_the_channel_can(app, ward)
     await chat.send(action="report:send")
     assert "tôi có thể xóa cuộc trò chuyện này" in chat.text
     await chat.pick("Xóa cuộc trò chuyện")
-    expected = {str(i) for i in range(first_traced, chat.next_message_id + 1)} | {"bot-1", "bot-2"}
+    expected = {str(i) for i in range(first_traced, chat.last_message_id + 1)} | {"bot-1", "bot-2"}
     assert set(chat.deleted) == expected
     assert f"Đã xóa {len(expected)} tin nhắn" in chat.text
     await app.dispatcher.record_sent(chat.route, ["bot-3"])  # tracing has stopped

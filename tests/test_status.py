@@ -221,7 +221,8 @@ async def test_an_unlocked_tip_locks_again_after_half_an_hour(app, ward) -> None
 
         account = app.services.pseudonyms.of("conversation", "console", "an")
         stored = await conversations.load(session, app.services.vault, account)
-        stored.state.data["status_unlocked_at"] = (utcnow() - timedelta(minutes=31)).isoformat()
+        assert stored.state.data["status_tip_id"]
+        stored.state.expires["status_tip_id"] = (utcnow() - timedelta(seconds=1)).isoformat()
         await conversations.save(session, app.services.vault, stored)
     await reporter.send(action="status:view")
     assert f"Tin {code}" not in reporter.text and "mã tin và mã bí mật" in reporter.text

@@ -71,6 +71,17 @@ class Backoff:
         self._failures = 0
 
 
+class _ChatTurn:
+    """One chat's lock (FIFO: asyncio.Lock wakes waiters in order) and how many messages
+    of the chat are waiting for it or holding it."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
 class NetworkChannel(ABC):
     """A chat platform reached over HTTP, by polling or by webhook."""
 
@@ -99,6 +110,11 @@ class NetworkChannel(ABC):
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        # Per chat, the turn its messages wait on (only while some are waiting: a chat
+        # id is held in memory for as long as its messages are being answered).
+        self._chats: dict[str, _ChatTurn] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._one_done = asyncio.Event()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name}, {self.settings.mode})"
@@ -210,18 +226,78 @@ class NetworkChannel(ABC):
 
     # ---- handling one message -----------------------------------------------------------
 
-    async def process(self, inbound: Inbound) -> None:
-        """Answer one message: the core decides and commits, then the replies go out."""
+    async def process(self, inbound: Inbound, *, redelivered_if_stopped: bool = False) -> bool:
+        """Answer one message: the core decides and commits, then the replies go out.
+        Messages of different chats are answered at the same time; one chat's messages
+        wait for each other, in the order they came, so a slow one (a file being
+        cleaned) holds up only its own chat. `redelivered_if_stopped`: the platform hands
+        the message out again unless told it was done, so one still waiting for its
+        chat when stopping begins is left to it (returns False)."""
         self._in_flight += 1
         self._idle.clear()
+        chat = inbound.route.chat_id
+        turn = self._chats.get(chat)
+        if turn is None:
+            turn = self._chats[chat] = _ChatTurn()
+        turn.users += 1
         try:
-            self.counts["updates"] += 1
-            for outbound in await self.dispatcher.handle(inbound):
-                await self.deliver(outbound)
+            async with turn.lock:
+                if redelivered_if_stopped and self.stopping.is_set():
+                    return False
+                self.counts["updates"] += 1
+                for outbound in await self.dispatcher.handle(inbound):
+                    await self.deliver(outbound)
+                return True
         finally:
+            turn.users -= 1
+            if turn.users == 0:
+                self._chats.pop(chat, None)
             self._in_flight -= 1
+            self._one_done.set()
             if self._in_flight == 0:
                 self._idle.set()
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    async def room_for(self, limit: int) -> None:
+        """Wait while `limit` updates are being answered: a flood waits at the platform,
+        not in memory."""
+        while self._in_flight >= limit and not self.stopping.is_set():
+            self._one_done.clear()
+            try:
+                await asyncio.wait_for(self._one_done.wait(), 1.0)
+            except TimeoutError:
+                pass
+
+    async def finish_in_flight(self) -> None:
+        """Wait for the updates started with `process_soon` (a polling loop ending)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def process_soon(self, inbound: Inbound) -> asyncio.Task[None]:
+        """`process` as a task of its own (polling loops go on fetching meanwhile). Its
+        place in the chat's order is taken now, before this returns."""
+        chat = inbound.route.chat_id
+        turn = self._chats.get(chat)
+        if turn is None:
+            turn = self._chats[chat] = _ChatTurn()
+        turn.users += 1  # held until the task has queued itself on the chat's lock
+        task = asyncio.create_task(self._process_in_turn(inbound, turn))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _process_in_turn(self, inbound: Inbound, turn: _ChatTurn) -> None:
+        try:
+            await self.process(inbound)
+        except Exception as exc:  # the core never raises; a bug here must not go unseen
+            log.error("%s: an update failed (%s)", self.name, describe(exc))
+        finally:
+            turn.users -= 1
+            if turn.users == 0:
+                self._chats.pop(inbound.route.chat_id, None)
 
     async def deliver(self, outbound: Outbound) -> None:
         """Send one outbound now; what cannot go now goes to the outbox, never lost."""

@@ -20,6 +20,9 @@ def numbered_text(reply: Reply) -> str:
     if not options:
         return text
     lines = [text, ""]
+    if reply.standalone:  # a number typed now would pick from another message's options
+        lines += [f"• {b.label}: {b.command}" for b in options if b.command]
+        return "\n".join(lines) if len(lines) > 2 else text
     lines += [f"{number}. {button.label}" for number, button in enumerate(options, start=1)]
     return "\n".join(lines)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from dataclasses import replace
 from typing import Any
 
 from aiogram import Bot
@@ -64,6 +65,7 @@ MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
 DELETE_BATCH = 100
 POLL_SECONDS = 25
+MAX_IN_HAND = 100
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 GROUP_TYPES = ("group", "supergroup")
 PRESENT = ("member", "administrator", "restricted", "creator")
@@ -109,6 +111,11 @@ class TelegramChannel(NetworkChannel):
         self.bot = Bot(settings.token, session=AiohttpSession(api=server))
         self.username = ""
         self._offset: int | None = None
+        self._highest = -1  # the highest update id seen
+        self._in_hand: set[int] = set()  # seen at or after the offset: never started twice
+        self._unfinished: dict[int, asyncio.Task[None]] = {}
+        self._left: set[int] = set()  # not handled because stopping began: left to Telegram
+        self._progress = asyncio.Event()
         self._officer_chats: set[str] = set()
         self._info = ChannelInfo(CHANNEL, has_buttons=True, can_delete_messages=True,
                                  can_send_files=True, fetch=self._fetch)  # fmt: skip
@@ -180,14 +187,19 @@ class TelegramChannel(NetworkChannel):
     # ---- receiving ----------------------------------------------------------------------
 
     async def poll(self) -> None:
+        """Updates are answered concurrently (one chat's in order). Telegram is told an
+        update is done (the next call's offset) only when it and every earlier one are:
+        until then a crash leaves them for redelivery. Updates handed out again while
+        still in hand are skipped."""
         backoff = Backoff(first=self.policy.first_backoff * 2)
         while not self.stopping.is_set():
+            await self._room_for_more()
             try:
                 # Unconfirmed updates come back on the next call, so a poll can be cut.
                 updates = await self.unless_stopped(
                     self.bot.get_updates(
-                        offset=self._offset,
-                        timeout=POLL_SECONDS,
+                        offset=self._confirmable(),
+                        timeout=0 if self._unfinished else POLL_SECONDS,
                         allowed_updates=ALLOWED_UPDATES,
                         request_timeout=POLL_SECONDS + 15,
                     )
@@ -212,12 +224,56 @@ class TelegramChannel(NetworkChannel):
                 break
             backoff.reset()
             self.state = "running"
-            for update in updates:
+            fresh = [u for u in updates if u.update_id not in self._in_hand]
+            for update in fresh:
                 if self.stopping.is_set():
                     break  # the rest is not confirmed: Telegram hands it out again
-                await self.handle_update(update)
-                self._offset = max(self._offset or 0, update.update_id + 1)
+                self._start(update)
+            if not fresh and self._unfinished:
+                await self._one_finished()  # what came back is all in hand already
+        await asyncio.gather(*self._unfinished.values(), return_exceptions=True)
         await self._confirm()
+
+    def _start(self, update: Update) -> None:
+        self._in_hand.add(update.update_id)
+        self._highest = max(self._highest, update.update_id)
+        task = asyncio.create_task(self._handle_counted(update))
+        self._unfinished[update.update_id] = task
+        task.add_done_callback(lambda _task, uid=update.update_id: self._finished(uid))
+
+    async def _handle_counted(self, update: Update) -> None:
+        try:
+            await self.handle_update(update)
+        except Exception as exc:  # the core never raises; a bug here must not stop polling
+            log.error("telegram: an update failed (%s)", describe(exc))
+
+    def _finished(self, update_id: int) -> None:
+        self._unfinished.pop(update_id, None)
+        self._progress.set()
+
+    def _confirmable(self) -> int | None:
+        """The offset to ask with: the lowest update still in hand, else past the last."""
+        if self._unfinished or self._left:
+            offset = min(self._unfinished.keys() | self._left)
+        elif self._highest >= 0:
+            offset = self._highest + 1
+        else:
+            return self._offset
+        self._in_hand = {i for i in self._in_hand if i >= offset}
+        self._offset = offset
+        return offset
+
+    async def _one_finished(self) -> None:
+        self._progress.clear()
+        try:
+            await asyncio.wait_for(self._progress.wait(), 1.0)
+        except TimeoutError:
+            pass
+
+    async def _room_for_more(self) -> None:
+        """At most MAX_IN_HAND updates at once: a flood waits at Telegram, not in memory."""
+        while len(self._unfinished) >= MAX_IN_HAND and not self.stopping.is_set():
+            await self._one_finished()
 
     def _readable(self, data: Any) -> list[Update] | None:
         """The updates of a getUpdates answer one by one; those that cannot be read are
@@ -229,19 +285,20 @@ class TelegramChannel(NetworkChannel):
         readable: list[Update] = []
         for entry in entries:
             update_id = entry.get("update_id") if isinstance(entry, dict) else None
-            if not isinstance(update_id, int):
-                continue
+            if not isinstance(update_id, int) or update_id in self._in_hand:
+                continue  # not an update, or one already started (or skipped) before
             try:
                 readable.append(Update.model_validate(entry, context={"bot": self.bot}))
             except ValidationError:
                 self.counts["malformed"] += 1
                 log.info("telegram: skipped an update it cannot read")
-                self._offset = max(self._offset or 0, update_id + 1)
+                self._in_hand.add(update_id)  # skipped once, not counted again
+                self._highest = max(self._highest, update_id)  # confirmed with the rest
         return readable
 
     async def _confirm(self) -> None:
         """Tell Telegram the handled updates are done, so a restart does not repeat them."""
-        if self._offset is None:
+        if self._confirmable() is None:
             return
         try:
             await self.bot.get_updates(offset=self._offset, timeout=0, limit=1,
@@ -258,7 +315,7 @@ class TelegramChannel(NetworkChannel):
             raise MalformedUpdate("not a Telegram update") from None
         await self._answer_button(update)
         inbound = self.translate(update)
-        return [] if inbound is None else [inbound]
+        return [] if inbound is None else [replace(inbound, update_id=str(update.update_id))]
 
     async def handle_update(self, update: Update) -> None:
         await self._answer_button(update)
@@ -266,7 +323,11 @@ class TelegramChannel(NetworkChannel):
         if inbound is None:
             self.counts["ignored"] += 1
             return
-        await self.process(inbound)
+        handled = await self.process(
+            replace(inbound, update_id=str(update.update_id)), redelivered_if_stopped=True
+        )
+        if not handled:
+            self._left.add(update.update_id)  # never confirmed: Telegram hands it out again
 
     async def _answer_button(self, update: Update) -> None:
         """Stop the button's spinner at once; the answer itself comes as a message."""

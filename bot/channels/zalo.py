@@ -50,6 +50,7 @@ SECRET_HEADER = "X-Bot-Api-Secret-Token"  # noqa: S105  # a header name
 # Short polls: a poll in progress is never cut (what Zalo hands out is gone from its side),
 # so this is also the longest a shutdown waits for it.
 POLL_SECONDS = 10
+MAX_IN_HAND = 100
 # Where a resident's photo may be fetched from: https on the default port, from a host
 # under one of these domains (Zalo's file CDNs), or from the configured api_base's own
 # origin. Zalo's Bot Platform documents no host for `photo_url`; public code shows Zalo
@@ -106,7 +107,9 @@ class ZaloChannel(NetworkChannel):
             for update in updates:  # already handed out by Zalo: handled even when stopping
                 inbound = self.translate(update)
                 if inbound is not None:
-                    await self.process(inbound)
+                    self.process_soon(inbound)  # answered meanwhile; one chat in order
+            await self.room_for(MAX_IN_HAND)
+        await self.finish_in_flight()
 
     async def read_webhook(self, body: Any) -> list[Inbound]:
         inner = body.get("result") if isinstance(body, dict) and body.get("ok") is True else body
