@@ -6,6 +6,7 @@ that the metadata it looks for is really in the input, so a test cannot pass by 
 
 from __future__ import annotations
 
+import base64
 import io
 import pickle
 import random
@@ -13,15 +14,19 @@ import struct
 import warnings
 import zipfile
 import zlib
+from collections.abc import Iterator
 
+import pypdfium2 as pdfium
 import pytest
 from PIL import Image, ImageCms, ImageFile, PngImagePlugin
-from pypdf import PdfReader, PdfWriter
+from pypdf import PdfReader, PdfWriter, get_configuration
 from pypdf.generic import (
     ArrayObject,
+    ByteStringObject,
     DecodedStreamObject,
     DictionaryObject,
     FloatObject,
+    IndirectObject,
     NameObject,
     NumberObject,
     StreamObject,
@@ -36,6 +41,7 @@ from storage.attachments import (
     RejectReason,
     sanitize,
 )
+from tests import hostile_files
 
 MARK = "WardbotMarker4417"  # alphanumeric: written as is, never escaped, in every format
 XMP = (
@@ -749,10 +755,553 @@ def test_a_clean_file_never_shows_its_bytes_and_checks_its_type() -> None:
 
 
 def test_sanitize_changes_no_global_state() -> None:
-    filters, limit = list(warnings.filters), Image.MAX_IMAGE_PIXELS
-    for data in (_jpeg(), _bomb_png(20_000, 20_000), _bomb_png(10_000, 10_000), b"\xff\xd8\xff"):
+    """Not the warning filters, not Pillow's pixel limit, not pypdf's configuration (its
+    limits are set for each PDF in a context variable)."""
+    filters, limit, configuration = (
+        list(warnings.filters),
+        Image.MAX_IMAGE_PIXELS,
+        get_configuration(),
+    )
+    samples = (
+        _jpeg(), _bomb_png(20_000, 20_000), _bomb_png(10_000, 10_000), b"\xff\xd8\xff",
+        _pdf_with_everything(), hostile_files.pdf_parse_bomb(),
+    )  # fmt: skip
+    for data in samples:
         try:
             sanitize(data)
         except AttachmentRejected:
             pass
     assert warnings.filters == filters and Image.MAX_IMAGE_PIXELS == limit
+    assert get_configuration() is configuration
+
+
+# --- hostile files ------------------------------------------------------------------
+#
+# Files built to cost minutes or gigabytes (tests/hostile_files.py, shared with the
+# benchmarks, which measure what they cost without the limits). Each is first shown to
+# be what it claims, then refused before the expensive step: these tests take a second
+# or two, where the same files took from ten seconds to minutes (and gigabytes) before.
+
+
+def _jpeg_scans(data: bytes) -> int:
+    return sum(code == 0xDA for code, _ in hostile_files._jpeg_segments(data))
+
+
+def _inflated_size(data: bytes) -> int:
+    inflater, size = zlib.decompressobj(), 0
+    while data:
+        size += len(inflater.decompress(data, 1 << 24))
+        data = inflater.unconsumed_tail
+    return size
+
+
+def _flate_streams(data: bytes) -> list[int]:
+    """Inflated size of each Flate stream of a PDF made here: counted, not kept, and
+    once for streams of the same bytes."""
+    reader = PdfReader(io.BytesIO(data))
+    sizes, known = [], {}
+    for number in reader.xref[0]:
+        obj = reader.get_object(number)
+        if isinstance(obj, StreamObject) and obj.get("/Filter") == "/FlateDecode":
+            if obj._data not in known:
+                known[obj._data] = _inflated_size(obj._data)
+            sizes.append(known[obj._data])
+    return sizes
+
+
+def test_a_jpeg_repeating_its_last_scan_is_refused_before_decoding() -> None:
+    bomb = hostile_files.many_scan_jpeg()
+    assert 80_000 < len(bomb) < 150_000 and _jpeg_scans(bomb) > 2000
+    with Image.open(io.BytesIO(bomb)) as image:  # a valid header: Pillow would decode it
+        assert image.size == (2048, 2048) and image.info.get("progressive")
+
+    with pytest.raises(AttachmentRejected) as caught:
+        sanitize(bomb)
+
+    assert caught.value.reason is RejectReason.TOO_COMPLEX
+    copy = pickle.loads(pickle.dumps(caught.value))  # noqa: S301 (our own bytes)
+    assert copy.reason is RejectReason.TOO_COMPLEX and str(copy) == str(caught.value)
+    assert str(caught.value) == "The file is too complex to check safely."
+
+
+def test_the_scan_limit_is_a_count_of_scans() -> None:
+    """An ordinary progressive photo passes; the limit itself passes; one scan more is
+    refused."""
+    out = io.BytesIO()
+    _noise((64, 48)).save(out, "JPEG", progressive=True, exif=_exif(), quality=90)
+    assert 6 <= _jpeg_scans(out.getvalue()) <= 12  # libjpeg's script
+    image = _assert_no_metadata(sanitize(out.getvalue()).data)
+    assert image.size == (64, 48)
+
+    base = _jpeg_scans(hostile_files.many_scan_jpeg(repeats=0, size=(64, 64)))
+    at_limit = hostile_files.many_scan_jpeg(
+        repeats=attachments.MAX_JPEG_SCANS - base, size=(64, 64)
+    )
+    assert _jpeg_scans(at_limit) == attachments.MAX_JPEG_SCANS
+    assert sanitize(at_limit).kind == "image"
+    over = hostile_files.many_scan_jpeg(
+        repeats=attachments.MAX_JPEG_SCANS - base + 1, size=(64, 64)
+    )
+    with pytest.raises(AttachmentRejected) as caught:
+        sanitize(over)
+    assert caught.value.reason is RejectReason.TOO_COMPLEX
+
+
+def _jpeg_with(offset_of: bytes, insert: bytes = b"", replace: int = 0) -> bytes:
+    data = _jpeg()
+    at = data.index(offset_of)
+    return data[:at] + insert + data[at + replace :]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        _jpeg_with(b"\xff\xdb", insert=b"\xff\xfe\xff\xff"),  # a comment longer than the file
+        _jpeg_with(b"\xff\xdb", insert=b"\xff\xfe\x00\x01"),  # a length shorter than itself
+        _jpeg()[:2] + b"\xff\xd8" + _jpeg()[2:],  # a second SOI
+        _jpeg()[:40] + b"\xff\xe1",  # cut inside a segment's length
+    ],
+    ids=["long-segment", "short-length", "second-soi", "cut-length"],
+)
+def test_a_jpeg_of_broken_marker_structure_is_unreadable(broken: bytes) -> None:
+    with pytest.raises(AttachmentRejected) as caught:
+        sanitize(broken)
+    assert caught.value.reason is RejectReason.UNREADABLE
+
+
+@pytest.mark.parametrize(
+    "quirky",
+    [
+        _jpeg_with(b"\xff\xdb", insert=b"\x00\x00junk\xff\x00"),  # bytes between two segments
+        _jpeg_with(b"\xff\xdb", insert=b"\xff\xd3"),  # a restart marker outside a scan
+        _jpeg_with(b"\xff\xdb", insert=b"\xff\xff\xff"),  # fill bytes before a marker
+    ],
+    ids=["junk", "stray-rst", "fill"],
+)
+def test_what_libjpeg_skips_between_segments_is_skipped(quirky: bytes) -> None:
+    """Some cameras and editors write these; libjpeg reads past them, and so does the
+    scan count. The photo is cleaned like any other."""
+    image = _assert_no_metadata(sanitize(quirky).data)
+    assert image.size == (80, 40) and _near(image.getpixel((10, 20)), RED)
+
+
+def test_a_huge_declared_png_is_refused_before_decoding() -> None:
+    bomb = hostile_files.huge_dimension_png()
+    assert struct.unpack(">II", bomb[16:24]) == (100_000, 100_000) and len(bomb) < 200
+    with pytest.raises(Image.DecompressionBombError):  # Pillow reads it as ten gigapixels
+        Image.open(io.BytesIO(bomb))
+    with pytest.raises(AttachmentRejected) as caught:
+        sanitize(bomb)
+    assert caught.value.reason is RejectReason.TOO_MANY_PIXELS
+
+
+def test_a_pdf_of_compressed_streams_is_refused_before_inflating_them() -> None:
+    bomb = hostile_files.pdf_compression_bomb()
+    sizes = _flate_streams(bomb)
+    assert len(bomb) < 4 * attachments.MB and sum(sizes) > 2 * 1024 * attachments.MB
+    assert max(sizes) < 75_000_000  # each under pypdf's own limit
+
+    with pytest.raises(AttachmentRejected) as caught:
+        sanitize(bomb)
+
+    assert caught.value.reason is RejectReason.TOO_COMPLEX
+
+
+def test_fonts_each_under_the_stream_limit_are_refused_beyond_the_document_limit() -> None:
+    bomb = hostile_files.pdf_font_bomb()
+    sizes = [size for size in _flate_streams(bomb) if size > attachments.MB]
+    assert (
+        max(sizes)
+        < attachments.MAX_PDF_STREAM_BYTES
+        < attachments.MAX_PDF_DECODED_BYTES
+        < sum(sizes)
+    )
+    with pytest.raises(AttachmentRejected) as caught:
+        sanitize(bomb)
+    assert caught.value.reason is RejectReason.TOO_COMPLEX
+
+    fewer = hostile_files.pdf_font_bomb(fonts=2, font_mb=4)  # the same, within the limits
+    assert len(PdfReader(io.BytesIO(sanitize(fewer).data)).pages) == 1
+
+
+def test_one_stream_over_its_limit_is_refused_before_it_is_all_inflated() -> None:
+    bomb = hostile_files.pdf_font_bomb(fonts=1, font_mb=40)
+    assert max(_flate_streams(bomb)) > attachments.MAX_PDF_STREAM_BYTES
+    with pytest.raises(AttachmentRejected) as caught:
+        sanitize(bomb)
+    assert caught.value.reason is RejectReason.TOO_COMPLEX
+
+
+def test_a_small_pdf_of_millions_of_operators_is_refused_before_parsing() -> None:
+    bomb = hostile_files.pdf_parse_bomb()
+    assert len(bomb) < 40_000 and max(_flate_streams(bomb)) > 10 * attachments.MB
+    with pytest.raises(AttachmentRejected) as caught:
+        sanitize(bomb)
+    assert caught.value.reason is RejectReason.TOO_COMPLEX
+
+
+def _pages_of_operators(pages: int, operations: int) -> bytes:
+    writer = PdfWriter()
+    for _ in range(pages):
+        page = writer.add_blank_page(100, 100)
+        page[NameObject("/Contents")] = _stream(
+            writer, b"0 0 m\n" * operations + b"0 0 1 rg 0 0 9 9 re f"
+        )
+    return _pdf_bytes(writer)
+
+
+def test_operators_are_counted_per_page_and_per_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The token limits, lowered so that the real parser reaches them at once: a page
+    over the page's limit, and pages each within it but together over the document's."""
+    monkeypatch.setattr(attachments, "MAX_PAGE_CONTENT_TOKENS", 3_000)
+    monkeypatch.setattr(attachments, "MAX_PDF_CONTENT_TOKENS", 10_000)
+    assert len(PdfReader(io.BytesIO(sanitize(_pages_of_operators(3, 900)).data)).pages) == 3
+    for pages, operations in ((1, 1_100), (5, 900)):
+        with pytest.raises(AttachmentRejected) as caught:
+            sanitize(_pages_of_operators(pages, operations))
+        assert caught.value.reason is RejectReason.TOO_COMPLEX
+
+
+def test_content_bytes_are_counted_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page's operators over MAX_PAGE_CONTENT_BYTES, then pages together over
+    MAX_PDF_CONTENT_BYTES (lowered), each refused before a token is read."""
+    huge = _pages_of_operators(1, attachments.MAX_PAGE_CONTENT_BYTES // 6 + 1)
+    with pytest.raises(AttachmentRejected) as caught:
+        sanitize(huge)
+    assert caught.value.reason is RejectReason.TOO_COMPLEX
+    monkeypatch.setattr(attachments, "MAX_PDF_CONTENT_BYTES", 20_000)
+    with pytest.raises(AttachmentRejected) as caught:
+        sanitize(_pages_of_operators(5, 1_000))  # 6 KB a page
+    assert caught.value.reason is RejectReason.TOO_COMPLEX
+
+
+def _nested_forms(depth: int) -> bytes:
+    writer = PdfWriter()
+    page = writer.add_blank_page(100, 100)
+    inner = _stream(writer, b"0 0 1 rg 0 0 50 50 re f", Type=_name("/XObject"), Subtype=_name("/Form"),
+                    BBox=ArrayObject([NumberObject(0), NumberObject(0), NumberObject(100), NumberObject(100)]))  # fmt: skip
+    for _ in range(depth - 1):
+        inner = _stream(writer, b"/Fm0 Do", Type=_name("/XObject"), Subtype=_name("/Form"),
+                        BBox=ArrayObject([NumberObject(0), NumberObject(0), NumberObject(100), NumberObject(100)]),
+                        Resources=_xobjects(Fm0=inner))  # fmt: skip
+    page[NameObject("/Resources")] = _xobjects(Fm0=inner)
+    page[NameObject("/Contents")] = _stream(writer, b"/Fm0 Do")
+    return _pdf_bytes(writer)
+
+
+def test_forms_nested_deeper_than_any_real_file_are_refused() -> None:
+    clean = sanitize(_nested_forms(3)).data
+    assert _render(clean).getpixel((25, 75)) == (0, 0, 255)
+    with pytest.raises(AttachmentRejected) as caught:
+        sanitize(_nested_forms(attachments.MAX_PDF_NESTING + 1))
+    assert caught.value.reason is RejectReason.TOO_COMPLEX
+
+
+def test_array_and_dictionary_entries_read_are_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(attachments, "MAX_PDF_OBJECT_ELEMENTS", 5_000)
+    writer = PdfWriter()
+    page = writer.add_blank_page(100, 100)
+    font = DictionaryObject({
+        NameObject("/Type"): _name("/Font"), NameObject("/Subtype"): _name("/Type1"),
+        NameObject("/BaseFont"): _name("/Helvetica"), NameObject("/FirstChar"): NumberObject(0),
+        NameObject("/LastChar"): NumberObject(255), NameObject("/Widths"): ArrayObject([NumberObject(500)] * 6_000),
+    })  # fmt: skip
+    page[NameObject("/Resources")] = DictionaryObject({
+        NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)}),
+    })  # fmt: skip
+    page[NameObject("/Contents")] = _stream(writer, b"BT /F1 12 Tf (A) Tj ET")
+    with pytest.raises(AttachmentRejected) as caught:
+        sanitize(_pdf_bytes(writer))
+    assert caught.value.reason is RejectReason.TOO_COMPLEX
+
+
+def test_object_streams_are_measured_before_pypdf_parses_one() -> None:
+    ordinary = hostile_files.pdf_with_object_stream()
+    assert PdfReader(io.BytesIO(ordinary)).xref_objStm  # the page is in an object stream
+    assert _render(sanitize(ordinary).data).getpixel((30, 60)) == (0, 0, 255)
+    bomb = hostile_files.pdf_object_stream_bomb()
+    assert len(bomb) < 20_000
+    with pytest.raises(AttachmentRejected) as caught:
+        sanitize(bomb)
+    assert caught.value.reason is RejectReason.TOO_COMPLEX
+
+
+def test_a_photo_of_too_many_scans_inside_a_pdf_is_refused() -> None:
+    writer = PdfWriter()
+    page = writer.add_blank_page(100, 100)
+    photo = _image_xobject(writer, hostile_files.many_scan_jpeg(size=(256, 256)), (256, 256))
+    photo.get_object()[NameObject("/ColorSpace")] = _name("/DeviceGray")
+    page[NameObject("/Resources")] = _xobjects(Im0=photo)
+    page[NameObject("/Contents")] = _stream(writer, b"q 100 0 0 100 0 0 cm /Im0 Do Q")
+    with pytest.raises(AttachmentRejected) as caught:
+        sanitize(_pdf_bytes(writer))
+    assert caught.value.reason is RejectReason.TOO_COMPLEX
+
+
+# --- the PDF whitelist --------------------------------------------------------------
+
+
+def _render(data: bytes) -> Image.Image:
+    document = pdfium.PdfDocument(data)
+    try:
+        return document[0].render().to_pil().convert("RGB")
+    finally:
+        document.close()
+
+
+def _every_object(reader: PdfReader) -> Iterator[object]:
+    """Everything the trailer reaches: dictionaries, arrays, streams, names, strings."""
+    seen: set[int] = set()
+    queue: list[object] = [reader.trailer]
+    while queue:
+        item = queue.pop()
+        if isinstance(item, IndirectObject):
+            if item.idnum in seen:
+                continue
+            seen.add(item.idnum)
+            item = item.get_object()
+        yield item
+        if isinstance(item, DictionaryObject):
+            queue.extend(item.keys())
+            queue.extend(item.values())
+        elif isinstance(item, ArrayObject):
+            queue.extend(item)
+
+
+def test_pdf_leftovers_are_gone_and_the_page_still_draws() -> None:
+    original = hostile_files.pdf_with_leftovers()
+    markers = hostile_files.LEFTOVER_MARKERS
+    for name, marker in markers.items():
+        assert marker.encode() in original, name  # really there, as plain bytes
+    before = PdfReader(io.BytesIO(original))
+    assert "/OCProperties" in before.root_object and b"/PTEX.FileName" in original
+    assert b"/ICCBased" in original and b"% ContentComment" in original
+
+    clean = sanitize(original).data
+
+    for name, marker in markers.items():
+        assert marker.encode() not in clean, name
+    reader = PdfReader(io.BytesIO(clean))
+    decoded = []
+    for item in _every_object(reader):
+        if isinstance(item, StreamObject):
+            decoded.append(item.get_data())
+        if isinstance(item, DictionaryObject):
+            assert not [key for key in item if key.startswith("/PTEX")], item
+            assert not {"/OCProperties", "/OC", "/Properties", "/Metadata"} & set(item), item
+        assert not (isinstance(item, NameObject) and item == "/ICCBased")
+    assert len(decoded) >= 6  # contents, image, form, pattern, function, ToUnicode
+    for data in decoded:
+        for name, marker in markers.items():
+            assert marker.encode() not in data, name
+    assert not reader.metadata and len(reader.pages) == 1
+    assert b"%" not in reader.pages[0].get_contents().get_data()  # no comment left
+    assert "Hello" in reader.pages[0].extract_text()  # the ToUnicode map was rewritten
+    # Drawn as before: the ICC red now in DeviceRGB, the layer's blue, the image's
+    # green, the form's cyan, the pattern's magenta.
+    image, expected = _render(clean), _render(original)
+    for point in ((50, 150), (150, 150), (150, 50), (30, 30), (75, 35)):
+        assert image.getpixel(point) == expected.getpixel(point), point
+    assert _near(image.getpixel((50, 150)), (255, 26, 26)) and image.getpixel((150, 150)) == (
+        0,
+        0,
+        255,
+    )
+    assert image.getpixel((150, 50)) == (20, 200, 20) and image.getpixel((30, 30)) == (0, 255, 255)
+
+
+def _layered_pdf(hidden: bool, on_form: bool = False) -> bytes:
+    writer = PdfWriter()
+    page = writer.add_blank_page(100, 100)
+    layer = writer._add_object(DictionaryObject({
+        NameObject("/Type"): _name("/OCG"), NameObject("/Name"): TextStringObject(MARK),
+    }))  # fmt: skip
+    state = NameObject("/OFF" if hidden else "/ON")
+    writer.root_object[NameObject("/OCProperties")] = DictionaryObject({
+        NameObject("/OCGs"): ArrayObject([layer]),
+        NameObject("/D"): DictionaryObject({state: ArrayObject([layer])}),
+    })  # fmt: skip
+    if on_form:
+        form = _stream(writer, b"0 0 1 rg 0 0 50 50 re f", Type=_name("/XObject"), Subtype=_name("/Form"),
+                       BBox=ArrayObject([NumberObject(0), NumberObject(0), NumberObject(100), NumberObject(100)]),
+                       OC=layer)  # fmt: skip
+        page[NameObject("/Resources")] = _xobjects(Fm0=form)
+        page[NameObject("/Contents")] = _stream(writer, b"/Fm0 Do")
+    else:
+        page[NameObject("/Resources")] = DictionaryObject({
+            NameObject("/Properties"): DictionaryObject({NameObject("/L0"): layer}),
+        })  # fmt: skip
+        page[NameObject("/Contents")] = _stream(writer, b"/OC /L0 BDC 0 0 1 rg 0 0 50 50 re f EMC")
+    return _pdf_bytes(writer)
+
+
+@pytest.mark.parametrize("on_form", [False, True], ids=["marked-content", "form"])
+def test_a_layer_shown_is_flattened_and_a_hidden_one_refused(on_form: bool) -> None:
+    """Without its optional-content structure a hidden layer would be drawn: what the
+    resident never saw would be sent. Such a document is refused instead."""
+    clean = sanitize(_layered_pdf(hidden=False, on_form=on_form)).data
+    assert MARK.encode() not in clean and b"/OC" not in clean
+    assert _render(clean).getpixel((25, 75)) == (0, 0, 255)
+    with pytest.raises(AttachmentRejected) as caught:
+        sanitize(_layered_pdf(hidden=True, on_form=on_form))
+    assert caught.value.reason is RejectReason.UNSUPPORTED_TYPE
+
+
+def _pdf_in_colour_space(space: object) -> bytes:
+    writer = PdfWriter()
+    page = writer.add_blank_page(100, 100)
+    resolved = space(writer) if callable(space) else space
+    page[NameObject("/Resources")] = DictionaryObject({
+        NameObject("/ColorSpace"): DictionaryObject({NameObject("/CS0"): resolved}),
+    })  # fmt: skip
+    page[NameObject("/Contents")] = _stream(writer, b"/CS0 cs 1 sc 0 0 50 50 re f")
+    return _pdf_bytes(writer)
+
+
+def _icc(writer: PdfWriter, components: int) -> ArrayObject:
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes() + MARK.encode()
+    return ArrayObject([_name("/ICCBased"), _stream(writer, profile, N=NumberObject(components))])
+
+
+def test_icc_profiles_give_way_to_device_spaces_or_the_file_is_refused() -> None:
+    indexed = lambda writer: ArrayObject([  # noqa: E731
+        _name("/Indexed"), _icc(writer, 3), NumberObject(1), ByteStringObject(b"\x00\x00\x00\xff\x00\x00"),
+    ])  # fmt: skip
+    separation = lambda writer: ArrayObject([  # noqa: E731
+        _name("/Separation"), _name("/Spot"), _icc(writer, 3), writer._add_object(DictionaryObject({
+            NameObject("/FunctionType"): NumberObject(2), NameObject("/Domain"): ArrayObject([NumberObject(0), NumberObject(1)]),
+            NameObject("/C0"): ArrayObject([NumberObject(1)] * 3), NameObject("/C1"): ArrayObject([NumberObject(1), NumberObject(0), NumberObject(0)]),
+            NameObject("/N"): NumberObject(1),
+        })),
+    ])  # fmt: skip
+    for space in (indexed, separation):
+        original = _pdf_in_colour_space(space)
+        assert MARK.encode() in original and b"/ICCBased" in original
+        clean = sanitize(original).data
+        assert MARK.encode() not in clean and b"/ICCBased" not in clean
+        assert _render(clean).getpixel((25, 75)) == (255, 0, 0)
+    with pytest.raises(AttachmentRejected) as caught:
+        sanitize(_pdf_in_colour_space(lambda writer: _icc(writer, 2)))  # no device space of 2
+    assert caught.value.reason is RejectReason.UNSUPPORTED_TYPE
+
+
+def test_drawing_operators_keep_only_what_draws() -> None:
+    """Comments, marked content, unknown operators and operands an operator does not
+    take are left behind; resources are renamed; the page draws the same."""
+    writer = PdfWriter()
+    page = writer.add_blank_page(100, 100)
+    page[NameObject("/Resources")] = DictionaryObject({
+        NameObject("/ExtGState"): DictionaryObject({
+            NameObject(f"/{MARK}"): writer._add_object(DictionaryObject({NameObject("/ca"): FloatObject(0.5)})),
+        }),
+    })  # fmt: skip
+    page[NameObject("/Contents")] = _stream(writer, (
+        f"% {MARK}\n/{MARK}A BMC EMC /P << /MCID 0 /Lang ({MARK}) >> BDC ({MARK}) 0 0 1 rg EMC\n"
+        f"/{MARK} gs ({MARK}) zzz BX 1 2 {MARK}op EX 0 0 50 50 re f\n"
+    ).encode())  # fmt: skip
+    original = _pdf_bytes(writer)
+
+    clean = sanitize(original).data
+
+    assert MARK.encode() not in clean
+    content = PdfReader(io.BytesIO(clean)).pages[0].get_contents().get_data()
+    assert content == b"/GS0 gs\n0 0 50 50 re\nf\n"  # rg had an operand too many
+    assert _render(clean).getpixel((25, 75)) == _render(original).getpixel((25, 75))
+
+
+def test_unused_resources_are_left_behind() -> None:
+    """A photo in the resources that the page never draws is not sent."""
+    writer = PdfWriter()
+    page = writer.add_blank_page(100, 100)
+    page[NameObject("/Resources")] = _xobjects(Im0=_image_xobject(writer, _jpeg()))
+    page[NameObject("/Contents")] = _stream(writer, b"0 0 50 50 re f")
+    clean = sanitize(_pdf_bytes(writer)).data
+    assert not PdfReader(io.BytesIO(clean)).pages[0].images
+    assert b"/Image" not in clean and b"/XObject" not in clean
+
+
+def test_a_flate_image_keeps_its_rows_only() -> None:
+    """Bytes after the compressed data, or rows beyond the declared height, are not
+    copied; an image that is exactly its rows is kept byte for byte."""
+    rows = bytes((20, 200, 20)) * 16
+    exact = zlib.compress(rows)
+    for data, kept in (
+        (exact, True),
+        (exact + MARK.encode(), False),
+        (zlib.compress(rows + MARK.encode()), False),
+    ):
+        writer = PdfWriter()
+        page = writer.add_blank_page(100, 100)
+        image = StreamObject()
+        image._data = data
+        image.update({
+            NameObject("/Type"): _name("/XObject"), NameObject("/Subtype"): _name("/Image"),
+            NameObject("/Width"): NumberObject(4), NameObject("/Height"): NumberObject(4),
+            NameObject("/ColorSpace"): _name("/DeviceRGB"), NameObject("/BitsPerComponent"): NumberObject(8),
+            NameObject("/Filter"): _name("/FlateDecode"),
+        })  # fmt: skip
+        page[NameObject("/Resources")] = _xobjects(Im0=writer._add_object(image))
+        page[NameObject("/Contents")] = _stream(writer, b"q 100 0 0 100 0 0 cm /Im0 Do Q")
+        clean = sanitize(_pdf_bytes(writer)).data
+        [embedded] = PdfReader(io.BytesIO(clean)).pages[0].images
+        stream = embedded.indirect_reference.get_object()
+        assert stream.get_data() == rows and MARK.encode() not in clean
+        assert (stream._data == data) is kept  # as it came, or compressed anew
+        assert _render(clean).getpixel((50, 50)) == (20, 200, 20)
+
+
+def _page_with_content_stream(data: bytes, filters: str) -> bytes:
+    writer = PdfWriter()
+    page = writer.add_blank_page(100, 100)
+    contents = StreamObject()
+    contents._data = data
+    contents[NameObject("/Filter")] = _name(filters)
+    page[NameObject("/Contents")] = writer._add_object(contents)
+    return _pdf_bytes(writer)
+
+
+def _run_length(data: bytes) -> bytes:
+    """Literal runs only: as long as the data, decoded a byte at a time in Python."""
+    return (
+        b"".join(
+            bytes([len(part) - 1]) + part
+            for part in (data[i : i + 128] for i in range(0, len(data), 128))
+        )
+        + b"\x80"
+    )
+
+
+def test_decoders_that_run_in_python_or_expand_are_bounded_before_they_run() -> None:
+    drawing = b"0 0 1 rg 0 0 50 50 re f\n"
+    for data, filters in (
+        (_run_length(drawing), "/RunLengthDecode"),
+        (base64.a85encode(drawing) + b"~>", "/ASCII85Decode"),
+    ):
+        assert _render(sanitize(_page_with_content_stream(data, filters)).data).getpixel(
+            (25, 75)
+        ) == (0, 0, 255)
+    slow = _run_length(b" " * (attachments.MAX_PDF_SLOW_DECODE_BYTES + 1))
+    zeros = b"z" * (attachments.MAX_PAGE_CONTENT_BYTES // 4 + 1) + b"~>"  # four bytes each
+    for data, filters in ((slow, "/RunLengthDecode"), (zeros, "/ASCII85Decode")):
+        with pytest.raises(AttachmentRejected) as caught:
+            sanitize(_page_with_content_stream(data, filters))
+        assert caught.value.reason is RejectReason.TOO_COMPLEX
+
+
+def test_a_to_unicode_map_that_cannot_be_read_is_left_behind() -> None:
+    """The text is still drawn; only copying it out of the PDF is lost."""
+    writer = PdfWriter()
+    page = writer.add_blank_page(100, 100)
+    font = DictionaryObject({
+        NameObject("/Type"): _name("/Font"), NameObject("/Subtype"): _name("/Type1"),
+        NameObject("/BaseFont"): _name("/Helvetica"),
+        NameObject("/ToUnicode"): _stream(writer, f"1 beginbfchar <41> ({MARK} endbfchar".encode()),
+    })  # fmt: skip
+    page[NameObject("/Resources")] = DictionaryObject({
+        NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)}),
+    })  # fmt: skip
+    page[NameObject("/Contents")] = _stream(writer, b"BT /F1 40 Tf 10 40 Td (Hi) Tj ET")
+    original = _pdf_bytes(writer)
+    clean = sanitize(original).data
+    assert MARK.encode() not in clean and b"/ToUnicode" not in clean
+    assert _render(clean) == _render(original)
