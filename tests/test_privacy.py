@@ -142,3 +142,27 @@ async def test_shredded_tip_cannot_be_read_back(app) -> None:
         else:  # pragma: no cover
             raise AssertionError("a shredded tip was readable")
     assert sealed is not None and text.encode() not in sealed
+
+
+async def test_sqlite_keeps_no_commit_history_after_a_tip_or_a_subscription(
+    app, backend
+) -> None:
+    """The commits that wrote a tip or a subscription are copied into the database file
+    and the WAL emptied at once: a copy of the running folder taken afterwards cannot
+    replay which rows were written together, or in which order."""
+    if backend != "sqlite":
+        return  # PostgreSQL's WAL and transaction ids: see README's privacy model
+    from pathlib import Path
+
+    from tests.helpers import add_phu_lien, send_report
+
+    await add_phu_lien(app)
+    wal = Path(f"{app.services.db.url.database}-wal")
+    resident = Chat(app, "an")
+    await resident.send("/start")
+    assert wal.stat().st_size > 0  # ordinary conversation commits are in the WAL
+    await send_report(resident, "có người bán hàng ở ngõ 3")
+    assert wal.stat().st_size == 0
+    await resident.send("/subscribe")
+    await resident.send("Nam Hải")
+    assert wal.stat().st_size == 0
