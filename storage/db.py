@@ -128,9 +128,8 @@ def _note_domain_writes(session: Session, _context: object) -> None:
 def _note_domain_statements(state: ORMExecuteState) -> None:
     """Bulk UPDATE and DELETE statements bypass the flush."""
     if state.is_update or state.is_delete or state.is_insert:
-        tables = {t.name for t in getattr(state.statement, "_from_objects", ())}
         table = getattr(getattr(state.statement, "table", None), "name", None)
-        if table in DOMAIN_TABLES or tables & DOMAIN_TABLES:
+        if table in DOMAIN_TABLES:
             state.session.info[_WROTE_DOMAIN] = True
 
 
