@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.conversation import Dispatcher, Services
 from bot.i18n import Translator
 from bot.langid import LanguageIdentifier
 from broadcasts import library, planner
-from handlers import build_routers, fallback, group_pointer
-from storage import keyring as keyring_file
-from storage import migrate
-from storage.audit import AuditLog
+from handlers import build_routers, fallback, group_pointer, notices
+from storage import migrate, wards
+from storage.audit import AuditLog, Cut, anchor_path
 from storage.crypto import Vault
 from storage.db import Database
+from storage.keys import bind_keyring
 from storage.pseudonyms import Pseudonyms
 from storage.receipts import ReceiptHasher
 from storage.triage import Invites
@@ -29,6 +32,7 @@ class App:
     dispatcher: Dispatcher
 
     async def close(self) -> None:
+        self.services.sandbox.close()
         await self.services.db.dispose()
 
 
@@ -81,27 +85,30 @@ def quiet_content_loggers() -> None:
 
 
 async def open_app(settings: Settings, *, create_keyring: bool = True) -> App:
-    """Migrate the database to the newest schema, make the keyring on first start, and
-    bring the shipped awareness messages and the configured campaigns into the tables."""
+    """Migrate the database to the newest schema, check the keyring is the database's
+    own (made on first start with an empty database, refused when missing or another
+    one), and bring the shipped awareness messages and the configured campaigns into the
+    tables."""
     quiet_content_loggers()
-    if create_keyring:
-        keys, created = keyring_file.load_or_create(settings.keyring_path)
+    db = Database(settings.database_url)
+    try:
+        await migrate.upgrade(db)
+        keys, created = await bind_keyring(db, settings.keyring_path, create=create_keyring)
         if created:
             log.warning(
                 "created a new keyring at %s: back it up; without it nothing encrypted can be read",
                 settings.keyring_path,
             )
-    else:
-        keys = keyring_file.load(settings.keyring_path)
-    db = Database(settings.database_url)
-    try:
-        await migrate.upgrade(db)
         async with db.transaction() as session:
             await library.sync_shipped(session, library.read_library())
             await planner.sync_campaigns(session, settings.campaigns)
     except BaseException:
         await db.dispose()
         raise
+
+    async def tell_cut(session: AsyncSession, cut: Cut) -> None:  # after `services` is set
+        await _cut(session, services, cut)
+
     services = Services(
         db=db,
         vault=Vault(keys),
@@ -110,10 +117,25 @@ async def open_app(settings: Settings, *, create_keyring: bool = True) -> App:
         translator=Translator(),
         settings=settings,
         langid=LanguageIdentifier(),
-        audit=AuditLog(keys),
+        audit=AuditLog(keys, anchors=anchor_path(settings.keyring_path), on_cut=tell_cut),
         invites=Invites(keys),
     )
     dispatcher = Dispatcher(
         services, build_routers(), fallback=fallback, group_fallback=group_pointer
     )
     return App(services, dispatcher)
+
+
+async def _cut(session: AsyncSession, services: Services, cut: Cut) -> None:
+    """Tell every ward's commanders, in the transaction that noticed it, that the audit
+    log no longer holds an entry it was known to hold (the log spans the wards)."""
+
+    def compose(_: Callable[[str], str]) -> str:
+        return _(
+            "⚠ The audit log was cut: entry {id}, recorded before, is missing or changed (the "
+            "log now ends at entry {last}). Ask the administrator to run 'wardbot audit "
+            "verify', and compare with the heads in your morning digests."
+        ).format(id=cut.anchored.id, last=cut.last_id)
+
+    for ward in await wards.list_wards(session):
+        await notices.tell_commanders(session, services, ward.id, compose)

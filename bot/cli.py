@@ -25,7 +25,7 @@ from storage import keyring as keyring_file
 from storage import migrate, officers, wards
 from storage.db import Database
 from storage.keyring import KeyringError
-from storage.keys import rewrap_all
+from storage.keys import bind_keyring, rewrap_all
 from storage.models import Officer, OfficerRole
 from storage.wards import Problem, WardError
 
@@ -273,12 +273,22 @@ async def cmd_keys_rotate(
 async def cmd_keys_rewrap(
     args: argparse.Namespace, settings: Settings, _: Callable[[str], str]
 ) -> int:
-    keys = keyring_file.load(settings.keyring_path)
-
     async def work(db: Database) -> int:
+        keys, _created = await bind_keyring(db, settings.keyring_path, create=False)
         counts = await rewrap_all(db, keys)
-        for table, count in counts.items():
-            print(_("{table}: {count} data keys re-wrapped").format(table=table, count=count))
+        for table, done in counts.items():
+            print(_("{table}: {count} data keys re-wrapped").format(
+                table=table, count=done.rewrapped))  # fmt: skip
+            if done.unreadable:
+                line = _("{table}: {count} data keys could not be opened with this keyring")
+                print(line.format(table=table, count=done.unreadable), file=sys.stderr)
+        unreadable = sum(done.unreadable for done in counts.values())
+        if unreadable:
+            print(_("wardbot: {count} data keys could not be opened and were left as they "
+                    "are: they were made under another keyring, or damaged; the records "
+                    "they belong to stay unreadable until that keyring is restored").format(
+                count=unreadable), file=sys.stderr)  # fmt: skip
+            return 3
         return 0
 
     return await with_db(settings, work)
@@ -422,11 +432,25 @@ async def cmd_audit_verify(
             result = await app.services.audit.verify(session)
         if result.intact:
             print(_("audit log intact: {count} entries checked").format(count=result.checked))
+            if result.head is not None:
+                print(_("last entry {id}, MAC {mac} (the commanders' digests show the same)")
+                      .format(id=result.head.id, mac=result.head.short))  # fmt: skip
+            if result.anchors is None:
+                if result.checked:
+                    print(_("no anchor file beside the keyring yet (the next entry writes "
+                            "it): until then a cut end of the log cannot be detected"))  # fmt: skip
+            else:
+                print(_("{count} anchored heads agree with the database").format(
+                    count=result.anchors))  # fmt: skip
             return 0
+        reason = _(result.reason).format(**result.params)
+        if result.by_anchor:
+            print(_("audit log BROKEN: {reason}").format(reason=reason))
+            return 3
         broken = _(
             "audit log BROKEN at entry {id}: {reason} ({count} entries before it are intact)"
         )
-        print(broken.format(id=result.broken_at, reason=_(result.reason), count=result.checked))
+        print(broken.format(id=result.broken_at, reason=reason, count=result.checked))
         return 3
 
     return await with_app(settings, work)

@@ -43,9 +43,8 @@ async def tell_reporter(session: AsyncSession, services: Services, tip: Tip) -> 
         "You have a new message. To read it, choose “Check a tip I sent” and type your code "
         "and secret."
     )
-    await enqueue_reply(
-        session, services, route, text, [[Button(_("Check a tip I sent"), "status:start")]]
-    )
+    check = Button(_("Check a tip I sent"), "status:start", "/status")
+    await enqueue_reply(session, services, route, text, [[check]])
     return True
 
 
@@ -144,15 +143,19 @@ async def escalate_overdue(session: AsyncSession, services: Services, now: datet
 
 async def send_digests(session: AsyncSession, services: Services, now: datetime) -> int:
     """Each morning, after the configured time, every officer gets the queue in numbers;
-    at most one digest per ward and day, whatever the ticks do."""
+    at most one digest per ward and day, whatever the ticks do. Commanders' digests also
+    carry the audit chain's head (entry number and the start of its MAC), to compare
+    with what `wardbot audit verify` shows later: a log cut since cannot show it."""
     local = now.astimezone(services.settings.zone)
     if local.strftime("%H:%M") < services.settings.digest_time:
         return 0
     _ = services.translator.get(services.settings.default_language).gettext
     sent = 0
+    head = None
     for ward in await wards.list_wards(session):
         if not await triage.claim_digest(session, ward.id, local.date()):
             continue
+        head = head or await services.audit.head(session)
         numbers = await triage.stats(session, ward.id, now)
         open_count = sum(numbers.by_status.values())
         text = _(
@@ -162,10 +165,17 @@ async def send_digests(session: AsyncSession, services: Services, now: datetime)
             ward=ward.name, open=open_count, new=numbers.by_status.get(TipStatus.NEW, 0),
             overdue=numbers.overdue_ack, late=numbers.overdue_close,
         )  # fmt: skip
+        audit_line = (
+            _("🔒 Audit log: last entry {id}, MAC {mac}").format(id=head.id, mac=head.short)
+            if head is not None
+            else ""
+        )
         for officer in await triage.ward_officers(session, ward.id):
             route = officers.read_route(services.vault, officer)
             if route is not None:
-                await enqueue_reply(session, services, route, text)
+                commander = officer.role == OfficerRole.COMMANDER and audit_line
+                shown = f"{text}\n{audit_line}" if commander else text
+                await enqueue_reply(session, services, route, shown)
         sent += 1
     return sent
 

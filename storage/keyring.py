@@ -8,6 +8,8 @@ users can read it, as ssh does with private keys.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -22,6 +24,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 FORMAT = "wardbot-keyring/1"
 KEY_BYTES = 32
+FINGERPRINT_PURPOSE = "keyring-fingerprint"
 
 
 def N_(message: str) -> str:
@@ -37,6 +40,12 @@ class KeyringError(Exception):
         super().__init__(problem.format(**params))
         self.problem = problem
         self.params = params
+
+
+class KeyringMismatch(KeyringError):
+    """The keyring is missing while the database holds data made under one, or it is not
+    the keyring the database was made with. Nothing may run: it would make new records
+    under the wrong keys and refuse every existing one."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,13 @@ class Keyring:
         )
         return hkdf.derive(self._hmac_root)
 
+    def fingerprint(self) -> str:
+        """Names this keyring in the database without revealing anything: an HMAC under a
+        key derived for this purpose alone, from the HMAC root. Rotation keeps the root,
+        so a rotated keyring keeps its fingerprint."""
+        key = self.derived_key(FINGERPRINT_PURPOSE)
+        return hmac.new(key, b"wardbot/keyring-fingerprint/v1", hashlib.sha256).hexdigest()
+
     def rotated(self) -> Keyring:
         """A new keyring whose new master key is active; older versions stay for reading."""
         version = max(self._masters) + 1
@@ -166,11 +182,10 @@ def load(path: Path) -> Keyring:
 
 
 def save(keyring: Keyring, path: Path, *, overwrite: bool) -> None:
-    """Write atomically with mode 0600: a crash leaves the old file or the new, never half."""
+    """Write atomically with mode 0600: a crash leaves the old file or the new, never half.
+    Without `overwrite` an existing file is never replaced, even by a writer racing this one."""
     if path.exists() and not overwrite:
-        raise KeyringError(
-            N_("keyring file {path} already exists; refusing to overwrite it"), path=path
-        )
+        raise _exists(path)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -179,14 +194,53 @@ def save(keyring: Keyring, path: Path, *, overwrite: bool) -> None:
             handle.write(keyring.to_json())
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)  # fails if the name exists: no check-then-replace race
+            except FileExistsError:
+                raise _exists(path) from None
+            except OSError:  # a file system without hard links: check, then replace
+                if path.exists():
+                    raise _exists(path) from None
+                os.replace(tmp, path)
+            tmp.unlink(missing_ok=True)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
 
 
+def _exists(path: Path) -> KeyringError:
+    return KeyringError(
+        N_("keyring file {path} already exists; refusing to overwrite it"), path=path
+    )
+
+
+def missing_for_data(path: Path) -> KeyringMismatch:
+    return KeyringMismatch(
+        N_(
+            "keyring file {path} is missing, but the database holds data encrypted under a "
+            "keyring: restore the keyring from its backup, or point storage.keyring "
+            "(WARDBOT_KEYRING) at it"
+        ),
+        path=path,
+    )
+
+
+def not_this_database(path: Path) -> KeyringMismatch:
+    return KeyringMismatch(
+        N_(
+            "keyring file {path} is not the keyring of this database: restore the right "
+            "keyring from its backup, or point storage.keyring (WARDBOT_KEYRING) at it"
+        ),
+        path=path,
+    )
+
+
 def load_or_create(path: Path) -> tuple[Keyring, bool]:
-    """The keyring at path, made on first start. Returns (keyring, created)."""
+    """The keyring at path, made if there is none. Returns (keyring, created). The app
+    does not use this: storage.keys.bind_keyring makes one only for an empty database."""
     if path.exists():
         return load(path), False
     keyring = Keyring.generate()

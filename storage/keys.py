@@ -1,27 +1,138 @@
-"""Key maintenance across the database: re-wrapping data keys after a rotation."""
+"""Key maintenance across the database: the keyring bound to the data it made, and
+re-wrapping data keys after a rotation."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import hmac
+import struct
+from dataclasses import dataclass
+from pathlib import Path
 
-from storage.crypto import RecordRef, Vault, WrappedKey
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import keyring as keyring_file
+from storage.audit import AuditLog
+from storage.crypto import CryptoError, RecordRef, Vault, WrappedKey
 from storage.db import Database
 from storage.keyring import Keyring
-from storage.models import Conversation, GroupChat, Officer, OutboxMessage, Subscriber, Tip
+from storage.models import (
+    AuditEntry,
+    Conversation,
+    GroupChat,
+    Officer,
+    OutboxMessage,
+    Pledge,
+    QuizAnswer,
+    StoreMeta,
+    Subscriber,
+    Tip,
+)
 
 # Every table whose rows own a data key. A new one must be added here to be rotated.
 KEY_OWNERS = (Tip, Officer, Conversation, OutboxMessage, GroupChat, Subscriber)
+# Every table whose rows were made with a keyring and mean nothing under another: data
+# keys, the audit chain's MACs, keyed pseudonyms. One row means the keyring is in use.
+KEYRING_BOUND = (*KEY_OWNERS, AuditEntry, Pledge, QuizAnswer)
+FINGERPRINT = "keyring_fingerprint"
 BATCH = 500
+_LOCK_ID = 0x6B657973  # "keys": two processes starting on one new database take turns
 
 
-async def rewrap_all(db: Database, keyring: Keyring) -> dict[str, int]:
+async def bind_keyring(db: Database, path: Path, *, create: bool) -> tuple[Keyring, bool]:
+    """The keyring at `path`, refused unless it is the database's own. Returns (keyring,
+    created).
+
+    The database keeps the fingerprint of the keyring its data was made under. A keyring
+    is made here only for a database that holds nothing made with one (no fingerprint, no
+    keyring-bound row); a missing keyring, or another one, is refused with
+    KeyringMismatch, since running on would make new records under the wrong keys and
+    refuse every existing one. A database from before fingerprints adopts the keyring
+    once it opens one of its records."""
+    async with db.transaction() as session:
+        if not db.is_sqlite:  # SQLite: BEGIN IMMEDIATE already lets one writer in
+            await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
+        stored = await session.get(StoreMeta, FINGERPRINT)
+        if _present(path):
+            keys = keyring_file.load(path)
+            fingerprint = keys.fingerprint()
+            if stored is not None:
+                if not hmac.compare_digest(stored.value, fingerprint):
+                    raise keyring_file.not_this_database(path)
+                return keys, False
+            if await holds_bound_rows(session) and not await _opens_a_record(session, keys):
+                raise keyring_file.not_this_database(path)
+            session.add(StoreMeta(key=FINGERPRINT, value=fingerprint))
+            return keys, False
+        if stored is not None or await holds_bound_rows(session):
+            raise keyring_file.missing_for_data(path)
+        if not create:
+            keyring_file.load(path)  # raises: the file does not exist, run 'wardbot keys init'
+        keys = Keyring.generate()
+        keyring_file.save(keys, path, overwrite=False)
+        session.add(StoreMeta(key=FINGERPRINT, value=keys.fingerprint()))
+        return keys, True
+
+
+def _present(path: Path) -> bool:
+    return path.exists()
+
+
+async def holds_bound_rows(session: AsyncSession) -> bool:
+    """Whether any row was made with a keyring."""
+    for model in KEYRING_BOUND:
+        if await session.scalar(select(model.id).limit(1)) is not None:
+            return True
+    return False
+
+
+async def _opens_a_record(session: AsyncSession, keys: Keyring) -> bool:
+    """Whether `keys` opens the oldest data key of some table or the first audit entry;
+    true as well when there is nothing of the kind to try."""
+    vault, tried = Vault(keys), False
+    for model in KEY_OWNERS:
+        row = (
+            await session.execute(
+                select(model.id, model.wrapped_key)
+                .where(model.wrapped_key.is_not(None))
+                .order_by(model.id)
+                .limit(1)
+            )
+        ).first()
+        if row is None or not row.wrapped_key:
+            continue
+        tried = True
+        try:
+            vault.cipher(WrappedKey(row.wrapped_key), RecordRef(model.__tablename__, row.id))
+            return True
+        except (CryptoError, struct.error):
+            pass
+    first = await session.scalar(select(AuditEntry).order_by(AuditEntry.id).limit(1))
+    if first is not None:
+        tried = True
+        if AuditLog(keys).authentic(first):
+            return True
+    return not tried
+
+
+@dataclass
+class Rewrapped:
+    """What `rewrap_all` did in one table: data keys moved to the active master key, and
+    data keys this keyring cannot open (made under another keyring, or damaged)."""
+
+    rewrapped: int = 0
+    unreadable: int = 0
+
+
+async def rewrap_all(db: Database, keyring: Keyring) -> dict[str, Rewrapped]:
     """Re-wrap every data key under the active master key, in batches by id, so the
-    older master keys can be retired. Safe to interrupt and run again."""
+    older master keys can be retired. A data key this keyring cannot open is counted
+    and left as it is. Safe to interrupt and run again."""
     vault = Vault(keyring)
-    counts: dict[str, int] = {}
+    counts: dict[str, Rewrapped] = {}
     for model in KEY_OWNERS:
         table = model.__tablename__
-        counts[table] = 0
+        done = counts[table] = Rewrapped()
         last_id = 0
         while True:
             async with db.transaction() as session:
@@ -35,9 +146,17 @@ async def rewrap_all(db: Database, keyring: Keyring) -> dict[str, int]:
                 ).all()
                 for row in rows:
                     key = WrappedKey(row.wrapped_key)
-                    if key and Vault.key_version(key) != keyring.active_version:
-                        row.wrapped_key = vault.rewrap(key, RecordRef(table, row.id))
-                        counts[table] += 1
+                    if not key:
+                        continue
+                    owner = RecordRef(table, row.id)
+                    try:
+                        if Vault.key_version(key) != keyring.active_version:
+                            row.wrapped_key = vault.rewrap(key, owner)
+                            done.rewrapped += 1
+                        else:
+                            vault.cipher(key, owner)  # already current: check it still opens
+                    except (CryptoError, struct.error):
+                        done.unreadable += 1
             if not rows:
                 break
             last_id = rows[-1].id

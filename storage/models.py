@@ -274,6 +274,9 @@ class RateCounter(Base):
     kind: Mapped[str] = mapped_column(String(24))
     hour: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+    # No new try before this (to the minute): waits grow with failures, but stay short,
+    # so failures by others can slow a reporter down and never lock them out.
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuditEntry(Base):
@@ -292,6 +295,17 @@ class AuditEntry(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     prev_mac: Mapped[str] = mapped_column(String(64))
     mac: Mapped[str] = mapped_column(String(64))
+
+
+class StoreMeta(Base):
+    """Facts about the store itself, by name: the fingerprint of the keyring the data was
+    made under (storage/keys.py), so a missing or different keyring is refused at start,
+    and which cut of the audit log the commanders were told of (storage/audit.py)."""
+
+    __tablename__ = "store_meta"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
 
 
 class Digest(Base):
