@@ -3,15 +3,20 @@ WARDBOT_TEST_DATABASE_URL is set, on PostgreSQL too (a fresh database per test).
 
 from __future__ import annotations
 
+import asyncio
+import io
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from bot import cli
 from bot.app import App, open_app
 from bot.config import Settings
 
@@ -81,3 +86,34 @@ def cli_env(settings: Settings, tmp_path: Path) -> Iterator[dict[str, str]]:
         WARDBOT_LANG="vi",
     )
     yield env
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def wardbot(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> Callable[..., Awaitable[CliResult]]:
+    """`wardbot ARGS...` in this process, in English, against this test's database."""
+    for name in list(os.environ):
+        if name.startswith("WARDBOT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("WARDBOT_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("WARDBOT_KEYRING", str(settings.keyring_path))
+    monkeypatch.setenv("WARDBOT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("WARDBOT_LANG", "en")
+    monkeypatch.chdir(tmp_path)
+
+    async def run(*args: str, stdin: str = "") -> CliResult:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
+        capsys.readouterr()
+        code = await asyncio.to_thread(cli.main, list(args))  # main runs its own loop
+        out, err = capsys.readouterr()
+        return CliResult(code, out, err)
+
+    return run

@@ -5,13 +5,9 @@ digest carries the head to compare. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import io
 import logging
-import os
 import stat
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +15,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select
 
-from bot import cli
 from bot.app import App, open_app
 from bot.config import Settings
 from bot.jobs import police_tick
@@ -28,35 +23,6 @@ from storage.models import AuditEntry, OfficerRole
 from tests.helpers import Chat, add_phu_lien, enrol, outbox_for, send_report
 
 WHAT = "Quán nước đầu ngõ 41 có người bán ma túy đá"
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def wardbot(settings: Settings, tmp_path: Path, monkeypatch, capsys):
-    """`wardbot ARGS...` in this process, in English, against this test's database."""
-    for name in list(os.environ):
-        if name.startswith("WARDBOT_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("WARDBOT_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("WARDBOT_KEYRING", str(settings.keyring_path))
-    monkeypatch.setenv("WARDBOT_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("WARDBOT_LANG", "en")
-    monkeypatch.chdir(tmp_path)
-
-    async def run(*args: str) -> Result:
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
-        capsys.readouterr()
-        code = await asyncio.to_thread(cli.main, list(args))  # main runs its own loop
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    return run
 
 
 @dataclass

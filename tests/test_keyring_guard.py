@@ -5,17 +5,13 @@ on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import stat
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select, update
 
-from bot import cli
 from bot.app import open_app
 from bot.config import Settings
 from storage import keyring as keyring_file
@@ -24,39 +20,11 @@ from storage.db import Database
 from storage.keyring import Keyring
 from storage.keys import FINGERPRINT
 from storage.models import Conversation, OfficerRole, StoreMeta, Tip
+from tests.conftest import CliResult
 from tests.helpers import Chat, add_phu_lien, enrol, run_cli, send_report
 
 RESTORE = "restore the keyring from its backup, or point storage.keyring (WARDBOT_KEYRING) at it"
 NOT_THIS = "is not the keyring of this database"
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def wardbot(settings: Settings, tmp_path: Path, monkeypatch, capsys):
-    """`wardbot ARGS...` in this process, in English, against this test's database."""
-    for name in list(os.environ):
-        if name.startswith("WARDBOT_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("WARDBOT_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("WARDBOT_KEYRING", str(settings.keyring_path))
-    monkeypatch.setenv("WARDBOT_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("WARDBOT_LANG", "en")
-    monkeypatch.chdir(tmp_path)
-
-    async def run(*args: str, stdin: str = "") -> Result:
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
-        capsys.readouterr()
-        code = await asyncio.to_thread(cli.main, list(args))  # main runs its own loop
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    return run
 
 
 @pytest.fixture
@@ -71,14 +39,14 @@ def console(settings: Settings, tmp_path: Path):
         WARDBOT_LANG="en",
     )
 
-    async def run(*args: str, stdin: str = "/start\n") -> Result:
+    async def run(*args: str, stdin: str = "/start\n") -> CliResult:
         done = await asyncio.to_thread(run_cli, *args, env=env, stdin=stdin, cwd=tmp_path)
-        return Result(done.returncode, done.stdout, done.stderr)
+        return CliResult(done.returncode, done.stdout, done.stderr)
 
     return run
 
 
-def one_line(result: Result) -> str:
+def one_line(result: CliResult) -> str:
     assert "Traceback" not in result.err
     lines = [line for line in result.err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("wardbot: "), result.err
