@@ -75,7 +75,10 @@ async def ask_ward(ctx: Context, then: str) -> bool:
 
 @router.action("ward:")
 async def ward_chosen(ctx: Context) -> None:
-    ward = await ctx.session.get(Ward, int(ctx.action_arg)) if ctx.action_arg.isdecimal() else None
+    arg = ctx.action_arg
+    # A forged button's number is bounded before it reaches a query (int4 ids).
+    valid = arg.isascii() and arg.isdecimal() and len(arg) <= 9
+    ward = await ctx.session.get(Ward, int(arg)) if valid else None
     if ward is None:
         await home(ctx)
         return

@@ -211,3 +211,10 @@ async def test_on_telegram_a_file_being_cleaned_does_not_hold_up_other_residents
         assert len(sent_to(tg, RESIDENT)) == before
         await until(lambda: len(sent_to(tg, RESIDENT)) >= before + 2, timeout=15)
         assert "✓" in sent_to(tg, RESIDENT)[before]["text"]
+
+
+async def test_a_forged_ward_button_with_a_huge_number_gets_the_menu(app) -> None:
+    await add_phu_lien(app)
+    chat = Chat(app, "giang")
+    await chat.send(action="ward:" + "9" * 40)
+    assert _vi(app, "Please choose:") in chat.text
