@@ -296,10 +296,15 @@ class Dispatcher:
             Purpose.CONVERSATION, route.channel, *route.account_parts()
         )
 
-    async def handle(self, inbound: Inbound) -> list[Outbound]:
-        """Answers to one inbound message. Never raises: a failure becomes a polite reply."""
+    async def handle(
+        self, inbound: Inbound, *, committed: Callable[[], None] | None = None
+    ) -> list[Outbound]:
+        """Answers to one inbound message. Never raises: a failure becomes a polite reply.
+        `committed` is called once the message's own transaction has committed (before
+        any slow work): from then on, a crash can no longer lose it (see _decide), so a
+        platform may be told it was received."""
         try:
-            return await self._handle(inbound)
+            return await self._handle(inbound, committed)
         except Exception as exc:
             log.error("handling a %s message failed: %s", inbound.route.channel, describe(exc))
             translations = self.services.translator.get(
@@ -311,8 +316,12 @@ class Dispatcher:
             )
             return [Outbound(inbound.route, Reply(text))]
 
-    async def _handle(self, inbound: Inbound) -> list[Outbound]:
+    async def _handle(
+        self, inbound: Inbound, committed: Callable[[], None] | None
+    ) -> list[Outbound]:
         ctx = await self._in_transaction(inbound, self._decide)
+        if committed is not None:
+            committed()
         replies = ctx.replies
         for work in ctx.later:
             try:

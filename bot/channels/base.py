@@ -226,7 +226,13 @@ class NetworkChannel(ABC):
 
     # ---- handling one message -----------------------------------------------------------
 
-    async def process(self, inbound: Inbound, *, redelivered_if_stopped: bool = False) -> bool:
+    async def process(
+        self,
+        inbound: Inbound,
+        *,
+        redelivered_if_stopped: bool = False,
+        committed: Callable[[], None] | None = None,
+    ) -> bool:
         """Answer one message: the core decides and commits, then the replies go out.
         Messages of different chats are answered at the same time; one chat's messages
         wait for each other, in the order they came, so a slow one (a file being
@@ -245,7 +251,7 @@ class NetworkChannel(ABC):
                 if redelivered_if_stopped and self.stopping.is_set():
                     return False
                 self.counts["updates"] += 1
-                for outbound in await self.dispatcher.handle(inbound):
+                for outbound in await self.dispatcher.handle(inbound, committed=committed):
                     await self.deliver(outbound)
                 return True
         finally:

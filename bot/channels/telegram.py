@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 from dataclasses import replace
 from typing import Any
@@ -108,13 +109,15 @@ class TelegramChannel(NetworkChannel):
     def __init__(self, dispatcher: Dispatcher, settings: ChannelSettings, **kwargs: Any):
         super().__init__(dispatcher, settings, **kwargs)
         server = TelegramAPIServer.from_base(settings.api_base)
-        self.bot = Bot(settings.token, session=AiohttpSession(api=server))
+        session = AiohttpSession(api=server, json_loads=self._loads)
+        self.bot = Bot(settings.token, session=session)
         self.username = ""
         self._offset: int | None = None
         self._highest = -1  # the highest update id seen
         self._in_hand: set[int] = set()  # seen at or after the offset: never started twice
         self._unfinished: dict[int, asyncio.Task[None]] = {}
         self._left: set[int] = set()  # not handled because stopping began: left to Telegram
+        self._uncommitted: set[int] = set()  # started, first transaction not yet committed
         self._progress = asyncio.Event()
         self._officer_chats: set[str] = set()
         self._info = ChannelInfo(CHANNEL, has_buttons=True, can_delete_messages=True,
@@ -196,10 +199,11 @@ class TelegramChannel(NetworkChannel):
             await self._room_for_more()
             try:
                 # Unconfirmed updates come back on the next call, so a poll can be cut.
+                asked_with = self._confirmable()
                 updates = await self.unless_stopped(
                     self.bot.get_updates(
-                        offset=self._confirmable(),
-                        timeout=0 if self._unfinished else POLL_SECONDS,
+                        offset=asked_with,
+                        timeout=0 if self._uncommitted else POLL_SECONDS,
                         allowed_updates=ALLOWED_UPDATES,
                         request_timeout=POLL_SECONDS + 15,
                     )
@@ -229,13 +233,30 @@ class TelegramChannel(NetworkChannel):
                 if self.stopping.is_set():
                     break  # the rest is not confirmed: Telegram hands it out again
                 self._start(update)
-            if not fresh and self._unfinished:
-                await self._one_finished()  # what came back is all in hand already
+            if not fresh and self._uncommitted:
+                # All that came back is in hand: ask again once the offset has moved
+                # (the same answer would come back), or after a short while.
+                await self._offset_moved(asked_with)
         await asyncio.gather(*self._unfinished.values(), return_exceptions=True)
         await self._confirm()
 
+    def _loads(self, text: str) -> Any:
+        """aiogram's JSON decoder, but a getUpdates answer loses the updates already in
+        hand before aiogram builds a model of each: while one update is still being
+        committed, Telegram hands out every later one again on each call."""
+        data = json.loads(text)
+        result = data.get("result") if isinstance(data, dict) else None
+        if isinstance(result, list) and result and self._in_hand:
+            data["result"] = [
+                entry
+                for entry in result
+                if not (isinstance(entry, dict) and entry.get("update_id") in self._in_hand)
+            ]
+        return data
+
     def _start(self, update: Update) -> None:
         self._in_hand.add(update.update_id)
+        self._uncommitted.add(update.update_id)
         self._highest = max(self._highest, update.update_id)
         task = asyncio.create_task(self._handle_counted(update))
         self._unfinished[update.update_id] = task
@@ -247,14 +268,22 @@ class TelegramChannel(NetworkChannel):
         except Exception as exc:  # the core never raises; a bug here must not stop polling
             log.error("telegram: an update failed (%s)", describe(exc))
 
+    def _committed(self, update_id: int) -> None:
+        """The update's first transaction committed: a crash from here on cannot lose it
+        (the conversation knows it, and refuses it if its slow part was cut off), so it
+        no longer holds the offset back; only updates not yet committed do."""
+        self._uncommitted.discard(update_id)
+        self._progress.set()
+
     def _finished(self, update_id: int) -> None:
         self._unfinished.pop(update_id, None)
+        self._uncommitted.discard(update_id)
         self._progress.set()
 
     def _confirmable(self) -> int | None:
         """The offset to ask with: the lowest update still in hand, else past the last."""
-        if self._unfinished or self._left:
-            offset = min(self._unfinished.keys() | self._left)
+        if self._uncommitted or self._left:
+            offset = min(self._uncommitted | self._left)
         elif self._highest >= 0:
             offset = self._highest + 1
         else:
@@ -262,6 +291,19 @@ class TelegramChannel(NetworkChannel):
         self._in_hand = {i for i in self._in_hand if i >= offset}
         self._offset = offset
         return offset
+
+    async def _offset_moved(self, asked_with: int | None, most: float = 0.5) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + most
+        while not self.stopping.is_set() and loop.time() < deadline:
+            lowest = min(self._uncommitted | self._left, default=None)
+            if lowest is None or asked_with is None or lowest > asked_with:
+                return
+            self._progress.clear()
+            try:
+                await asyncio.wait_for(self._progress.wait(), deadline - loop.time())
+            except TimeoutError:
+                return
 
     async def _one_finished(self) -> None:
         self._progress.clear()
@@ -324,7 +366,9 @@ class TelegramChannel(NetworkChannel):
             self.counts["ignored"] += 1
             return
         handled = await self.process(
-            replace(inbound, update_id=str(update.update_id)), redelivered_if_stopped=True
+            replace(inbound, update_id=str(update.update_id)),
+            redelivered_if_stopped=True,
+            committed=lambda: self._committed(update.update_id),
         )
         if not handled:
             self._left.add(update.update_id)  # never confirmed: Telegram hands it out again
