@@ -29,7 +29,9 @@ router = Router("status")
 MAX_TEXT = 4000
 # Per tip code, from all accounts: 5 wrong secrets an hour are free, then 1, 2, 4 minutes
 # between tries, at most 4. Guessing 80 bits is hopeless anyway; this only slows floods.
-CODE_BACKOFF = rate_limits.Backoff(free=5, first=timedelta(minutes=1), longest=timedelta(minutes=4))
+CODE_WAITS = rate_limits.GrowingWait(
+    free=5, first=timedelta(minutes=1), longest=timedelta(minutes=4)
+)
 # Someone else may pick up the phone later: an unlocked tip needs its secret again after
 # this. Its conversation forgets which tip it was by 30 minutes at the latest (the
 # retention tick runs every 5 minutes), even if the chat is never used again.
@@ -116,7 +118,7 @@ async def _check(ctx: Context, text: str) -> None:
         await rate_limits.record(ctx.session, account, "receipt-fail", now)
         if code_subject:
             await rate_limits.record_failure(
-                ctx.session, code_subject, "receipt-fail", now, CODE_BACKOFF
+                ctx.session, code_subject, "receipt-fail", now, CODE_WAITS
             )
         ctx.go("status:receipt")
         ctx.reply(

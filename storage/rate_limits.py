@@ -40,7 +40,7 @@ def _next_minute(moment: datetime) -> datetime:
 
 
 @dataclass(frozen=True)
-class Backoff:
+class GrowingWait:
     """`free` failures in an hour cost nothing; each one after waits twice as long as
     the one before, from `first`, never longer than `longest`."""
 
@@ -69,7 +69,7 @@ async def wait_left(session: AsyncSession, subject: str, kind: str, now: datetim
 
 
 async def record_failure(
-    session: AsyncSession, subject: str, kind: str, now: datetime, backoff: Backoff
+    session: AsyncSession, subject: str, kind: str, now: datetime, policy: GrowingWait
 ) -> timedelta:
     """Count one failure and set the wait it earns; returns that wait."""
     await record(session, subject, kind, now)
@@ -83,7 +83,7 @@ async def record_failure(
         )
         or 0
     )
-    wait = backoff.wait_after(failures)
+    wait = policy.wait_after(failures)
     if wait:
         counter = await session.scalar(
             select(RateCounter).where(
