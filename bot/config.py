@@ -159,7 +159,11 @@ _KNOWN: dict[str, tuple[str, ...]] = {
     "bot": ("default_language", "timezone", "default_ward"),
     "log": ("level",),
     "tips": (
-        "per_hour", "per_day", "status_failures_per_hour", "retention_days", "conversation_days",
+        "per_hour",
+        "per_day",
+        "status_failures_per_hour",
+        "retention_days",
+        "conversation_days",
     ),
     "police": ("urgent_ack_minutes", "ack_hours", "close_days", "digest_time", "tip_view_seconds"),
     "telegram": _CHANNEL_KEYS,

@@ -144,9 +144,7 @@ async def test_shredded_tip_cannot_be_read_back(app) -> None:
     assert sealed is not None and text.encode() not in sealed
 
 
-async def test_sqlite_keeps_no_commit_history_after_a_tip_or_a_subscription(
-    app, backend
-) -> None:
+async def test_sqlite_keeps_no_commit_history_after_a_tip_or_a_subscription(app, backend) -> None:
     """The commits that wrote a tip or a subscription are copied into the database file
     and the WAL emptied at once: a copy of the running folder taken afterwards cannot
     replay which rows were written together, or in which order."""
