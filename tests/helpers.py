@@ -281,6 +281,20 @@ RECEIPT = re.compile(
 )
 
 
+async def walk_to_files(
+    chat: Chat, what: str, *, category: str = "use", ward_id: int | None = None
+) -> None:
+    """Walk the wizard by buttons up to the step that takes photos and files."""
+    await chat.send(f"/start w{ward_id}" if ward_id else "/start")
+    await chat.send(action="report:start")
+    await chat.send(action=f"report:cat:{category}")
+    await chat.send(action="report:grp:none")
+    await chat.send(action="report:where-skip")
+    await chat.send(action="report:when:today")
+    await chat.send(what)
+    await chat.send(action="report:what-done")
+
+
 async def fill_report(
     chat: Chat,
     what: str,
@@ -291,14 +305,7 @@ async def fill_report(
 ) -> None:
     """Walk the wizard by buttons up to the confirm screen, choosing the defaults; with
     several wards, arrive by the ward's poster link."""
-    await chat.send(f"/start w{ward_id}" if ward_id else "/start")
-    await chat.send(action="report:start")
-    await chat.send(action=f"report:cat:{category}")
-    await chat.send(action="report:grp:none")
-    await chat.send(action="report:where-skip")
-    await chat.send(action="report:when:today")
-    await chat.send(what)
-    await chat.send(action="report:what-done")
+    await walk_to_files(chat, what, category=category, ward_id=ward_id)
     await chat.send(action="report:files-done")
     await chat.send(action=f"report:contact:{'yes' if contact else 'no'}")
 

@@ -20,7 +20,7 @@ from storage.models import DraftFile
 from storage.sandbox import FileSandbox, SandboxLimits
 from tests.channels import running, until
 from tests.fakes.telegram_bot_api import FakeTelegram
-from tests.helpers import Chat, add_phu_lien
+from tests.helpers import Chat, add_phu_lien, walk_to_files
 from tests.test_channel_telegram import RESIDENT, press, say, sent_to, tg_channel
 
 
@@ -38,14 +38,7 @@ def _big_png(side: int) -> bytes:
 
 
 async def _to_files_step(chat: Chat) -> None:
-    await chat.send("/start")
-    await chat.send(action="report:start")
-    await chat.send(action="report:cat:dealing")
-    await chat.send(action="report:grp:none")
-    await chat.send(action="report:where-skip")
-    await chat.send(action="report:when:today")
-    await chat.send("có người bán hàng đêm qua")
-    await chat.send(action="report:what-done")
+    await walk_to_files(chat, "có người bán hàng đêm qua", category="dealing")
 
 
 async def _draft_files(app) -> int:
