@@ -660,17 +660,6 @@ def test_a_truncated_image_decoded_anyway_is_still_clean(monkeypatch: pytest.Mon
     _assert_no_metadata(sanitize(truncated).data)
 
 
-def _bomb_png(width: int, height: int) -> bytes:
-    """A valid PNG header declaring a huge image, with almost no pixel data behind it."""
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", header)
-        + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 1000))
-        + _png_chunk(b"IEND", b"")
-    )
-
-
 def _bomb_jpeg(width: int, height: int) -> bytes:
     data = bytearray(_jpeg())
     sof = data.index(b"\xff\xc0")  # baseline frame header: precision, height, width
@@ -681,9 +670,9 @@ def _bomb_jpeg(width: int, height: int) -> bytes:
 @pytest.mark.parametrize(
     "bomb",
     [
-        _bomb_png(20_000, 20_000),
-        _bomb_png(10_000, 10_000),
-        _bomb_png(8_000, 7_000),
+        hostile_files.huge_dimension_png(20_000, 20_000),
+        hostile_files.huge_dimension_png(10_000, 10_000),
+        hostile_files.huge_dimension_png(8_000, 7_000),
         _bomb_jpeg(9_000, 7_000),
     ],
     ids=["png-400mp", "png-100mp", "png-56mp", "jpeg-63mp"],
@@ -763,7 +752,7 @@ def test_sanitize_changes_no_global_state() -> None:
         get_configuration(),
     )
     samples = (
-        _jpeg(), _bomb_png(20_000, 20_000), _bomb_png(10_000, 10_000), b"\xff\xd8\xff",
+        _jpeg(), hostile_files.huge_dimension_png(20_000, 20_000), hostile_files.huge_dimension_png(10_000, 10_000), b"\xff\xd8\xff",
         _pdf_with_everything(), hostile_files.pdf_parse_bomb(),
     )  # fmt: skip
     for data in samples:

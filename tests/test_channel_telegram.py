@@ -53,6 +53,18 @@ async def say(fake: FakeTelegram, chat_id: int, text: str, **kw) -> dict:
     return (await fake.wait_for_sent(before + 1, chat_id=chat_id))[before]
 
 
+async def walk_to_files(fake: FakeTelegram, chat_id: int, what: str) -> None:
+    """The report wizard by its buttons, up to the step that takes photos and files."""
+    await say(fake, chat_id, "/start")
+    await press(fake, chat_id, "report:start")
+    await press(fake, chat_id, "report:cat:dealing")
+    await press(fake, chat_id, "report:grp:none")
+    await press(fake, chat_id, "report:where-skip")
+    await press(fake, chat_id, "report:when:today")
+    await say(fake, chat_id, what)
+    await press(fake, chat_id, "report:what-done")
+
+
 async def press(fake: FakeTelegram, chat_id: int, data: str) -> dict:
     """Press the button with `data` on the newest bot message that shows it (waiting for
     it to arrive); returns the bot's next message. Fails when no such button comes."""
@@ -187,14 +199,7 @@ async def test_resident_reports_on_telegram_and_an_officer_triages_on_zalo(app) 
         zalo.user_sends("officer-lan", f"/join {code}")
         await zalo.wait_for_sent(1, chat_id="officer-lan")
 
-        await say(tg, RESIDENT, "/start")
-        await press(tg, RESIDENT, "report:start")
-        await press(tg, RESIDENT, "report:cat:dealing")
-        await press(tg, RESIDENT, "report:grp:none")
-        await press(tg, RESIDENT, "report:where-skip")
-        await press(tg, RESIDENT, "report:when:today")
-        await say(tg, RESIDENT, what)
-        await press(tg, RESIDENT, "report:what-done")
+        await walk_to_files(tg, RESIDENT, what)
         before = len(sent_to(tg, RESIDENT))
         tg.user_sends_photo(RESIDENT, jpeg(), caption="")
         received = await tg.wait_for_sent(before + 2, chat_id=RESIDENT)

@@ -21,7 +21,8 @@ from storage.sandbox import FileSandbox, SandboxLimits
 from tests.channels import running, until
 from tests.fakes.telegram_bot_api import FakeTelegram
 from tests.helpers import Chat, add_phu_lien, walk_to_files
-from tests.test_channel_telegram import RESIDENT, press, say, sent_to, tg_channel
+from tests.test_channel_telegram import RESIDENT, sent_to, tg_channel
+from tests.test_channel_telegram import walk_to_files as tg_walk_to_files
 
 
 def _jpeg(size: tuple[int, int] = (64, 48)) -> bytes:
@@ -187,14 +188,7 @@ async def test_on_telegram_a_file_being_cleaned_does_not_hold_up_other_residents
     await add_phu_lien(app)
     other = RESIDENT + 1
     async with FakeTelegram(max_poll=0.5) as tg, running(tg_channel(app, tg)):
-        await say(tg, RESIDENT, "/start")
-        await press(tg, RESIDENT, "report:start")
-        await press(tg, RESIDENT, "report:cat:dealing")
-        await press(tg, RESIDENT, "report:grp:none")
-        await press(tg, RESIDENT, "report:where-skip")
-        await press(tg, RESIDENT, "report:when:today")
-        await say(tg, RESIDENT, "có người bán hàng")
-        await press(tg, RESIDENT, "report:what-done")
+        await tg_walk_to_files(tg, RESIDENT, "có người bán hàng")
         before = len(sent_to(tg, RESIDENT))
         tg.delay_next("getFile", 3.0)  # the photo takes three seconds to arrive
         tg.user_sends_photo(RESIDENT, _jpeg(), caption="")

@@ -28,16 +28,10 @@ NOT_THIS = "is not the keyring of this database"
 
 
 @pytest.fixture
-def console(settings: Settings, tmp_path: Path):
+def console(cli_env: dict[str, str], tmp_path: Path):
     """`wardbot ARGS...` as its own process, for the console chat, which reads the real
     standard input (the in-process form cannot hand it one)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WARDBOT_")}
-    env.update(
-        WARDBOT_DATABASE_URL=settings.database_url,
-        WARDBOT_KEYRING=str(settings.keyring_path),
-        WARDBOT_DATA_DIR=str(tmp_path),
-        WARDBOT_LANG="en",
-    )
+    env = {**cli_env, "WARDBOT_LANG": "en"}
 
     async def run(*args: str, stdin: str = "/start\n") -> CliResult:
         done = await asyncio.to_thread(run_cli, *args, env=env, stdin=stdin, cwd=tmp_path)
