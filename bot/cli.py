@@ -225,8 +225,7 @@ async def _console(
 
     async def work(app: App) -> int:
         jobs = Jobs(app.services)
-        if with_jobs:
-            jobs.start()
+        jobs.start(only_mixer=not with_jobs)
         try:
             await console.chat(app.dispatcher, args.user.strip())
         finally:

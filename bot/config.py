@@ -119,6 +119,8 @@ class Settings:
     status_failures_per_hour: int = 5
     retention_days: int = 365
     conversation_days: int = 30
+    # Longest wait of a tip that is not urgent before the mixer stores it (bot/mixer.py).
+    mix_minutes: int = 10
     urgent_ack_minutes: int = 15
     ack_hours: int = 24
     close_days: int = 30
@@ -164,6 +166,7 @@ _KNOWN: dict[str, tuple[str, ...]] = {
         "status_failures_per_hour",
         "retention_days",
         "conversation_days",
+        "mix_minutes",
     ),
     "police": ("urgent_ack_minutes", "ack_hours", "close_days", "digest_time", "tip_view_seconds"),
     "telegram": _CHANNEL_KEYS,
@@ -272,6 +275,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         status_failures_per_hour=number("tips.status_failures_per_hour", 5, 1, 100),
         retention_days=number("tips.retention_days", 365, 1, 36500),
         conversation_days=number("tips.conversation_days", 30, 1, 3650),
+        mix_minutes=number("tips.mix_minutes", 10, 1, 120),
         urgent_ack_minutes=number("police.urgent_ack_minutes", 15, 1, 1440),
         ack_hours=number("police.ack_hours", 24, 1, 720),
         close_days=number("police.close_days", 30, 1, 3650),

@@ -33,11 +33,13 @@ from bot.messages import (
 )
 from campaign.quiz import Question
 from campaign.quiz import load as load_quiz
-from storage import conversations
+from storage import conversations, drops
 from storage.audit import AuditLog
 from storage.conversations import ConversationState, StoredConversation
 from storage.crypto import Vault
 from storage.db import Database
+from storage.drops import Delays
+from storage.models import utcnow
 from storage.pseudonyms import Pseudonym, Pseudonyms, Purpose
 from storage.receipts import ReceiptHasher
 from storage.routes import Route
@@ -50,6 +52,9 @@ Handler = Callable[["Context"], Awaitable[None]]
 # What to do with the result of slow work, back in a transaction (see Context.continue_after).
 Continuation = Callable[["Context", Any], Awaitable[None]]
 RECENT_UPDATES = 16
+URGENT_MIX = timedelta(seconds=50)
+# A write to a person's own records, made after the conversation commits (Context.apart).
+Write = Callable[[AsyncSession], Awaitable[object]]
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?$", re.DOTALL)
 _OPTION_NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
 
@@ -81,6 +86,12 @@ class Services:
             close=timedelta(days=s.close_days),
         )
 
+    @property
+    def delays(self) -> Delays:
+        """How long a sent tip waits for the mixer: an urgent one under a minute with the
+        mixer's tick (MIX_SECONDS in bot/jobs.py), others up to tips.mix_minutes."""
+        return Delays(urgent=URGENT_MIX, other=timedelta(minutes=self.settings.mix_minutes))
+
 
 @dataclass
 class Context:
@@ -106,6 +117,24 @@ class Context:
     slow: list[tuple[Callable[[], Awaitable[Any]], Continuation]] = field(
         default_factory=list, repr=False
     )
+    writes: list[Write] = field(default_factory=list, repr=False)
+
+    def apart(self, write: Write) -> None:
+        """A write to the person's own records (a subscription, a pledge, a quiz answer, a
+        rate counter), made after this conversation commits, in a transaction of its own:
+        a copy of the data folder must never find such a row and the person's
+        conversation, or two of a person's rows, in one commit. Writes run in order,
+        before the replies are sent; their effect is what the replies already say, so
+        compute them from what was read. A crash in the instant between the commits
+        loses the write, never a tip (tips go through drops)."""
+        self.writes.append(write)
+
+    async def drop(self, payload: dict[str, Any], *, urgent: bool, code: str | None = None) -> None:
+        """Leave a tip (or a reporter's message on one) for the mixer, sealed, in this
+        conversation's commit; the mixer stores it at a random time (bot/mixer.py)."""
+        services = self.services
+        await drops.put(self.session, services.vault, services.pseudonyms, payload,
+                        due=services.delays.due(utcnow(), urgent=urgent), code=code)  # fmt: skip
 
     def after_commit(self, work: Callable[[], Awaitable[list[Outbound]]]) -> None:
         """Slow work that needs no database (rendering a document) runs after this
@@ -323,6 +352,15 @@ class Dispatcher:
         if committed is not None:
             committed()
         replies = ctx.replies
+        for write in ctx.writes:
+            try:
+                async with self.services.db.transaction() as session:
+                    await write(session)
+            except Exception as exc:
+                log.error("a write after a %s message failed: %s", inbound.route.channel,
+                          describe(exc))  # fmt: skip
+                ctx.reply(ctx._("Sorry, part of this could not be saved. Please try again "
+                                "in a moment."))  # fmt: skip
         for work in ctx.later:
             try:
                 replies.extend(await work())

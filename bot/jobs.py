@@ -11,6 +11,7 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.conversation import Services, describe
+from bot.mixer import mix
 from broadcasts import deliveries, planner
 from broadcasts.sender import leave_in_outbox
 from storage import conversations, rate_limits, tips
@@ -19,6 +20,18 @@ from storage.models import utcnow
 log = logging.getLogger(__name__)
 EXPAND_BATCH = 1000
 RETENTION_MINUTES = 5
+# The mixer looks for due drops this often; with Services.delays an urgent tip is stored
+# within a minute of being sent.
+MIX_SECONDS = 5
+
+
+async def mix_tick(services: Services) -> int:
+    """Store the tips (and reporters' messages) whose random time came (bot/mixer.py)."""
+    try:
+        return await mix(services)
+    except Exception as exc:  # the drops wait; the next tick tries again
+        log.error("mixer tick failed: %s", describe(exc))
+        return 0
 
 
 async def retention_tick(services: Services) -> int:
@@ -121,15 +134,18 @@ class Jobs:
         self._scheduler = AsyncIOScheduler(timezone=services.settings.zone)
         self._started = False
 
-    def start(self) -> None:
+    def start(self, *, only_mixer: bool = False) -> None:
+        """`only_mixer`: the console chat runs no other jobs, but a tip sent there must
+        still reach the police."""
         ticks = (
+            ("mix", mix_tick, {"seconds": MIX_SECONDS}),
             ("police", police_tick, {"minutes": 1}),
             # Often enough that a tip unlocked for 25 minutes is forgotten within 30.
             ("retention", retention_tick, {"minutes": RETENTION_MINUTES}),
             ("plan", plan_tick, {"minutes": 5}),
             ("broadcast", broadcast_tick, {"seconds": 15}),
         )
-        for name, tick, every in ticks:
+        for name, tick, every in ticks[:1] if only_mixer else ticks:
             self._scheduler.add_job(
                 self._run, "interval", **every, args=[tick], next_run_time=utcnow(),
                 coalesce=True, max_instances=1, id=name,

@@ -45,9 +45,9 @@ async def join(ctx: Context) -> None:
     officer = await ctx.services.invites.redeem(
         ctx.session, ctx.services.vault, ctx.args, officer_account(ctx), ctx.route
     )
-    if officer is None:
-        await rate_limits.record(ctx.session, account, FAILED, now)
-        await rate_limits.record(ctx.session, EVERYONE, FAILED, now)
+    if officer is None:  # each counter in a commit of its own (see Context.apart)
+        ctx.apart(lambda session: rate_limits.record(session, account, FAILED, now))
+        ctx.apart(lambda session: rate_limits.record(session, EVERYONE, FAILED, now))
         await fallback(ctx)
         return
     await ctx.services.audit.append(

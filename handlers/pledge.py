@@ -7,6 +7,8 @@ linked to a name, a subscription or a tip.
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.conversation import Context, Router
 from bot.messages import Button
 from handlers.start import current_ward, menu_button, private_ward, show_menu
@@ -133,16 +135,21 @@ async def group_picked(ctx: Context) -> None:
         _ask(ctx)
         return
     ctx.go("")
-    try:
-        await pledges.sign_household(ctx.session, ctx.services.pseudonyms, ctx.route, group,
-                                     today=ctx.local_now().date())  # fmt: skip
-    except PledgeError:  # signed meanwhile, from another device or a second press
-        signed = await pledges.household(ctx.session, ctx.services.pseudonyms, ctx.route)
-        if signed is not None:
-            await _already(ctx, signed)
+    services, route, today = ctx.services, ctx.route, ctx.local_now().date()
+    signed = await pledges.household(ctx.session, services.pseudonyms, route)
+    if signed is not None and signed.active:  # signed meanwhile, or a second press
+        await _already(ctx, signed)
         return
+
+    async def sign(session: AsyncSession) -> None:
+        try:
+            await pledges.sign_household(session, services.pseudonyms, route, group, today=today)
+        except PledgeError:  # signed from another device in the instant between
+            pass
+
+    ctx.apart(sign)  # in a commit of its own: see Context.apart
     counts = await pledges.household_counts(ctx.session, group.ward_id)
-    families = counts.by_group.get(group.id, 0)
+    families = counts.by_group.get(group.id, 0) + 1  # with this family's, written next
     ctx.reply(
         ctx._("Thank you! Your family's pledge is recorded with residential group {tdp}.").format(
             tdp=group.name
@@ -172,8 +179,12 @@ async def withdraw(ctx: Context) -> None:
 
 @router.action("pledge:withdraw-yes")
 async def withdraw_confirmed(ctx: Context) -> None:
-    done = await pledges.withdraw_household(ctx.session, ctx.services.pseudonyms, ctx.route,
-                                            today=ctx.local_now().date())  # fmt: skip
+    services, route, today = ctx.services, ctx.route, ctx.local_now().date()
+    signed = await pledges.household(ctx.session, services.pseudonyms, route)
+    done = signed is not None and signed.active
+    if done:
+        ctx.apart(lambda session: pledges.withdraw_household(session, services.pseudonyms,
+                                                             route, today=today))  # fmt: skip
     await show_menu(
         ctx,
         ctx._("Your family's pledge is withdrawn. You can sign it again at any time with /pledge.")

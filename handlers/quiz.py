@@ -9,7 +9,7 @@ from bot.messages import Button
 from campaign.quiz import Question, question_for, week_of
 from handlers.start import current_ward, menu_button, private_ward
 from storage import pledges, quiz_answers, subscribers
-from storage.models import QuizAnswer, ResidentialGroup, Ward
+from storage.models import ResidentialGroup, Ward
 
 router = Router("quiz")
 
@@ -32,7 +32,7 @@ async def start(ctx: Context) -> None:
     question = question_for(ctx.services.quiz, week)
     answered = await quiz_answers.answer_of(ctx.session, ctx.services.pseudonyms, ctx.route, week)
     if answered is not None:
-        await _explain(ctx, question, answered, again=True)
+        await _explain(ctx, question, answered.correct, again=True)
         return
     choices = question.choices(ctx.language)
     ctx.reply(
@@ -57,23 +57,17 @@ async def answered(ctx: Context) -> None:
     if not 1 <= choice <= len(question.choices(ctx.language)):
         await start(ctx)
         return
-    row = await quiz_answers.record(
-        ctx.session,
-        ctx.services.pseudonyms,
-        ctx.route,
-        ward_id=ward.id,
-        group_id=await _group_of(ctx, ward),
-        week=week,
-        question=question.slug,
-        correct=choice == question.answer,
-        today=ctx.local_now().date(),
-    )
-    if row is None:  # a second answer: the first one stands
-        first = await quiz_answers.answer_of(ctx.session, ctx.services.pseudonyms, ctx.route, week)
-        if first is not None:
-            await _explain(ctx, question, first, again=True)
+    services, route = ctx.services, ctx.route
+    if await quiz_answers.answer_of(ctx.session, services.pseudonyms, route, week) is not None:
+        await start(ctx)  # a second answer: the first one stands, and is shown again
         return
-    await _explain(ctx, question, row, again=False)
+    group_id = await _group_of(ctx, ward)
+    correct, today = choice == question.answer, ctx.local_now().date()
+    # In a commit of its own, after this conversation's (see Context.apart).
+    ctx.apart(lambda session: quiz_answers.record(
+        session, services.pseudonyms, route, ward_id=ward.id, group_id=group_id, week=week,
+        question=question.slug, correct=correct, today=today))  # fmt: skip
+    await _explain(ctx, question, correct, again=False)
 
 
 async def _group_of(ctx: Context, ward: Ward) -> int | None:
@@ -95,17 +89,21 @@ async def _group_of(ctx: Context, ward: Ward) -> int | None:
     return None
 
 
-async def _explain(ctx: Context, question: Question, answer: QuizAnswer, *, again: bool) -> None:
+async def _explain(ctx: Context, question: Question, correct: bool, *, again: bool) -> None:
+    """`again`: the answer was counted before; otherwise it is being written now, after
+    this conversation commits, and the tally shown includes it."""
     right = question.right_choice(ctx.language)
     if again:
         verdict = ctx._(
             "You have already answered this week's question. The right answer is: {answer}"
         ).format(answer=right)
-    elif answer.correct:
+    elif correct:
         verdict = ctx._("Correct! The answer is: {answer}").format(answer=right)
     else:
         verdict = ctx._("Not quite. The right answer is: {answer}").format(answer=right)
     tally = await quiz_answers.score(ctx.session, ctx.services.pseudonyms, ctx.route)
+    if not again:
+        tally = quiz_answers.Score(tally.answered + 1, tally.correct + int(correct))
     ctx.reply(
         "\n\n".join(
             [

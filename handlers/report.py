@@ -4,13 +4,14 @@ category → residential group → where → when → what happened → files �
 confirm. Every step has Back and Cancel; the draft lives sealed in the conversation, so
 a restart resumes it. "Danger now" shows the emergency number before anything else.
 Nothing is acknowledged before it is committed: the receipt is a reply, and replies go
-out only after the transaction that stored the tip.
+out only after the transaction that left the tip, sealed, for the mixer (bot/mixer.py),
+which stores it in the tips table at a random time within minutes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot import hints
@@ -19,14 +20,12 @@ from bot.i18n import N_
 from bot.messages import Attachment, Button
 from handlers.categories import CATEGORIES, WHEN
 from handlers.cleanup import offer_cleanup
-from handlers.notices import notify_new_tip
 from handlers.start import ask_ward, current_ward, show_menu
 from handlers.triage import is_commander
-from storage import conversations, rate_limits, tips, triage, wards
+from storage import conversations, rate_limits, tips, wards
 from storage.attachments import MAX_BYTES, MAX_FILES, AttachmentRejected, CleanFile, RejectReason
 from storage.conversations import DraftFileData
-from storage.models import ResidentialGroup, utcnow
-from storage.pseudonyms import Purpose
+from storage.models import ResidentialGroup, floor_minute, utcnow
 from storage.sandbox import FileSandbox
 
 router = Router("report")
@@ -46,11 +45,6 @@ def _nav(ctx: Context) -> list[Button]:
     return [Button(ctx._("◀ Back"), "report:back"), Button(ctx._("✖ Cancel"), "report:cancel")]
 
 
-def _subject(ctx: Context) -> str:
-    route = ctx.route
-    return ctx.services.pseudonyms.of(Purpose.REPORTER, route.channel, *route.account_parts())
-
-
 def _limits(ctx: Context) -> list[rate_limits.Limit]:
     settings = ctx.services.settings
     return [
@@ -59,8 +53,20 @@ def _limits(ctx: Context) -> list[rate_limits.Limit]:
     ]
 
 
+def _count_sent(ctx: Context) -> None:
+    """When this chat sent its tips (the last day, to the minute), in its sealed state
+    only: a counter row would be written beside each tip and tie them to one person."""
+    ctx.state.tips_sent = [*_sent(ctx), floor_minute(utcnow()).isoformat()]
+
+
+def _sent(ctx: Context) -> list[str]:
+    day_ago = utcnow() - timedelta(hours=24)
+    return [t for t in ctx.state.tips_sent if datetime.fromisoformat(t) > day_ago]
+
+
 async def _rate_limited(ctx: Context) -> bool:
-    decision = await rate_limits.check(ctx.session, _subject(ctx), "tip", _limits(ctx), utcnow())
+    sent = [datetime.fromisoformat(t) for t in _sent(ctx)]
+    decision = rate_limits.decide(sent, _limits(ctx), utcnow())
     if decision.allowed:
         return False
     minutes = max(1, round(decision.retry_after / timedelta(minutes=1)))
@@ -766,27 +772,25 @@ async def send(ctx: Context) -> None:
         "when": draft.get("when"),
         "hint_reasons": list(hint.reasons),
     }
-    tip, receipt = await tips.create_tip(
-        ctx.session,
-        ctx.services.vault,
-        ctx.services.receipts,
+    receipt, secret_hash = await tips.new_receipt(ctx.session, ctx.services.receipts)
+    urgent = bool(draft.get("urgent"))
+    submission = tips.Submission(
         ward_id=draft["ward_id"],
         group_id=draft.get("group_id"),
         category=draft["category"],
         content=content,
         route=ctx.route if draft["contact"] else None,
+        code=receipt.code,
+        secret_hash=secret_hash,
+        submitted_at=utcnow(),
         priority=hint.priority,
-        urgent=bool(draft.get("urgent")),
+        urgent=urgent,
         language=_tip_language(ctx, what),
         attachments=[tips.NewAttachment(f.kind, f.mime_type, f.data) for f in files],
     )
-    triage.set_deadlines(tip, ctx.services.sla)
-    await ctx.services.audit.append(
-        ctx.session, "received", ward_id=tip.ward_id, tip_id=tip.id,
-        detail={"category": tip.category, "urgent": tip.urgent},
-    )  # fmt: skip
-    await notify_new_tip(ctx.session, ctx.services, tip)
-    await rate_limits.record(ctx.session, _subject(ctx), "tip", utcnow())
+    # Only a sealed drop is written with this conversation; the mixer stores the tip.
+    await ctx.drop(submission.to_payload(), urgent=urgent, code=receipt.code)
+    _count_sent(ctx)
     await _discard_draft(ctx)
     ctx.go("report:sent")
     ctx.reply(

@@ -16,12 +16,12 @@ from bot.conversation import Context, Router, Services
 from bot.i18n import N_
 from bot.messages import Button
 from handlers.cleanup import offer_cleanup
-from handlers.notices import notify_reporter_wrote, tell_reporter
+from handlers.notices import tell_reporter
 from handlers.start import show_menu
-from storage import rate_limits, tips
+from storage import drops, rate_limits, tips
 from storage.models import Tip, TipStatus, utcnow
 from storage.pseudonyms import Purpose
-from storage.receipts import parse_code
+from storage.receipts import ReceiptSecret, TipCode, parse_code, parse_secret
 from storage.tips import EventKind
 
 router = Router("status")
@@ -114,12 +114,23 @@ async def _check(ctx: Context, text: str) -> None:
         ctx.reply(message, [[Button(ctx._("Menu"), "menu:home")]])
         return
     tip = await tips.find_by_receipt(ctx.session, ctx.services.receipts, code_text, secret_text)
+    if tip is None and code and await _waiting(ctx, code, secret_text):
+        ctx.go("")
+        ctx.reply(
+            ctx._(
+                "Your tip {code} has been received and is on its way to the ward police; "
+                "it appears here within a few minutes. Please check again later."
+            ).format(code=code),
+            [[Button(ctx._("Menu"), "menu:home")]],
+        )
+        return
     if tip is None:
-        await rate_limits.record(ctx.session, account, "receipt-fail", now)
+        # Counted after this conversation commits, each in a commit of its own: a copy
+        # of the data folder must not find the account's counter beside the code's.
+        ctx.apart(lambda s: rate_limits.record(s, account, "receipt-fail", now))
         if code_subject:
-            await rate_limits.record_failure(
-                ctx.session, code_subject, "receipt-fail", now, CODE_WAITS
-            )
+            ctx.apart(lambda s: rate_limits.record_failure(s, code_subject, "receipt-fail",
+                                                           now, CODE_WAITS))  # fmt: skip
         ctx.go("status:receipt")
         ctx.reply(
             ctx._(
@@ -132,6 +143,20 @@ async def _check(ctx: Context, text: str) -> None:
     # Which tip this chat opened is kept only for UNLOCKED_FOR, however the chat ends.
     ctx.state.keep_until("status_tip_id", tip.id, utcnow() + UNLOCKED_FOR)
     await show(ctx, tip)
+
+
+async def _waiting(ctx: Context, code: str, secret_text: str) -> bool:
+    """Whether this receipt is of a tip sent minutes ago that the mixer has not stored
+    yet (storage/drops.py)."""
+    services = ctx.services
+    payload = await drops.find_waiting(ctx.session, services.vault, services.pseudonyms, code)
+    stored = tips.Submission.from_payload(payload).secret_hash if payload else None
+    secret = parse_secret(secret_text)
+    # The slow hash runs either way, so the answer time does not tell a waiting code.
+    matches = services.receipts.verify(
+        TipCode(code), secret or ReceiptSecret("0000-0000-0000-0000"), stored
+    )
+    return matches and secret is not None and stored is not None
 
 
 async def _open_tip(ctx: Context) -> Tip | None:
@@ -153,7 +178,9 @@ async def show(ctx: Context, tip: Tip) -> None:
         status = f"{status}: {ctx._(OUTCOME_LABELS[tip.outcome])}"
     lines = [
         ctx._("Tip {code}").format(code=tip.code),
-        ctx._("Sent on: {date}").format(date=_date(ctx, tip.created_at)),
+        ctx._("Sent on: {date}").format(
+            date=_date(ctx, tips.submitted_at(ctx.services.vault, tip))
+        ),
         ctx._("State: {status}").format(status=status),
     ]
     entries = await tips.timeline(ctx.session, ctx.services.vault, tip)
@@ -202,9 +229,8 @@ async def adding_typed(ctx: Context) -> None:
     text = await _text(ctx)
     if tip is None or text is None:
         return
-    await tips.add_event(ctx.session, ctx.services.vault, tip, EventKind.ADDITION, body=text)
-    await notify_reporter_wrote(ctx.session, ctx.services, tip)
-    ctx.reply(ctx._("✓ Added to your tip. Thank you."))
+    await _send(ctx, tip, tips.ReporterMessage(tip.id, EventKind.ADDITION, text))
+    ctx.reply(ctx._("✓ Added to your tip. Thank you. It appears here within a few minutes."))
     await show(ctx, tip)
 
 
@@ -260,11 +286,11 @@ async def answer_typed(ctx: Context) -> None:
     if question_id not in open_ids:
         await show(ctx, tip)
         return
-    await tips.add_event(
-        ctx.session, ctx.services.vault, tip, EventKind.ANSWER, body=text, reply_to_id=question_id
-    )
-    await notify_reporter_wrote(ctx.session, ctx.services, tip)
-    ctx.reply(ctx._("✓ Your answer was passed to the police. Thank you."))
+    await _send(ctx, tip, tips.ReporterMessage(tip.id, EventKind.ANSWER, text, question_id))
+    ctx.reply(
+        ctx._("✓ Your answer is on its way to the police; it appears here within a few "
+              "minutes. Thank you.")
+    )  # fmt: skip
     await show(ctx, tip)
 
 
@@ -294,9 +320,13 @@ async def stop_confirmed(ctx: Context) -> None:
     tip = await _open_tip(ctx)
     if tip is None:
         return
-    await tips.stop_contact(ctx.session, ctx.services.vault, tip)
-    ctx.reply(ctx._("✓ Done. The way to reach you about this tip has been deleted."))
-    await show(ctx, tip)
+    await _send(ctx, tip, tips.ReporterMessage(tip.id, EventKind.CONTACT_STOPPED), urgent=True)
+    ctx.reply(
+        ctx._("✓ Done. The way to reach you about this tip is deleted within a minute; "
+              "from now on the police cannot send you questions about it."),
+        [[Button(ctx._("Done"), "status:done")]],
+    )  # fmt: skip
+    ctx.go("")
 
 
 @router.action("status:done")
@@ -312,6 +342,14 @@ async def view_typed(ctx: Context) -> None:
     if tip is not None:
         ctx.reply(ctx._("Please choose one of the options, by its number or its button."))
         await show(ctx, tip)
+
+
+async def _send(
+    ctx: Context, tip: Tip, message: tips.ReporterMessage, *, urgent: bool | None = None
+) -> None:
+    """Through the mixer, like a new tip: a tip event written beside this conversation
+    would tell which tip the chat's owner reported."""
+    await ctx.drop(message.to_payload(), urgent=tip.urgent if urgent is None else urgent)
 
 
 async def _text(ctx: Context) -> str | None:

@@ -83,9 +83,9 @@ async def group_picked(ctx: Context) -> None:
 
 
 async def _subscribe_to(ctx: Context, group: ResidentialGroup) -> None:
-    await subscribers.subscribe(
-        ctx.session, ctx.services.vault, ctx.services.pseudonyms, ctx.route, group, ctx.language
-    )
+    services, route, language = ctx.services, ctx.route, ctx.language
+    ctx.apart(lambda session: subscribers.subscribe(
+        session, services.vault, services.pseudonyms, route, group, language))  # fmt: skip
     ctx.go("")
     ctx.reply(
         ctx._(
@@ -100,8 +100,11 @@ async def _subscribe_to(ctx: Context, group: ResidentialGroup) -> None:
 @router.command("stop", "huy")
 @router.action("sub:stop")
 async def stop(ctx: Context) -> None:
-    stopped = await subscribers.stop(ctx.session, ctx.services.pseudonyms, ctx.route)
+    services, route = ctx.services, ctx.route
+    current = await subscribers.find(ctx.session, services.pseudonyms, route)
+    stopped = current is not None and current.active
     if stopped:
+        ctx.apart(lambda session: subscribers.stop(session, services.pseudonyms, route))
         text = ctx._(
             "Done: you will not receive the anti-drug messages any more. You can still "
             "report a tip at any time. To receive them again, send /subscribe."

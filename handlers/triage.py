@@ -299,7 +299,8 @@ async def read_tip(ctx: Context, officer: Officer) -> None:
     await triage.acknowledge(ctx.session, services.vault, services.audit, tip, officer)
     content = tips.read_content(services.vault, tip)
     groups = await _group_names(ctx.session, {tip.group_id} if tip.group_id else set())
-    local = tip.created_at.astimezone(services.settings.zone).strftime("%d/%m/%Y %H:%M")
+    sent = tips.submitted_at(services.vault, tip)  # exact, sealed; the row keeps the hour
+    local = sent.astimezone(services.settings.zone).strftime("%d/%m/%Y %H:%M")
     lines = [
         _tip_line(ctx, tip, groups, utcnow()),
         ctx._("Received: {when}").format(when=local),

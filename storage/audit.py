@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from storage.keyring import Keyring
-from storage.models import AuditEntry, StoreMeta, utcnow
+from storage.models import AuditEntry, StoreMeta, floor_hour, utcnow
 
 GENESIS = "0" * 64
 ANCHOR_FILE = "audit-anchors.log"
@@ -138,7 +138,7 @@ class AuditLog:
             officer_id=officer_id,
             action=action,
             detail=dict(detail or {}),
-            created_at=utcnow(),
+            created_at=floor_hour(utcnow()),  # the hour only: see models.HourUTC
             prev_mac=last.mac if last else GENESIS,
             mac="",
         )

@@ -40,6 +40,9 @@ class ConversationState:
     pending: str = ""
     # Keys of `data` that must not outlive a moment (an unlocked tip): key -> ISO time.
     expires: dict[str, str] = field(default_factory=dict)
+    # When this chat sent tips in the last day, to the minute (the per-account limit):
+    # here, sealed, because a counter row written beside each tip would tie them together.
+    tips_sent: list[str] = field(default_factory=list)
 
     def keep_until(self, key: str, value: Any, until: datetime) -> None:
         """`data[key] = value`, gone at `until` even if the chat never writes again."""

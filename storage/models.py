@@ -50,8 +50,41 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+class HourUTC(UTCDateTime):
+    """A time kept only to the hour, beside a tip, its events and the audit log: an exact
+    time there could be matched with the platform's own time of a reporter's message.
+    Values are floored on the way in, in writes and in comparisons alike (a query on
+    hours compares hours), so no caller can keep more by mistake."""
+
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):  # type: ignore[no-untyped-def]
+        return super().process_bind_param(None if value is None else floor_hour(value), dialect)
+
+
+class MinuteUTC(UTCDateTime):
+    """A time kept to the minute: an officer's action, which the deadlines are judged by."""
+
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):  # type: ignore[no-untyped-def]
+        return super().process_bind_param(None if value is None else floor_minute(value), dialect)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def floor_hour(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def floor_minute(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def this_hour() -> datetime:
+    return floor_hour(utcnow())
 
 
 def utcday() -> date:
@@ -165,20 +198,22 @@ class Tip(Base):
     language: Mapped[str] = mapped_column(String(8), default="vi")
     # The keyword pass's suggestion (1 = most urgent); police set `priority` themselves.
     priority_hint: Mapped[int] = mapped_column(Integer, default=2)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Only the hour: the exact time of sending is sealed in the content (`submitted_at`).
+    created_at: Mapped[datetime] = mapped_column(HourUTC, default=this_hour)
+    updated_at: Mapped[datetime] = mapped_column(HourUTC, default=this_hour)
+    # Officers' actions, to the minute: what judging the deadlines needs.
+    closed_at: Mapped[datetime | None] = mapped_column(MinuteUTC, index=True)
     outcome: Mapped[str | None] = mapped_column(String(24))
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
     assigned_officer_id: Mapped[int | None] = mapped_column(
         ForeignKey("officers.id", ondelete="SET NULL")
     )
-    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(MinuteUTC)
     ack_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     close_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the commander was told the deadline passed (so it is told once).
-    ack_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    close_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ack_escalated_at: Mapped[datetime | None] = mapped_column(MinuteUTC)
+    close_escalated_at: Mapped[datetime | None] = mapped_column(MinuteUTC)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tips.id", ondelete="SET NULL"))
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     sealed_content: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -203,7 +238,7 @@ class TipEvent(Base):
     )
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str | None] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(HourUTC, default=this_hour)
     sealed_body: Mapped[bytes | None] = mapped_column(LargeBinary)
     # An answer points at the question it answers.
     reply_to_id: Mapped[int | None] = mapped_column(
@@ -223,6 +258,23 @@ class TipAttachment(Base):
     kind: Mapped[str] = mapped_column(String(16))
     mime_type: Mapped[str] = mapped_column(String(64))
     sealed_data: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class Drop(Base):
+    """A tip, or a reporter's message about a tip, on its way to the tips table: written
+    sealed in the sender's conversation commit, committed into the tips by the mixer
+    (bot/mixer.py) in shuffled batches at random times, then deleted. What it is, and
+    for which tip, is inside the seal; `code_key` is a keyed value of a new tip's code,
+    so a receipt can be found while its tip waits, and random for the other kinds."""
+
+    __tablename__ = "drops"
+    __table_args__ = (Index("ix_drops_due", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_key: Mapped[str] = mapped_column(String(64), index=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sealed_payload: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class DraftFile(Base):
@@ -292,7 +344,7 @@ class AuditEntry(Base):
     officer_id: Mapped[int | None] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(HourUTC, default=this_hour)
     prev_mac: Mapped[str] = mapped_column(String(64))
     mac: Mapped[str] = mapped_column(String(64))
 

@@ -98,6 +98,19 @@ async def record_failure(
     return wait
 
 
+def decide(times: list[datetime], limits: list[Limit], now: datetime) -> Decision:
+    """Whether one more event is allowed after those at `times` (kept where no row is
+    written, in a sealed conversation), over sliding windows of each limit's hours."""
+    for limit in sorted(limits, key=lambda item: item.hours):
+        window = timedelta(hours=limit.hours)
+        inside = sorted(t for t in times if t > now - window)
+        if len(inside) >= limit.count:
+            # Allowed again when enough of the oldest have left the window.
+            oldest_needed = inside[len(inside) - limit.count]
+            return Decision(False, max(oldest_needed + window - now, timedelta(minutes=1)))
+    return Decision(True)
+
+
 async def check(
     session: AsyncSession, subject: str, kind: str, limits: list[Limit], now: datetime
 ) -> Decision:

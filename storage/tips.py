@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import RecordCipher, RecordRef, Vault, WrappedKey
-from storage.models import Tip, TipAttachment, TipEvent, TipStatus, utcnow
+from storage.models import Tip, TipAttachment, TipEvent, TipStatus, floor_hour, utcnow
 from storage.receipts import (
     ReceiptHasher,
     ReceiptSecret,
@@ -88,22 +89,91 @@ def tip_cipher(vault: Vault, tip: Tip) -> RecordCipher:
     return vault.cipher(WrappedKey(tip.wrapped_key), tip_ref(tip))
 
 
-async def create_tip(
-    session: AsyncSession,
-    vault: Vault,
-    hasher: ReceiptHasher,
-    *,
-    ward_id: int,
-    group_id: int | None,
-    category: str,
-    content: dict[str, Any],
-    route: Route | None,
-    priority: int = 2,
-    urgent: bool = False,
-    language: str = "vi",
-    attachments: Sequence[NewAttachment] = (),
-) -> tuple[Tip, Receipt]:
-    """Store a tip, sealed, and return it with the receipt to give the reporter."""
+@dataclass(frozen=True)
+class Submission:
+    """A tip as its reporter sent it, before the mixer stores it (storage/drops.py). It
+    already has its code and secret hash: the receipt is given when the tip is sent."""
+
+    ward_id: int
+    group_id: int | None
+    category: str
+    content: dict[str, Any] = field(repr=False)
+    route: Route | None = field(repr=False)
+    code: TipCode
+    secret_hash: bytes = field(repr=False)
+    submitted_at: datetime
+    priority: int = 2
+    urgent: bool = False
+    language: str = "vi"
+    attachments: Sequence[NewAttachment] = field(default=(), repr=False)
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "kind": "tip",
+            "ward_id": self.ward_id,
+            "group_id": self.group_id,
+            "category": self.category,
+            "content": self.content,
+            "route": _b64(self.route.to_bytes()) if self.route else None,
+            "code": self.code,
+            "secret_hash": _b64(self.secret_hash),
+            "submitted_at": self.submitted_at.isoformat(),
+            "priority": self.priority,
+            "urgent": self.urgent,
+            "language": self.language,
+            "attachments": [
+                {"kind": a.kind, "mime_type": a.mime_type, "data": _b64(a.data)}
+                for a in self.attachments
+            ],
+        }
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> Submission:
+        return cls(
+            ward_id=int(data["ward_id"]),
+            group_id=data["group_id"],
+            category=str(data["category"]),
+            content=dict(data["content"]),
+            route=Route.from_bytes(_unb64(data["route"])) if data["route"] else None,
+            code=TipCode(data["code"]),
+            secret_hash=_unb64(data["secret_hash"]),
+            submitted_at=datetime.fromisoformat(data["submitted_at"]),
+            priority=int(data["priority"]),
+            urgent=bool(data["urgent"]),
+            language=str(data["language"]),
+            attachments=tuple(
+                NewAttachment(a["kind"], a["mime_type"], _unb64(a["data"]))
+                for a in data["attachments"]
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class ReporterMessage:
+    """What a reporter does about their tip (adds to it, answers a question, stops all
+    contact), on its way through the mixer like a new tip."""
+
+    tip_id: int
+    kind: str
+    body: str | None = field(default=None, repr=False)
+    reply_to_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in (EventKind.ADDITION, EventKind.ANSWER, EventKind.CONTACT_STOPPED):
+            raise ValueError("not something a reporter does")
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"kind": "event", "tip_id": self.tip_id, "event": str(self.kind),
+                "body": self.body, "reply_to_id": self.reply_to_id}  # fmt: skip
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> ReporterMessage:
+        return cls(int(data["tip_id"]), EventKind(data["event"]), data["body"],
+                   data["reply_to_id"])  # fmt: skip
+
+
+async def new_receipt(session: AsyncSession, hasher: ReceiptHasher) -> tuple[Receipt, bytes]:
+    """A receipt for a tip about to be sent, with the hash of its secret to store."""
     for _ in range(_CODE_ATTEMPTS):
         code = new_code()
         if await session.scalar(select(Tip.id).where(Tip.code == code)) is None:
@@ -111,40 +181,55 @@ async def create_tip(
     else:  # pragma: no cover - 35 bits of space; eight collisions in a row means a bug
         raise RuntimeError("could not find a free tip code")
     secret = new_secret()
-    now = utcnow()
+    return Receipt(code, secret), hasher.hash(code, secret)
+
+
+async def create_tip(session: AsyncSession, vault: Vault, submission: Submission) -> Tip:
+    """Store a tip, sealed. Its times are kept to the hour; the exact moment it was sent
+    is sealed in its content (`submitted_at`)."""
+    hour = floor_hour(utcnow())
+    s = submission
     tip = Tip(
-        ward_id=ward_id,
-        group_id=group_id,
-        code=code,
-        secret_hash=hasher.hash(code, secret),
-        category=category,
-        priority=priority,
-        priority_hint=priority,
-        urgent=urgent,
+        ward_id=s.ward_id,
+        group_id=s.group_id,
+        code=s.code,
+        secret_hash=s.secret_hash,
+        category=s.category,
+        priority=s.priority,
+        priority_hint=s.priority,
+        urgent=s.urgent,
         status=TipStatus.NEW,
-        language=language,
-        created_at=now,
-        updated_at=now,
+        language=s.language,
+        created_at=hour,
+        updated_at=hour,
     )
     session.add(tip)
     try:
         await session.flush()  # the id is bound into the ciphertext, so it comes first
-    except IntegrityError:  # pragma: no cover - a code taken between check and insert
-        raise RuntimeError("tip code collision; please retry") from None
+    except IntegrityError:  # pragma: no cover - a code taken between receipt and mixing
+        raise RuntimeError("tip code collision") from None
     tip.wrapped_key = vault.new_key(tip_ref(tip))
     cipher = tip_cipher(vault, tip)
+    content = {**s.content, "submitted_at": s.submitted_at.isoformat()}
     tip.sealed_content = cipher.seal_json("content", content)
-    tip.sealed_route = cipher.seal("route", route.to_bytes()) if route else None
-    for item in attachments:
+    tip.sealed_route = cipher.seal("route", s.route.to_bytes()) if s.route else None
+    for item in s.attachments:
         row = TipAttachment(tip_id=tip.id, kind=item.kind, mime_type=item.mime_type)
         session.add(row)
         await session.flush()
         row.sealed_data = cipher.seal(f"attachment/{row.id}", item.data)
     session.add(
-        TipEvent(tip_id=tip.id, kind=EventKind.SUBMITTED, to_status=TipStatus.NEW, created_at=now)
+        TipEvent(tip_id=tip.id, kind=EventKind.SUBMITTED, to_status=TipStatus.NEW, created_at=hour)
     )
     await session.flush()
-    return tip, Receipt(code, secret)
+    return tip
+
+
+def submitted_at(vault: Vault, tip: Tip) -> datetime:
+    """When the reporter sent the tip, to the second (sealed); the hour for tips stored
+    before exact times were sealed."""
+    sent = read_content(vault, tip).get("submitted_at")
+    return datetime.fromisoformat(sent) if isinstance(sent, str) else tip.created_at
 
 
 def read_content(vault: Vault, tip: Tip) -> dict[str, Any]:
@@ -177,7 +262,7 @@ async def add_event(
         reply_to_id=reply_to_id,
         from_status=tip.status if to_status else None,
         to_status=to_status,
-        created_at=utcnow(),
+        created_at=floor_hour(utcnow()),
     )
     session.add(event)
     await session.flush()
@@ -297,3 +382,11 @@ async def shred(session: AsyncSession, tip: Tip) -> None:
 
 def _event_field(event: TipEvent) -> str:
     return f"event/{event.id}/body"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text.encode("ascii"), validate=True)

@@ -11,7 +11,7 @@ import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import NewType
 
@@ -178,9 +178,23 @@ async def queue(
 # ---- changing tips ---------------------------------------------------------------------
 
 
-def set_deadlines(tip: Tip, sla: Sla) -> None:
-    tip.ack_due_at = tip.created_at + (sla.urgent_ack if tip.urgent else sla.ack)
-    tip.close_due_at = tip.created_at + sla.close
+URGENT_STEP = timedelta(minutes=5)
+STEP = timedelta(hours=1)
+
+
+def set_deadlines(tip: Tip, sla: Sla, sent: datetime) -> None:
+    """Deadlines count from the moment the tip was sent (sealed), rounded up, to five
+    minutes for an urgent tip and the hour otherwise: a stored deadline must not give
+    that moment away, and rounding up never shortens the police's time."""
+    step = URGENT_STEP if tip.urgent else STEP
+    tip.ack_due_at = round_up(sent + (sla.urgent_ack if tip.urgent else sla.ack), step)
+    tip.close_due_at = round_up(sent + sla.close, STEP)
+
+
+def round_up(moment: datetime, step: timedelta) -> datetime:
+    epoch = datetime(2000, 1, 1, tzinfo=UTC)
+    steps = -((moment - epoch) // -step)  # ceiling division
+    return epoch + steps * step
 
 
 async def change_status(

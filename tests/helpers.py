@@ -14,12 +14,16 @@ from pathlib import Path
 
 import asyncpg
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
-from bot.conversation import Context, Router
+from bot.conversation import Context, Router, Services
 from bot.messages import Attachment, Button, ChatKind, Inbound, Reply
-from storage.models import OfficerRole
+from bot.mixer import mix
+from storage import tips
+from storage.models import OfficerRole, Tip, utcnow
 from storage.routes import Route
+from storage.tips import Receipt
 
 WARDBOT = str(Path(sys.executable).with_name("wardbot"))
 # Message ids as a platform gives them: never the same twice, even across restarts.
@@ -310,13 +314,43 @@ async def fill_report(
     await chat.send(action=f"report:contact:{'yes' if contact else 'no'}")
 
 
-async def send_report(chat: Chat, what: str, **choices: object) -> tuple[str, str]:
-    """A whole report by buttons; returns the receipt's code and secret."""
+async def send_report(
+    chat: Chat, what: str, *, mixed: bool = True, **choices: object
+) -> tuple[str, str]:
+    """A whole report by buttons; returns the receipt's code and secret. `mixed`: then
+    let the mixer store it at once, as it does within minutes (bot/mixer.py)."""
     await fill_report(chat, what, **choices)  # type: ignore[arg-type]
     await chat.send(action="report:send")
     match = RECEIPT.search(chat.text)
     assert match, f"no receipt was shown: {chat.text[:300]}"
+    if mixed:
+        await mix_all(chat.app)
     return match["code"], match["secret"]
+
+
+async def stored_tip(
+    session: AsyncSession,
+    services: Services,
+    *,
+    ward_id: int,
+    category: str,
+    content: dict[str, object],
+    group_id: int | None = None,
+    route: Route | None = None,
+    urgent: bool = False,
+) -> tuple[Tip, Receipt]:
+    """A tip stored as the mixer stores one, for tests about what happens to stored tips."""
+    receipt, secret_hash = await tips.new_receipt(session, services.receipts)
+    submission = tips.Submission(
+        ward_id=ward_id, group_id=group_id, category=category, content=content, route=route,
+        code=receipt.code, secret_hash=secret_hash, submitted_at=utcnow(), urgent=urgent,
+    )  # fmt: skip
+    return await tips.create_tip(session, services.vault, submission), receipt
+
+
+async def mix_all(app: App) -> int:
+    """Commit every pending drop now (what the mixer does at its random times)."""
+    return await mix(app.services, everything=True)
 
 
 PLAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "phu_lien_plan.toml"

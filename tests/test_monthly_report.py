@@ -26,7 +26,7 @@ from handlers import ward_report
 from handlers.categories import CATEGORIES
 from reports.figures import published
 from reports.monthly import gather
-from storage import drug_free, pledges, quiz_answers, subscribers, tips, wards
+from storage import drug_free, pledges, quiz_answers, subscribers, wards
 from storage.models import (
     DrugFreeStatus,
     OfficerRole,
@@ -35,7 +35,15 @@ from storage.models import (
     Subscriber,
 )
 from storage.routes import Route
-from tests.helpers import Chat, add_phu_lien, deliver_everything, enrol, group_id, run_cli
+from tests.helpers import (
+    Chat,
+    add_phu_lien,
+    deliver_everything,
+    enrol,
+    group_id,
+    run_cli,
+    stored_tip,
+)
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 VI = Translator().get("vi").gettext
@@ -113,9 +121,9 @@ async def _tip(app, ward_id: int, group: int | None, category: str, created: dat
                *, ack: timedelta | None, closed: timedelta | None = None) -> None:  # fmt: skip
     services = app.services
     async with services.db.transaction() as session:
-        tip, _ = await tips.create_tip(
-            session, services.vault, services.receipts, ward_id=ward_id, group_id=group,
-            category=category, content={"what": "nội dung thử"}, route=None,
+        tip, _ = await stored_tip(
+            session, services, ward_id=ward_id, group_id=group, category=category,
+            content={"what": "nội dung thử"},
         )  # fmt: skip
         tip.created_at = created
         tip.ack_due_at = created + timedelta(hours=24)

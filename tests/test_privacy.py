@@ -20,7 +20,7 @@ from storage import officers, pledges, tips, wards
 from storage.models import OfficerRole, QuizAnswer
 from storage.routes import Route
 from storage.tips import read_content, read_event_body, read_route
-from tests.helpers import Chat, leaks, needles, raw_database_bytes, survey
+from tests.helpers import Chat, leaks, needles, raw_database_bytes, stored_tip, survey
 
 
 async def test_raw_database_bytes_hold_no_identifiers_or_tip_text(settings, caplog) -> None:
@@ -72,10 +72,9 @@ async def test_raw_database_bytes_hold_no_identifiers_or_tip_text(settings, capl
                 app.services.pseudonyms.of("officer", "telegram", str(officer_chat)),
                 Route("telegram", str(officer_chat)),
             )
-            tip, receipt = await tips.create_tip(
+            tip, receipt = await stored_tip(
                 session,
-                app.services.vault,
-                app.services.receipts,
+                app.services,
                 ward_id=ward.id,
                 group_id=group.id,
                 category="dealing",
@@ -125,10 +124,9 @@ async def test_shredded_tip_cannot_be_read_back(app) -> None:
     text = f"Có người trồng cần sa sau nhà văn hóa {tag}"
     async with app.services.db.transaction() as session:
         ward = await wards.add_ward(session, "Phù Liễn")
-        tip, _ = await tips.create_tip(
-            session, app.services.vault, app.services.receipts, ward_id=ward.id, group_id=None,
-            category="growing", content={"what": text}, route=None,
-        )  # fmt: skip
+        tip, _ = await stored_tip(
+            session, app.services, ward_id=ward.id, category="growing", content={"what": text}
+        )
         sealed = tip.sealed_content
         await tips.shred(session, tip)
         tip_id = tip.id
