@@ -16,7 +16,6 @@ from bot.conversation import Context, Router, Services
 from bot.i18n import N_
 from bot.messages import Button
 from handlers.cleanup import offer_cleanup
-from handlers.notices import tell_reporter
 from handlers.start import show_menu
 from storage import drops, rate_limits, tips
 from storage.models import Tip, TipStatus, utcnow
@@ -370,11 +369,11 @@ async def _text(ctx: Context) -> str | None:
 async def ask_reporter(
     session: AsyncSession, services: Services, tip: Tip, question: str, *, officer_id: int | None
 ) -> bool:
-    """A police question: stored sealed with the tip and, if the reporter allowed
-    contact, announced to them through the bot. The notice says nothing about the tip
-    (someone else may hold the phone) and the officer never learns the reporter's
-    account. Returns whether the reporter could be told."""
+    """A police question, stored sealed with the tip. Returns whether the reporter can
+    be told: the caller then leaves the notice with `tell_reporter` in a commit of its
+    own (Context.apart), since a notice for the reporter beside the tip's event would
+    tie the two together on disk."""
     await tips.add_event(
         session, services.vault, tip, EventKind.QUESTION, body=question, actor_officer_id=officer_id
     )
-    return await tell_reporter(session, services, tip)
+    return tip.sealed_route is not None

@@ -531,6 +531,7 @@ async def ask(ctx: Context, officer: Officer) -> None:
         return
     tip, text = found
     reached = await ask_reporter(ctx.session, ctx.services, tip, text, officer_id=officer.id)
+    _tell_reporter_apart(ctx, tip)
     await ctx.services.audit.append(
         ctx.session, "ask", ward_id=tip.ward_id, tip_id=tip.id, officer_id=officer.id
     )
@@ -544,6 +545,13 @@ async def ask(ctx: Context, officer: Officer) -> None:
                 "contacted; they will see it only if they check the tip themselves."
             ).format(code=tip.code)
         )
+
+
+def _tell_reporter_apart(ctx: Context, tip: Tip) -> None:
+    """The notice that the police wrote goes to the outbox in a commit of its own: a row
+    for the reporter beside the tip's event would tie the two together on disk."""
+    services = ctx.services
+    ctx.apart(lambda session: tell_reporter(session, services, tip))
 
 
 @police("reply")
@@ -563,7 +571,7 @@ async def public_reply(ctx: Context, officer: Officer) -> None:
     await ctx.services.audit.append(
         ctx.session, "reply", ward_id=tip.ward_id, tip_id=tip.id, officer_id=officer.id
     )
-    await tell_reporter(ctx.session, ctx.services, tip)
+    _tell_reporter_apart(ctx, tip)
     ctx.reply(ctx._("✓ Answer saved; the reporter sees it with /status."))
 
 
@@ -584,7 +592,7 @@ async def close(ctx: Context, officer: Officer) -> None:
         await _merge(ctx, officer, tip, parts[2])
         return
     if await _change(ctx, officer, tip, TipStatus.CLOSED, outcome=outcome):
-        await tell_reporter(ctx.session, ctx.services, tip)
+        _tell_reporter_apart(ctx, tip)
         ctx.reply(
             ctx._("✓ Tip {code} closed: {outcome}.").format(
                 code=tip.code, outcome=ctx._(OUTCOME_LABELS[outcome])
@@ -622,7 +630,7 @@ async def _merge(ctx: Context, officer: Officer, tip: Tip, other_code: str) -> N
         ctx.session, "merge", ward_id=tip.ward_id, tip_id=tip.id, officer_id=officer.id,
         detail={"into": other.id},
     )  # fmt: skip
-    await tell_reporter(ctx.session, ctx.services, tip)
+    _tell_reporter_apart(ctx, tip)
     ctx.reply(ctx._("✓ Tip {code} merged into {other}.").format(code=tip.code, other=other.code))
 
 

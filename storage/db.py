@@ -108,7 +108,7 @@ def sqlite_url(path: Path) -> str:
 # commit that wrote one, SQLite's WAL is truncated (Database._truncate_wal).
 DOMAIN_TABLES = frozenset(
     {"tips", "tip_events", "tip_attachments", "subscribers", "pledges", "quiz_answers",
-     "rate_counters"}
+     "rate_counters", "drops"}
 )  # fmt: skip
 _WROTE_DOMAIN = "wardbot_wrote_domain"
 

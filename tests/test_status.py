@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from bot.app import open_app
 from bot.channels import console
 from bot.jobs import retention_tick
+from handlers.notices import tell_reporter
 from handlers.status import ask_reporter
 from storage import tips
 from storage.models import OutboxMessage, Tip, TipStatus, utcnow
@@ -83,6 +84,8 @@ async def test_question_and_answer_both_ways_without_identifiers(app, ward) -> N
     async with app.services.db.transaction() as session:
         tip = (await session.scalars(select(Tip).where(Tip.code == code))).one()
         assert await ask_reporter(session, app.services, tip, question, officer_id=None)
+    async with app.services.db.transaction() as session:
+        assert await tell_reporter(session, app.services, tip)
 
     # The reporter's console shows the notice before the next prompt; it names nothing.
     out = io.StringIO()
@@ -183,6 +186,8 @@ async def test_raw_bytes_after_the_full_flow(app, ward, settings, caplog) -> Non
     async with app.services.db.transaction() as session:
         tip = (await session.scalars(select(Tip).where(Tip.code == code))).one()
         await ask_reporter(session, app.services, tip, "Quán tên là gì?", officer_id=None)
+    async with app.services.db.transaction() as session:
+        await tell_reporter(session, app.services, tip)
     await reporter.send(f"/status {code} {secret}")
     await reporter.pick("Trả lời Công an")
     await reporter.send("Quán Hương Sen, bà chủ tên Lý")
