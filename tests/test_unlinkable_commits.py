@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.jobs import police_tick
-from storage import conversations
-from storage.models import OfficerRole, Pledge, QuizAnswer, Subscriber, Tip, TipEvent
+from storage import conversations, outbox, rate_limits
+from storage.models import OfficerRole, Pledge, QuizAnswer, Subscriber, Tip, TipEvent, utcnow
 from tests.commit_replay import People, Replay, links
 from tests.helpers import Chat, add_phu_lien, enrol, group_id, mix_all, outbox_for, send_report
 
@@ -91,7 +91,8 @@ async def test_the_replay_catches_a_tip_committed_with_its_reporters_conversatio
     app, backend
 ) -> None:
     """The harness can fail: one transaction writes a tip and the reporter's
-    conversation; a conversation written alone is no problem."""
+    conversation, another two rate counters and the resident's outbox row (each in
+    savepoints, as the code does); a conversation written alone is no problem."""
     ward = await add_phu_lien(app)
     replay = await Replay.attach(app)
     resident = Chat(app, secrets.token_hex(6))
@@ -108,15 +109,23 @@ async def test_the_replay_catches_a_tip_committed_with_its_reporters_conversatio
         stored.state.step = "report:sent"
         await conversations.save(session, vault, stored)
         session.add(Tip(ward_id=ward, code="AB12CD3", category="use"))
+    async with app.services.db.transaction() as session:
+        await rate_limits.record(session, "rc_account", "receipt-fail", utcnow())
+        await rate_limits.record(session, "rc_code", "receipt-fail", utcnow())
+        await outbox.enqueue(session, vault, app.services.pseudonyms, resident.route, {})
 
     commits = await replay.commits()
     problems = links(commits, people)
-    assert [c.number for c in commits] == [1, 2]
+    assert [c.number for c in commits] == [1, 2, 3]
     assert [(w.table, w.op) for w in commits[0].writes] == [("conversations", "insert")]
     assert {(w.table, w.op) for w in commits[1].writes} == {
         ("conversations", "update"),
         ("tips", "insert"),
     }
-    assert len(problems) == 1 and problems[0].startswith("commit 2: "), problems
+    assert len(problems) == 2 and problems[0].startswith("commit 2: "), problems
     assert "writes tips and the conversation of resident 1" in problems[0]
     assert "inserts tip 1 and writes conversation 1 of its reporter" in problems[0]
+    assert problems[1].startswith("commit 3: writes rate_counters and outbox 1 for resident 1")
+    assert (
+        "rows of 2 subjects: rate counter of rc_account…, rate counter of rc_code…" in (problems[1])
+    )
