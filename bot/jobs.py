@@ -162,6 +162,10 @@ class Jobs:
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
         self._scheduler.shutdown(wait=False)
+        try:  # no tip waits for the next start: a stop is a random enough moment
+            await mix(self._services, everything=True)
+        except Exception as exc:  # they stay in the database for the next start
+            log.error("storing the waiting tips at stop failed: %s", describe(exc))
 
     async def _run(self, tick: Callable[[Services], Awaitable[object]]) -> None:
         task = asyncio.current_task()

@@ -145,12 +145,6 @@ async def deliver_everything(app: App, now: datetime) -> int:
     return sent
 
 
-async def mix_all(app: App) -> int:
-    """Commit every pending drop now (what the mixer does at its random times)."""
-    # TODO(merge): call bot.mixer.mix(app.services, everything=True)
-    return 0
-
-
 def run_cli(*args: str, env: dict[str, str], stdin: str = "", cwd: Path | None = None):
     return subprocess.run(
         [WARDBOT, *args],
