@@ -140,7 +140,8 @@ def _parser(_: Callable[[str], str]) -> argparse.ArgumentParser:
         handler=cmd_keys_rotate
     )
     keys.add_parser(
-        "rewrap", help=_("re-wrap every data key with the active master key")
+        "rewrap",
+        help=_("re-wrap every data key where it belongs: the active master key or its month's key"),
     ).set_defaults(handler=cmd_keys_rewrap)
 
     ward = commands.add_parser("ward", help=_("wards")).add_subparsers(metavar="ACTION")
