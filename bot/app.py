@@ -18,7 +18,8 @@ from storage import migrate, wards
 from storage.audit import AuditLog, Cut, anchor_path
 from storage.crypto import Vault
 from storage.db import Database
-from storage.keys import bind_keyring
+from storage.keyring import KeyringFile
+from storage.keys import bind_keyring, rewrap_to_period_keys
 from storage.pseudonyms import Pseudonyms
 from storage.receipts import ReceiptHasher
 from storage.triage import Invites
@@ -99,6 +100,9 @@ async def open_app(settings: Settings, *, create_keyring: bool = True) -> App:
                 "created a new keyring at %s: back it up; without it nothing encrypted can be read",
                 settings.keyring_path,
             )
+        vault = Vault(keys, source=KeyringFile(settings.keyring_path))
+        # Once: tips and conversations from before period keys move under them.
+        await rewrap_to_period_keys(db, vault)
         async with db.transaction() as session:
             await library.sync_shipped(session, library.read_library())
             await planner.sync_campaigns(session, settings.campaigns)
@@ -111,7 +115,7 @@ async def open_app(settings: Settings, *, create_keyring: bool = True) -> App:
 
     services = Services(
         db=db,
-        vault=Vault(keys),
+        vault=vault,
         pseudonyms=Pseudonyms(keys),
         receipts=ReceiptHasher(keys),
         translator=Translator(),

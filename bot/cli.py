@@ -23,6 +23,7 @@ from bot.jobs import Jobs, retention_tick
 from bot.tdp_csv import read_groups
 from storage import keyring as keyring_file
 from storage import migrate, officers, wards
+from storage.crypto import Vault
 from storage.db import Database
 from storage.keyring import KeyringError
 from storage.keys import bind_keyring, rewrap_all
@@ -139,7 +140,8 @@ def _parser(_: Callable[[str], str]) -> argparse.ArgumentParser:
         handler=cmd_keys_rotate
     )
     keys.add_parser(
-        "rewrap", help=_("re-wrap every data key with the active master key")
+        "rewrap",
+        help=_("re-wrap every data key where it belongs: the active master key or its month's key"),
     ).set_defaults(handler=cmd_keys_rewrap)
 
     ward = commands.add_parser("ward", help=_("wards")).add_subparsers(metavar="ACTION")
@@ -262,8 +264,8 @@ async def cmd_keys_init(
 async def cmd_keys_rotate(
     args: argparse.Namespace, settings: Settings, _: Callable[[str], str]
 ) -> int:
-    rotated = keyring_file.load(settings.keyring_path).rotated()
-    keyring_file.save(rotated, settings.keyring_path, overwrite=True)
+    # Under the keyring's lock: a running bot deleting period keys meanwhile loses nothing.
+    rotated = keyring_file.update(settings.keyring_path, lambda keys: keys.rotated())
     print(_("master key version {version} is now active; restart the bot, then run "
             "'wardbot keys rewrap'").format(version=rotated.active_version))  # fmt: skip
     return 0
@@ -274,7 +276,7 @@ async def cmd_keys_rewrap(
 ) -> int:
     async def work(db: Database) -> int:
         keys, _created = await bind_keyring(db, settings.keyring_path, create=False)
-        counts = await rewrap_all(db, keys)
+        counts = await rewrap_all(db, Vault(keys))
         for table, done in counts.items():
             print(_("{table}: {count} data keys re-wrapped").format(
                 table=table, count=done.rewrapped))  # fmt: skip

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -14,7 +14,7 @@ from bot.conversation import Services, describe
 from bot.mixer import mix
 from broadcasts import deliveries, planner
 from broadcasts.sender import leave_in_outbox
-from storage import conversations, rate_limits, tips
+from storage import conversations, rate_limits, shredding, tips
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -34,18 +34,21 @@ async def mix_tick(services: Services) -> int:
         return 0
 
 
-async def retention_tick(services: Services) -> int:
+async def retention_tick(services: Services, now: datetime | None = None) -> int:
     """Destroy the content of tips closed longer ago than the retention period, delete
-    conversations (and unfinished reports) nobody used for `conversation_days`, and
-    drop what outlived its time from the others (a tip unlocked with its receipt)."""
-    now = utcnow()
+    conversations (and unfinished reports) nobody used for `conversation_days`, drop
+    what outlived its time from the others (a tip unlocked with its receipt), and then
+    delete from the keyring the period keys no live row needs any more, so that old
+    copies of the rows do not open either (storage/shredding.py). `now` is for tests."""
+    now = now or utcnow()
+    settings = services.settings
     try:
         async with services.db.transaction() as session:
-            cutoff = now - timedelta(days=services.settings.retention_days)
+            cutoff = now - timedelta(days=settings.retention_days)
             shredded = await tips.shred_closed_before(session, cutoff)
             await rate_limits.purge(session, now)
         async with services.db.transaction() as session:
-            unused = now.date() - timedelta(days=services.settings.conversation_days)
+            unused = now.date() - timedelta(days=settings.conversation_days)
             deleted = await conversations.delete_untouched(session, unused)
         # Only recent ones can hold something still timed: older ones were swept before.
         since, after = now.date() - timedelta(days=2), 0
@@ -54,6 +57,14 @@ async def retention_tick(services: Services) -> int:
                 _, after = await conversations.expire_data(
                     session, services.vault, now, touched_since=since, after_id=after
                 )
+        keys = await shredding.shred_period_keys(
+            services.db,
+            services.vault,
+            services.audit,
+            now,
+            retention_days=settings.retention_days,
+            conversation_days=settings.conversation_days,
+        )
     except Exception as exc:  # the next tick tries again
         log.error("retention tick failed: %s", describe(exc))
         return 0
@@ -61,6 +72,8 @@ async def retention_tick(services: Services) -> int:
         log.info("retention: destroyed the content of %d closed tips", shredded)
     if deleted:
         log.info("retention: deleted %d unused conversations", deleted)
+    if keys:
+        log.info("retention: deleted %d period keys from the keyring", len(keys))
     return shredded
 
 

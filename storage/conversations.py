@@ -109,11 +109,29 @@ def _opened(vault: Vault, row: Conversation) -> StoredConversation:
 async def save(
     session: AsyncSession, vault: Vault, stored: StoredConversation, *, touch: bool = True
 ) -> None:
+    """Seal the state. Saved in a new month (or for the first time since period keys),
+    the conversation gets a new data key under this month's key and its draft files are
+    sealed again under it: once the old month's key is deleted, no old version of the
+    row or of its files opens, even while the conversation lives on."""
+    if vault.needs_rewrap(WrappedKey(stored.row.wrapped_key), _ref(stored.row)):
+        await _rekey(session, vault, stored.row)
     cipher = vault.cipher(WrappedKey(stored.row.wrapped_key), _ref(stored.row))
     stored.row.sealed_state = cipher.seal_json("state", stored.state.to_json())
     if touch:
         stored.row.touched_on = utcday()
     await session.flush()
+
+
+async def _rekey(session: AsyncSession, vault: Vault, row: Conversation) -> None:
+    ref = _ref(row)
+    old = vault.cipher(WrappedKey(row.wrapped_key), ref)
+    key = vault.new_key(ref)
+    new = vault.cipher(key, ref)
+    files = await session.scalars(select(DraftFile).where(DraftFile.conversation_id == row.id))
+    for file in files:
+        name = f"draft-file/{file.id}"
+        file.sealed_data = new.seal(name, old.open(name, file.sealed_data))
+    row.wrapped_key = key
 
 
 async def delete_untouched(session: AsyncSession, before: date) -> int:

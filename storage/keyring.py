@@ -1,20 +1,33 @@
-"""The keyring file: master keys (versioned, for envelope encryption) and the HMAC root.
+"""The keyring file: master keys (versioned, for envelope encryption), the HMAC root,
+and the period keys that wrap the data keys of tips and conversations.
 
 Kept outside the database on purpose: a stolen database or backup without this file
 reveals nothing. The file is written atomically with mode 0600 and refused when other
-users can read it, as ssh does with private keys.
+users can read it, as ssh does with private keys. Every change is made under an
+exclusive lock on a file beside it (`<name>.lock`), so two processes (the running bot
+and the CLI) never lose each other's change.
+
+Period keys: per kind (storage.periods.PeriodKind), explicit keys for past periods still
+in use, and a forward hash chain `(first, seed)` from which the key of `first` and of
+every later period is derived: key_p = HKDF(seed_p, kind/p), seed_{p+1} = SHA-256(seed_p).
+A backup made today therefore opens records of the coming months too. Deleting periods
+advances the chain past them (keeping explicit keys of the earlier periods still in use
+only): nothing left derives a deleted period's key, since the hash runs one way.
 """
 
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import hmac
 import json
 import os
 import secrets
 import stat
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +35,11 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-FORMAT = "wardbot-keyring/1"
+from storage import periods
+from storage.periods import Period, PeriodKind
+
+FORMAT = "wardbot-keyring/2"
+FORMAT_1 = "wardbot-keyring/1"  # master keys and HMAC root only: read, upgraded when loaded
 KEY_BYTES = 32
 FINGERPRINT_PURPOSE = "keyring-fingerprint"
 
@@ -58,10 +75,103 @@ class MasterKey:
         return f"MasterKey(version={self.version}, created={self.created!r})"
 
 
-class Keyring:
-    """Master keys by version, the active version, and a root for derived HMAC keys."""
+@dataclass(frozen=True)
+class PeriodKeys:
+    """One kind's period keys: explicit ones for past periods still in use, and the
+    chain that derives the key of `first` and of every later period."""
 
-    def __init__(self, masters: dict[int, MasterKey], active_version: int, hmac_root: bytes):
+    first: Period
+    seed: bytes = field(repr=False)
+    explicit: Mapping[Period, bytes] = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:  # never print key material
+        return f"Periods(chain_from={self.first}, past={sorted(self.explicit)})"
+
+    @classmethod
+    def generate(cls, first: Period) -> PeriodKeys:
+        return cls(first, secrets.token_bytes(KEY_BYTES), {})
+
+    def has(self, p: Period) -> bool:
+        return p in self.explicit or periods.index(p) >= periods.index(self.first)
+
+    def key(self, kind: PeriodKind, p: Period) -> bytes:
+        if p in self.explicit:
+            return self.explicit[p]
+        if periods.index(p) < periods.index(self.first):
+            raise KeyringError(
+                N_("the {kind} key of {period} was deleted (shredded)"), kind=kind, period=p
+            )
+        return _period_key(kind, p, _advance(self.seed, self.first, p))
+
+    def retired(
+        self, kind: PeriodKind, before: Period, keep: Collection[Period]
+    ) -> tuple[PeriodKeys, list[Period]]:
+        """Without the keys of the periods before `before` that are not in `keep`: the
+        chain moves on to `before`, the kept periods it passes become explicit keys.
+        Returns the new keys and the periods deleted."""
+        explicit = dict(self.explicit)
+        deleted = [p for p in explicit if p < before and p not in keep]
+        for p in deleted:
+            del explicit[p]
+        first, seed = self.first, self.seed
+        if first < before:
+            for p in periods.between(first, before):
+                if p in keep:
+                    explicit[p] = _period_key(kind, p, seed)
+                else:
+                    deleted.append(p)
+                seed = _next_seed(seed)
+            first = before
+        return PeriodKeys(first, seed, explicit), sorted(deleted)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "chain": {"first": self.first, "seed": _b64(self.seed)},
+            "keys": [{"period": p, "key": _b64(k)} for p, k in sorted(self.explicit.items())],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PeriodKeys:
+        explicit = {periods.parse(item["period"]): _unb64(item["key"]) for item in data["keys"]}
+        keys = cls(periods.parse(data["chain"]["first"]), _unb64(data["chain"]["seed"]), explicit)
+        if len(keys.seed) != KEY_BYTES or any(len(k) != KEY_BYTES for k in explicit.values()):
+            raise KeyringError(N_("a period key has the wrong length"))
+        return keys
+
+
+def _next_seed(seed: bytes) -> bytes:
+    return hashlib.sha256(b"wardbot/period-chain/v1/next/" + seed).digest()
+
+
+def _advance(seed: bytes, first: Period, to: Period) -> bytes:
+    for _ in range(periods.index(to) - periods.index(first)):
+        seed = _next_seed(seed)
+    return seed
+
+
+def _period_key(kind: PeriodKind, p: Period, seed: bytes) -> bytes:
+    hkdf = HKDF(
+        algorithm=hashes.SHA256(),
+        length=KEY_BYTES,
+        salt=None,
+        info=f"wardbot/period/v1/{kind}/{p}".encode("ascii"),
+    )
+    return hkdf.derive(seed)
+
+
+class Keyring:
+    """Master keys by version, the active version, a root for derived HMAC keys, and the
+    period keys of each kind."""
+
+    def __init__(
+        self,
+        masters: dict[int, MasterKey],
+        active_version: int,
+        hmac_root: bytes,
+        period_keys: Mapping[PeriodKind, PeriodKeys] | None = None,
+        *,
+        upgraded: bool = False,
+    ):
         if active_version not in masters:
             raise KeyringError(
                 N_("active key version {version} is not in the keyring"), version=active_version
@@ -76,14 +186,28 @@ class Keyring:
         self._masters = dict(masters)
         self._active = active_version
         self._hmac_root = hmac_root
+        first = _first_period(masters)
+        given = dict(period_keys or {})
+        self._periods = {kind: given.get(kind) or PeriodKeys.generate(first) for kind in PeriodKind}
+        # Read from format 1 (its period keys were just made): to be written before use.
+        self.upgraded = upgraded or len(given) < len(PeriodKind)
 
     def __repr__(self) -> str:
-        return f"Keyring(versions={sorted(self._masters)}, active={self._active})"
+        return (
+            f"Keyring(versions={sorted(self._masters)}, active={self._active}, "
+            f"periods={ {str(k): v for k, v in self._periods.items()} })"
+        )
 
     @classmethod
-    def generate(cls) -> Keyring:
+    def generate(cls, now: datetime | None = None) -> Keyring:
         first = MasterKey(1, secrets.token_bytes(KEY_BYTES), _now())
-        return cls({1: first}, 1, secrets.token_bytes(KEY_BYTES))
+        current = periods.period_of(now or datetime.now(UTC))
+        return cls(
+            {1: first},
+            1,
+            secrets.token_bytes(KEY_BYTES),
+            {kind: PeriodKeys.generate(current) for kind in PeriodKind},
+        )
 
     @property
     def active_version(self) -> int:
@@ -100,6 +224,35 @@ class Keyring:
             raise KeyringError(
                 N_("master key version {version} is not in the keyring"), version=version
             ) from None
+
+    def period_key(self, kind: PeriodKind, p: Period) -> bytes:
+        """The key of `kind` for period `p`; KeyringError once it was deleted."""
+        return self._periods[kind].key(kind, p)
+
+    def has_period(self, kind: PeriodKind, p: Period) -> bool:
+        return self._periods[kind].has(p)
+
+    def usable_period(self, kind: PeriodKind, p: Period) -> Period:
+        """`p` if its key is here, else the first later period whose key is (the chain's
+        first): a record is never wrapped under a key that is gone."""
+        keys = self._periods[kind]
+        return p if keys.has(p) else keys.first
+
+    def periods_of(self, kind: PeriodKind) -> tuple[list[Period], Period]:
+        """The explicit periods of `kind` and the chain's first (every later one opens)."""
+        keys = self._periods[kind]
+        return sorted(keys.explicit), keys.first
+
+    def retired(
+        self, kind: PeriodKind, before: Period, keep: Collection[Period]
+    ) -> tuple[Keyring, list[Period]]:
+        """A keyring without the `kind` keys of the periods before `before` that are not
+        in `keep`, and the periods deleted."""
+        keys, deleted = self._periods[kind].retired(kind, before, keep)
+        if keys == self._periods[kind]:
+            return self, []
+        changed = {**self._periods, kind: keys}
+        return Keyring(self._masters, self._active, self._hmac_root, changed), deleted
 
     def derived_key(self, purpose: str) -> bytes:
         """A key of its own for each purpose, so one purpose's values never match another's."""
@@ -121,11 +274,12 @@ class Keyring:
         return hmac.new(key, b"wardbot/keyring-fingerprint/v1", hashlib.sha256).hexdigest()
 
     def rotated(self) -> Keyring:
-        """A new keyring whose new master key is active; older versions stay for reading."""
+        """A new keyring whose new master key is active; older versions stay for reading.
+        Period keys are not master keys: they stay as they are."""
         version = max(self._masters) + 1
         masters = dict(self._masters)
         masters[version] = MasterKey(version, secrets.token_bytes(KEY_BYTES), _now())
-        return Keyring(masters, version, self._hmac_root)
+        return Keyring(masters, version, self._hmac_root, self._periods)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -137,6 +291,7 @@ class Keyring:
                     for k in sorted(self._masters.values(), key=lambda k: k.version)
                 ],
                 "hmac_root": _b64(self._hmac_root),
+                "period_keys": {str(kind): keys.to_json() for kind, keys in self._periods.items()},
             },
             indent=2,
         )
@@ -145,7 +300,7 @@ class Keyring:
     def from_json(cls, text: str) -> Keyring:
         try:
             data: dict[str, Any] = json.loads(text)
-            if data.get("format") != FORMAT:
+            if data.get("format") not in (FORMAT, FORMAT_1):
                 raise KeyringError(N_("unknown keyring format {format}"), format=data.get("format"))
             masters = {
                 int(item["version"]): MasterKey(
@@ -153,16 +308,115 @@ class Keyring:
                 )
                 for item in data["master_keys"]
             }
-            return cls(masters, int(data["active_version"]), _unb64(data["hmac_root"]))
+            period_keys: dict[PeriodKind, PeriodKeys] = {}
+            if data["format"] == FORMAT:
+                stored = data["period_keys"]
+                period_keys = {kind: PeriodKeys.from_json(stored[str(kind)]) for kind in PeriodKind}
+            return cls(masters, int(data["active_version"]), _unb64(data["hmac_root"]), period_keys)
         except KeyringError:
             raise
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise KeyringError(
                 N_("the keyring file is malformed ({kind})"), kind=type(exc).__name__
             ) from None
 
 
+def _first_period(masters: Mapping[int, MasterKey]) -> Period:
+    """Where the chains of a keyring upgraded from format 1 begin: the month its first
+    master key was made (no record is older than its keyring), or this month."""
+    months = []
+    for key in masters.values():
+        try:
+            months.append(periods.period_of(datetime.fromisoformat(key.created)))
+        except (ValueError, TypeError):
+            continue
+    return min(months) if months else periods.period_of(datetime.now(UTC))
+
+
+def lock_path(path: Path) -> Path:
+    """The lock file beside the keyring: every change to the keyring is made holding it."""
+    return path.with_name(f"{path.name}.lock")
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on the keyring's lock file (fcntl.flock), for this process
+    against every other one, until the block ends."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 def load(path: Path) -> Keyring:
+    """The keyring at `path`. A format 1 file is upgraded on disk at once (under the
+    lock), before any record is wrapped under the period keys made for it."""
+    keyring = _read(path)
+    if not keyring.upgraded:
+        return keyring
+    with locked(path):
+        keyring = _read(path)  # another process may have upgraded it meanwhile
+        if keyring.upgraded:
+            save(keyring, path, overwrite=True)
+            keyring = _read(path)
+    return keyring
+
+
+def update(path: Path, change: Callable[[Keyring], Keyring]) -> Keyring:
+    """Read the keyring, change it and write it back atomically, all under the lock, so
+    a change made by another process meanwhile is never lost. `change` returning its
+    argument writes nothing."""
+    with locked(path):
+        current = _read(path)
+        changed = change(current)
+        if changed is current and not current.upgraded:
+            return current
+        save(changed, path, overwrite=True)
+        return _read(path)
+
+
+class KeyringFile:
+    """The keyring file as a long-running process sees it: read again whenever the file
+    changed (another process wrote it), checked by its inode, size and mtime."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._stamp: tuple[int, int, int] | None = None
+        self._keyring: Keyring | None = None
+
+    def __repr__(self) -> str:
+        return f"KeyringFile({self.path})"
+
+    def current(self) -> Keyring:
+        stamp = _stamp(self.path)
+        if self._keyring is None or stamp != self._stamp:
+            self._keyring = load(self.path)
+            self._stamp = stamp  # a write since then (an upgrade too) is read next time
+        return self._keyring
+
+    def update(self, change: Callable[[Keyring], Keyring]) -> Keyring:
+        self._keyring = update(self.path, change)
+        self._stamp = _stamp(self.path)
+        return self._keyring
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise KeyringError(
+            N_("keyring file {path} does not exist; run 'wardbot keys init'"), path=path
+        ) from None
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def _read(path: Path) -> Keyring:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:

@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import keyring as keyring_file
+from storage import tips
 from storage.audit import AuditLog
 from storage.crypto import CryptoError, RecordRef, Vault, WrappedKey
 from storage.db import Database
@@ -117,20 +118,31 @@ async def _opens_a_record(session: AsyncSession, keys: Keyring) -> bool:
 
 @dataclass
 class Rewrapped:
-    """What `rewrap_all` did in one table: data keys moved to the active master key, and
-    data keys this keyring cannot open (made under another keyring, or damaged)."""
+    """What `rewrap_all` did in one table: data keys moved to where the vault's policy
+    wraps them (the active master key, or their period key), and data keys this keyring
+    cannot open (made under another keyring, damaged, or shredded)."""
 
     rewrapped: int = 0
     unreadable: int = 0
 
 
-async def rewrap_all(db: Database, keyring: Keyring) -> dict[str, Rewrapped]:
-    """Re-wrap every data key under the active master key, in batches by id, so the
-    older master keys can be retired. A data key this keyring cannot open is counted
-    and left as it is. Safe to interrupt and run again."""
-    vault = Vault(keyring)
+# Tables whose data keys are wrapped under period keys (storage.crypto.PERIOD_TABLES).
+PERIOD_KEYED = (Tip, Conversation)
+PERIOD_KEYS_DONE = "period_keys_rewrapped"
+
+
+async def rewrap_all(
+    db: Database, vault: Vault, *, models: tuple[type, ...] = KEY_OWNERS, old_only: bool = False
+) -> dict[str, Rewrapped]:
+    """Re-wrap every data key where the vault's policy wraps it now, in batches by id:
+    after a rotation, under the active master key (so older master keys can be
+    retired); tips and conversations made before period keys, under the key of their
+    month (a tip's created month, or closed month once closed; a conversation's, this
+    month). With `old_only`, only keys still under a master key where a period key
+    belongs. A data key this keyring cannot open is counted and left as it is. Safe to
+    interrupt and run again."""
     counts: dict[str, Rewrapped] = {}
-    for model in KEY_OWNERS:
+    for model in models:
         table = model.__tablename__
         done = counts[table] = Rewrapped()
         last_id = 0
@@ -150,14 +162,37 @@ async def rewrap_all(db: Database, keyring: Keyring) -> dict[str, Rewrapped]:
                         continue
                     owner = RecordRef(table, row.id)
                     try:
-                        if Vault.key_version(key) != keyring.active_version:
-                            row.wrapped_key = vault.rewrap(key, owner)
+                        if old_only and Vault.key_version(key) is None:
+                            continue
+                        if isinstance(row, Tip):
+                            current = tips.key_is_current(vault, row)
+                        else:
+                            current = not vault.needs_rewrap(key, owner)
+                        if current:
+                            vault.cipher(key, owner)  # already current: check it still opens
+                        elif isinstance(row, Tip):
+                            tips.rewrap_key(vault, row)
                             done.rewrapped += 1
                         else:
-                            vault.cipher(key, owner)  # already current: check it still opens
+                            row.wrapped_key = vault.rewrap(key, owner)
+                            done.rewrapped += 1
                     except (CryptoError, struct.error):
                         done.unreadable += 1
             if not rows:
                 break
             last_id = rows[-1].id
+    return counts
+
+
+async def rewrap_to_period_keys(db: Database, vault: Vault) -> dict[str, Rewrapped] | None:
+    """Once per database, at start: tips and conversations whose data keys are still
+    wrapped under a master key (made before period keys) move under their period keys.
+    Returns None when it was done before."""
+    async with db.transaction() as session:
+        if await session.get(StoreMeta, PERIOD_KEYS_DONE) is not None:
+            return None
+    counts = await rewrap_all(db, vault, models=PERIOD_KEYED, old_only=True)
+    async with db.transaction() as session:
+        if await session.get(StoreMeta, PERIOD_KEYS_DONE) is None:
+            session.add(StoreMeta(key=PERIOD_KEYS_DONE, value="1"))
     return counts

@@ -83,6 +83,29 @@ def tip_ref(tip: Tip) -> RecordRef:
     return RecordRef("tips", tip.id)
 
 
+def rewrap_key(vault: Vault, tip: Tip) -> None:
+    """Wrap the tip's data key where the vault's policy says for its state: under the
+    key of the month it was created while open, of the month it was closed once closed
+    (so that shredding can delete that month's key). Call it in the transaction that
+    closes the tip."""
+    if tip.wrapped_key is None:
+        return
+    closed = tip.closed_at  # set once, when the tip is closed: tips are never reopened
+    tip.wrapped_key = vault.rewrap(
+        WrappedKey(tip.wrapped_key), tip_ref(tip), created=tip.created_at, closed=closed
+    )
+
+
+def key_is_current(vault: Vault, tip: Tip) -> bool:
+    """Whether the tip's data key is wrapped where the policy says (see rewrap_key)."""
+    if tip.wrapped_key is None:
+        return True
+    closed = tip.closed_at  # set once, when the tip is closed: tips are never reopened
+    return not vault.needs_rewrap(
+        WrappedKey(tip.wrapped_key), tip_ref(tip), created=tip.created_at, closed=closed
+    )
+
+
 def tip_cipher(vault: Vault, tip: Tip) -> RecordCipher:
     if tip.wrapped_key is None:
         raise TipShredded(f"tip {tip.id} was destroyed")

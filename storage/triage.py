@@ -222,6 +222,7 @@ async def change_status(
         tip.outcome = outcome
         tip.closed_at = now
         tip.is_open = False
+        tips.rewrap_key(vault, tip)  # now under the key of the month it was closed
     if tip.acknowledged_at is None and to != TipStatus.NEW:
         tip.acknowledged_at = now
     await tips.add_event(

@@ -79,7 +79,7 @@ async def test_keys_init_rotate_rewrap(cli_env, settings: Settings, tmp_path: Pa
     refused = run_cli("keys", "init", env=cli_env)
     assert refused.returncode == 2 and "đã tồn tại" in refused.stderr
 
-    # Conversations sealed under master key 1.
+    # Conversations sealed under this month's conversations key (a period key).
     for user in ("an", "binh", "chi"):
         chat = run_cli("chat", "--user", user, env=cli_env, stdin="/start\n7\n2\n", cwd=tmp_path)
         assert chat.returncode == 0, chat.stderr
@@ -92,13 +92,15 @@ async def test_keys_init_rotate_rewrap(cli_env, settings: Settings, tmp_path: Pa
 
     rewrapped = run_cli("keys", "rewrap", env=cli_env)
     assert rewrapped.returncode == 0, rewrapped.stderr
-    assert "conversations: đã bọc lại 3 khóa dữ liệu" in rewrapped.stdout
+    # Period keys are not master keys: rotation and rewrap leave conversations alone.
+    assert "conversations: đã bọc lại 0 khóa dữ liệu" in rewrapped.stdout
 
     db = Database(settings.database_url)
     try:
         async with db.transaction() as session:
             rows = (await session.scalars(select(Conversation))).all()
-        assert {Vault.key_version(row.wrapped_key) for row in rows} == {2}
+        assert len(rows) == 3
+        assert {Vault.slot_of(row.wrapped_key).kind for row in rows} == {"conversations"}
     finally:
         await db.dispose()
 

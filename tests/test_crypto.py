@@ -22,6 +22,7 @@ from storage.receipts import (
 )
 
 TIP = RecordRef("tips", 7)
+OFFICER = RecordRef("officers", 7)
 TEXT = "Có người bán ma túy ở ngõ 5 — nhà số 12".encode()
 
 
@@ -73,24 +74,29 @@ def test_a_different_keyring_cannot_open() -> None:
 
 def test_rotation_keeps_old_records_readable_and_rewrap_moves_them() -> None:
     old = Keyring.generate()
-    key = Vault(old).new_key(TIP)
-    sealed = Vault(old).cipher(key, TIP).seal("content", TEXT)
+    key = Vault(old).new_key(OFFICER)
+    sealed = Vault(old).cipher(key, OFFICER).seal("content", TEXT)
+    tip_key = Vault(old).new_key(TIP)  # under a period key: rotation does not touch it
+    tip_sealed = Vault(old).cipher(tip_key, TIP).seal("content", TEXT)
 
     rotated = old.rotated()
     assert rotated.active_version == 2 and rotated.versions == [1, 2]
     vault = Vault(rotated)
-    assert vault.cipher(key, TIP).open("content", sealed) == TEXT
-    assert Vault.key_version(vault.new_key(TIP)) == 2
+    assert vault.cipher(key, OFFICER).open("content", sealed) == TEXT
+    assert Vault.key_version(vault.new_key(OFFICER)) == 2
+    assert Vault.key_version(vault.new_key(TIP)) is None
+    assert not vault.needs_rewrap(tip_key, TIP)
 
-    rewrapped = vault.rewrap(key, TIP)
+    rewrapped = vault.rewrap(key, OFFICER)
     assert Vault.key_version(rewrapped) == 2
     # Without version 1 the old wrapping is unreadable, the re-wrapped one still opens.
     data = json.loads(rotated.to_json())
     data["master_keys"] = [k for k in data["master_keys"] if k["version"] == 2]
     only_new = Vault(Keyring.from_json(json.dumps(data)))
     with pytest.raises(CryptoError):
-        only_new.cipher(key, TIP)
-    assert only_new.cipher(rewrapped, TIP).open("content", sealed) == TEXT
+        only_new.cipher(key, OFFICER)
+    assert only_new.cipher(rewrapped, OFFICER).open("content", sealed) == TEXT
+    assert only_new.cipher(tip_key, TIP).open("content", tip_sealed) == TEXT
 
 
 def test_keyring_file_is_private_and_never_overwritten(tmp_path) -> None:

@@ -19,7 +19,8 @@ from storage.crypto import RecordRef, Vault
 from storage.db import Database
 from storage.keyring import Keyring
 from storage.keys import FINGERPRINT
-from storage.models import Conversation, OfficerRole, StoreMeta, Tip
+from storage.models import Conversation, Officer, OfficerRole, StoreMeta, Tip
+from storage.periods import PeriodKind
 from tests.conftest import CliResult
 from tests.helpers import Chat, add_phu_lien, enrol, run_cli, send_report
 
@@ -229,11 +230,12 @@ async def test_rewrap_reports_rows_it_cannot_open_and_carries_on(
             ).all()
             tip_id = (await session.scalars(select(Tip.id))).one()
             strays = conversation_ids[-2:]
-            for row_id in strays:
+            stray_keys = [stranger.new_key(RecordRef("conversations", i)) for i in strays]
+            for row_id, stray_key in zip(strays, stray_keys, strict=True):
                 await session.execute(
                     update(Conversation)
                     .where(Conversation.id == row_id)
-                    .values(wrapped_key=stranger.new_key(RecordRef("conversations", row_id)))
+                    .values(wrapped_key=stray_key)
                 )
             await session.execute(
                 update(Tip)
@@ -252,8 +254,9 @@ async def test_rewrap_reports_rows_it_cannot_open_and_carries_on(
     assert (await wardbot("keys", "rotate")).code == 0
     rewrapped = await wardbot("keys", "rewrap")
     assert rewrapped.code == 3 and "Traceback" not in rewrapped.err
-    good = len(conversation_ids) - len(strays)
-    assert f"conversations: {good} data keys re-wrapped" in rewrapped.out
+    # Conversations and tips are wrapped under period keys, which rotation leaves alone.
+    assert "conversations: 0 data keys re-wrapped" in rewrapped.out
+    assert "tips: 0 data keys re-wrapped" in rewrapped.out
     assert "officers: 1 data keys re-wrapped" in rewrapped.out
     assert "conversations: 2 data keys could not be opened with this keyring" in rewrapped.err
     assert "tips: 1 data keys could not be opened with this keyring" in rewrapped.err
@@ -264,14 +267,16 @@ async def test_rewrap_reports_rows_it_cannot_open_and_carries_on(
     db = Database(settings.database_url)
     try:
         async with db.transaction() as session:
-            versions = {
-                row.id: Vault.key_version(row.wrapped_key)
+            wrapped = {
+                row.id: row.wrapped_key
                 for row in (await session.scalars(select(Conversation))).all()
             }
+            officer_keys = [row.wrapped_key for row in await session.scalars(select(Officer))]
     finally:
         await db.dispose()
-    assert {versions[i] for i in versions if i not in strays} == {2}
-    assert {versions[i] for i in strays} == {1}  # left as they were
+    assert {Vault.key_version(key) for key in officer_keys} == {2}
+    assert {Vault.slot_of(wrapped[i]).kind for i in wrapped} == {PeriodKind.CONVERSATIONS}
+    assert {wrapped[i] for i in strays} == set(stray_keys)  # left as they were
 
     # Run again: nothing left to move, the same rows still reported.
     again = await wardbot("keys", "rewrap")
@@ -284,7 +289,8 @@ async def test_rewrap_with_every_row_readable_succeeds(settings: Settings, wardb
     done = await wardbot("keys", "rewrap")
     assert done.code == 0, done.err
     assert "could not be opened" not in done.err
-    assert "tips: 1 data keys re-wrapped" in done.out
+    assert "officers: 1 data keys re-wrapped" in done.out
+    assert "tips: 0 data keys re-wrapped" in done.out  # under a period key already
 
 
 async def test_rewrap_refuses_a_missing_or_different_keyring(settings: Settings, wardbot) -> None:
