@@ -20,6 +20,7 @@ from storage.keyring import Keyring
 from storage.models import (
     AuditEntry,
     Conversation,
+    Drop,
     GroupChat,
     Officer,
     OutboxMessage,
@@ -31,7 +32,7 @@ from storage.models import (
 )
 
 # Every table whose rows own a data key. A new one must be added here to be rotated.
-KEY_OWNERS = (Tip, Officer, Conversation, OutboxMessage, GroupChat, Subscriber)
+KEY_OWNERS = (Tip, Officer, Conversation, OutboxMessage, GroupChat, Subscriber, Drop)
 # Every table whose rows were made with a keyring and mean nothing under another: data
 # keys, the audit chain's MACs, keyed pseudonyms. One row means the keyring is in use.
 KEYRING_BOUND = (*KEY_OWNERS, AuditEntry, Pledge, QuizAnswer)

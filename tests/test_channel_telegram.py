@@ -24,7 +24,7 @@ from storage.routes import Route
 from tests.channels import FAST, channel_settings, row_counts, running, serving, until
 from tests.fakes.telegram_bot_api import FakeTelegram
 from tests.fakes.zalo_server import FakeZalo
-from tests.helpers import RECEIPT, add_phu_lien, leaks, needles, raw_database_bytes
+from tests.helpers import RECEIPT, add_phu_lien, leaks, mix_all, needles, raw_database_bytes
 
 SECRET = "tg_webhook-Secret_42"
 RESIDENT = 987654321
@@ -211,6 +211,7 @@ async def test_resident_reports_on_telegram_and_an_officer_triages_on_zalo(app) 
         assert found, receipt["text"][:200]
         tip_code = found["code"]
 
+        await mix_all(app)  # what the mixer does within minutes
         notice = await said(zalo, "officer-lan", f"Tin mới {tip_code}")
         assert what not in notice
         zalo.user_sends("officer-lan", f"/tip {tip_code}")

@@ -72,9 +72,7 @@ async def test_the_mixer_waits_within_its_bounds(app, ward) -> None:
     assert await mix(app.services, now=after + URGENT_MIX) >= 1  # the urgent one, at least
     async with app.services.db.transaction() as session:
         assert (await session.scalars(select(Tip.urgent))).all().count(True) == 1
-    assert await mix(app.services, now=after + timedelta(minutes=10)) + await _count(
-        app, Tip
-    ) >= 2
+    assert await mix(app.services, now=after + timedelta(minutes=10)) + await _count(app, Tip) >= 2
     assert await _count(app, Tip) == 2 and await _count(app, Drop) == 0
 
 
