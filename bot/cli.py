@@ -26,7 +26,7 @@ from storage import migrate, officers, wards
 from storage.crypto import Vault
 from storage.db import Database
 from storage.keyring import KeyringError
-from storage.keys import bind_keyring, rewrap_all
+from storage.keys import bind_keyring, rewrap_all, wrapped_under_master
 from storage.models import Officer, OfficerRole
 from storage.wards import Problem, WardError
 
@@ -143,6 +143,12 @@ def _parser(_: Callable[[str], str]) -> argparse.ArgumentParser:
         "rewrap",
         help=_("re-wrap every data key where it belongs: the active master key or its month's key"),
     ).set_defaults(handler=cmd_keys_rewrap)
+    retire = keys.add_parser(
+        "retire",
+        help=_("remove an old master key from the keyring, once no data key is wrapped under it"),
+    )
+    retire.add_argument("version", type=int)
+    retire.set_defaults(handler=cmd_keys_retire)
 
     ward = commands.add_parser("ward", help=_("wards")).add_subparsers(metavar="ACTION")
     add = ward.add_parser("add", help=_("add a ward"))
@@ -290,6 +296,27 @@ async def cmd_keys_rewrap(
                     "they belong to stay unreadable until that keyring is restored").format(
                 count=unreadable), file=sys.stderr)  # fmt: skip
             return 3
+        return 0
+
+    return await with_db(settings, work)
+
+
+async def cmd_keys_retire(
+    args: argparse.Namespace, settings: Settings, _: Callable[[str], str]
+) -> int:
+    async def work(db: Database) -> int:
+        await bind_keyring(db, settings.keyring_path, create=False)
+        left = await wrapped_under_master(db, args.version)
+        if left:
+            print(_("wardbot: {count} data keys are still wrapped under master key {version}: "
+                    "run 'wardbot keys rotate' if it is the active one, then 'wardbot keys "
+                    "rewrap', and retire it after").format(count=left, version=args.version),
+                  file=sys.stderr)  # fmt: skip
+            return 3
+        keyring_file.update(settings.keyring_path, lambda keys: keys.without_master(args.version))
+        print(_("master key {version} removed from the keyring: what it wrapped no longer "
+                "opens, in old copies of the database either; keyring backups made before "
+                "still hold it").format(version=args.version))  # fmt: skip
         return 0
 
     return await with_db(settings, work)

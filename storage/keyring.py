@@ -281,6 +281,15 @@ class Keyring:
         masters[version] = MasterKey(version, secrets.token_bytes(KEY_BYTES), _now())
         return Keyring(masters, version, self._hmac_root, self._periods)
 
+    def without_master(self, version: int) -> Keyring:
+        """This keyring without master key `version`: what it wrapped no longer opens, in
+        the database or in any old copy of it. The active version cannot be removed."""
+        if version == self._active:
+            raise KeyringError(N_("master key {version} is the active one"), version=version)
+        self.master(version)  # refuses a version that is not here
+        masters = {v: key for v, key in self._masters.items() if v != version}
+        return Keyring(masters, self._active, self._hmac_root, self._periods)
+
     def to_json(self) -> str:
         return json.dumps(
             {

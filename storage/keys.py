@@ -185,6 +185,38 @@ async def rewrap_all(
     return counts
 
 
+async def wrapped_under_master(db: Database, version: int) -> int:
+    """How many data keys are still wrapped under master key `version`: it may leave the
+    keyring only when none is (`wardbot keys retire`)."""
+    count = 0
+    for model in KEY_OWNERS:
+        last_id = 0
+        while True:
+            async with db.transaction() as session:
+                rows = (
+                    await session.execute(
+                        select(model.id, model.wrapped_key)
+                        .where(model.id > last_id, model.wrapped_key.is_not(None))
+                        .order_by(model.id)
+                        .limit(BATCH)
+                    )
+                ).all()
+            count += sum(
+                1 for row in rows if row.wrapped_key and _master_version(row.wrapped_key) == version
+            )
+            if not rows:
+                break
+            last_id = rows[-1].id
+    return count
+
+
+def _master_version(key: bytes) -> int | None:
+    try:
+        return Vault.key_version(WrappedKey(key))
+    except (CryptoError, struct.error, ValueError):
+        return None
+
+
 async def rewrap_to_period_keys(db: Database, vault: Vault) -> dict[str, Rewrapped] | None:
     """Once per database, at start: tips and conversations whose data keys are still
     wrapped under a master key (made before period keys) move under their period keys.

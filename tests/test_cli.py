@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
-import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -84,34 +84,48 @@ async def test_keys_init_rotate_rewrap(cli_env, settings: Settings, tmp_path: Pa
         chat = run_cli("chat", "--user", user, env=cli_env, stdin="/start\n7\n2\n", cwd=tmp_path)
         assert chat.returncode == 0, chat.stderr
 
+    # An officer's route is sealed under a data key wrapped by master key 1.
+    assert run_cli("ward", "add", "Phù Liễn", "--code", "phu-lien", env=cli_env).returncode == 0
+    invite = run_cli("officer", "invite", "--ward", "phu-lien", "--label", "Minh", env=cli_env)
+    code = re.search(r"/join (\S+)", invite.stdout)
+    assert code, invite.stdout + invite.stderr
+    joined = run_cli("chat", "--user", "minh", env=cli_env, stdin=f"/join {code[1]}\n")
+    assert "Minh" in joined.stdout, joined.stdout + joined.stderr
+
     rotated = run_cli("keys", "rotate", env=cli_env)
     assert rotated.returncode == 0 and "2" in rotated.stdout
     # Old records stay readable: the language chosen under key 1 is still honoured.
     after = run_cli("chat", "--user", "an", env=cli_env, stdin="/start\n", cwd=tmp_path)
     assert after.stdout.startswith("Hello!")
+    early = run_cli("keys", "retire", "1", env=cli_env)  # the officer's key is still under it
+    assert early.returncode == 3 and "keys rewrap" in early.stderr, early.stdout + early.stderr
+    assert 1 in keyring_file.load(settings.keyring_path).versions
 
     rewrapped = run_cli("keys", "rewrap", env=cli_env)
     assert rewrapped.returncode == 0, rewrapped.stderr
     # Period keys are not master keys: rotation and rewrap leave conversations alone.
     assert "conversations: đã bọc lại 0 khóa dữ liệu" in rewrapped.stdout
+    assert "officers: đã bọc lại 1 khóa dữ liệu" in rewrapped.stdout
 
     db = Database(settings.database_url)
     try:
         async with db.transaction() as session:
             rows = (await session.scalars(select(Conversation))).all()
-        assert len(rows) == 3
+        assert len(rows) == 4
         assert {Vault.slot_of(row.wrapped_key).kind for row in rows} == {"conversations"}
     finally:
         await db.dispose()
 
-    # With master key 1 removed from the keyring, everything still opens.
-    data = json.loads(settings.keyring_path.read_text())
-    data["master_keys"] = [k for k in data["master_keys"] if k["version"] == 2]
-    keyring_file.save(
-        keyring_file.Keyring.from_json(json.dumps(data)), settings.keyring_path, overwrite=True
-    )
+    active = run_cli("keys", "retire", "2", env=cli_env)
+    assert active.returncode != 0 and "Traceback" not in active.stderr
+    retired = run_cli("keys", "retire", "1", env=cli_env)
+    assert retired.returncode == 0, retired.stdout + retired.stderr
+    assert keyring_file.load(settings.keyring_path).versions == [2]
+    # With master key 1 gone from the keyring, everything still opens.
     final = run_cli("chat", "--user", "binh", env=cli_env, stdin="/start\n", cwd=tmp_path)
     assert final.stdout.startswith("Hello!"), final.stdout + final.stderr
+    officer = run_cli("chat", "--user", "minh", env=cli_env, stdin="/queue\n")
+    assert officer.returncode == 0 and "Traceback" not in officer.stderr
 
 
 def test_missing_or_exposed_keyring_is_one_line(cli_env, settings: Settings) -> None:
