@@ -352,15 +352,7 @@ class Dispatcher:
         if committed is not None:
             committed()
         replies = ctx.replies
-        for write in ctx.writes:
-            try:
-                async with self.services.db.transaction() as session:
-                    await write(session)
-            except Exception as exc:
-                log.error("a write after a %s message failed: %s", inbound.route.channel,
-                          describe(exc))  # fmt: skip
-                ctx.reply(ctx._("Sorry, part of this could not be saved. Please try again "
-                                "in a moment."))  # fmt: skip
+        await self._write_apart(ctx)
         for work in ctx.later:
             try:
                 replies.extend(await work())
@@ -384,8 +376,23 @@ class Dispatcher:
                     return
                 await then(follow, result)
 
-            replies.extend((await self._in_transaction(inbound, resume)).replies)
+            resumed = await self._in_transaction(inbound, resume)
+            await self._write_apart(resumed)
+            replies.extend(resumed.replies)
         return replies
+
+    async def _write_apart(self, ctx: Context) -> None:
+        """The writes a handler left for after its commit (Context.apart), each in a
+        transaction of its own."""
+        for write in ctx.writes:
+            try:
+                async with self.services.db.transaction() as session:
+                    await write(session)
+            except Exception as exc:
+                log.error("a write after a %s message failed: %s", ctx.route.channel,
+                          describe(exc))  # fmt: skip
+                ctx.reply(ctx._("Sorry, part of this could not be saved. Please try again "
+                                "in a moment."))  # fmt: skip
 
     async def _in_transaction(
         self, inbound: Inbound, body: Callable[[Context], Awaitable[None]]

@@ -8,7 +8,7 @@ and per code.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +20,7 @@ from handlers.start import show_menu
 from storage import drops, rate_limits, tips
 from storage.models import Tip, TipStatus, utcnow
 from storage.pseudonyms import Purpose
-from storage.receipts import ReceiptSecret, TipCode, parse_code, parse_secret
+from storage.receipts import ReceiptSecret, TipCode, Verdict, parse_code, parse_secret
 from storage.tips import EventKind
 
 router = Router("status")
@@ -112,8 +112,32 @@ async def _check(ctx: Context, text: str) -> None:
             ).format(minutes=minutes)
         ctx.reply(message, [[Button(ctx._("Menu"), "menu:home")]])
         return
-    tip = await tips.find_by_receipt(ctx.session, ctx.services.receipts, code_text, secret_text)
-    if tip is None and code and await _waiting(ctx, code, secret_text):
+    found = await tips.find_by_receipt(ctx.session, ctx.services.receipts, code_text, secret_text)
+    if isinstance(found, tips.Unverified):
+        # A tip sent before keyed hashes: its slow hash is checked after this commit, in
+        # a worker thread, and the answer given in the conversation's next transaction.
+        async def slow_check() -> bool:
+            return await ctx.services.receipts.verify_slowly(found.code, found.secret,
+                                                             found.stored)  # fmt: skip
+
+        async def checked(follow: Context, matched: bool) -> None:
+            await _answer(follow, found if matched else None, code_text, secret_text, now)
+
+        ctx.continue_after(slow_check, checked)
+        return
+    await _answer(ctx, found, code_text, secret_text, now)
+
+
+async def _answer(
+    ctx: Context,
+    found: Tip | tips.Unverified | None,
+    code_text: str,
+    secret_text: str,
+    now: datetime,
+) -> None:
+    """The tip shown, or why not, once its receipt is known to match (`found`) or not."""
+    code = parse_code(code_text)
+    if found is None and code and await _waiting(ctx, code, secret_text):
         ctx.go("")
         ctx.reply(
             ctx._(
@@ -123,7 +147,10 @@ async def _check(ctx: Context, text: str) -> None:
             [[Button(ctx._("Menu"), "menu:home")]],
         )
         return
+    tip = await _matched_tip(ctx, found)
     if tip is None:
+        account = _account_subject(ctx)
+        code_subject = _code_subject(ctx, code) if code else ""
         # Counted after this conversation commits, each in a commit of its own: a copy
         # of the data folder must not find the account's counter beside the code's.
         ctx.apart(lambda s: rate_limits.record(s, account, "receipt-fail", now))
@@ -144,6 +171,18 @@ async def _check(ctx: Context, text: str) -> None:
     await show(ctx, tip)
 
 
+async def _matched_tip(ctx: Context, found: Tip | tips.Unverified | None) -> Tip | None:
+    if not isinstance(found, tips.Unverified):
+        return found
+    tip = await ctx.session.get(Tip, found.tip_id)
+    if tip is None or tip.secret_hash != found.stored:
+        return None  # shredded or changed while the slow check ran
+    # In a commit of its own, as for every write to a tip this conversation is about.
+    receipts = ctx.services.receipts
+    ctx.apart(lambda s: tips.upgrade_receipt(s, receipts, found))
+    return tip
+
+
 async def _waiting(ctx: Context, code: str, secret_text: str) -> bool:
     """Whether this receipt is of a tip sent minutes ago that the mixer has not stored
     yet (storage/drops.py)."""
@@ -151,11 +190,13 @@ async def _waiting(ctx: Context, code: str, secret_text: str) -> bool:
     payload = await drops.find_waiting(ctx.session, services.vault, services.pseudonyms, code)
     stored = tips.Submission.from_payload(payload).secret_hash if payload else None
     secret = parse_secret(secret_text)
-    # The slow hash runs either way, so the answer time does not tell a waiting code.
-    matches = services.receipts.verify(
+    # The keyed hash runs either way, so the answer time does not tell a waiting code. A
+    # drop left by the version before keyed hashes (SLOW) is stored within minutes and
+    # then checked as an old tip; until then it is not recognised.
+    verdict = services.receipts.verify(
         TipCode(code), secret or ReceiptSecret("0000-0000-0000-0000"), stored
     )
-    return matches and secret is not None and stored is not None
+    return verdict is Verdict.MATCH and secret is not None
 
 
 async def _open_tip(ctx: Context) -> Tip | None:

@@ -19,6 +19,7 @@ from storage.receipts import (
     ReceiptHasher,
     ReceiptSecret,
     TipCode,
+    Verdict,
     new_code,
     new_secret,
     parse_code,
@@ -304,11 +305,23 @@ def read_event_body(vault: Vault, tip: Tip, event: TipEvent) -> str | None:
     return tip_cipher(vault, tip).open_text(_event_field(event), event.sealed_body)
 
 
+@dataclass(frozen=True)
+class Unverified:
+    """A tip whose receipt was stored under the old slow scheme: not the reporter's until
+    `ReceiptHasher.verify_slowly` says so, outside this transaction; then `upgrade_receipt`."""
+
+    tip_id: int
+    code: TipCode
+    secret: ReceiptSecret = field(repr=False)
+    stored: bytes = field(repr=False)
+
+
 async def find_by_receipt(
     session: AsyncSession, hasher: ReceiptHasher, code_text: str, secret_text: str
-) -> Tip | None:
-    """The tip whose receipt this is, or None. The slow hash runs whether or not the
-    code exists, so the answer time does not tell which codes are real."""
+) -> Tip | Unverified | None:
+    """The tip whose receipt this is, or None. The keyed hash runs whether or not the
+    code exists, so the answer time does not tell which codes are real (except that a
+    tip sent before keyed hashes needs the slow check: see Unverified)."""
     code = parse_code(code_text)
     secret = parse_secret(secret_text)
     tip = None
@@ -317,8 +330,19 @@ async def find_by_receipt(
     stored = tip.secret_hash if tip is not None else None
     probe_code = code or TipCode("0000000")
     probe_secret = secret or ReceiptSecret("0000-0000-0000-0000")
-    matches = hasher.verify(probe_code, probe_secret, stored)
-    return tip if (matches and secret is not None and tip is not None) else None
+    verdict = hasher.verify(probe_code, probe_secret, stored)
+    if tip is None or secret is None or code is None or stored is None:
+        return None
+    if verdict is Verdict.SLOW:
+        return Unverified(tip.id, code, secret, stored)
+    return tip if verdict is Verdict.MATCH else None
+
+
+async def upgrade_receipt(session: AsyncSession, hasher: ReceiptHasher, found: Unverified) -> None:
+    """Replace an old slow hash, once its secret was shown, by the keyed one."""
+    tip = await session.get(Tip, found.tip_id)
+    if tip is not None and tip.secret_hash == found.stored:
+        tip.secret_hash = hasher.hash(found.code, found.secret)
 
 
 async def timeline(session: AsyncSession, vault: Vault, tip: Tip) -> list[TimelineEntry]:

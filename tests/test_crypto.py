@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
 import json
 import os
 import stat
@@ -15,6 +18,7 @@ from storage.pseudonyms import Pseudonyms, Purpose
 from storage.receipts import (
     ALPHABET,
     ReceiptHasher,
+    Verdict,
     new_code,
     new_secret,
     parse_code,
@@ -154,11 +158,41 @@ def test_receipt_hash_verifies_only_the_right_secret() -> None:
     code, secret = new_code(), new_secret()
     stored = hasher.hash(code, secret)
     assert secret.encode() not in stored
-    assert hasher.verify(code, secret, stored)
-    assert not hasher.verify(code, new_secret(), stored)
-    assert not hasher.verify(new_code(), secret, stored)
-    assert not ReceiptHasher(Keyring.generate()).verify(code, secret, stored)
-    assert not hasher.verify(code, secret, None)
+    assert secret.replace("-", "").encode() not in stored
+    assert hasher.verify(code, secret, stored) is Verdict.MATCH
+    assert hasher.verify(code, new_secret(), stored) is Verdict.MISMATCH
+    assert hasher.verify(new_code(), secret, stored) is Verdict.MISMATCH
+    assert ReceiptHasher(Keyring.generate()).verify(code, secret, stored) is Verdict.MISMATCH
+    assert hasher.verify(code, secret, None) is Verdict.MISMATCH
+    assert hasher.verify(code, secret, b"") is Verdict.MISMATCH
+
+
+async def test_an_old_scrypt_receipt_is_checked_slowly_off_the_event_loop() -> None:
+    keys = Keyring.generate()
+    hasher = ReceiptHasher(keys)
+    code, secret = new_code(), new_secret()
+    # The scheme of earlier versions, written out here on its own: scrypt, salted by a
+    # keyed hash of the code.
+    salt = hmac.new(keys.derived_key("receipt"), code.encode(), hashlib.sha256).digest()
+    old = hashlib.scrypt(secret.replace("-", "").encode(), salt=salt, n=2**14, r=8, p=1,
+                         dklen=32)  # fmt: skip
+    assert hasher.verify(code, secret, old) is Verdict.SLOW
+    assert hasher.verify(code, new_secret(), old) is Verdict.SLOW  # no answer either way
+    ticks = 0
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.002)
+
+    ticker = asyncio.create_task(ticking())
+    try:
+        assert await hasher.verify_slowly(code, secret, old)
+        assert not await hasher.verify_slowly(code, new_secret(), old)
+    finally:
+        ticker.cancel()
+    assert ticks >= 3, "the event loop was blocked while scrypt ran"
 
 
 def test_every_table_that_owns_a_data_key_is_rewrapped_after_rotation() -> None:

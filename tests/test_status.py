@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import io
 from datetime import timedelta
 
@@ -53,6 +55,29 @@ async def test_status_from_another_account_with_code_and_secret(app, ward) -> No
     for _ in range(3):  # random-looking codes must never switch the reply language
         await other.send(f"{code} {secret}")
         assert f"Tin {code}" in other.text
+
+
+async def test_a_receipt_of_the_old_slow_scheme_still_opens_its_tip(app, ward) -> None:
+    code, secret = await _report(Chat(app, "an"))
+    # As versions before keyed hashes stored it: scrypt, salted by a keyed hash of the code.
+    key = app.services.vault.keyring.derived_key("receipt")
+    salt = hmac.new(key, code.encode(), hashlib.sha256).digest()
+    old = hashlib.scrypt(secret.replace("-", "").encode(), salt=salt, n=2**14, r=8, p=1,
+                         dklen=32)  # fmt: skip
+    async with app.services.db.transaction() as session:
+        (await session.scalars(select(Tip).where(Tip.code == code))).one().secret_hash = old
+    guesser = Chat(app, "guesser")
+    await guesser.send(f"/status {code} AAAA-BBBB-CCCC-DDDD")
+    assert "chưa đúng" in guesser.text
+    assert (await _tip(app, code)).secret_hash == old
+    other = Chat(app, "someone-else")
+    await other.send(f"/status {code} {secret}")
+    assert f"Tin {code}" in other.text
+    upgraded = (await _tip(app, code)).secret_hash
+    assert upgraded != old and app.services.receipts.hash(code, secret) == upgraded
+    await other.send("/status")
+    await other.send(f"{code} {secret}")
+    assert f"Tin {code}" in other.text
 
 
 async def test_wrong_secret_does_not_say_whether_the_code_exists(app, ward) -> None:
