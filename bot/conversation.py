@@ -12,7 +12,7 @@ import logging
 import re
 import traceback
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -309,8 +309,9 @@ class Dispatcher:
         return self._channels.get(name) or ChannelInfo(name)
 
     async def record_sent(self, route: Route, message_ids: Iterable[str]) -> None:
-        """Called by channels that can delete messages, after sending: while a chat is
-        being traced, its bot messages are remembered too."""
+        """Called by channels that can delete messages, after sending a reply that is not
+        known to go to an untraced chat (Outbound.traced): while a chat is being traced,
+        its bot messages are remembered too."""
         ids = [str(i) for i in message_ids]
         if not ids:
             return
@@ -352,6 +353,7 @@ class Dispatcher:
         if committed is not None:
             committed()
         replies = ctx.replies
+        tracing = ctx.state.tracing
         await self._write_apart(ctx)
         for work in ctx.later:
             try:
@@ -379,7 +381,12 @@ class Dispatcher:
             resumed = await self._in_transaction(inbound, resume)
             await self._write_apart(resumed)
             replies.extend(resumed.replies)
-        return replies
+            tracing = resumed.state.tracing
+        return [
+            replace(outbound, traced=tracing) if outbound.route == ctx.route
+            else outbound
+            for outbound in replies
+        ]  # fmt: skip
 
     async def _write_apart(self, ctx: Context) -> None:
         """The writes a handler left for after its commit (Context.apart), each in a

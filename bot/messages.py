@@ -113,6 +113,10 @@ class Outbound:
     route: Route
     reply: Reply | None
     delete: tuple[str, ...] = ()
+    # Whether the chat's conversation remembers the bot's messages to delete them later
+    # (Context.start_trace): known for the answers to the chat's own message, so that
+    # only then does the channel record what it sent; None (from the outbox) when not.
+    traced: bool | None = None
 
 
 async def _cannot_fetch(attachment: Attachment) -> bytes:

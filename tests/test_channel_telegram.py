@@ -3,6 +3,7 @@ database, against the stand-in Bot API server over HTTP, by polling and by webho
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from dataclasses import replace
@@ -11,7 +12,7 @@ from datetime import timedelta
 import aiohttp
 import pytest
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.app import open_app
 from bot.channels.rendering import utf16_length
@@ -19,7 +20,7 @@ from bot.channels.telegram import MAX_TEXT, TelegramChannel
 from bot.channels.zalo import ZaloChannel
 from bot.messages import Button, Reply
 from storage import group_chats, outbox
-from storage.models import GroupChat, OfficerRole, utcnow
+from storage.models import GroupChat, OfficerRole, OutboxMessage, utcnow
 from storage.routes import Route
 from tests.channels import FAST, channel_settings, row_counts, running, serving, until
 from tests.fakes.telegram_bot_api import FakeTelegram
@@ -269,6 +270,43 @@ async def test_trace_cleanup_deletes_both_sides_of_the_report(app) -> None:
     deleted = {m for chat, m in tg.deleted if chat == RESIDENT}
     assert typed["message"]["message_id"] in deleted
     assert first_bot_message in deleted
+
+
+async def test_only_replies_in_a_traced_chat_are_noted_after_sending(app, monkeypatch) -> None:
+    noted: list[int] = []
+    note = app.dispatcher.record_sent
+
+    async def counting(route, message_ids) -> None:
+        noted.append(len(list(message_ids)))
+        await note(route, message_ids)
+
+    monkeypatch.setattr(app.dispatcher, "record_sent", counting)
+    await add_phu_lien(app)
+    async with FakeTelegram(max_poll=0.5) as tg, running(tg_channel(app, tg)):
+        await say(tg, RESIDENT, "/start")
+        await press(tg, RESIDENT, "info:hotline")
+        await asyncio.sleep(0.2)
+        assert noted == []  # an untraced chat: one transaction per update, none after
+        await say(tg, RESIDENT, "/start")
+        await press(tg, RESIDENT, "report:start")
+        await until(lambda: noted == [1])  # noted just after the send
+
+
+async def test_a_delivered_reply_is_never_sent_again_when_noting_it_fails(app, monkeypatch):
+    async def failing(route, message_ids) -> None:
+        raise OSError("the database went away just after the send")
+
+    monkeypatch.setattr(app.dispatcher, "record_sent", failing)
+    await add_phu_lien(app)
+    async with FakeTelegram(max_poll=0.5) as tg, running(tg_channel(app, tg)) as channel:
+        await say(tg, RESIDENT, "/start")
+        await press(tg, RESIDENT, "report:start")
+        await asyncio.sleep(0.5)  # five rounds of the outbox pump (every 0.1 s here)
+        assert len(sent_to(tg, RESIDENT)) == 2
+        assert channel.counts["sent_not_noted"] == 1
+        assert channel.counts["replies_postponed"] == 0
+    async with app.services.db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 
 # ---- groups -----------------------------------------------------------------------------

@@ -313,7 +313,7 @@ class NetworkChannel(ABC):
         if reply is None:
             return
         try:
-            await self.send(outbound.route, reply)
+            await self.send(outbound.route, reply, traced=outbound.traced)
         except Undeliverable:
             return
         except Exception as exc:
@@ -322,10 +322,13 @@ class NetworkChannel(ABC):
                         self.name, describe(exc))  # fmt: skip
             await enqueue_later(self.services, outbound.route, reply)
 
-    async def send(self, route: Route, reply: Reply, *, patient: bool = True) -> list[str]:
+    async def send(
+        self, route: Route, reply: Reply, *, patient: bool = True, traced: bool | None = None
+    ) -> list[str]:
         """Send every part of `reply`, retrying each as the failure allows. Raises
         Undeliverable when the chat cannot receive, or the last failure when retries ran
-        out (`patient=False`: no waiting at all, the caller retries later)."""
+        out (`patient=False`: no waiting at all, the caller retries later). Once every
+        part is sent it does not raise: a reply delivered is never sent again."""
         sent: list[str] = []
         for part in self.parts(reply):
             message_id, route = await self._call(part, route, patient=patient)
@@ -333,11 +336,24 @@ class NetworkChannel(ABC):
                 sent.append(message_id)
         self.counts["replies_sent"] += 1
         if sent and self.info.can_delete_messages:
-            await self.dispatcher.record_sent(route, sent)
+            await self._note_sent(route, reply, sent, traced)
+        return sent
+
+    async def _note_sent(
+        self, route: Route, reply: Reply, sent: list[str], traced: bool | None
+    ) -> None:
+        """What a delivered reply leaves to remember: its message ids in a traced chat,
+        and when to delete it. Should this fail, the messages are only not deleted."""
+        try:
+            if traced is not False:
+                await self.dispatcher.record_sent(route, sent)
             if reply.delete_after:
                 at = utcnow() + timedelta(seconds=reply.delete_after)
                 await enqueue_deletion(self.services, route, sent, at)
-        return sent
+        except Exception as exc:
+            self.counts["sent_not_noted"] += 1
+            log.warning("%s: a reply was sent, but what to delete later could not be "
+                        "saved (%s)", self.name, describe(exc))  # fmt: skip
 
     async def _call(self, part: Part, route: Route, *, patient: bool) -> tuple[str | None, Route]:
         attempt = 0
