@@ -33,6 +33,7 @@ class App:
     dispatcher: Dispatcher
 
     async def close(self) -> None:
+        await self.dispatcher.write_notes()
         self.services.sandbox.close()
         await self.services.db.dispose()
 

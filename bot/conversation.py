@@ -8,6 +8,7 @@ go out only after the commit, so nothing a user was told is lost on a crash.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import traceback
@@ -52,6 +53,9 @@ Handler = Callable[["Context"], Awaitable[None]]
 # What to do with the result of slow work, back in a transaction (see Context.continue_after).
 Continuation = Callable[["Context", Any], Awaitable[None]]
 RECENT_UPDATES = 16
+# How long the ids of messages sent into a traced chat wait to join its conversation in
+# the transaction of the chat's next message, before a transaction of their own.
+NOTE_SECONDS = 30.0
 URGENT_MIX = timedelta(seconds=50)
 # A write to a person's own records, made after the conversation commits (Context.apart).
 Write = Callable[[AsyncSession], Awaitable[object]]
@@ -277,8 +281,10 @@ class Dispatcher:
         *,
         fallback: Handler,
         group_fallback: Handler | None = None,
+        note_seconds: float = NOTE_SECONDS,
     ):
         self.services = services
+        self.note_seconds = note_seconds
         self._group_commands: set[str] = set()
         self._prose_steps: set[str] = set()
         self._commands: dict[str, Handler] = {}
@@ -301,6 +307,9 @@ class Dispatcher:
         self._fallback = fallback
         self._group_fallback = group_fallback or fallback
         self._channels: dict[str, ChannelInfo] = {}
+        # Per conversation, since when and which sent message ids wait to join its trace.
+        self._unnoted: dict[Pseudonym, tuple[float, list[str]]] = {}
+        self._noting: asyncio.Task[None] | None = None
 
     def register_channel(self, info: ChannelInfo) -> None:
         self._channels[info.name] = info
@@ -311,15 +320,45 @@ class Dispatcher:
     async def record_sent(self, route: Route, message_ids: Iterable[str]) -> None:
         """Called by channels that can delete messages, after sending a reply that is not
         known to go to an untraced chat (Outbound.traced): while a chat is being traced,
-        its bot messages are remembered too."""
+        its bot messages are remembered too. The ids join the conversation in the
+        transaction of the chat's next message, which loads it anyway; when none comes
+        within `note_seconds`, in a transaction of their own (`write_notes`). Only the
+        conversation's pseudonym is held meanwhile, never the chat's id."""
         ids = [str(i) for i in message_ids]
         if not ids:
             return
-        async with self.services.db.transaction() as session:
-            stored = await conversations.load(session, self.services.vault, self._account(route))
-            if stored.state.tracing:
-                stored.state.trace.extend(i for i in ids if i not in stored.state.trace)
-                await conversations.save(session, self.services.vault, stored)
+        loop = asyncio.get_running_loop()
+        _since, waiting = self._unnoted.setdefault(self._account(route), (loop.time(), []))
+        waiting.extend(i for i in ids if i not in waiting)
+        if self._noting is None or self._noting.done():
+            self._noting = asyncio.create_task(self._write_notes_in_time())
+
+    async def write_notes(self, *, older_than: float = 0.0) -> None:
+        """Write the sent ids still waiting for their chat's next message (all of them,
+        or those waiting longer than `older_than` seconds), each chat's conversation in
+        a transaction of its own. Channels call this when they stop."""
+        timer = self._noting
+        if not older_than and timer is not None and timer is not asyncio.current_task():
+            timer.cancel()  # everything is written now; a later send starts a new one
+        now = asyncio.get_running_loop().time()
+        due = [a for a, (since, _ids) in self._unnoted.items() if now - since >= older_than]
+        for account in due:
+            _since, ids = self._unnoted.pop(account)
+            try:
+                async with self.services.db.transaction() as session:
+                    stored = await conversations.load(session, self.services.vault, account)
+                    if _add_to_trace(stored.state, ids):
+                        await conversations.save(session, self.services.vault, stored)
+            except Exception as exc:  # those messages are only not deleted later
+                log.warning("sent messages could not be noted for clean-up (%s)",
+                            describe(exc))  # fmt: skip
+
+    async def _write_notes_in_time(self) -> None:
+        while self._unnoted:
+            oldest = min(since for since, _ids in self._unnoted.values())
+            wait = oldest + self.note_seconds - asyncio.get_running_loop().time()
+            await asyncio.sleep(max(0.0, wait))
+            await self.write_notes(older_than=self.note_seconds)
 
     def _account(self, route: Route) -> Pseudonym:
         return self.services.pseudonyms.of(
@@ -404,26 +443,35 @@ class Dispatcher:
     async def _in_transaction(
         self, inbound: Inbound, body: Callable[[Context], Awaitable[None]]
     ) -> Context:
-        """One transaction of this chat's conversation: locked, loaded, `body`, saved."""
-        async with self.services.db.transaction() as session:
-            stored = await conversations.load(
-                session, self.services.vault, self._account(inbound.route)
-            )
-            state = stored.state
-            ctx = Context(
-                inbound,
-                stored,
-                session,
-                self.services,
-                self.channel(inbound.route.channel),
-                "",
-                follow_action=self._follow,
-            )
-            ctx.language = self._language(ctx)
-            offered_before = list(state.offered)
-            await body(ctx)
-            self._remember_options(ctx, offered_before)
-            await conversations.save(session, self.services.vault, stored)
+        """One transaction of this chat's conversation: locked, loaded, `body`, saved;
+        with the ids of messages sent into the chat since (`record_sent`)."""
+        account = self._account(inbound.route)
+        noted = self._unnoted.pop(account, None)
+        try:
+            async with self.services.db.transaction() as session:
+                stored = await conversations.load(session, self.services.vault, account)
+                state = stored.state
+                _add_to_trace(state, noted[1] if noted else [])
+                ctx = Context(
+                    inbound,
+                    stored,
+                    session,
+                    self.services,
+                    self.channel(inbound.route.channel),
+                    "",
+                    follow_action=self._follow,
+                )
+                ctx.language = self._language(ctx)
+                offered_before = list(state.offered)
+                await body(ctx)
+                self._remember_options(ctx, offered_before)
+                await conversations.save(session, self.services.vault, stored)
+        except BaseException:
+            if noted:  # not committed: they wait for the next transaction
+                _since, ids = self._unnoted.setdefault(account, noted)
+                if ids is not noted[1]:
+                    ids[:0] = [i for i in noted[1] if i not in ids]
+            raise
         return ctx
 
     def _language(self, ctx: Context) -> str:
@@ -539,6 +587,15 @@ _UNFINISHED = N_(
     "Sorry, I could not finish checking the file you sent, so it was not kept. "
     "Please send it again, or another one; what you sent before is safe."
 )
+
+
+def _add_to_trace(state: ConversationState, message_ids: list[str]) -> bool:
+    """Bot messages sent into the chat join its trace, while it is being traced."""
+    new = [i for i in message_ids if i not in state.trace]
+    if not state.tracing or not new:
+        return False
+    state.trace.extend(new)
+    return True
 
 
 def _remember_update(state: ConversationState, key: str) -> None:

@@ -3,6 +3,7 @@ buttons (typing option numbers) and with button presses."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import io
 
@@ -363,6 +364,42 @@ async def test_photos_are_scrubbed_limited_and_survive_in_the_draft(
         assert not Image.open(io.BytesIO(item.data)).getexif()
     assert tips.read_content(app.services.vault, tip)["location"] == [20.851, 106.682]
     assert marker not in caplog.text  # Pillow would log EXIF values at DEBUG
+
+
+@pytest.mark.parametrize("noted", ["at stop", "in time"])
+async def test_sent_ids_a_chat_does_not_follow_up_are_noted_before_a_restart(
+    settings, ward_settings, noted
+) -> None:
+    fakegram = ChannelInfo("fakegram", has_buttons=True, can_delete_messages=True)
+    first = await open_app(settings)
+    try:
+        first.dispatcher.register_channel(fakegram)
+        chat = Chat(first, "quang", channel="fakegram")
+        await chat.send("/start")
+        await chat.send(action="report:start")
+        first.dispatcher.note_seconds = 0.05
+        await first.dispatcher.record_sent(chat.route, ["bot-1"])
+        if noted == "at stop":  # as a channel does when it stops
+            await first.dispatcher.write_notes()
+        else:  # the chat's next message does not come in time
+            await asyncio.sleep(0.5)
+    finally:
+        await first.close()
+    second = await open_app(settings)
+    try:
+        second.dispatcher.register_channel(fakegram)
+        chat = Chat(second, "quang", channel="fakegram")
+        for action in ("report:cat:use", "report:grp:none", "report:where-skip",
+                       "report:when:today"):  # fmt: skip
+            await chat.send(action=action)
+        await chat.send("có người hút ở sau nhà văn hóa")
+        for action in ("report:what-done", "report:files-done", "report:contact:no",
+                       "report:send"):  # fmt: skip
+            await chat.send(action=action)
+        await chat.pick("Xóa cuộc trò chuyện")
+        assert "bot-1" in chat.deleted
+    finally:
+        await second.close()
 
 
 async def test_trace_cleanup_deletes_both_sides_where_the_channel_can(app, ward) -> None:

@@ -189,6 +189,7 @@ class NetworkChannel(ABC):
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await self.dispatcher.write_notes()
 
     async def stop(self, grace: float = 30.0) -> None:
         """Stop taking updates; what is being handled is finished (up to `grace`)."""
