@@ -140,7 +140,10 @@ def _create_engine(url: URL, *, echo: bool) -> AsyncEngine:
         # The database holds only sealed data, but its directory is nobody else's business.
         Path(url.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     # hide_parameters: values never reach a log line, even with SQL logging switched on.
-    engine = create_async_engine(url, echo=echo, hide_parameters=True)
+    # pool_reset_on_return=None: every transaction ends in its own COMMIT or ROLLBACK
+    # (a Connection rolls back its own on close), so the pool's extra ROLLBACK would
+    # only add a trip to the driver's thread to every transaction, under the writer lock.
+    engine = create_async_engine(url, echo=echo, hide_parameters=True, pool_reset_on_return=None)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
