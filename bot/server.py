@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import text
 
 from bot.app import App
 from bot.channels import telegram, zalo
@@ -61,8 +60,7 @@ def web_app(
         body: dict[str, Any] = {"channels": {c.name: c.health() for c in channels}}
         try:
             async with asyncio.timeout(3):
-                async with app.services.db.engine.connect() as connection:
-                    await connection.execute(text("SELECT 1"))
+                await app.services.db.ping()
             body["database"] = "ok"
         except Exception as exc:
             body["database"] = "unreachable"

@@ -62,6 +62,18 @@ class Database:
         finally:
             self._inside.reset(token)
 
+    async def ping(self) -> None:
+        """Raise unless the database answers. On SQLite, on the driver's connection
+        outside any transaction: SQLAlchemy's BEGIN takes the write lock here, and a
+        health check must not queue behind the writers, or they behind it."""
+        async with self.engine.connect() as connection:
+            if not self.is_sqlite:
+                await connection.execute(text("SELECT 1"))
+                return
+            raw = await connection.get_raw_connection()
+            cursor = await raw.driver_connection.execute("SELECT 1")
+            await cursor.close()
+
     async def _truncate_wal(self) -> None:
         """Copy the WAL into the database file and empty it: the commit that wrote a tip,
         a subscription, a pledge, a quiz answer or a receipt counter, and the commits

@@ -10,7 +10,7 @@ import json
 import logging
 
 import aiohttp
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.channels.telegram import TelegramChannel
 from storage.models import Tip
@@ -83,3 +83,17 @@ def _update(tg: FakeTelegram, chat: int, step: str) -> dict:
         shown = _replies(tg, chat)[-1]
         return tg.user_presses(chat, shown["message_id"], step)
     return tg.user_sends(chat, step)
+
+
+async def test_the_health_check_does_not_wait_behind_a_writer(app, settings) -> None:
+    async with FakeTelegram(max_poll=0.5) as tg:
+        channel = TelegramChannel(app.dispatcher,
+                                  channel_settings("telegram", tg.token, tg.base_url),
+                                  policy=FAST, outbox_every=0.1)  # fmt: skip
+        async with serving(app, settings, [channel]) as base, aiohttp.ClientSession() as http:
+            # A long transaction is writing (on SQLite it holds the database's write lock).
+            async with app.services.db.transaction() as session:
+                await session.execute(text("UPDATE wards SET code = code"))
+                async with asyncio.timeout(5), http.get(base + "/healthz") as health:
+                    body = await health.json()
+            assert health.status == 200 and body["database"] == "ok"
