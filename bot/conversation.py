@@ -343,7 +343,10 @@ class Dispatcher:
         now = asyncio.get_running_loop().time()
         due = [a for a, (since, _ids) in self._unnoted.items() if now - since >= older_than]
         for account in due:
-            _since, ids = self._unnoted.pop(account)
+            waiting = self._unnoted.pop(account, None)
+            if waiting is None:  # taken meanwhile by a transaction of its chat, or another call
+                continue
+            ids = waiting[1]
             try:
                 async with self.services.db.transaction() as session:
                     stored = await conversations.load(session, self.services.vault, account)

@@ -379,8 +379,10 @@ async def test_sent_ids_a_chat_does_not_follow_up_are_noted_before_a_restart(
         await chat.send(action="report:start")
         first.dispatcher.note_seconds = 0.05
         await first.dispatcher.record_sent(chat.route, ["bot-1"])
-        if noted == "at stop":  # as a channel does when it stops
-            await first.dispatcher.write_notes()
+        other = Chat(first, "lan", channel="fakegram")
+        await first.dispatcher.record_sent(other.route, ["bot-7"])
+        if noted == "at stop":  # as channels do when they stop, all at once
+            await asyncio.gather(*(first.dispatcher.write_notes() for _ in range(3)))
         else:  # the chat's next message does not come in time
             await asyncio.sleep(0.5)
     finally:
