@@ -3,11 +3,31 @@ answer with. Handlers never see a channel's own types."""
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from storage.routes import Route
+
+# What no stored or sealed text may hold: a UTF-16 surrogate on its own (JSON's "\ud800"
+# escape decodes to one, and UTF-8 cannot encode it) and NUL (PostgreSQL text refuses it).
+_UNWRITABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """`text` as every later step can write it: a surrogate pair that arrived as two
+    code points becomes the one character it stands for, a lone surrogate and NUL become
+    U+FFFD. Text without either is returned as it is."""
+    if _UNWRITABLE.search(text) is None:
+        return text
+    paired = text.replace("\x00", "\ufffd").encode("utf-16-le", "surrogatepass")
+    return paired.decode("utf-16-le", "replace")
+
+
+def _clean_optional(text: str | None) -> str | None:
+    return None if text is None else clean_text(text)
 
 
 class ChatKind(StrEnum):
@@ -31,6 +51,10 @@ class Attachment:
     mime_type: str = ""
     size: int = 0
 
+    def __post_init__(self) -> None:
+        for name in ("kind", "file_ref", "mime_type"):
+            object.__setattr__(self, name, clean_text(getattr(self, name)))
+
 
 @dataclass(frozen=True, slots=True)
 class Inbound:
@@ -51,6 +75,20 @@ class Inbound:
     # same update delivered twice carries the same id.
     update_id: str | None = None
 
+    def __post_init__(self) -> None:
+        """Every channel's messages pass here, so whatever a platform sent (text, button
+        data, captions, ids, language hints) reaches the core as writable text, and a
+        location only as a point on Earth."""
+        set_ = object.__setattr__
+        set_(self, "route", _clean_route(self.route))
+        if self.moved_to is not None:
+            set_(self, "moved_to", _clean_route(self.moved_to))
+        set_(self, "text", clean_text(self.text))
+        for name in ("action", "language_hint", "message_id", "update_id"):
+            set_(self, name, _clean_optional(getattr(self, name)))
+        if self.location is not None and not _on_earth(self.location):
+            set_(self, "location", None)
+
     @property
     def delivery_key(self) -> str | None:
         """What identifies this update if it is delivered again; None on channels that
@@ -58,6 +96,21 @@ class Inbound:
         if self.update_id:
             return f"u{self.update_id}"
         return f"m{self.message_id}" if self.message_id else None
+
+
+def _clean_route(route: Route) -> Route:
+    parts = (route.channel, route.chat_id, route.user_id)
+    cleaned = tuple(clean_text(part) for part in parts)
+    return route if cleaned == parts else Route(*cleaned)
+
+
+def _on_earth(location: tuple[float, float]) -> bool:
+    try:
+        latitude, longitude = (float(value) for value in location)
+    except (TypeError, ValueError):
+        return False
+    finite = math.isfinite(latitude) and math.isfinite(longitude)
+    return finite and -90 <= latitude <= 90 and -180 <= longitude <= 180
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,6 @@ Only officers see these commands (everyone else gets the unknown-command answer)
 
 from __future__ import annotations
 
-import re
-
 from bot.conversation import Context, Router
 from bot.i18n import N_
 from bot.messages import Button
@@ -23,8 +21,9 @@ from broadcasts.library import (
     render,
 )
 from broadcasts.planner import quiet_hours
+from handlers.ids import parse_id, parse_typed_id
 from handlers.start import fallback
-from handlers.triage import MAX_ID, police, police_action, typing_officer
+from handlers.triage import police, police_action, typing_officer
 from storage import officers, triage, wards
 from storage.models import (
     Broadcast,
@@ -37,7 +36,6 @@ from storage.models import (
 )
 
 router = Router("broadcast")
-_NUMBER = re.compile(r"[0-9]{1,10}", re.ASCII)  # a broadcast number, as typed or on a button
 STATUS = {
     BroadcastStatus.PENDING_APPROVAL: "⏳",
     BroadcastStatus.SCHEDULED: "🕒",
@@ -233,32 +231,32 @@ async def cancel(ctx: Context, officer: Officer) -> None:
 
 @police("approve", "duyet", commander=True, on=router)
 async def approve_command(ctx: Context, officer: Officer) -> None:
-    await _decide(ctx, officer, ctx.args.strip().lstrip("#"), approve=True)
+    await _decide(ctx, officer, parse_typed_id(ctx.args.strip().lstrip("#＃")), approve=True)
 
 
 @police("reject", "tuchoi", commander=True, on=router)
 async def reject_command(ctx: Context, officer: Officer) -> None:
-    await _decide(ctx, officer, ctx.args.strip().lstrip("#"), approve=False)
+    await _decide(ctx, officer, parse_typed_id(ctx.args.strip().lstrip("#＃")), approve=False)
 
 
 @police_action("bc:approve:", commander=True, on=router)
 async def approve_pressed(ctx: Context, officer: Officer) -> None:
-    await _decide(ctx, officer, ctx.action_arg, approve=True)
+    await _decide(ctx, officer, parse_id(ctx.action_arg), approve=True)
 
 
 @police_action("bc:reject:", commander=True, on=router)
 async def reject_pressed(ctx: Context, officer: Officer) -> None:
-    await _decide(ctx, officer, ctx.action_arg, approve=False)
+    await _decide(ctx, officer, parse_id(ctx.action_arg), approve=False)
 
 
-async def _decide(ctx: Context, officer: Officer, number: str, *, approve: bool) -> None:
-    if not _NUMBER.fullmatch(number) or not 1 <= int(number) <= MAX_ID:
+async def _decide(ctx: Context, officer: Officer, number: int | None, *, approve: bool) -> None:
+    """`number`: the broadcast's, as parse_id read it ("007" is #7); None when it is not one."""
+    if number is None:
         ctx.reply(ctx._("Usage: {usage}").format(usage="/approve 12 · /reject 12"))
         return
-    number = str(int(number))  # "007" is broadcast #7
     try:
         broadcast = await approval.decide(
-            ctx.session, int(number), officer, approve=approve, now=utcnow(),
+            ctx.session, number, officer, approve=approve, now=utcnow(),
             quiet=quiet_hours(ctx.services.settings),
         )  # fmt: skip
     except ApprovalRefused as refused:
@@ -287,7 +285,7 @@ async def _decide(ctx: Context, officer: Officer, number: str, *, approve: bool)
         await ctx.notify(route, told.format(id=broadcast.id, commander=officer.label, when=when))
 
 
-def _refusal(ctx: Context, reason: Refusal, number: str) -> str:
+def _refusal(ctx: Context, reason: Refusal, number: int) -> str:
     return {
         Refusal.NOT_FOUND: ctx._("No broadcast #{id} in your ward."),
         Refusal.NOT_PENDING: ctx._("Broadcast #{id} has been decided already."),

@@ -16,7 +16,8 @@ from bot.conversation import Context, Router
 from bot.messages import Button
 from campaign import drug_free as rules
 from campaign.drug_free import TransitionError
-from handlers.triage import MAX_ID, police, police_action, typing_officer
+from handlers.ids import parse_id
+from handlers.triage import police, police_action, typing_officer
 from storage import drug_free, wards
 from storage.models import DrugFreeStatus, Officer, ResidentialGroup, Ward
 
@@ -196,12 +197,12 @@ async def _parse(
     match = _CHOICE.fullmatch(ctx.action_arg)
     if match is None:
         return None
-    group_id, year = int(match[1]), int(match[2])
+    group_id, year = parse_id(match[1]), int(match[2])
     try:
         status = DrugFreeStatus(match[3])
     except ValueError:
         return None
-    if not 1 <= group_id <= MAX_ID or year != ctx.local_now().date().year:
+    if group_id is None or year != ctx.local_now().date().year:
         return None
     group = await ctx.session.get(ResidentialGroup, group_id)
     if group is None or group.ward_id != officer.ward_id or not group.active:

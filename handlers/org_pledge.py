@@ -35,8 +35,9 @@ async def kind_chosen(ctx: Context, officer: Officer) -> None:
     try:
         kind = PledgeKind(ctx.action_arg)
     except ValueError:
-        return
-    if kind is PledgeKind.HOUSEHOLD:
+        kind = PledgeKind.HOUSEHOLD
+    if kind is PledgeKind.HOUSEHOLD:  # not a choice offered (a forged button): ask again
+        await start(ctx, officer)
         return
     ctx.state.data["op_kind"] = str(kind)
     if kind is PledgeKind.GROUP:

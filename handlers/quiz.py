@@ -7,6 +7,7 @@ from __future__ import annotations
 from bot.conversation import Context, Router
 from bot.messages import Button
 from campaign.quiz import Question, question_for, week_of
+from handlers.ids import parse_id
 from handlers.start import current_ward, menu_button, private_ward
 from storage import pledges, quiz_answers, subscribers
 from storage.models import ResidentialGroup, Ward
@@ -46,14 +47,14 @@ async def start(ctx: Context) -> None:
 async def answered(ctx: Context) -> None:
     ward = await current_ward(ctx)
     week, _, number = ctx.action_arg.rpartition(":")
-    if ward is None or week != _this_week(ctx) or not number.isdecimal():
+    choice = parse_id(number)
+    if ward is None or week != _this_week(ctx) or choice is None:
         # A button of an earlier week's question: that quiz has closed.
         ctx.reply(ctx._("That question has closed. Here is this week's:"))
         await start(ctx)
         return
     ctx.go("")
     question = question_for(ctx.services.quiz, week)
-    choice = int(number)
     if not 1 <= choice <= len(question.choices(ctx.language)):
         await start(ctx)
         return

@@ -20,6 +20,7 @@ from bot.i18n import N_
 from bot.messages import Attachment, Button
 from handlers.categories import CATEGORIES, WHEN
 from handlers.cleanup import offer_cleanup
+from handlers.ids import parse_id, parse_number
 from handlers.start import ask_ward, current_ward, show_menu
 from handlers.triage import is_commander
 from storage import conversations, rate_limits, tips, wards
@@ -297,7 +298,9 @@ async def group_list(ctx: Context) -> None:
         await start(ctx)
         return
     groups = await wards.list_groups(ctx.session, ward)
-    page = int(ctx.action_arg) if ctx.action_arg.isdecimal() else 0
+    page = parse_number(ctx.action_arg)
+    if page is None or page * GROUP_PAGE >= len(groups):
+        page = 0  # a page that is not there (a forged or outdated button): the first
     chunk = groups[page * GROUP_PAGE : (page + 1) * GROUP_PAGE]
     _at(ctx, "group")
     if not chunk:
@@ -360,11 +363,8 @@ async def group_picked(ctx: Context) -> None:
         draft["group_id"] = None
         await ask_where(ctx)
         return
-    group = (
-        await ctx.session.get(ResidentialGroup, int(ctx.action_arg))
-        if ctx.action_arg.isdecimal()
-        else None
-    )
+    group_id = parse_id(ctx.action_arg)
+    group = await ctx.session.get(ResidentialGroup, group_id) if group_id else None
     if group is None or group.ward_id != draft.get("ward_id"):
         _ask_group_name(ctx)
         return

@@ -10,11 +10,12 @@ import re
 
 from bot.conversation import Context, Router
 from bot.messages import Button, ChatKind
+from handlers.ids import parse_id
 from storage import wards
 from storage.models import ResidentialGroup, Ward
 
 router = Router("start")
-_DEEP_LINK = re.compile(r"^(?P<kind>[gw])(?P<id>\d{1,9})$")
+_DEEP_LINK = re.compile(r"(?P<kind>[gw])(?P<id>[0-9]{1,10})", re.ASCII)
 
 
 def menu(ctx: Context) -> list[list[Button]]:
@@ -75,10 +76,8 @@ async def ask_ward(ctx: Context, then: str) -> bool:
 
 @router.action("ward:")
 async def ward_chosen(ctx: Context) -> None:
-    arg = ctx.action_arg
-    # A forged button's number is bounded before it reaches a query (int4 ids).
-    valid = arg.isascii() and arg.isdecimal() and len(arg) <= 9
-    ward = await ctx.session.get(Ward, int(arg)) if valid else None
+    ward_id = parse_id(ctx.action_arg)  # a forged button's number never reaches a query
+    ward = await ctx.session.get(Ward, ward_id) if ward_id else None
     if ward is None:
         await home(ctx)
         return
@@ -120,9 +119,10 @@ async def start(ctx: Context) -> None:
     keep = {k: ctx.state.data[k] for k in ("ward_id", "preset_group") if k in ctx.state.data}
     ctx.state.data.clear()
     ctx.state.data.update(keep)
-    link = _DEEP_LINK.match(ctx.args)
-    if link:
-        await _apply_deep_link(ctx, link["kind"], int(link["id"]))
+    link = _DEEP_LINK.fullmatch(ctx.args)
+    record_id = parse_id(link["id"]) if link else None
+    if link and record_id:
+        await _apply_deep_link(ctx, link["kind"], record_id)
     await show_menu(
         ctx,
         ctx._(

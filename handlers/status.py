@@ -16,6 +16,7 @@ from bot.conversation import Context, Router, Services
 from bot.i18n import N_
 from bot.messages import Button
 from handlers.cleanup import offer_cleanup
+from handlers.ids import parse_id
 from handlers.start import show_menu
 from storage import drops, rate_limits, tips
 from storage.models import Tip, TipStatus, utcnow
@@ -299,7 +300,8 @@ async def question_picked(ctx: Context) -> None:
     if tip is None:
         return
     questions = {q.id: q for q in await tips.open_questions(ctx.session, ctx.services.vault, tip)}
-    chosen = questions.get(int(ctx.action_arg)) if ctx.action_arg.isdecimal() else None
+    question_id = parse_id(ctx.action_arg)
+    chosen = questions.get(question_id) if question_id else None
     if chosen is None:
         await show(ctx, tip)
         return

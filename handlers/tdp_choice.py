@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from bot.conversation import Context, Router
 from bot.messages import Button
+from handlers.ids import parse_id, parse_number
 from handlers.start import current_ward, menu_button
 from storage import wards
 from storage.models import ResidentialGroup, Ward
@@ -30,9 +31,10 @@ def ask_group(ctx: Context, then: str, question: str) -> None:
 async def chosen_group(ctx: Context) -> ResidentialGroup | None:
     """The group named by the pressed action, if it is an active group of the ward."""
     ward = await current_ward(ctx)
-    if ward is None or not ctx.action_arg.isdecimal():
+    group_id = parse_id(ctx.action_arg)
+    if ward is None or group_id is None:
         return None
-    group = await ctx.session.get(ResidentialGroup, int(ctx.action_arg))
+    group = await ctx.session.get(ResidentialGroup, group_id)
     if group is None or group.ward_id != ward.id or not group.active:
         return None
     return group
@@ -101,7 +103,9 @@ async def group_list(ctx: Context) -> None:
     if ward is None or then is None:
         return
     groups = [g for g in await wards.list_groups(ctx.session, ward) if g.active]
-    page = int(ctx.action_arg) if ctx.action_arg.isdecimal() else 0
+    page = parse_number(ctx.action_arg)
+    if page is None or page * PAGE >= len(groups):
+        page = 0  # a page that is not there (a forged or outdated button): the first
     chunk = groups[page * PAGE : (page + 1) * PAGE]
     if not chunk:
         ctx.go("")

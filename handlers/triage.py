@@ -19,6 +19,7 @@ from bot.conversation import Context, Router
 from bot.i18n import N_
 from bot.messages import Button, Media
 from handlers.categories import CATEGORIES, WHEN
+from handlers.ids import parse_id, parse_typed_id
 from handlers.notices import tell_reporter
 from handlers.start import fallback, home
 from handlers.status import ask_reporter
@@ -32,7 +33,6 @@ from storage.triage import Outcome, TransitionRefused
 router = Router("triage")
 
 PAGE = 10
-MAX_ID = 2**31 - 1  # record ids are 32-bit integer columns: larger never reaches a query
 PRIORITY_MARK = {1: "🔴", 2: "🟠", 3: "🟢"}
 STATUS_LABELS = {
     TipStatus.NEW: N_("new"),
@@ -214,7 +214,7 @@ def parse_cursor(text: str) -> tuple[int, datetime, int] | None:
     match = _CURSOR.fullmatch(text)
     if match is None:
         return None
-    priority, stamp, tip_id = int(match[1]), match[2], int(match[3])
+    priority, stamp, tip_id = int(match[1]), match[2], parse_id(match[3])
     try:
         moment = datetime.fromisoformat(stamp)
         if moment.tzinfo is None or moment.utcoffset() is None:
@@ -222,7 +222,7 @@ def parse_cursor(text: str) -> tuple[int, datetime, int] | None:
         moment = moment.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
-    if not (_FIRST_YEAR <= moment.year <= _LAST_YEAR and 1 <= tip_id <= MAX_ID):
+    if tip_id is None or not _FIRST_YEAR <= moment.year <= _LAST_YEAR:
         return None
     return priority, moment, tip_id
 
@@ -436,7 +436,8 @@ async def assign(ctx: Context, officer: Officer) -> None:
     if tip is None:
         return
     colleagues = await triage.ward_officers(ctx.session, officer.ward_id)
-    chosen = [o for o in colleagues if str(o.id) == who or search_key(o.label) == search_key(who)]
+    number = parse_typed_id(who)
+    chosen = [o for o in colleagues if o.id == number or search_key(o.label) == search_key(who)]
     if len(chosen) != 1:
         listing = ", ".join(f"{o.id} {o.label}" for o in colleagues)
         ctx.reply(

@@ -239,6 +239,45 @@ async def test_bodies_nested_too_deep_are_refused_before_parsing(app, settings) 
         assert channel.counts["malformed"] == 6
 
 
+async def test_telegram_bodies_nested_too_deep_are_refused_before_parsing(app, settings) -> None:
+    async with FakeTelegram() as tg:
+        tg_settings = channel_settings(
+            "telegram", tg.token, tg.base_url, mode="webhook",
+            webhook_url="https://bot.example" + TG_HOOK, webhook_secret=TG_SECRET,
+        )  # fmt: skip
+        channel = TelegramChannel(app.dispatcher, tg_settings, policy=FAST, outbox_every=0.1)
+        async with bot_server(app, settings, [channel]) as port:
+            url = f"http://127.0.0.1:{port}{TG_HOOK}"
+            headers = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
+            before = await row_counts(app)
+
+            async def post(body: str) -> int:
+                async with aiohttp.ClientSession() as http:
+                    async with http.post(url, data=body.encode(), headers=headers) as response:
+                        return response.status
+
+            for body in [
+                nested(100_000),
+                "{" * 100_000,  # never closed
+                '{"update_id": 1, "message": ' + nested(100_000) + "}",
+                '{"update_id": 2, "x": ' + '{"a":' * 50_000 + "1" + "}" * 50_000 + "}",
+            ]:
+                assert await post(body) == 400, body[:20]
+            assert tg.sent == [] and await row_counts(app) == before
+
+            # The update's own object is the first of 64 levels.
+            def update(chat_id: int) -> str:
+                sent = tg.user_sends(chat_id, "/start")
+                tg.drop_updates()  # posted by hand here
+                return json.dumps(sent)[:-1]
+
+            assert await post(update(31) + ', "x": ' + nested(63) + "}") == 200
+            await tg.wait_for_sent(1, chat_id=31)
+            assert await post(update(32) + ', "x": ' + nested(64) + "}") == 400
+            assert [m["chat_id"] for m in tg.sent] == [31]
+            assert channel.counts["malformed"] == 5
+
+
 # ---- trickling clients ------------------------------------------------------------------
 
 
