@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -86,30 +87,67 @@ class Database:
             await cursor.close()
 
     @asynccontextmanager
-    async def leadership(self, name: str) -> AsyncIterator[bool]:
-        """Whether this process leads `name` (one broadcast sender per bot token), held
-        until the block ends. PostgreSQL: a session advisory lock on a connection kept
-        open meanwhile, so a crashed leader's lock goes with its connection. SQLite
-        serves one process, which always leads."""
+    async def leadership(self, name: str) -> AsyncIterator[Lead]:
+        """Whether this process leads `name` (one broadcast sender, one poller per bot
+        token), held until the block ends: the Lead is true when it does. PostgreSQL: a
+        session advisory lock on a connection kept open meanwhile, so a crashed leader's
+        lock goes with its connection. `name` reaches the database as a query parameter:
+        it must not be a secret. SQLite serves one process, which always leads."""
         if self.is_sqlite:
-            yield True
+            yield Lead(True)
             return
         async with self.engine.connect() as connection:
             key = text("SELECT pg_try_advisory_lock(hashtext(:name))")
             held = bool(await connection.scalar(key, {"name": f"wardbot:{name}"}))
             await connection.commit()
+            lead = Lead(held, connection)
             try:
-                yield held
+                yield lead
             finally:
-                if held:
-                    await connection.execute(
-                        text("SELECT pg_advisory_unlock(hashtext(:name))"),
-                        {"name": f"wardbot:{name}"},
-                    )
-                    await connection.commit()
+                if lead:
+                    try:
+                        await connection.execute(
+                            text("SELECT pg_advisory_unlock(hashtext(:name))"),
+                            {"name": f"wardbot:{name}"},
+                        )
+                        await connection.commit()
+                    except Exception:  # noqa: S110  # the connection is gone, and the lock with it
+                        pass
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class Lead:
+    """What `Database.leadership` yields: true while this process leads."""
+
+    def __init__(self, held: bool, connection: AsyncConnection | None = None):
+        self._held = held
+        self._connection = connection
+
+    def __bool__(self) -> bool:
+        return self._held
+
+    def __repr__(self) -> str:
+        return f"Lead({self._held})"
+
+    async def still_held(self, within: float = 10.0) -> bool:
+        """Whether the lead is still this process's: on PostgreSQL, whether the
+        connection holding the lock answers within `within` seconds (the lock lives as
+        long as the connection; one that does not answer is closed, so the lock goes
+        too). Once lost, a Lead stays false."""
+        if self._held and self._connection is not None:
+            try:
+                async with asyncio.timeout(within):
+                    await self._connection.execute(text("SELECT 1"))
+                    await self._connection.commit()
+            except Exception:
+                self._held = False
+                try:
+                    await self._connection.invalidate()
+                except Exception:  # noqa: S110  # already closed
+                    pass
+        return self._held
 
 
 def sqlite_url(path: Path) -> str:

@@ -11,6 +11,7 @@ text, a URL (it can hold the token) or an exception's message.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import json
 import logging
@@ -18,6 +19,7 @@ import random
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -30,6 +32,7 @@ from bot.conversation import Dispatcher, describe
 from bot.delivery import Undeliverable, deliver_due, enqueue_deletion, enqueue_later
 from bot.messages import ChannelInfo, ChatEvent, ChatKind, Inbound, Outbound, Reply
 from broadcasts.sender import BroadcastSender, SenderOptions
+from storage.db import Lead
 from storage.models import utcnow
 from storage.routes import Route
 
@@ -48,6 +51,27 @@ class RetryPolicy:
     first_backoff: float = 0.5
     max_backoff: float = 30.0
     max_wait: float = 30.0  # the longest retry_after waited in place; longer goes to the outbox
+
+
+@dataclass(frozen=True)
+class PollOptions:
+    """How polling processes of one bot token share it. On PostgreSQL one of them leads
+    (an advisory lock); the others stand by and try to take the lead every
+    `leader_retry` seconds, and the leader checks every `leader_check` seconds that the
+    connection holding its lock still answers. After a conflict (Telegram's 409: some
+    other instance asks for this token's updates too) a poller asks for none and looks
+    every `conflict_check` seconds how many wait; it polls again once updates have waited
+    `conflict_stuck` seconds without any being taken (the other is gone), or once none
+    wait and its quiet wait is over (`conflict_first`, doubling per conflict up to
+    `conflict_most`). The conflict is logged again at most every `conflict_reminder` s."""
+
+    leader_retry: float = 2.0
+    leader_check: float = 5.0
+    conflict_check: float = 2.0
+    conflict_stuck: float = 10.0
+    conflict_first: float = 30.0
+    conflict_most: float = 900.0
+    conflict_reminder: float = 600.0
 
 
 class MalformedUpdate(ValueError):
@@ -93,6 +117,7 @@ class NetworkChannel(ABC):
         policy: RetryPolicy | None = None,
         outbox_every: float = 2.0,
         broadcast_options: SenderOptions | None = None,
+        poll_options: PollOptions | None = None,
     ):
         self.dispatcher = dispatcher
         self.services = dispatcher.services
@@ -100,6 +125,7 @@ class NetworkChannel(ABC):
         self.name = settings.name
         self.policy = policy or RetryPolicy()
         self.outbox_every = outbox_every
+        self.poll_options = poll_options or PollOptions()
         self.broadcasts = BroadcastSender(
             self.services, self.name, self.send_once, self.classify, settings.limits,
             chat_event=self.chat_event, options=broadcast_options,
@@ -107,6 +133,10 @@ class NetworkChannel(ABC):
         self.counts: Counter[str] = Counter()
         self.state = "starting"
         self.stopping = asyncio.Event()
+        # Set when this process must ask for no more updates: stopping, the polling
+        # lead lost, or another instance polling (`halt_polling`).
+        self.poll_halted = asyncio.Event()
+        self.poll_halted_for = ""
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -141,7 +171,15 @@ class NetworkChannel(ABC):
 
     @abstractmethod
     async def poll(self) -> None:
-        """Fetch and handle updates until `stopping` is set (polling mode)."""
+        """Fetch and handle updates until `poll_halted` is set (polling mode): by
+        stopping, by the polling lead lost, or by the poll itself when another instance
+        polls with this token (then `wait_out_conflict` follows, and a new poll)."""
+
+    async def wait_out_conflict(self, lead: Lead) -> None:
+        """After a poll that ended on a conflict: wait until polling again looks right
+        (returns at once when stopping or when the lead is lost)."""
+        if not self.stopping.is_set() and lead:
+            await self._sleep(self.poll_options.conflict_check)
 
     @abstractmethod
     async def read_webhook(self, body: Any) -> list[Inbound]:
@@ -174,14 +212,15 @@ class NetworkChannel(ABC):
                 await self._sleep(delay)
         if self.stopping.is_set():
             return
-        self.state = "running"
+        if self.settings.mode != "polling":  # a poller runs once it leads (_poll_when_leading)
+            self.state = "running"
         log.info("%s: running (%s)", self.name, self.settings.mode)
         tasks = [
             asyncio.create_task(self._pump()),
             asyncio.create_task(self.broadcasts.run(self.stopping)),
         ]
         if self.settings.mode == "polling":
-            tasks.append(asyncio.create_task(self.poll()))
+            tasks.append(asyncio.create_task(self._poll_when_leading()))
         try:
             await self.stopping.wait()
             await asyncio.gather(*tasks)
@@ -194,6 +233,7 @@ class NetworkChannel(ABC):
     async def stop(self, grace: float = 30.0) -> None:
         """Stop taking updates; what is being handled is finished (up to `grace`)."""
         self.stopping.set()
+        self.halt_polling("stopping")
         try:
             await asyncio.wait_for(self._idle.wait(), grace)
         except TimeoutError:
@@ -201,10 +241,10 @@ class NetworkChannel(ABC):
                         "deliver them again", self.name, self._in_flight)  # fmt: skip
 
     async def unless_stopped(self, call: Awaitable[T]) -> T | None:
-        """Await `call`, or give it up (None) as soon as stopping is asked for: for long
-        polls whose answer the platform will hand out again."""
+        """Await `call`, or give it up (None) as soon as polling halts (stopping, or the
+        lead lost): for long polls whose answer the platform will hand out again."""
         work = asyncio.ensure_future(call)
-        stopper = asyncio.ensure_future(self.stopping.wait())
+        stopper = asyncio.ensure_future(self.poll_halted.wait())
         try:
             await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -225,6 +265,88 @@ class NetworkChannel(ABC):
     def health(self) -> dict[str, Any]:
         return {"state": self.state, "mode": self.settings.mode, **dict(self.counts)}
 
+    # ---- one poller per token -----------------------------------------------------------
+
+    def halt_polling(self, why: str) -> None:
+        """Ask for no more updates (the poll ends; updates still waiting for their chat
+        are left to the platform); `why` is "stopping", "lead lost" or "conflict"."""
+        if not self.poll_halted.is_set():
+            self.poll_halted_for = why
+            self.poll_halted.set()
+
+    def poller_lock(self) -> str:
+        """The name of this token's polling lead: a keyed hash of the channel and token
+        (under a key of the keyring's, which every process of this bot shares), so that
+        neither reaches the database or its logs."""
+        key = self.services.vault.keyring.derived_key("lock/poller")
+        message = f"{self.name}\x1f{self.settings.token}".encode()
+        return "poller:" + hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+    async def _poll_when_leading(self) -> None:
+        """Polling mode: only the process that leads this token polls (PostgreSQL; on
+        SQLite the one process always leads). The others stand by, asking the platform
+        for nothing, and take over within `leader_retry` seconds once the leader's
+        connection, and so its lock, is gone (a stop, a crash, a kill)."""
+        options = self.poll_options
+        name = self.poller_lock()
+        standing_by = unreachable = False
+        while not self.stopping.is_set():
+            async with AsyncExitStack() as stack:
+                try:
+                    lead = await stack.enter_async_context(self.services.db.leadership(name))
+                    unreachable = False
+                except Exception as exc:  # the database is away: nobody can poll usefully
+                    self.state = "retrying"
+                    if not unreachable:  # once, not every retry
+                        log.warning("%s: cannot tell which process polls (%s); not polling "
+                                    "until the database answers",
+                                    self.name, describe(exc))  # fmt: skip
+                    unreachable, lead = True, None
+                if lead:
+                    if standing_by:
+                        self.counts["poll_takeovers"] += 1
+                        log.info("%s: the polling process is gone; this one polls now", self.name)
+                    standing_by = False
+                    self.state = "running"
+                    await self._poll_leading(lead)
+                    continue
+                if lead is not None:
+                    self.state = "standby"
+                    if not standing_by:
+                        log.info("%s: another process of this bot polls with this token; "
+                                 "this one stands by, to take over when it stops",
+                                 self.name)  # fmt: skip
+                    standing_by = True
+            await self._sleep(options.leader_retry)
+
+    async def _poll_leading(self, lead: Lead) -> None:
+        """Poll while this process leads; a poll ended by a conflict is followed by a
+        wait, then by a new poll."""
+        watchdog = asyncio.create_task(self._watch_lead(lead))
+        try:
+            while not self.stopping.is_set() and lead:
+                self.poll_halted.clear()
+                self.poll_halted_for = ""
+                await self.poll()
+                if self.stopping.is_set() or not lead:
+                    break
+                await self.wait_out_conflict(lead)
+        finally:
+            watchdog.cancel()
+            await asyncio.gather(watchdog, return_exceptions=True)
+
+    async def _watch_lead(self, lead: Lead) -> None:
+        every = self.poll_options.leader_check
+        while not self.stopping.is_set():
+            await self._sleep(every)
+            if self.stopping.is_set():
+                return
+            if not await lead.still_held(within=every):
+                log.warning("%s: the database connection holding the polling lead is lost; "
+                            "polling stops until this process leads again", self.name)  # fmt: skip
+                self.halt_polling("lead lost")
+                return
+
     # ---- handling one message -----------------------------------------------------------
 
     async def process(
@@ -239,7 +361,8 @@ class NetworkChannel(ABC):
         wait for each other, in the order they came, so a slow one (a file being
         cleaned) holds up only its own chat. `redelivered_if_stopped`: the platform hands
         the message out again unless told it was done, so one still waiting for its
-        chat when stopping begins is left to it (returns False)."""
+        chat when polling halts (stopping, or another process polls now) is left to it
+        (returns False)."""
         self._in_flight += 1
         self._idle.clear()
         chat = inbound.route.chat_id
@@ -249,7 +372,7 @@ class NetworkChannel(ABC):
         turn.users += 1
         try:
             async with turn.lock:
-                if redelivered_if_stopped and self.stopping.is_set():
+                if redelivered_if_stopped and self.poll_halted.is_set():
                     return False
                 self.counts["updates"] += 1
                 for outbound in await self.dispatcher.handle(inbound, committed=committed):

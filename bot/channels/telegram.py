@@ -26,6 +26,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     ClientDecodeError,
     TelegramBadRequest,
+    TelegramConflictError,
     TelegramEntityTooLarge,
     TelegramForbiddenError,
     TelegramMigrateToChat,
@@ -55,6 +56,7 @@ from bot.i18n import N_
 from bot.messages import Attachment, ChannelInfo, ChatEvent, ChatKind, Inbound, Media, Reply
 from storage import officers
 from storage.attachments import MAX_BYTES
+from storage.db import Lead
 from storage.routes import Route
 
 log = logging.getLogger(__name__)
@@ -116,9 +118,13 @@ class TelegramChannel(NetworkChannel):
         self._highest = -1  # the highest update id seen
         self._in_hand: set[int] = set()  # seen at or after the offset: never started twice
         self._unfinished: dict[int, asyncio.Task[None]] = {}
-        self._left: set[int] = set()  # not handled because stopping began: left to Telegram
+        self._left: set[int] = set()  # not handled because polling halted: left to Telegram
         self._uncommitted: set[int] = set()  # started, first transaction not yet committed
         self._progress = asyncio.Event()
+        opts = self.poll_options
+        self._conflict_backoff = Backoff(first=opts.conflict_first, most=opts.conflict_most)
+        self._conflict_logged: float | None = None  # when the conflict was last logged
+        self._conflict_announced = False  # logged, and polling again not logged yet
         self._officer_chats: set[str] = set()
         self._info = ChannelInfo(CHANNEL, has_buttons=True, can_delete_messages=True,
                                  can_send_files=True, fetch=self._fetch)  # fmt: skip
@@ -193,9 +199,18 @@ class TelegramChannel(NetworkChannel):
         """Updates are answered concurrently (one chat's in order). Telegram is told an
         update is done (the next call's offset) only when it and every earlier one are:
         until then a crash leaves them for redelivery. Updates handed out again while
-        still in hand are skipped."""
+        still in hand are skipped.
+
+        A 409 (another instance asked for this token's updates meanwhile; Telegram then
+        hands each of them the updates nobody confirmed yet) ends the poll: the updates
+        being answered are finished, those still waiting for their chat are left to the
+        other instance, and nothing more is asked for, not even a confirmation, which
+        would take updates from it (`wait_out_conflict` decides when to poll again). The
+        next poll starts from what Telegram holds, not from this one's offset."""
+        self._forget_offsets()
         backoff = Backoff(first=self.policy.first_backoff * 2)
-        while not self.stopping.is_set():
+        began = asyncio.get_running_loop().time()
+        while not self.poll_halted.is_set():
             await self._room_for_more()
             try:
                 # Unconfirmed updates come back on the next call, so a poll can be cut.
@@ -215,6 +230,9 @@ class TelegramChannel(NetworkChannel):
                     self.counts["poll_unreadable"] += 1
                     await self._sleep(backoff.next())
                     continue
+            except TelegramConflictError as exc:
+                self._conflicted(exc, began)
+                break
             except Exception as exc:
                 failure = self.classify(exc)
                 delay = backoff.next(failure)
@@ -227,10 +245,10 @@ class TelegramChannel(NetworkChannel):
             if updates is None:
                 break
             backoff.reset()
-            self.state = "running"
+            self._polling_again()
             fresh = [u for u in updates if u.update_id not in self._in_hand]
             for update in fresh:
-                if self.stopping.is_set():
+                if self.poll_halted.is_set():
                     break  # the rest is not confirmed: Telegram hands it out again
                 self._start(update)
             if not fresh and self._uncommitted:
@@ -238,7 +256,88 @@ class TelegramChannel(NetworkChannel):
                 # (the same answer would come back), or after a short while.
                 await self._offset_moved(asked_with)
         await asyncio.gather(*self._unfinished.values(), return_exceptions=True)
-        await self._confirm()
+        if self.poll_halted_for == "stopping":
+            await self._confirm()  # not after a conflict or a lost lead: another polls
+
+    def _forget_offsets(self) -> None:
+        """A new poll asks from what Telegram holds (no offset): after a conflict or a
+        lost lead, another instance may have answered and confirmed updates since."""
+        self._offset, self._highest = None, -1
+        self._in_hand.clear()
+        self._left.clear()
+
+    def _conflicted(self, exc: TelegramConflictError, began: float) -> None:
+        """A 409 on getUpdates: logged once, then again at most every conflict_reminder
+        seconds; counted; the poll halts."""
+        options = self.poll_options
+        now = asyncio.get_running_loop().time()
+        if now - began >= options.conflict_most:
+            self._conflict_backoff.reset()  # polled long enough without one: start short
+        self.counts["poll_conflict"] += 1
+        self.state = "conflict"
+        self.halt_polling("conflict")
+        last = self._conflict_logged
+        if last is not None and now - last < options.conflict_reminder:
+            return
+        self._conflict_logged, self._conflict_announced = now, True
+        if "webhook" in exc.message.lower():
+            log.warning("telegram: a webhook is set for this token (another instance runs in "
+                        "webhook mode?), so Telegram refuses getUpdates (409 Conflict, %d so "
+                        "far); this one stops polling until it is removed",
+                        self.counts["poll_conflict"])  # fmt: skip
+            return
+        log.warning("telegram: another instance is polling with this token; this one stops "
+                    "asking for updates until the other seems gone (Telegram answered 409 "
+                    "Conflict, %d so far). Run one poller per token: on PostgreSQL the "
+                    "processes of one bot agree on one by themselves; a second bot with this "
+                    "token or a second SQLite deployment must be stopped",
+                    self.counts["poll_conflict"])  # fmt: skip
+
+    def _polling_again(self) -> None:
+        if self.state == "conflict" and self._conflict_announced:
+            self._conflict_announced = False
+            log.info("telegram: polling again after a conflict (%d so far)",
+                     self.counts["poll_conflict"])  # fmt: skip
+        self.state = "running"
+
+    async def wait_out_conflict(self, lead: Lead) -> None:
+        """After a conflict: ask for no updates (that would take them from the instance
+        polling now), but look every conflict_check seconds how many wait at Telegram
+        (getWebhookInfo, which takes nothing). Poll again when some have waited
+        conflict_stuck seconds with none taken (the other instance is gone), or when
+        none wait once the quiet wait is over (conflict_first, doubling per conflict):
+        then a poll takes nothing another instance holds, and if that instance still
+        polls, it is the one that waits next."""
+        options = self.poll_options
+        loop = asyncio.get_running_loop()
+        quiet_until = loop.time() + self._conflict_backoff.next()
+        waiting_since: float | None = None
+        last = 0
+        while not self.stopping.is_set() and lead:
+            await self._sleep(options.conflict_check)
+            if self.stopping.is_set() or not lead:
+                return
+            try:
+                info = await self.bot.get_webhook_info()
+            except Exception as exc:
+                self.counts["conflict_check_failed"] += 1
+                log.info("telegram: cannot check for waiting updates (%s)", describe(exc))
+                continue
+            now = loop.time()
+            if info.url:
+                waiting_since = None  # a webhook takes the updates: polling would be refused
+                continue
+            pending = info.pending_update_count
+            if pending == 0:
+                waiting_since = None
+                if now >= quiet_until:
+                    return
+            else:
+                if waiting_since is None or pending < last:
+                    waiting_since = now  # some were taken: the other instance is alive
+                if now - waiting_since >= options.conflict_stuck:
+                    return
+            last = pending
 
     def _loads(self, text: str) -> Any:
         """aiogram's JSON decoder, but a getUpdates answer loses the updates already in
@@ -295,7 +394,7 @@ class TelegramChannel(NetworkChannel):
     async def _offset_moved(self, asked_with: int | None, most: float = 0.5) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + most
-        while not self.stopping.is_set() and loop.time() < deadline:
+        while not self.poll_halted.is_set() and loop.time() < deadline:
             lowest = min(self._uncommitted | self._left, default=None)
             if lowest is None or asked_with is None or lowest > asked_with:
                 return
@@ -314,7 +413,7 @@ class TelegramChannel(NetworkChannel):
 
     async def _room_for_more(self) -> None:
         """At most MAX_IN_HAND updates at once: a flood waits at Telegram, not in memory."""
-        while len(self._unfinished) >= MAX_IN_HAND and not self.stopping.is_set():
+        while len(self._unfinished) >= MAX_IN_HAND and not self.poll_halted.is_set():
             await self._one_finished()
 
     def _readable(self, data: Any) -> list[Update] | None:

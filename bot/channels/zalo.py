@@ -89,8 +89,11 @@ class ZaloChannel(NetworkChannel):
     # ---- receiving ----------------------------------------------------------------------
 
     async def poll(self) -> None:
+        """Zalo documents no conflict between two pollers of one token (each call hands
+        out a different update), but two would answer one chat's messages out of order:
+        on PostgreSQL only the leading process polls (NetworkChannel._poll_when_leading)."""
         backoff = Backoff(first=self.policy.first_backoff * 2)
-        while not self.stopping.is_set():
+        while not self.poll_halted.is_set():
             try:
                 updates = await self.api.get_updates(timeout=POLL_SECONDS)
             except Exception as exc:

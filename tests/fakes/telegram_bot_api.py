@@ -6,7 +6,10 @@ answers with the Bot API's shapes (https://core.telegram.org/bots/api): ``{"ok":
 "parameters": {...}}`` with the HTTP status equal to ``error_code``. Requests come as
 form fields (aiogram JSON-encodes every non-string value) or multipart with uploads, or
 as JSON. The descriptions are Telegram's own wording where known; marked "guess" where
-not.
+not. As Telegram does, it serves one getUpdates per token at a time: when a second one
+comes while one is open, the older is answered 409 "Conflict: terminated by other
+getUpdates request; make sure that only one bot instance is running" (counted in
+``poll_conflicts``) and the newer is answered as usual.
 
     async with FakeTelegram() as tg:
         bot = Bot(tg.token, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.base_url)))
@@ -83,6 +86,7 @@ class FakeTelegram:
         self.blocked: set[int] = set()
         self.migrated: dict[int, int] = {}
         self.rate_limited = 0
+        self.poll_conflicts = 0  # getUpdates answered 409: another one came meanwhile
         self.server_errors = 0
         self._random = random.Random(seed)
         self._updates: deque[dict[str, Any]] = deque()
@@ -96,6 +100,7 @@ class FakeTelegram:
         self._sends: deque[float] = deque()
         self._chat_sends: dict[int, deque[float]] = {}
         self._stopping = asyncio.Event()
+        self._open_poll: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
 
     # ---- lifecycle -----------------------------------------------------------------------
@@ -425,6 +430,8 @@ class FakeTelegram:
             refused = self._refuse_send(params)
             if refused is not None:
                 return refused
+        if method == "getUpdates":
+            return await self._get_updates(request, params)
         handler = getattr(self, "_m_" + method, None)
         if handler is None:
             return self._error(404, "Not Found")
@@ -469,25 +476,47 @@ class FakeTelegram:
     async def _m_getMe(self, params: dict, uploads: dict) -> web.Response:
         return self._ok(self.bot_user)
 
-    async def _m_getUpdates(self, params: dict, uploads: dict) -> web.Response:
+    async def _get_updates(self, request: web.Request, params: dict) -> web.Response:
         if self.webhook is not None:
             return self._error(409, "Conflict: can't use getUpdates method while webhook is "
                                "active; use deleteWebhook to delete the webhook first")  # fmt: skip
-        offset = _int(params.get("offset"))
-        if offset:
-            while self._updates and self._updates[0]["update_id"] < offset:
-                self._updates.popleft()
-        limit = min(100, _int(params.get("limit")) or 100)
-        wait = min(float(_int(params.get("timeout")) or 0), self.max_poll)
-        if not self._updates and wait > 0:
-            self._arrived.clear()
-            try:
-                await asyncio.wait_for(self._arrived.wait(), wait)
-            except TimeoutError:
-                pass
-        if self._stopping.is_set():
-            return self._ok([])
-        return self._ok(list(self._updates)[:limit])
+        # Telegram serves one getUpdates per token at a time: a newer one ends the one
+        # still open, which is answered 409 (and the newer one is answered as usual).
+        if self._open_poll is not None:
+            self._open_poll.set()
+        ended = self._open_poll = asyncio.Event()
+        try:
+            offset = _int(params.get("offset"))
+            if offset:
+                while self._updates and self._updates[0]["update_id"] < offset:
+                    self._updates.popleft()
+            limit = min(100, _int(params.get("limit")) or 100)
+            wait = min(float(_int(params.get("timeout")) or 0), self.max_poll)
+            if not self._updates and wait > 0:
+                await self._first_of(self._arrived, ended, wait)
+            if ended.is_set():
+                if request.transport is None or request.transport.is_closing():
+                    return self._ok([])  # the client gave up this poll: nobody hears a 409
+                self.poll_conflicts += 1
+                return self._error(409, "Conflict: terminated by other getUpdates request; "
+                                   "make sure that only one bot instance is running")  # fmt: skip
+            if self._stopping.is_set():
+                return self._ok([])
+            return self._ok(list(self._updates)[:limit])
+        finally:
+            if self._open_poll is ended:
+                self._open_poll = None
+
+    @staticmethod
+    async def _first_of(arrived: asyncio.Event, ended: asyncio.Event, wait: float) -> None:
+        """Wait until an update arrives, the poll is ended by a newer one, or `wait` s."""
+        arrived.clear()
+        waits = [asyncio.ensure_future(arrived.wait()), asyncio.ensure_future(ended.wait())]
+        try:
+            await asyncio.wait(waits, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waits:
+                task.cancel()
 
     async def _m_setWebhook(self, params: dict, uploads: dict) -> web.Response:
         secret = params.get("secret_token")
