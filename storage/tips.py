@@ -310,8 +310,8 @@ class Unverified:
     """A tip whose receipt was stored under the old slow scheme: not the reporter's until
     `ReceiptHasher.verify_slowly` says so, outside this transaction; then `upgrade_receipt`."""
 
-    tip_id: int
-    code: TipCode
+    tip_id: int = field(repr=False)
+    code: TipCode = field(repr=False)
     secret: ReceiptSecret = field(repr=False)
     stored: bytes = field(repr=False)
 
