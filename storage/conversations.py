@@ -7,15 +7,15 @@ readable.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Row, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.crypto import RecordRef, Vault, WrappedKey
+from storage.crypto import RecordCipher, RecordRef, Vault, WrappedKey
 from storage.models import Conversation, DraftFile, utcday, utcnow
 from storage.pseudonyms import Pseudonym
 
@@ -64,7 +64,8 @@ class ConversationState:
         return f"ConversationState(step={self.step!r}, language={self.language!r})"
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """Shallow: the values are JSON already, and the result is sealed at once."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> ConversationState:
@@ -72,10 +73,55 @@ class ConversationState:
         return cls(**{key: value for key, value in raw.items() if key in known})
 
 
+class StaleConversation(RuntimeError):
+    """The conversation changed since it was loaded: its row lock (or SQLite's single
+    writer) should make that impossible, so the transaction is rolled back."""
+
+
+@dataclass
+class ConversationRow:
+    """The stored columns of one conversation. Every message reads and writes one, so
+    it is read and written with plain statements, not through the ORM's unit of work
+    (which cost more than the rest of a menu press)."""
+
+    id: int
+    wrapped_key: bytes = field(repr=False)
+    sealed_state: bytes | None = field(repr=False)
+    version: int
+    touched_on: date
+    # The data key unwrapped once per transaction, with the wrapped key it came from.
+    _cipher: tuple[bytes, RecordCipher] | None = field(default=None, repr=False, compare=False)
+
+    def cipher(self, vault: Vault) -> RecordCipher:
+        if self._cipher is None or self._cipher[0] != self.wrapped_key:
+            self._cipher = (
+                self.wrapped_key,
+                vault.cipher(WrappedKey(self.wrapped_key), _ref(self)),
+            )
+        return self._cipher[1]
+
+    @classmethod
+    def of(cls, row: Row[Any]) -> ConversationRow:
+        return cls(row.id, row.wrapped_key, row.sealed_state, row.version, row.touched_on)
+
+
 @dataclass
 class StoredConversation:
-    row: Conversation
+    row: ConversationRow
     state: ConversationState
+
+
+_TABLE = Conversation.__table__
+_COLUMNS = (_TABLE.c.id, _TABLE.c.wrapped_key, _TABLE.c.sealed_state, _TABLE.c.version,
+            _TABLE.c.touched_on)  # fmt: skip
+# Built once: every message runs both, and building them cost as much as running them.
+_LOCK = select(*_COLUMNS).where(_TABLE.c.account == bindparam("account")).with_for_update()
+_WRITE = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row_id"), _TABLE.c.version == bindparam("was"))
+    .values(wrapped_key=bindparam("key"), sealed_state=bindparam("sealed"),
+            touched_on=bindparam("day"), version=bindparam("now"))
+)  # fmt: skip
 
 
 async def load(session: AsyncSession, vault: Vault, account: Pseudonym) -> StoredConversation:
@@ -84,12 +130,7 @@ async def load(session: AsyncSession, vault: Vault, account: Pseudonym) -> Store
     if row is None:
         try:
             async with session.begin_nested():  # another message of this chat may win
-                row = Conversation(account=account, wrapped_key=b"", touched_on=utcday())
-                session.add(row)
-                await session.flush()
-                row.wrapped_key = vault.new_key(_ref(row))
-                await session.flush()
-            return StoredConversation(row, ConversationState())
+                return StoredConversation(await _new(session, vault, account), ConversationState())
         except IntegrityError:
             row = await _locked(session, account)
             if row is None:  # pragma: no cover - the winner's row cannot vanish here
@@ -99,10 +140,34 @@ async def load(session: AsyncSession, vault: Vault, account: Pseudonym) -> Store
     return stored
 
 
-def _opened(vault: Vault, row: Conversation) -> StoredConversation:
+async def _new(session: AsyncSession, vault: Vault, account: Pseudonym) -> ConversationRow:
+    today = utcday()
+    created = await session.execute(
+        insert(_TABLE)
+        .values(account=account, wrapped_key=b"", version=1, touched_on=today)
+        .returning(_TABLE.c.id)
+    )
+    row = ConversationRow(created.scalar_one(), b"", None, 1, today)
+    row.wrapped_key = vault.new_key(_ref(row))
+    await _write(session, row, version=row.version + 1)
+    return row
+
+
+async def _write(session: AsyncSession, row: ConversationRow, *, version: int) -> None:
+    written = await session.execute(
+        _WRITE,
+        {"row_id": row.id, "was": row.version, "key": row.wrapped_key,
+         "sealed": row.sealed_state, "day": row.touched_on, "now": version},
+    )  # fmt: skip
+    if written.rowcount != 1:  # type: ignore[attr-defined]
+        raise StaleConversation(f"conversation {row.id} changed since it was loaded")
+    row.version = version
+
+
+def _opened(vault: Vault, row: ConversationRow) -> StoredConversation:
     if row.sealed_state is None:
         return StoredConversation(row, ConversationState())
-    raw = vault.cipher(WrappedKey(row.wrapped_key), _ref(row)).open_json("state", row.sealed_state)
+    raw = row.cipher(vault).open_json("state", row.sealed_state)
     return StoredConversation(row, ConversationState.from_json(raw))
 
 
@@ -115,14 +180,13 @@ async def save(
     row or of its files opens, even while the conversation lives on."""
     if vault.needs_rewrap(WrappedKey(stored.row.wrapped_key), _ref(stored.row)):
         await _rekey(session, vault, stored.row)
-    cipher = vault.cipher(WrappedKey(stored.row.wrapped_key), _ref(stored.row))
-    stored.row.sealed_state = cipher.seal_json("state", stored.state.to_json())
+    stored.row.sealed_state = stored.row.cipher(vault).seal_json("state", stored.state.to_json())
     if touch:
         stored.row.touched_on = utcday()
-    await session.flush()
+    await _write(session, stored.row, version=stored.row.version + 1)
 
 
-async def _rekey(session: AsyncSession, vault: Vault, row: Conversation) -> None:
+async def _rekey(session: AsyncSession, vault: Vault, row: ConversationRow) -> None:
     ref = _ref(row)
     old = vault.cipher(WrappedKey(row.wrapped_key), ref)
     key = vault.new_key(ref)
@@ -155,16 +219,16 @@ async def expire_data(
     batch after `after_id`: returns how many were rewritten and where the next batch
     starts (None when done), so each batch can be its own short transaction."""
     rows = (
-        await session.scalars(
-            select(Conversation)
-            .where(Conversation.touched_on >= touched_since, Conversation.id > after_id)
-            .order_by(Conversation.id)
+        await session.execute(
+            select(*_COLUMNS)
+            .where(_TABLE.c.touched_on >= touched_since, _TABLE.c.id > after_id)
+            .order_by(_TABLE.c.id)
             .limit(limit)
         )
     ).all()
     rewritten = 0
     for row in rows:
-        stored = _opened(vault, row)
+        stored = _opened(vault, ConversationRow.of(row))
         if stored.state.drop_expired(now):
             await save(session, vault, stored, touch=False)
             rewritten += 1
@@ -187,8 +251,7 @@ async def add_draft_file(
     )
     session.add(row)
     await session.flush()
-    cipher = vault.cipher(WrappedKey(stored.row.wrapped_key), _ref(stored.row))
-    row.sealed_data = cipher.seal(f"draft-file/{row.id}", file.data)
+    row.sealed_data = stored.row.cipher(vault).seal(f"draft-file/{row.id}", file.data)
     await session.flush()
     return row.id
 
@@ -196,7 +259,7 @@ async def add_draft_file(
 async def draft_files(
     session: AsyncSession, vault: Vault, stored: StoredConversation
 ) -> list[DraftFileData]:
-    cipher = vault.cipher(WrappedKey(stored.row.wrapped_key), _ref(stored.row))
+    cipher = stored.row.cipher(vault)
     rows = await session.scalars(
         select(DraftFile).where(DraftFile.conversation_id == stored.row.id).order_by(DraftFile.id)
     )
@@ -217,11 +280,11 @@ async def drop_draft_files(session: AsyncSession, stored: StoredConversation) ->
     await session.execute(delete(DraftFile).where(DraftFile.conversation_id == stored.row.id))
 
 
-async def _locked(session: AsyncSession, account: Pseudonym) -> Conversation | None:
-    return await session.scalar(
-        select(Conversation).where(Conversation.account == account).with_for_update()
-    )
+async def _locked(session: AsyncSession, account: Pseudonym) -> ConversationRow | None:
+    found = await session.execute(_LOCK, {"account": account})
+    row = found.first()
+    return None if row is None else ConversationRow.of(row)
 
 
-def _ref(row: Conversation) -> RecordRef:
+def _ref(row: ConversationRow) -> RecordRef:
     return RecordRef("conversations", row.id)

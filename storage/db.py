@@ -19,6 +19,9 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from storage import sqlite_inline
+from storage.sqlite_inline import InlineConnection
+
 
 class NestedTransaction(RuntimeError):
     """A transaction was opened inside another one of the same task: on SQLite that
@@ -83,8 +86,9 @@ class Database:
         async with self.engine.connect() as connection:
             # On the driver's connection, outside any transaction (SQLAlchemy would BEGIN).
             raw = await connection.get_raw_connection()
-            cursor = await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            await cursor.close()
+            driver = raw.driver_connection
+            assert isinstance(driver, InlineConnection)
+            await driver.checkpoint()
 
     @asynccontextmanager
     async def leadership(self, name: str) -> AsyncIterator[Lead]:
@@ -193,17 +197,24 @@ def _create_engine(url: URL, *, echo: bool) -> AsyncEngine:
     # pool_reset_on_return=None: every transaction ends in its own COMMIT or ROLLBACK
     # (a Connection rolls back its own on close), so the pool's extra ROLLBACK would
     # only add a trip to the driver's thread to every transaction, under the writer lock.
-    engine = create_async_engine(url, echo=echo, hide_parameters=True, pool_reset_on_return=None)
+    # The driver: aiosqlite's interface, without its thread (storage/sqlite_inline.py).
+    connect = sqlite_inline.connector(url.database or ":memory:")
+
+    async def inline() -> InlineConnection:
+        return await InlineConnection(connect)
+
+    engine = create_async_engine(
+        url, echo=echo, hide_parameters=True, pool_reset_on_return=None, async_creator=inline
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-        # Let SQLAlchemy, not the driver, issue BEGIN (see _on_begin).
-        dbapi_connection.isolation_level = None
+        # SQLAlchemy, not the driver, issues BEGIN (see _on_begin): the connection is
+        # opened without the driver's own transactions, and without a busy handler.
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
         # Deleted rows (shredded keys, deleted drafts) are overwritten, not left in free pages.
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()

@@ -496,6 +496,27 @@ async def test_webhook_mode_checks_the_secret_and_the_body(app, settings) -> Non
             assert len(sent_to(tg, RESIDENT)) == 2
 
 
+async def test_on_a_webhook_a_button_press_is_acknowledged_in_the_answer(app, settings) -> None:
+    async with FakeTelegram() as tg:
+        channel = tg_channel(app, tg, mode="webhook", webhook_url="https://bot.example/tg",
+                             webhook_secret=SECRET)  # fmt: skip
+        async with serving(app, settings, [channel]) as base:
+            tg.user_sends(RESIDENT, "/start")
+            assert await tg.push_updates_to_webhook(base + "/tg", SECRET) == [200]
+            [menu] = sent_to(tg, RESIDENT)
+            tg.user_presses(RESIDENT, menu["message_id"], "report:danger")
+            assert await tg.push_updates_to_webhook(base + "/tg", SECRET) == [200]
+            assert any("113" in m["text"] for m in sent_to(tg, RESIDENT)[1:])
+            # No request of its own: the call came in the webhook's answer to the press,
+            # once the reply had gone out, and Telegram accepted it.
+            assert [m for m, _ in tg.calls if m == "answerCallbackQuery"] == ["answerCallbackQuery"]
+            assert [m for m, _ in tg.webhook_calls] == ["answerCallbackQuery"]
+            assert len(tg.answered_callbacks) == 1
+            assert tg.calls.index(tg.webhook_calls[0]) > max(
+                i for i, (m, _) in enumerate(tg.calls) if m == "sendMessage"
+            )
+
+
 @pytest.fixture(autouse=True)
 def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):

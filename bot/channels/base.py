@@ -186,6 +186,12 @@ class NetworkChannel(ABC):
         """The messages in one webhook body; [] for update types the bot ignores.
         Raises MalformedUpdate for a body that is not an update."""
 
+    def webhook_answer(self, body: dict[str, Any] | list[Any]) -> dict[str, Any]:
+        """What the webhook answers once a read `body` was handled. A platform that
+        takes one API call in the answer (Telegram) is given it there: no request of
+        its own to make."""
+        return {"ok": True}
+
     async def close(self) -> None:  # noqa: B027  # nothing to release by default
         """Release the HTTP session."""
 
@@ -603,13 +609,14 @@ class NetworkChannel(ABC):
                 self.counts["malformed"] += 1
                 return web.json_response({"ok": False, "error": "bad update"}, status=400)
             try:  # UTF-8 only (RFC 8259): json would also guess UTF-16, which hides brackets
-                inbounds = await self.read_webhook(json.loads(body.decode("utf-8-sig")))
+                update = json.loads(body.decode("utf-8-sig"))
+                inbounds = await self.read_webhook(update)
             except (ValueError, UnicodeDecodeError):  # MalformedUpdate is a ValueError
                 self.counts["malformed"] += 1
                 return web.json_response({"ok": False, "error": "bad update"}, status=400)
             for inbound in inbounds:
                 await self.process(inbound)
-            return web.json_response({"ok": True})
+            return web.json_response(self.webhook_answer(update))
 
         return handle
 

@@ -454,7 +454,6 @@ class TelegramChannel(NetworkChannel):
             update = Update.model_validate(body, context={"bot": self.bot})
         except ValidationError:
             raise MalformedUpdate("not a Telegram update") from None
-        await self._answer_button(update)
         inbound = self.translate(update)
         return [] if inbound is None else [replace(inbound, update_id=str(update.update_id))]
 
@@ -471,6 +470,15 @@ class TelegramChannel(NetworkChannel):
         )
         if not handled:
             self._left.add(update.update_id)  # never confirmed: Telegram hands it out again
+
+    def webhook_answer(self, body: dict[str, Any] | list[Any]) -> dict[str, Any]:
+        """A button press is acknowledged in the webhook's answer (Telegram runs the
+        call it holds), which stops the button's spinner when the reply has gone out,
+        without a request of its own."""
+        query = body.get("callback_query") if isinstance(body, dict) else None
+        if isinstance(query, dict) and isinstance(query.get("id"), str):
+            return {"method": "answerCallbackQuery", "callback_query_id": query["id"]}
+        return super().webhook_answer(body)
 
     async def _answer_button(self, update: Update) -> None:
         """Stop the button's spinner at once; the answer itself comes as a message."""

@@ -81,6 +81,8 @@ class FakeTelegram:
         self.deleted: list[tuple[int, int]] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.answered_callbacks: list[dict[str, Any]] = []
+        # API calls made in webhook answers rather than as requests (also in `calls`).
+        self.webhook_calls: list[tuple[str, dict[str, Any]]] = []
         self.webhook: dict[str, Any] | None = None
         self.files: dict[str, bytes] = {}
         self.blocked: set[int] = set()
@@ -393,12 +395,30 @@ class FakeTelegram:
                 update = self._updates[0]
                 body = raw_body if raw_body is not None else json.dumps(update).encode()
                 async with session.post(url, data=body, headers=headers) as response:
-                    await response.read()
+                    answer = await response.read()
                     statuses.append(response.status)
                 if not 200 <= response.status < 300:
                     break
                 self._updates.popleft()
+                await self.run_webhook_answer(answer)
         return statuses
+
+    async def run_webhook_answer(self, answer: bytes) -> None:
+        """Telegram runs the API call a webhook's answer holds ({"method": ...}), as if
+        the bot had made it."""
+        try:
+            call = json.loads(answer)
+        except ValueError:
+            return
+        if not isinstance(call, dict) or not isinstance(call.get("method"), str):
+            return
+        method = call.pop("method")
+        self.calls.append((method, call))
+        self.webhook_calls.append((method, call))
+        self._changed.set()
+        handler = getattr(self, "_m_" + method, None)
+        if handler is not None:
+            await handler(call, {})
 
     # ---- the API -------------------------------------------------------------------------
 
