@@ -4,13 +4,17 @@ database, against the stand-in Bot API server over HTTP, by polling and by webho
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import json
+import weakref
 from dataclasses import replace
 from datetime import timedelta
 
 import aiohttp
 import pytest
+from aiogram.methods.base import Response
+from aiogram.types import Message, Update
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -515,6 +519,15 @@ async def test_on_a_webhook_a_button_press_is_acknowledged_in_the_answer(app, se
             assert tg.calls.index(tg.webhook_calls[0]) > max(
                 i for i, (m, _) in enumerate(tg.calls) if m == "sendMessage"
             )
+
+
+def test_the_answer_types_aiogram_reads_every_call_with_are_not_built_again() -> None:
+    """pydantic keeps `Response[Message]` only while something refers to it; the
+    channel does, so a garbage collection does not make the next send build it again."""
+    for returned in (Message, bool, list[Update]):
+        built = weakref.ref(Response[returned])
+        gc.collect()
+        assert built() is not None
 
 
 @pytest.fixture(autouse=True)
