@@ -292,6 +292,7 @@ def stand_in_class() -> type:
             self.calls.clear()
             self.sent.clear()
             self.answered_callbacks.clear()
+            self.webhook_calls.clear()
             self._callbacks.clear()
 
     return BenchTelegram
@@ -1032,6 +1033,8 @@ class RoundFigures:
     rate: float
     cpu_target: float
     cpu_driver: float
+    # Bot API requests the bot made in the round, by method.
+    calls: Counter[str] = field(default_factory=Counter)
 
 
 def round_figures(run: Run, cpu: tuple[float, float]) -> RoundFigures:
@@ -1050,7 +1053,10 @@ def describe_round(backend: str, figures: RoundFigures, steps: list[Step], of: i
             f"{figures.answered:6,} answered in {figures.seconds:.0f} s = {figures.rate:7.1f}/s"
             f"  p50 {rank(values, 0.5):5.0f} ms  p99 {rank(values, 0.99):6.0f} ms  failed {bad}"
             f"  CPU: bot {100 * figures.cpu_target / figures.seconds:3.0f}%, driver+stand-in "
-            f"{100 * figures.cpu_driver / figures.seconds:3.0f}%  load {os.getloadavg()[0]:.1f}")  # fmt: skip
+            f"{100 * figures.cpu_driver / figures.seconds:3.0f}%  load {os.getloadavg()[0]:.1f}"
+            f"\n{'':30} requests to the Bot API per answered update: "
+            + (", ".join(f"{method} {count / max(1, figures.answered):.2f}"
+                         for method, count in figures.calls.most_common()) or "none"))  # fmt: skip
 
 
 # ---- a backend: wardbot and the bare bot, alternating -----------------------------------------
@@ -1084,6 +1090,7 @@ async def one_round(run: Run, phase: str, number: int, seconds: float,
     if not after:
         after.extend((cpu_of(target.pid), cpu_of(None)))
     figures = round_figures(run, (after[0] - before[0], after[1] - before[1]))
+    figures.calls.update(method for method, _params in target.fake.calls)
     target.fake.forget_calls()
     await asyncio.sleep(0.5)
     return figures

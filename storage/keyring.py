@@ -83,6 +83,11 @@ class PeriodKeys:
     first: Period
     seed: bytes = field(repr=False)
     explicit: Mapping[Period, bytes] = field(default_factory=dict, repr=False)
+    # Keys of the chain derived so far (every message unwraps one): these keys are
+    # immutable, and retiring periods makes new ones, with nothing derived yet.
+    _derived: dict[tuple[PeriodKind, Period], bytes] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def __repr__(self) -> str:  # never print key material
         return f"Periods(chain_from={self.first}, past={sorted(self.explicit)})"
@@ -101,7 +106,11 @@ class PeriodKeys:
             raise KeyringError(
                 N_("the {kind} key of {period} was deleted (shredded)"), kind=kind, period=p
             )
-        return _period_key(kind, p, _advance(self.seed, self.first, p))
+        derived = self._derived.get((kind, p))
+        if derived is None:
+            derived = _period_key(kind, p, _advance(self.seed, self.first, p))
+            self._derived[(kind, p)] = derived
+        return derived
 
     def retired(
         self, kind: PeriodKind, before: Period, keep: Collection[Period]
