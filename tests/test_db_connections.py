@@ -1,7 +1,9 @@
-"""SQLite's driver runs statements on the event loop without a thread of its own, and
-never lets SQLite's busy handler stop the loop: when another process (a `wardbot`
-command) holds the write lock, the bot's next transaction waits for it asynchronously,
-and everything else goes on meanwhile."""
+"""Connections to the database. SQLite's driver runs statements on the event loop
+without a thread of its own, and never lets SQLite's busy handler stop the loop: when
+another process (a `wardbot` command) holds the write lock, the bot's next transaction
+waits for it asynchronously, and everything else goes on meanwhile. PostgreSQL's pooled
+connections are not pinged before every transaction, yet one the server closed is
+replaced before it is used."""
 
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from storage.db import Database, sqlite_url
 from storage.sqlite_inline import LOCK_WAIT_SECONDS
@@ -95,4 +99,36 @@ async def test_a_write_lock_never_released_fails_the_transaction_after_the_wait(
             assert await session.scalar(text("SELECT count(*) FROM t")) == 1
     finally:
         other.close()
+        await db.dispose()
+
+
+async def test_a_postgresql_connection_the_server_closed_is_replaced_before_use(
+    backend: str, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL's pool")
+    monkeypatch.setattr("storage.db.PING_AFTER_IDLE_SECONDS", 0.2)
+    db = Database(database_url)
+    try:
+        for _ in range(2):
+            async with db.transaction() as session:
+                assert await session.scalar(text("SELECT 1")) == 1
+            # The server ends every connection of the bot's database (as a restart does).
+            url = make_url(database_url)
+            admin = await asyncpg.connect(
+                host=url.host, port=url.port, user=url.username, database="postgres"
+            )
+            try:
+                ended = await admin.fetchval(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = $1 AND pid <> pg_backend_pid()",
+                    url.database,
+                )
+            finally:
+                await admin.close()
+            assert ended >= 1
+            await asyncio.sleep(0.3)
+            async with db.transaction() as session:  # no error: a new connection
+                assert await session.scalar(text("SELECT 2")) == 2
+    finally:
         await db.dispose()
