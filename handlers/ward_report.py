@@ -15,7 +15,7 @@ from handlers.triage import police, police_action
 from reports.figures import MonthlyReport, month_label
 from reports.monthly import gather
 from storage.models import Officer, Ward
-from storage.sandbox import DocumentWorker
+from storage.sandbox import DocumentFailed, DocumentWorker
 from storage.wards import slug
 
 router = Router("ward_report")
@@ -92,8 +92,9 @@ async def _send(ctx: Context, officer: Officer, month: str) -> None:
 async def _render_pdf(documents: DocumentWorker, report: MonthlyReport, language: str) -> bytes:
     """In a worker process: matplotlib and fpdf2 never enter the bot's process."""
     pdf = await documents.run(PDF_RENDERER, report, WorkerGettext(language))
-    assert isinstance(pdf, bytes)
-    return bytes(pdf)
+    if not isinstance(pdf, bytes):  # pragma: no cover - render_pdf returns the bytes
+        raise DocumentFailed
+    return pdf
 
 
 def summary(ctx: Context, report: MonthlyReport) -> str:
