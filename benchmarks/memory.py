@@ -43,6 +43,19 @@ from benchmarks import intake
 TARGET = 1.25
 
 
+def breakdown(pid: int) -> str:
+    """RssAnon (the heap), RssFile (mapped code and data files), in MB."""
+    found = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(("RssAnon:", "RssFile:")):
+                name, value = line.split(":", 1)
+                found[name] = int(value.split()[0]) / 1024
+    except OSError:
+        return "gone"
+    return ", ".join(f"{name} {value:.1f} MB" for name, value in found.items())
+
+
 def reset_peak(pid: int) -> bool:
     """VmHWM starts again from the current VmRSS (Linux; False where not allowed)."""
     try:
@@ -89,7 +102,7 @@ async def measure(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
             figures["idle_mb"] = status.get("VmRSS", math.nan)
             figures["start_peak_mb"] = status.get("VmHWM", math.nan)
             print(f"wardbot idle: VmRSS {figures['idle_mb']:.1f} MB (VmHWM since start "
-                  f"{figures['start_peak_mb']:.1f} MB)", flush=True)  # fmt: skip
+                  f"{figures['start_peak_mb']:.1f} MB; {breakdown(pid)})", flush=True)  # fmt: skip
             if not reset_peak(pid):
                 print("note: cannot reset VmHWM here; the broadcast peak includes the start's")
             await intake.broadcast(bot, fake, args.subscribers, memory)
@@ -98,7 +111,7 @@ async def measure(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
             figures["after_mb"] = status.get("VmRSS", math.nan)
             figures["received"] = len(fake.broadcast_received)
             print(f"wardbot during the broadcast: VmHWM {figures['broadcast_mb']:.1f} MB; "
-                  f"VmRSS after it {figures['after_mb']:.1f} MB", flush=True)  # fmt: skip
+                  f"VmRSS after it {figures['after_mb']:.1f} MB ({breakdown(pid)})", flush=True)  # fmt: skip
         finally:
             await memory.stop()
             took, code = await bot.stop()
