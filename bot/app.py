@@ -35,6 +35,7 @@ class App:
     async def close(self) -> None:
         await self.dispatcher.write_notes()
         self.services.sandbox.close()
+        self.services.documents.close()
         await self.services.db.dispose()
 
 
@@ -86,15 +87,18 @@ def quiet_content_loggers() -> None:
             logger.addFilter(types_only)
 
 
-async def open_app(settings: Settings, *, create_keyring: bool = True) -> App:
+async def open_app(
+    settings: Settings, *, create_keyring: bool = True, migrate_in_child: bool = False
+) -> App:
     """Migrate the database to the newest schema, check the keyring is the database's
     own (made on first start with an empty database, refused when missing or another
     one), and bring the shipped awareness messages and the configured campaigns into the
-    tables."""
+    tables. `migrate_in_child` (`wardbot run`): a due migration runs in a child process,
+    so Alembic never stays in this one (see storage/migrate.py)."""
     quiet_content_loggers()
     db = Database(settings.database_url)
     try:
-        await migrate.upgrade(db)
+        await migrate.upgrade(db, in_child=migrate_in_child)
         keys, created = await bind_keyring(db, settings.keyring_path, create=create_keyring)
         if created:
             log.warning(

@@ -71,6 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(f"wardbot: {exc}", file=sys.stderr)
         return 1
+    except migrate.MigrationFailed:
+        print(_("wardbot: the database could not be migrated; 'wardbot db upgrade' shows why"),
+              file=sys.stderr)  # fmt: skip
+        return 1
     except BrokenPipeError:  # `wardbot content list | head`: the reader has had enough
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
@@ -221,7 +225,8 @@ async def cmd_run(args: argparse.Namespace, settings: Settings, _: Callable[[str
             ) from None
         return 0
 
-    return await with_app(settings, work)
+    # The long-running process never imports Alembic: a due migration runs in a child.
+    return await with_app(settings, work, migrate_in_child=True)
 
 
 async def _console(

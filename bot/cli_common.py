@@ -18,9 +18,12 @@ class CommandError(Exception):
 
 
 async def with_app(
-    settings: Settings, work: Callable[[App], Coroutine[Any, Any, int | None]]
+    settings: Settings,
+    work: Callable[[App], Coroutine[Any, Any, int | None]],
+    *,
+    migrate_in_child: bool = False,
 ) -> int:
-    app = await open_app(settings)
+    app = await open_app(settings, migrate_in_child=migrate_in_child)
     try:
         return await work(app) or 0
     finally:

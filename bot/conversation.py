@@ -44,7 +44,7 @@ from storage.models import utcnow
 from storage.pseudonyms import Pseudonym, Pseudonyms, Purpose
 from storage.receipts import ReceiptHasher
 from storage.routes import Route
-from storage.sandbox import FileSandbox
+from storage.sandbox import DocumentWorker, FileSandbox
 from storage.triage import Invites, Sla
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,8 @@ class Services:
     quiz: tuple[Question, ...] = field(default_factory=load_quiz)
     # Residents' files are cleaned in worker processes with limits, never in this one.
     sandbox: FileSandbox = field(default_factory=FileSandbox)
+    # The monthly report's PDF is made in a worker process too (matplotlib, fpdf2).
+    documents: DocumentWorker = field(default_factory=DocumentWorker)
 
     @property
     def sla(self) -> Sla:

@@ -43,6 +43,23 @@ class Translator:
         return self._catalogs[normalise(language) or DEFAULT]
 
 
+class WorkerGettext:
+    """`gettext` for one language that can be sent to a worker process (a bound
+    GNUTranslations method cannot be pickled): the catalog is read there, on first use."""
+
+    def __init__(self, language: str | None) -> None:
+        self.language = language
+        self._translations: gettext.NullTranslations | None = None
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"language": self.language, "_translations": None}
+
+    def __call__(self, message: str) -> str:
+        if self._translations is None:
+            self._translations = Translator().get(self.language)
+        return self._translations.gettext(message)
+
+
 def normalise(language: str | None) -> str | None:
     """'vi-VN', 'en_US', 'EN' -> a supported code, or None."""
     if not language:

@@ -18,7 +18,7 @@ from storage import conversations, rate_limits, shredding, tips
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
-EXPAND_BATCH = 1000
+EXPAND_BATCH = 250  # recipients per transaction: few rows in memory, short write locks
 RETENTION_MINUTES = 5
 # The mixer looks for due drops this often; with Services.delays an urgent tip is stored
 # within a minute of being sent.

@@ -25,10 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Final
-
-from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
-from langdetect.lang_detect_exception import LangDetectException
+from typing import Any, Final
 
 UNDETERMINED: Final = "und"
 
@@ -265,12 +262,14 @@ class LanguageIdentifier:
     """Detects the language of a resident's message; one per process is enough.
 
     langdetect's profiles (about 60 MB) are loaded on the first text that needs them and
-    kept by this instance, never in langdetect's module-wide factory.
+    kept by this instance, never in langdetect's module-wide factory. langdetect itself
+    is imported then too, not at start: most texts are settled before it is needed, and
+    the bot's process should not carry it for nothing (issue 16, memory).
     """
 
     def __init__(self, seed: int = 0) -> None:
         self._seed = seed
-        self._factory: DetectorFactory | None = None
+        self._factory: Any = None  # langdetect's DetectorFactory, once a text needs it
 
     def detect(self, text: str) -> str:
         """An ISO 639-1 code ("vi", "en", "zh", ...), or "und" when the text is too short
@@ -330,7 +329,11 @@ class LanguageIdentifier:
         return self._langdetect(text)
 
     def _langdetect(self, text: str) -> str:
+        from langdetect.lang_detect_exception import LangDetectException  # on first need
+
         if self._factory is None:
+            from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+
             factory = DetectorFactory()
             factory.load_profile(PROFILES_DIRECTORY)
             factory.seed = self._seed  # each Detector seeds its own random.Random with it

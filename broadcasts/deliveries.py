@@ -37,14 +37,16 @@ LEASE = timedelta(minutes=2)
 WAITING = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
 
 
-async def expand(session: AsyncSession, broadcast: Broadcast, batch: int = 500) -> int:
+async def expand(session: AsyncSession, broadcast: Broadcast, batch: int = 250) -> int:
     """Add the next `batch` recipients of a broadcast; returns how many were added.
-    Sets `expanded` once every recipient has a row."""
+    Sets `expanded` once every recipient has a row. Only the columns a delivery row
+    needs are read (not whole subscriber rows with their sealed routes), a batch at a
+    time, so a ward-wide broadcast never holds its recipients in memory at once."""
     added = 0
     if broadcast.to_groups and broadcast.chats_after >= 0:
         chats = (
-            await session.scalars(
-                select(GroupChat)
+            await session.execute(
+                select(GroupChat.id, GroupChat.channel, GroupChat.group_id)
                 .where(
                     _of_broadcast(GroupChat, broadcast),
                     GroupChat.active.is_(True),
@@ -66,8 +68,8 @@ async def expand(session: AsyncSession, broadcast: Broadcast, batch: int = 500) 
             return added
     if broadcast.to_subscribers and broadcast.subscribers_after >= 0:
         people = (
-            await session.scalars(
-                select(Subscriber)
+            await session.execute(
+                select(Subscriber.id, Subscriber.channel, Subscriber.group_id)
                 .where(
                     _of_broadcast(Subscriber, broadcast),
                     Subscriber.active.is_(True),

@@ -47,6 +47,11 @@ class SenderOptions:
     follow_migrations: int = 2
 
 
+# Deliveries claimed at once: four seconds' worth at most, and never more than this, as
+# each claim holds its rows and their subscribers in memory (at Telegram's 30/s: 120).
+CLAIM_MOST = 250
+
+
 class BroadcastSender:
     def __init__(
         self,
@@ -67,7 +72,7 @@ class BroadcastSender:
         self.options = options or SenderOptions()
         self.limiter = Limiter(limits)
         self.workers = min(100, max(4, math.ceil(limits.per_second / 2)))
-        self.batch = max(50, int(limits.per_second * 4))
+        self.batch = max(50, min(CLAIM_MOST, int(limits.per_second * 4)))
         self.counts: Counter[str] = Counter()
         self._texts = Texts(services.translator, services.settings.default_language)
         self._done: list[Outcome] = []

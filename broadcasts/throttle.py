@@ -99,12 +99,19 @@ class TokenBucket:
 
 class ChatPacer:
     """Per-chat spacing: at most `per_second` to a private chat and `group_per_minute` to
-    a group, counted over a sliding window. Entries of idle chats are forgotten."""
+    a group, counted over a sliding window. A chat is forgotten as soon as its window
+    holds no send, so a 5,000-recipient broadcast keeps only the chats of the last
+    second (and the groups of the last minute) in memory, not 5,000 records."""
 
     def __init__(self, limits: SendLimits, clock: Callable[[], float] = time.monotonic):
         self._limits = limits
         self._clock = clock
-        self._sends: dict[str, deque[float]] = {}
+        self._sends: dict[tuple[str, bool], deque[float]] = {}
+        self._swept = clock()
+
+    def __len__(self) -> int:
+        """How many chats are being paced (remembered) now."""
+        return len(self._sends)
 
     def _window(self, group: bool) -> tuple[float, int]:
         if group:
@@ -117,22 +124,30 @@ class ChatPacer:
     def wait_time(self, chat: str, group: bool) -> float:
         window, most = self._window(group)
         now = self._clock()
-        sends = self._sends.get(chat)
+        sends = self._sends.get((chat, group))
         if not sends:
             return 0.0
         while sends and now - sends[0] >= window:
             sends.popleft()
+        if not sends:
+            del self._sends[(chat, group)]
+            return 0.0
         return 0.0 if len(sends) < most else window - (now - sends[0])
 
     def record(self, chat: str, group: bool) -> None:
-        self._sends.setdefault(chat, deque()).append(self._clock())
-        if len(self._sends) > 50_000:
+        now = self._clock()
+        self._sends.setdefault((chat, group), deque()).append(now)
+        if now - self._swept >= self._window(False)[0]:
             self.forget_idle()
 
     def forget_idle(self) -> None:
-        now = self._clock()
-        for chat in [c for c, s in self._sends.items() if not s or now - s[-1] >= 60.0]:
-            del self._sends[chat]
+        """Drop every chat whose window has no send left (at most once a chat window,
+        from `record`: the cost is one pass over the chats paced in the last minute)."""
+        now = self._swept = self._clock()
+        idle = [key for key, sends in self._sends.items()
+                if not sends or now - sends[-1] >= self._window(key[1])[0]]  # fmt: skip
+        for key in idle:
+            del self._sends[key]
 
 
 class Limiter:

@@ -5,22 +5,21 @@ figures come as text and the PDF is made with the command."""
 
 from __future__ import annotations
 
-import asyncio
-import tempfile
-from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 
 from bot.conversation import Context, Router
+from bot.i18n import WorkerGettext
 from bot.messages import Button, Media, Outbound, Reply
 from broadcasts.calendar import parse_period
 from handlers.triage import police, police_action
 from reports.figures import MonthlyReport, month_label
 from reports.monthly import gather
 from storage.models import Officer, Ward
+from storage.sandbox import DocumentFailed, DocumentWorker
 from storage.wards import slug
 
 router = Router("ward_report")
+PDF_RENDERER = "reports.document:render_pdf"  # run in a document worker, never imported here
 
 
 @police("baocao", "monthly_report", commander=True, on=router)
@@ -80,21 +79,22 @@ async def _send(ctx: Context, officer: Officer, month: str) -> None:
         return
     ctx.reply(summary(ctx, report), buttons)
     name, route, gettext = f"bao-cao-{slug(ward.name)}-{month}.pdf", ctx.route, ctx._
+    documents, language = ctx.services.documents, ctx.language
 
     async def send_pdf() -> list[Outbound]:
-        pdf = await asyncio.to_thread(_render_pdf, report, gettext)
+        pdf = await _render_pdf(documents, report, language)
         media = (Media("pdf", "application/pdf", pdf, filename=name),)
         return [Outbound(route, Reply(gettext("The report as PDF:"), media=media))]
 
     ctx.after_commit(send_pdf)  # seconds of rendering, with no database lock held
 
 
-def _render_pdf(report: MonthlyReport, gettext: Callable[[str], str]) -> bytes:
-    from reports.document import write_report  # matplotlib and fpdf2: loaded when needed
-
-    with tempfile.TemporaryDirectory(prefix="wardbot-report-") as folder:
-        files = write_report(report, Path(folder), gettext)
-        return files.pdf.read_bytes()
+async def _render_pdf(documents: DocumentWorker, report: MonthlyReport, language: str) -> bytes:
+    """In a worker process: matplotlib and fpdf2 never enter the bot's process."""
+    pdf = await documents.run(PDF_RENDERER, report, WorkerGettext(language))
+    if not isinstance(pdf, bytes):  # pragma: no cover - render_pdf returns the bytes
+        raise DocumentFailed
+    return pdf
 
 
 def summary(ctx: Context, report: MonthlyReport) -> str:

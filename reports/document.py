@@ -7,6 +7,7 @@ anything else to print."""
 from __future__ import annotations
 
 import csv
+import tempfile
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,13 @@ class ReportFiles:
     pdf: Path
     csvs: tuple[Path, ...]
     charts: tuple[Path, ...]
+
+
+def render_pdf(report: MonthlyReport, gettext: Translate) -> bytes:
+    """The report's PDF alone, for the chat: run by a document worker process
+    (storage/sandbox.py names it), so the bot's process never loads matplotlib or fpdf2."""
+    with tempfile.TemporaryDirectory(prefix="wardbot-report-") as folder:
+        return write_report(report, Path(folder), gettext).pdf.read_bytes()
 
 
 def write_report(report: MonthlyReport, out_dir: Path, gettext: Translate) -> ReportFiles:

@@ -7,7 +7,6 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz, process
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -222,7 +221,18 @@ async def match_groups(
     if found:
         return found
     groups = await list_groups(session, ward)
-    choices = {g.id: g.search_key for g in groups}
-    best = process.extract(key, choices, scorer=fuzz.WRatio, score_cutoff=82, limit=limit)
     by_id = {g.id: g for g in groups}
-    return [by_id[group_id] for _, _, group_id in best]
+    return [
+        by_id[group_id]
+        for group_id in closest_keys(key, {g.id: g.search_key for g in groups}, limit)
+    ]
+
+
+def closest_keys(key: str, choices: dict[int, str], limit: int) -> list[int]:
+    """The ids whose keys are closest to `key`, for typos. rapidfuzz is imported on the
+    first typo rather than at start, so the bot's process carries it only once it is used
+    (issue 16, memory)."""
+    from rapidfuzz import fuzz, process
+
+    best = process.extract(key, choices, scorer=fuzz.WRatio, score_cutoff=82, limit=limit)
+    return [group_id for _, _, group_id in best]

@@ -3,7 +3,7 @@ minutes or gigabytes, or to carry something past it.
 
 Each generator is deterministic, needs only Pillow, pypdf and zlib (no pytest: the
 benchmarks import this module too) and takes well under a second. The files are
-refused by storage.attachments.sanitize() before the expensive step; the benchmarks
+refused by storage.file_cleaning.sanitize() before the expensive step; the benchmarks
 measure what they cost without those limits.
 """
 

@@ -33,14 +33,14 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-import storage.attachments as attachments
+import storage.file_cleaning as attachments
 from storage.attachments import (
     MAX_BYTES,
     AttachmentRejected,
     CleanFile,
     RejectReason,
-    sanitize,
 )
+from storage.file_cleaning import sanitize
 from tests import hostile_files
 
 MARK = "WardbotMarker4417"  # alphanumeric: written as is, never escaped, in every format

@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from storage import migrate
+from storage import migrate, migration_runner
 from storage.db import Database
 from storage.models import Base
 
@@ -47,7 +47,7 @@ async def test_downgrade_to_empty_and_back(database_url: str) -> None:
         def down(connection):
             from alembic import command
 
-            command.downgrade(migrate.alembic_config(connection), "base")
+            command.downgrade(migration_runner.alembic_config(connection), "base")
 
         async with db.engine.begin() as connection:
             await connection.run_sync(down)

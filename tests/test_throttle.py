@@ -117,3 +117,27 @@ async def test_two_senders_to_one_chat_are_still_spaced() -> None:
 
     await asyncio.gather(one(), one())
     assert len(sent) == 2 and sent[1] - sent[0] >= 1.0
+
+
+def test_the_pacer_forgets_chats_it_no_longer_paces() -> None:
+    """A 5,000-recipient broadcast at 30/s leaves only the last window's chats in
+    memory, and a group is remembered for its minute (issue 16, memory)."""
+    clock = Clock()
+    pacer = ChatPacer(SendLimits(chat_per_second=1, group_per_minute=20), clock=clock)
+    pacer.record("group", group=True)
+    most = 0
+    for person in range(5000):
+        assert pacer.wait_time(f"person-{person}", group=False) == 0
+        pacer.record(f"person-{person}", group=False)
+        most = max(most, len(pacer))
+        clock.now += 1 / 30
+    assert most <= 2 * 31 + 2  # two chat windows of 30/s at most, and the group
+    clock.now += 2.0
+    assert pacer.wait_time("person-4999", group=False) == 0
+    pacer.record("late", group=False)
+    assert len(pacer) <= 2  # the one just recorded (and the group while its minute lasts)
+    clock.now += 61.0
+    pacer.record("later", group=False)
+    assert len(pacer) == 1
+    # Forgetting never lets a chat be sent to sooner than its pace allows.
+    assert pacer.wait_time("later", group=False) > 0
