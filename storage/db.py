@@ -229,7 +229,7 @@ def _create_engine(url: URL, *, echo: bool) -> AsyncEngine:
     # hide_parameters: values never reach a log line, even with SQL logging switched on.
     # pool_reset_on_return=None: every transaction ends in its own COMMIT or ROLLBACK
     # (a Connection rolls back its own on close), so the pool's extra ROLLBACK would
-    # only add a trip to the driver's thread to every transaction, under the writer lock.
+    # only add a statement to every transaction, under the writer lock.
     # The driver: aiosqlite's interface, without its thread (storage/sqlite_inline.py).
     connect = sqlite_inline.connector(url.database or ":memory:")
 
@@ -252,7 +252,7 @@ def _create_engine(url: URL, *, echo: bool) -> AsyncEngine:
         cursor.execute("PRAGMA secure_delete=ON")
         # Each connection's page cache is 512 KiB rather than SQLite's 2 MB: the pages
         # are in the operating system's cache anyway, and the bot's process keeps no
-        # more than it needs (issue 16, memory).
+        # more than it needs.
         cursor.execute("PRAGMA cache_size=-512")
         cursor.close()
 
