@@ -4,10 +4,8 @@ WARDBOT_TEST_DATABASE_URL is set, on PostgreSQL too (a fresh database per test).
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import secrets
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +14,9 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot import cli
 from bot.app import App, open_app
 from bot.config import Settings
+from tests.helpers import run_cli
 
 PG_URL = os.environ.get("WARDBOT_TEST_DATABASE_URL", "").strip()
 
@@ -96,24 +94,13 @@ class CliResult:
 
 
 @pytest.fixture
-def wardbot(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
-) -> Callable[..., Awaitable[CliResult]]:
-    """`wardbot ARGS...` in this process, in English, against this test's database."""
-    for name in list(os.environ):
-        if name.startswith("WARDBOT_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("WARDBOT_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("WARDBOT_KEYRING", str(settings.keyring_path))
-    monkeypatch.setenv("WARDBOT_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("WARDBOT_LANG", "en")
-    monkeypatch.chdir(tmp_path)
+def wardbot(cli_env: dict[str, str], tmp_path: Path) -> Callable[..., Awaitable[CliResult]]:
+    """`wardbot ARGS...` in this process (tests/helpers.py:run_cli), in English, against
+    this test's database, from the test's directory."""
+    env = {**cli_env, "WARDBOT_LANG": "en"}
 
     async def run(*args: str, stdin: str = "") -> CliResult:
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
-        capsys.readouterr()
-        code = await asyncio.to_thread(cli.main, list(args))  # main runs its own loop
-        out, err = capsys.readouterr()
-        return CliResult(code, out, err)
+        done = await asyncio.to_thread(run_cli, *args, env=env, stdin=stdin, cwd=tmp_path)
+        return CliResult(done.returncode, done.stdout, done.stderr)
 
     return run
