@@ -240,7 +240,10 @@ async def _console(
         jobs = Jobs(app.services)
         jobs.start(only_mixer=not with_jobs)
         try:
-            await console.chat(app.dispatcher, args.user.strip())
+            # The streams as they are now, not as they were when the module was loaded.
+            await console.chat(
+                app.dispatcher, args.user.strip(), stdin=sys.stdin, stdout=sys.stdout
+            )
         finally:
             await jobs.stop()
         return 0

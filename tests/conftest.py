@@ -4,21 +4,24 @@ WARDBOT_TEST_DATABASE_URL is set, on PostgreSQL too (a fresh database per test).
 from __future__ import annotations
 
 import asyncio
-import io
+import concurrent.futures
 import os
 import secrets
-import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot import cli
 from bot.app import App, open_app
 from bot.config import Settings
+from storage import migrate
+from storage.db import Database
+from tests.helpers import run_cli
 
 PG_URL = os.environ.get("WARDBOT_TEST_DATABASE_URL", "").strip()
 
@@ -40,23 +43,82 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def _migrated(url: str) -> None:
+    """Apply every migration to the database at `url`, with a loop of its own."""
+
+    async def upgrade() -> None:
+        db = Database(url)
+        try:
+            await migrate.upgrade(db)
+        finally:
+            await db.dispose()
+
+    _on_a_loop_of_its_own(upgrade())
+
+
+def _on_a_loop_of_its_own(work: Coroutine[Any, Any, None]) -> None:
+    """For session fixtures, which pytest-asyncio's per-test loops do not serve."""
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, work).result(timeout=300)
+
+
+async def _admin(statement: str) -> None:
+    admin = await asyncpg.connect(_admin_dsn(PG_URL))
+    try:
+        await admin.execute(statement)
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite database migrated to head once per session; each test gets a copy, as
+    if it had run the migrations itself (tests/test_migrations.py runs them from empty)."""
+    path = tmp_path_factory.mktemp("template") / "wardbot.db"
+    _migrated(f"sqlite+aiosqlite:///{path}")
+    assert not path.with_name("wardbot.db-wal").exists()  # all of it is in the one file
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """The same for PostgreSQL: a database migrated once, the template of each test's."""
+    name = f"wardbot_tpl_{secrets.token_hex(6)}"
+    _on_a_loop_of_its_own(_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        _migrated(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+        yield name
+    finally:
+        _on_a_loop_of_its_own(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture
-async def database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+async def empty_database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A new database with nothing in it, not even the schema."""
     if backend == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'wardbot.db'}"
         return
     name = f"wardbot_t_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(_admin_dsn(PG_URL))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
+    await _admin(f'CREATE DATABASE "{name}"')
     yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    admin = await asyncpg.connect(_admin_dsn(PG_URL))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def database_url(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[str]:
+    """A new database of this test's own, at the schema's head revision."""
+    if backend == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        shutil.copyfile(template, tmp_path / "wardbot.db")
+        yield f"sqlite+aiosqlite:///{tmp_path / 'wardbot.db'}"
+        return
+    template = request.getfixturevalue("postgres_template")
+    name = f"wardbot_t_{secrets.token_hex(6)}"
+    await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -96,24 +158,13 @@ class CliResult:
 
 
 @pytest.fixture
-def wardbot(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
-) -> Callable[..., Awaitable[CliResult]]:
-    """`wardbot ARGS...` in this process, in English, against this test's database."""
-    for name in list(os.environ):
-        if name.startswith("WARDBOT_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("WARDBOT_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("WARDBOT_KEYRING", str(settings.keyring_path))
-    monkeypatch.setenv("WARDBOT_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("WARDBOT_LANG", "en")
-    monkeypatch.chdir(tmp_path)
+def wardbot(cli_env: dict[str, str], tmp_path: Path) -> Callable[..., Awaitable[CliResult]]:
+    """`wardbot ARGS...` in this process (tests/helpers.py:run_cli), in English, against
+    this test's database, from the test's directory."""
+    env = {**cli_env, "WARDBOT_LANG": "en"}
 
     async def run(*args: str, stdin: str = "") -> CliResult:
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
-        capsys.readouterr()
-        code = await asyncio.to_thread(cli.main, list(args))  # main runs its own loop
-        out, err = capsys.readouterr()
-        return CliResult(code, out, err)
+        done = await asyncio.to_thread(run_cli, *args, env=env, stdin=stdin, cwd=tmp_path)
+        return CliResult(done.returncode, done.stdout, done.stderr)
 
     return run

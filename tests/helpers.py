@@ -3,11 +3,18 @@ and the bytes a database really keeps on disk."""
 
 from __future__ import annotations
 
+import io
 import itertools
+import logging
+import os
 import re
 import struct
 import subprocess
 import sys
+import threading
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +23,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import cli
 from bot.app import App
 from bot.conversation import Context, Router, Services
 from bot.messages import Attachment, Button, ChatKind, Inbound, Reply
@@ -104,8 +112,6 @@ async def enrol(app: App, ward_id: int, role: OfficerRole, user: str, label: str
 
 async def outbox_for(app: App, user: str) -> str:
     """What the console channel would print for `user` now: the notices queued for them."""
-    import io
-
     from bot.channels import console
 
     out = io.StringIO()
@@ -145,17 +151,106 @@ async def deliver_everything(app: App, now: datetime) -> int:
     return sent
 
 
-def run_cli(*args: str, env: dict[str, str], stdin: str = "", cwd: Path | None = None):
-    return subprocess.run(
+def run_wardbot(
+    *args: str, env: dict[str, str], stdin: str | bytes = "", cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The installed `wardbot` console script as its own process: only for what needs
+    one (the entry point itself, signals, a second process)."""
+    done = subprocess.run(
         [WARDBOT, *args],
-        input=stdin,
+        input=stdin.encode() if isinstance(stdin, str) else stdin,
         capture_output=True,
-        text=True,
         env=env,
         cwd=cwd,
         timeout=120,
         check=False,
     )
+    return subprocess.CompletedProcess(
+        done.args, done.returncode, done.stdout.decode(), done.stderr.decode()
+    )
+
+
+# One `wardbot` at a time: a run swaps this process's environment, directory and streams.
+_CLI_LOCK = threading.Lock()
+
+
+def run_cli(
+    *args: str, env: dict[str, str], stdin: str | bytes = "", cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`wardbot ARGS...` in this process, as the console script runs it: `bot.cli.main`
+    with exactly `env` as the environment, `cwd` as the directory, `stdin` as standard
+    input, its output and log lines captured, its own event loop (in a thread of its
+    own), and an escaping exception printed as a traceback with status 1, as Python
+    would. What it changes in this process is put back afterwards."""
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    out, err = io.BytesIO(), io.BytesIO()
+    streams = (
+        io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"),
+        io.TextIOWrapper(out, encoding="utf-8", write_through=True),
+        io.TextIOWrapper(err, encoding="utf-8", errors="backslashreplace", write_through=True),
+    )
+    status: list[int] = []
+
+    def process() -> None:
+        try:
+            status.append(cli.main(list(args)))
+        except SystemExit as exit_:  # argparse's own usage errors and --help
+            if isinstance(exit_.code, str):
+                print(exit_.code, file=sys.stderr)
+            status.append(exit_.code if isinstance(exit_.code, int) else int(bool(exit_.code)))
+        except BaseException:  # what the interpreter does with it
+            traceback.print_exc()
+            status.append(1)
+
+    with _CLI_LOCK, _as_a_process(env, cwd, streams):
+        worker = threading.Thread(target=process, name="wardbot-cli")
+        worker.start()
+        worker.join(timeout=120)
+        assert not worker.is_alive(), "wardbot did not finish within 120 s"
+    for stream in streams[1:]:
+        stream.flush()
+    return subprocess.CompletedProcess(
+        ["wardbot", *args], status[0], out.getvalue().decode(), err.getvalue().decode()
+    )
+
+
+@contextmanager
+def _as_a_process(
+    env: dict[str, str], cwd: Path | None, streams: tuple[io.TextIOWrapper, ...]
+) -> Iterator[None]:
+    root = logging.getLogger()
+    handlers = root.handlers[:]
+    levels = {name: logger.level for name, logger in _loggers()}
+    environ, directory = dict(os.environ), os.getcwd()
+    saved_streams = sys.stdin, sys.stdout, sys.stderr
+    os.environ.clear()
+    os.environ.update(env)
+    if cwd is not None:
+        os.chdir(cwd)
+    sys.stdin, sys.stdout, sys.stderr = streams
+    for handler in handlers:  # so that the command configures logging as in a new process
+        root.removeHandler(handler)
+    try:
+        yield
+    finally:
+        for handler in root.handlers[:]:
+            root.removeHandler(handler)
+        for handler in handlers:
+            root.addHandler(handler)
+        for name, logger in _loggers():
+            logger.setLevel(levels.get(name, logging.NOTSET))
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        os.chdir(directory)
+        os.environ.clear()
+        os.environ.update(environ)
+
+
+def _loggers() -> list[tuple[str, logging.Logger]]:
+    found = [("", logging.getLogger())]
+    for name, logger in logging.Logger.manager.loggerDict.items():
+        if isinstance(logger, logging.Logger):
+            found.append((name, logger))
+    return found
 
 
 def cli_ok(env: dict[str, str], *args: str) -> str:

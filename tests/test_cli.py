@@ -1,4 +1,7 @@
-"""The `wardbot` command as a person runs it: piped console chat, schema, key lifecycle."""
+"""The `wardbot` command as a person runs it: piped console chat, schema, key lifecycle.
+The first two tests start the installed console script as its own process (the smoke
+tests of `wardbot chat` and `wardbot run`); the rest call the same `bot.cli.main` in
+this process (tests/helpers.py:run_cli)."""
 
 from __future__ import annotations
 
@@ -17,13 +20,13 @@ from storage import migrate
 from storage.crypto import Vault
 from storage.db import Database
 from storage.models import Conversation
-from tests.helpers import run_cli
+from tests.helpers import run_cli, run_wardbot
 
 WELCOME_VI = "Xin chào! Đây là kênh của Công an phường"
 
 
 def test_piped_start_prints_the_vietnamese_welcome_and_menu(cli_env, tmp_path: Path) -> None:
-    result = run_cli("chat", "--user", "an", env=cli_env, stdin="/start\n", cwd=tmp_path)
+    result = run_wardbot("chat", "--user", "an", env=cli_env, stdin="/start\n", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert WELCOME_VI in result.stdout
     assert "1. Báo tin, tố giác" in result.stdout and "7. Ngôn ngữ / Language" in result.stdout
@@ -34,7 +37,7 @@ def test_first_start_on_a_fresh_directory_uses_sqlite_and_makes_a_private_keyrin
     tmp_path: Path,
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WARDBOT_")}
-    result = run_cli("run", env=env, stdin="/start\n7\n2\n", cwd=tmp_path)
+    result = run_wardbot("run", env=env, stdin="/start\n7\n2\n", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert WELCOME_VI in result.stdout and "I will answer in English" in result.stdout
     data = tmp_path / "wardbot-data"
@@ -46,17 +49,12 @@ def test_first_start_on_a_fresh_directory_uses_sqlite_and_makes_a_private_keyrin
 
 
 def test_undecodable_input_is_answered_not_crashed(cli_env, tmp_path: Path) -> None:
-    import subprocess
-
-    from tests.helpers import WARDBOT
-
-    result = subprocess.run(
-        [WARDBOT, "chat", "--user", "an"], input=b"\xff\xfe\xc3(\n/start\n", env=cli_env,
-        capture_output=True, cwd=tmp_path, timeout=60, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0
-    assert "Xin lỗi, tôi chưa hiểu".encode() in result.stdout
-    assert WELCOME_VI.encode() in result.stdout
+    result = run_cli(
+        "chat", "--user", "an", env=cli_env, stdin=b"\xff\xfe\xc3(\n/start\n", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Xin lỗi, tôi chưa hiểu" in result.stdout
+    assert WELCOME_VI in result.stdout
 
 
 async def test_console_channel_in_process(app) -> None:

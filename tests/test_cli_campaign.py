@@ -1,5 +1,5 @@
 """`wardbot poster`, `progress`, `drugfree` and `pledge` as a ward's administrator runs
-them: real processes on the test's database, answers in Vietnamese, mistakes as one
+them: `bot.cli.main` as the console script runs it, on the test's database, answers in Vietnamese, mistakes as one
 polite line and never a traceback."""
 
 from __future__ import annotations

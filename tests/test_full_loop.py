@@ -1,4 +1,5 @@
-"""The whole loop through the `wardbot` command, each person in their own process:
+"""The whole loop through the `wardbot` command, each person in their own run of it
+(in this process, as tests/helpers.py:run_cli runs it):
 a resident reports, an officer enrolled by invite sees it in /queue and asks a
 question, the resident answers via /status, the officer closes it, the resident sees
 the outcome, and the audit chain is intact."""

@@ -30,8 +30,8 @@ NOT_THIS = "is not the keyring of this database"
 
 @pytest.fixture
 def console(cli_env: dict[str, str], tmp_path: Path):
-    """`wardbot ARGS...` as its own process, for the console chat, which reads the real
-    standard input (the in-process form cannot hand it one)."""
+    """`wardbot ARGS...` with the console chat reading `stdin` (by default /start), in
+    English, in this process."""
     env = {**cli_env, "WARDBOT_LANG": "en"}
 
     async def run(*args: str, stdin: str = "/start\n") -> CliResult:

@@ -25,8 +25,8 @@ async def _tables(db: Database) -> set[str]:
         return set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
 
 
-async def test_upgrade_from_empty_matches_models_and_is_repeatable(database_url: str) -> None:
-    db = Database(database_url)
+async def test_upgrade_from_empty_matches_models_and_is_repeatable(empty_database_url: str) -> None:
+    db = Database(empty_database_url)
     try:
         assert await migrate.current_revision(db) is None
         await migrate.upgrade(db)
@@ -39,8 +39,8 @@ async def test_upgrade_from_empty_matches_models_and_is_repeatable(database_url:
         await db.dispose()
 
 
-async def test_downgrade_to_empty_and_back(database_url: str) -> None:
-    db = Database(database_url)
+async def test_downgrade_to_empty_and_back(empty_database_url: str) -> None:
+    db = Database(empty_database_url)
     try:
         await migrate.upgrade(db)
 
