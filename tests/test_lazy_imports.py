@@ -101,9 +101,9 @@ def _build(config: Path) -> dict:
 
 
 async def test_the_run_process_loads_no_parser_document_library_or_alembic(
-    tmp_path: Path, database_url: str
+    tmp_path: Path, empty_database_url: str
 ) -> None:
-    config = _config(tmp_path, database_url)
+    config = _config(tmp_path, empty_database_url)
     first = _build(config)  # a fresh database: migrated by a child process
     assert first["channels"] == ["telegram", "zalo"]
     assert first["built"] == [], "imported at start: " + ", ".join(first["built"])
@@ -116,15 +116,15 @@ async def test_the_run_process_loads_no_parser_document_library_or_alembic(
     again = _build(config)  # a database already at the head: no child, no Alembic
     assert again["built"] == []
 
-    db = Database(database_url)
+    db = Database(empty_database_url)
     try:
         assert await migrate.current_revision(db) == migrate.head_revision()
     finally:
         await db.dispose()
 
 
-async def test_an_old_database_is_migrated_by_the_child(database_url: str) -> None:
-    db = Database(database_url)
+async def test_an_old_database_is_migrated_by_the_child(empty_database_url: str) -> None:
+    db = Database(empty_database_url)
     try:
         await migration_runner.upgrade(db, "0005")
         assert await migrate.current_revision(db) == "0005"
@@ -136,8 +136,8 @@ async def test_an_old_database_is_migrated_by_the_child(database_url: str) -> No
         await db.dispose()
 
 
-async def test_a_fresh_database_is_migrated_in_process_when_asked(database_url: str) -> None:
-    db = Database(database_url)
+async def test_a_fresh_database_is_migrated_in_process_when_asked(empty_database_url: str) -> None:
+    db = Database(empty_database_url)
     try:
         assert await migrate.current_revision(db) is None
         await migrate.upgrade(db)
