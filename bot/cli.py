@@ -65,8 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_("wardbot: keyring error: {problem}").format(problem=problem), file=sys.stderr)
         return 2
     except WardError as exc:
-        for problem in exc.problems:
-            print(f"wardbot: {_render(problem, _)}", file=sys.stderr)
+        for ward_problem in exc.problems:
+            print(f"wardbot: {_render(ward_problem, _)}", file=sys.stderr)
         return 1
     except CommandError as exc:
         print(f"wardbot: {exc}", file=sys.stderr)

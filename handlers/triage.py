@@ -25,7 +25,7 @@ from handlers.start import fallback, home
 from handlers.status import ask_reporter
 from storage import officers, tips, triage, wards
 from storage.models import Officer, OfficerRole, ResidentialGroup, Tip, TipStatus, utcnow
-from storage.pseudonyms import Purpose
+from storage.pseudonyms import Pseudonym, Purpose
 from storage.search_keys import search_key
 from storage.tips import EventKind
 from storage.triage import Outcome, TransitionRefused
@@ -65,7 +65,7 @@ EVENT_LABELS = {
 OfficerHandler = Callable[[Context, Officer], Awaitable[None]]
 
 
-def officer_account(ctx: Context) -> str:
+def officer_account(ctx: Context) -> Pseudonym:
     route = ctx.route
     return ctx.services.pseudonyms.of(Purpose.OFFICER, route.channel, *route.account_parts())
 
@@ -321,7 +321,7 @@ async def read_tip(ctx: Context, officer: Officer) -> None:
     lines += ["", content.get("what", "")]
     for entry in await tips.timeline(ctx.session, services.vault, tip):
         if entry.text and entry.kind in EVENT_LABELS:
-            lines.append(f"— {ctx._(EVENT_LABELS[entry.kind])}: {entry.text}")
+            lines.append(f"— {ctx._(EVENT_LABELS[EventKind(entry.kind)])}: {entry.text}")
     for note in await tips.notes(ctx.session, services.vault, tip):
         lines.append(f"— {ctx._(EVENT_LABELS[EventKind.NOTE])}: {note}")
     if tip.sealed_route is None:

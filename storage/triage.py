@@ -18,6 +18,7 @@ from typing import NewType
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from storage import tips
 from storage.audit import AuditLog
@@ -109,7 +110,7 @@ class Invites:
         route: Route,
     ) -> Officer | None:
         cleaned = "".join(ch for ch in text.upper() if ch.isalnum())
-        cleaned = cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1", "U": "V"}))
+        cleaned = cleaned.translate(str.maketrans("OILU", "011V"))
         if len(cleaned) != INVITE_CHARS or any(ch not in ALPHABET for ch in cleaned):
             return None
         officer = await session.scalar(
@@ -308,7 +309,7 @@ async def stats(session: AsyncSession, ward_id: int, now: datetime) -> Stats:
     )
     open_tip = and_(Tip.ward_id == ward_id, Tip.is_open.is_(True))
 
-    async def count(*conditions: object) -> int:
+    async def count(*conditions: ColumnElement[bool]) -> int:
         return int(await session.scalar(select(func.count()).where(*conditions)) or 0)
 
     since = now - timedelta(days=30)
