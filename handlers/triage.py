@@ -28,7 +28,7 @@ from storage.models import Officer, OfficerRole, ResidentialGroup, Tip, TipStatu
 from storage.pseudonyms import Pseudonym, Purpose
 from storage.search_keys import search_key
 from storage.tips import EventKind
-from storage.triage import Outcome, TransitionRefused
+from storage.triage import OUTCOME_LABELS, Outcome, TransitionRefused
 
 router = Router("triage")
 
@@ -47,12 +47,6 @@ OUTCOMES = {
     "duplicate": Outcome.DUPLICATE, "trung": Outcome.DUPLICATE,
     "referred": Outcome.REFERRED, "chuyen": Outcome.REFERRED,
 }  # fmt: skip
-OUTCOME_LABELS = {
-    Outcome.CONFIRMED: N_("confirmed and acted on"),
-    Outcome.UNFOUNDED: N_("checked; nothing was found"),
-    Outcome.DUPLICATE: N_("the same as another tip, handled there"),
-    Outcome.REFERRED: N_("passed on to higher police"),
-}
 
 EVENT_LABELS = {
     EventKind.QUESTION: N_("Question to the reporter"),

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.i18n import N_
 from storage import tips
 from storage.audit import AuditLog
 from storage.crypto import Vault
@@ -58,6 +59,16 @@ class Outcome(StrEnum):
     UNFOUNDED = "unfounded"
     DUPLICATE = "duplicate"
     REFERRED = "referred"
+
+
+# What an outcome is called, to the police and to the reporter alike (keyed by the
+# stored string, which each Outcome is).
+OUTCOME_LABELS: dict[str, str] = {
+    Outcome.CONFIRMED: N_("confirmed and acted on"),
+    Outcome.UNFOUNDED: N_("checked; nothing was found"),
+    Outcome.DUPLICATE: N_("the same as another tip, handled there"),
+    Outcome.REFERRED: N_("passed on to higher police"),
+}
 
 
 class TransitionRefused(Exception):
