@@ -65,8 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_("wardbot: keyring error: {problem}").format(problem=problem), file=sys.stderr)
         return 2
     except WardError as exc:
-        for problem in exc.problems:
-            print(f"wardbot: {_render(problem, _)}", file=sys.stderr)
+        for ward_problem in exc.problems:
+            print(f"wardbot: {_render(ward_problem, _)}", file=sys.stderr)
         return 1
     except CommandError as exc:
         print(f"wardbot: {exc}", file=sys.stderr)
@@ -119,7 +119,20 @@ Handler = Callable[
 def _parser(_: Callable[[str], str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wardbot", description=_("Ward anti-drug bot."))
     parser.add_argument("--config", type=Path, help=_("configuration file (TOML)"))
-    commands = parser.add_subparsers(metavar="COMMAND")
+    # `wardbot run --config FILE` as well as `wardbot --config FILE run`: every command
+    # and action takes --config too (their parsers are of this class, nested ones as
+    # well); given there, it wins, and when it is not, the top-level value stays.
+    config_option = argparse.ArgumentParser(add_help=False)
+    config_option.add_argument(
+        "--config", type=Path, default=argparse.SUPPRESS, help=_("configuration file (TOML)")
+    )
+
+    class WithConfig(argparse.ArgumentParser):
+        def __init__(self, *args: Any, **kw: Any) -> None:
+            kw["parents"] = [config_option, *kw.get("parents", ())]
+            super().__init__(*args, **kw)
+
+    commands = parser.add_subparsers(metavar="COMMAND", parser_class=WithConfig)
 
     def command(name: str, help_text: str, handler: Handler, **kw: Any) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, **kw)

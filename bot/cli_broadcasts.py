@@ -20,7 +20,9 @@ from storage.models import Campaign, utcnow
 Translate = Callable[[str], str]
 
 
-def add_commands(commands: Any, command: Callable[..., argparse.ArgumentParser], _: Translate):
+def add_commands(
+    commands: Any, command: Callable[..., argparse.ArgumentParser], _: Translate
+) -> None:
     content = commands.add_parser("content", help=_("awareness messages")).add_subparsers(
         metavar="ACTION"
     )

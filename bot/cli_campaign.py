@@ -23,7 +23,9 @@ from storage.pledges import KIND_LABELS, PledgeError
 Translate = Callable[[str], str]
 
 
-def add_commands(commands: Any, command: Callable[..., argparse.ArgumentParser], _: Translate):
+def add_commands(
+    commands: Any, command: Callable[..., argparse.ArgumentParser], _: Translate
+) -> None:
     poster = command("poster", _("a printable A4 poster (PDF and PNG) with QR codes for a TDP"),
                      cmd_poster)  # fmt: skip
     poster.add_argument("--tdp", required=True, help=_("the residential group's name"))

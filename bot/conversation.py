@@ -415,7 +415,9 @@ class Dispatcher:
                           describe(exc))  # fmt: skip
                 result = exc
 
-            async def resume(follow: Context, then: Continuation = then, result: Any = result):
+            async def resume(
+                follow: Context, then: Continuation = then, result: Any = result
+            ) -> None:
                 follow.state.pending = ""
                 if isinstance(result, Exception):
                     follow.reply(follow._(_UNFINISHED))

@@ -51,7 +51,8 @@ async def retention_tick(services: Services, now: datetime | None = None) -> int
             unused = now.date() - timedelta(days=settings.conversation_days)
             deleted = await conversations.delete_untouched(session, unused)
         # Only recent ones can hold something still timed: older ones were swept before.
-        since, after = now.date() - timedelta(days=2), 0
+        since = now.date() - timedelta(days=2)
+        after: int | None = 0
         while after is not None:
             async with services.db.transaction() as session:
                 _, after = await conversations.expire_data(

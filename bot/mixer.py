@@ -44,13 +44,13 @@ async def mix(services: Services, *, now: datetime | None = None, everything: bo
 async def _store(session: AsyncSession, services: Services, drop: OpenDrop) -> None:
     if drop.payload.get("kind") == "tip":
         submission = Submission.from_payload(drop.payload)
-        tip = await tips.create_tip(session, services.vault, submission)
-        triage.set_deadlines(tip, services.sla, submission.submitted_at)
+        created = await tips.create_tip(session, services.vault, submission)
+        triage.set_deadlines(created, services.sla, submission.submitted_at)
         await services.audit.append(
-            session, "received", ward_id=tip.ward_id, tip_id=tip.id,
-            detail={"category": tip.category, "urgent": tip.urgent},
+            session, "received", ward_id=created.ward_id, tip_id=created.id,
+            detail={"category": created.category, "urgent": created.urgent},
         )  # fmt: skip
-        await notify_new_tip(session, services, tip)
+        await notify_new_tip(session, services, created)
         return
     message = ReporterMessage.from_payload(drop.payload)
     tip = await session.get(Tip, message.tip_id)

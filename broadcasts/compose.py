@@ -56,6 +56,8 @@ class Texts:
         if broadcast is None:
             raise LookupError("a delivery whose broadcast is gone")
         ward = await session.get(Ward, broadcast.ward_id)
+        if ward is None:  # not while the broadcast row exists (ON DELETE CASCADE)
+            raise LookupError("a delivery whose ward is gone")
         message = (
             await session.get(AwarenessMessage, broadcast.message_id)
             if broadcast.message_id

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.config import CampaignSettings, Settings
 from broadcasts.calendar import QuietHours, at_local, campaign_days, parse_period, period_of
@@ -267,7 +268,7 @@ async def pick_rotation(
     if not candidates:
         return None
     since = utcnow() - timedelta(days=365)
-    reaching = Broadcast.group_id.is_(None)
+    reaching: ColumnElement[bool] = Broadcast.group_id.is_(None)
     if group_id is not None:
         reaching = or_(Broadcast.group_id == group_id, reaching)
     history = (
@@ -287,7 +288,7 @@ async def pick_rotation(
     by_id = {m.id: m for m in candidates}
     topic_last: dict[str, datetime] = {}
     for message_id, at in last_sent.items():
-        message = by_id.get(message_id)
+        message = by_id.get(message_id) if message_id is not None else None
         if message is not None and (
             message.topic not in topic_last or at > topic_last[message.topic]
         ):

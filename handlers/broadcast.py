@@ -50,6 +50,23 @@ def _steps(ctx: Context) -> list[Button]:
     return [Button(ctx._("Cancel"), "bc:cancel")]
 
 
+async def _ward(ctx: Context, officer: Officer) -> Ward | None:
+    """The officer's ward; if it is gone (removed while they were writing), the draft
+    is dropped and they are told that nothing can be sent."""
+    ward = await ctx.session.get(Ward, officer.ward_id)
+    if ward is None:
+        ctx.state.data.pop("bc_text", None)
+        ctx.state.data.pop("bc_group", None)
+        ctx.go("")
+        ctx.reply(
+            ctx._(
+                "Your ward is no longer in the bot's records, so this message cannot be "
+                "sent; nothing was sent."
+            )
+        )
+    return ward
+
+
 @police("broadcast", "thongbao", on=router)
 async def start(ctx: Context, officer: Officer) -> None:
     ctx.state.data.pop("bc_text", None)
@@ -72,20 +89,20 @@ async def text_written(ctx: Context) -> None:
     if officer is None:
         return
     text = ctx.inbound.text.strip()
-    ward = await ctx.session.get(Ward, officer.ward_id)
-    if not _acceptable(ctx, text, ward):
+    ward = await _ward(ctx, officer)
+    if ward is None or not _acceptable(ctx, text, ward):
         return
     ctx.state.data["bc_text"] = text
     ctx.go("")
     ctx.reply(
         ctx._("Who should receive it?"),
-        [[Button(ctx._("Every residential group of {ward}").format(ward=ward.name if ward else ""),
+        [[Button(ctx._("Every residential group of {ward}").format(ward=ward.name),
                  "bc:scope:all")],
          [Button(ctx._("One residential group"), "bc:scope:one")], _steps(ctx)],
     )  # fmt: skip
 
 
-def _acceptable(ctx: Context, text: str, ward: Ward | None) -> bool:
+def _acceptable(ctx: Context, text: str, ward: Ward) -> bool:
     """Whether the draft can go to residents: bare {ward} and {hotlines} only, and not
     longer than a message once they are filled in, for every language residents read.
     If not, the officer is told why, in their language, and asked to write it again."""
@@ -93,8 +110,7 @@ def _acceptable(ctx: Context, text: str, ward: Ward | None) -> bool:
         if not text:
             raise ContentError(N_("the text is empty"))
         check_text(text)
-        if ward is not None:
-            check_rendered(text, ward, headings(ctx.services.translator))
+        check_rendered(text, ward, headings(ctx.services.translator))
     except ContentError as exc:
         ctx.go("bc:text")
         ctx.reply(
@@ -126,10 +142,10 @@ async def group_typed(ctx: Context) -> None:
     officer = await typing_officer(ctx)
     if officer is None:
         return
-    ward = await ctx.session.get(Ward, officer.ward_id)
-    matches = (
-        await wards.match_groups(ctx.session, ward, ctx.inbound.text.strip()[:120]) if ward else []
-    )
+    ward = await _ward(ctx, officer)
+    if ward is None:
+        return
+    matches = await wards.match_groups(ctx.session, ward, ctx.inbound.text.strip()[:120])
     if len(matches) != 1:
         ctx.reply(
             ctx._("Please type the exact name of one residential group."), [_steps(ctx)],
@@ -142,11 +158,13 @@ async def group_typed(ctx: Context) -> None:
 
 
 async def _preview(ctx: Context, officer: Officer) -> None:
-    ward = await ctx.session.get(Ward, officer.ward_id)
+    ward = await _ward(ctx, officer)
+    if ward is None:
+        return
     group_id = ctx.state.data.get("bc_group")
     chats, people = await approval.audience(ctx.session, officer.ward_id, group_id)
     scope = await _scope_name(ctx, ward, group_id)
-    text = render(ctx.state.data["bc_text"], ward, ctx._(HOTLINE_HEADING)) if ward else ""
+    text = render(ctx.state.data["bc_text"], ward, ctx._(HOTLINE_HEADING))
     ctx.reply(
         ctx._("Preview:\n\n{text}\n\n— To: {scope}, {chats} group chats and {people} "
               "subscribers. Send it to the commander for approval?").format(
@@ -156,12 +174,12 @@ async def _preview(ctx: Context, officer: Officer) -> None:
     )  # fmt: skip
 
 
-async def _scope_name(ctx: Context, ward: Ward | None, group_id: int | None) -> str:
+async def _scope_name(ctx: Context, ward: Ward, group_id: int | None) -> str:
     if group_id is not None:
         group = await ctx.session.get(ResidentialGroup, group_id)
         if group is not None:
             return group.name
-    return ctx._("every residential group of {ward}").format(ward=ward.name if ward else "")
+    return ctx._("every residential group of {ward}").format(ward=ward.name)
 
 
 @police_action("bc:again", on=router)
@@ -176,7 +194,7 @@ async def submit(ctx: Context, officer: Officer) -> None:
     if not isinstance(text, str):
         ctx.reply(ctx._("There is no draft to send. Start with /broadcast."))
         return
-    ward = await ctx.session.get(Ward, officer.ward_id)
+    ward = await _ward(ctx, officer)
     if ward is None:
         return
     if not _acceptable(ctx, text, ward):  # checked again: the ward's numbers may have grown

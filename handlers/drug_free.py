@@ -61,9 +61,9 @@ async def progress_text(ctx: Context, ward: Ward) -> str:
         lines.append(ctx._("No targets are set for this ward (see [targets] in the config)."))
     counts: dict[DrugFreeStatus, int] = {}
     for group in groups:
-        mark = rules.status_at(marks.get(group.id, []), year)
-        if mark is not None and mark.year == year:
-            counts[mark.status] = counts.get(mark.status, 0) + 1
+        latest = rules.status_at(marks.get(group.id, []), year)
+        if latest is not None and latest.year == year:
+            counts[latest.status] = counts.get(latest.status, 0) + 1
     lines += ["", ctx._("Recorded for {year}:").format(year=year)]
     lines += [f"• {ctx._(label)}: {counts.get(s, 0)}" for s, label in rules.LABELS.items()]
     lines += ["", ctx._("To record a status: /drugfree NAME OF THE TDP")]

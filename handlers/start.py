@@ -116,7 +116,9 @@ async def start(ctx: Context) -> None:
     if ctx.inbound.chat_kind is ChatKind.GROUP:
         await group_pointer(ctx)
         return
-    keep = {k: ctx.state.data[k] for k in ("ward_id", "preset_group") if k in ctx.state.data}
+    keep: dict[str, object] = {
+        k: ctx.state.data[k] for k in ("ward_id", "preset_group") if k in ctx.state.data
+    }
     ctx.state.data.clear()
     ctx.state.data.update(keep)
     link = _DEEP_LINK.fullmatch(ctx.args)

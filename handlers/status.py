@@ -23,6 +23,7 @@ from storage.models import Tip, TipStatus, utcnow
 from storage.pseudonyms import Purpose
 from storage.receipts import ReceiptSecret, TipCode, Verdict, parse_code, parse_secret
 from storage.tips import EventKind
+from storage.triage import OUTCOME_LABELS
 
 router = Router("status")
 
@@ -42,12 +43,6 @@ STATUS_LABELS = {
     TipStatus.ASSIGNED: N_("assigned to an officer"),
     TipStatus.INVESTIGATING: N_("being looked into"),
     TipStatus.CLOSED: N_("closed"),
-}
-OUTCOME_LABELS = {
-    "confirmed": N_("confirmed and acted on"),
-    "unfounded": N_("checked; nothing was found"),
-    "duplicate": N_("the same as another tip, handled there"),
-    "referred": N_("passed on to higher police"),
 }
 
 

@@ -25,10 +25,10 @@ from handlers.start import fallback, home
 from handlers.status import ask_reporter
 from storage import officers, tips, triage, wards
 from storage.models import Officer, OfficerRole, ResidentialGroup, Tip, TipStatus, utcnow
-from storage.pseudonyms import Purpose
+from storage.pseudonyms import Pseudonym, Purpose
 from storage.search_keys import search_key
 from storage.tips import EventKind
-from storage.triage import Outcome, TransitionRefused
+from storage.triage import OUTCOME_LABELS, Outcome, TransitionRefused
 
 router = Router("triage")
 
@@ -47,12 +47,6 @@ OUTCOMES = {
     "duplicate": Outcome.DUPLICATE, "trung": Outcome.DUPLICATE,
     "referred": Outcome.REFERRED, "chuyen": Outcome.REFERRED,
 }  # fmt: skip
-OUTCOME_LABELS = {
-    Outcome.CONFIRMED: N_("confirmed and acted on"),
-    Outcome.UNFOUNDED: N_("checked; nothing was found"),
-    Outcome.DUPLICATE: N_("the same as another tip, handled there"),
-    Outcome.REFERRED: N_("passed on to higher police"),
-}
 
 EVENT_LABELS = {
     EventKind.QUESTION: N_("Question to the reporter"),
@@ -65,7 +59,7 @@ EVENT_LABELS = {
 OfficerHandler = Callable[[Context, Officer], Awaitable[None]]
 
 
-def officer_account(ctx: Context) -> str:
+def officer_account(ctx: Context) -> Pseudonym:
     route = ctx.route
     return ctx.services.pseudonyms.of(Purpose.OFFICER, route.channel, *route.account_parts())
 
@@ -321,7 +315,7 @@ async def read_tip(ctx: Context, officer: Officer) -> None:
     lines += ["", content.get("what", "")]
     for entry in await tips.timeline(ctx.session, services.vault, tip):
         if entry.text and entry.kind in EVENT_LABELS:
-            lines.append(f"— {ctx._(EVENT_LABELS[entry.kind])}: {entry.text}")
+            lines.append(f"— {ctx._(EVENT_LABELS[EventKind(entry.kind)])}: {entry.text}")
     for note in await tips.notes(ctx.session, services.vault, tip):
         lines.append(f"— {ctx._(EVENT_LABELS[EventKind.NOTE])}: {note}")
     if tip.sealed_route is None:

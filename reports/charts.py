@@ -9,9 +9,12 @@ import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reports.figures import MASK_BELOW, LabelledCount, MonthlyReport
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 Translate = Callable[[str], str]
 
@@ -20,7 +23,7 @@ DPI = 150
 _EMPTY_IN = 1.3  # a chart with nothing to draw: its title and one line of text
 MASKED_LENGTH = MASK_BELOW - 1  # a "<3" bar is drawn this long, whatever the count was
 _RED, _GREY, _LIGHT, _DARK = "#be141e", "#9a9a9a", "#e4e4e4", "#333333"
-_STYLE = {
+_STYLE: dict[RcKeyType, object] = {
     "font.family": "DejaVu Sans",
     "font.size": 9,
     "axes.titlesize": 10,

@@ -154,6 +154,7 @@ def _layout(report: MonthlyReport, tables: dict[str, Rows], charts: Sequence[Pat
             gettext: Translate) -> Any:  # fmt: skip
     from fpdf import FPDF
     from fpdf.fonts import FontFace
+    from fpdf.util import Padding
 
     _ = gettext
     face = dejavu()
@@ -268,7 +269,7 @@ def _layout(report: MonthlyReport, tables: dict[str, Rows], charts: Sequence[Pat
         pdf.set_fill_color(253, 243, 224)
         pdf.set_font("DejaVu", "B", 9.5)
         pdf.multi_cell(width, 5.5, _nfc("\n".join(remarks)), border=1, fill=True, align="C",
-                       padding=(1.5, 2), new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+                       padding=Padding(1.5, 2, 1.5, 2), new_x="LMARGIN", new_y="NEXT")  # fmt: skip
         pdf.set_fill_color(255, 255, 255)  # tables fill with the current colour: reset it
 
     # 2. The summary.

@@ -62,7 +62,7 @@ async def gather(
         )
     ).all()
     groups = [g for g in every if g.active]
-    names = {g.id: g.name for g in every}
+    names: dict[int | None, str] = {g.id: g.name for g in every}
 
     tips, categories, tip_groups = await _tips(session, ward.id, start, end, min(now, end))
     together = _("All, not broken down (too few to show without singling anyone out)")
@@ -188,7 +188,10 @@ async def _tips(
         urgent=sum(1 for r in received if r[2]),
         acknowledged_on_time=Share(ack_on_time, ack_due),
         closed=len(closed),
-        closed_on_time=Share(sum(1 for at, due in closed if due is None or at <= due), len(closed)),
+        closed_on_time=Share(
+            sum(1 for at, due in closed if due is None or (at is not None and at <= due)),
+            len(closed),
+        ),
         open_at_end=int(open_at_end or 0),
     )
     return figures, categories, groups

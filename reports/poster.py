@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from reports.fonts import Typeface, dejavu
 
@@ -292,7 +292,7 @@ def _hotlines(pdf: FPDF, title: str, hotlines: Sequence[tuple[str, str]], scale:
 def _lines(pdf: FPDF, value: str, style: str, size: float, width: float) -> int:
     """How many lines `value` wraps to in this font and width."""
     pdf.set_font("DejaVu", style, size)
-    return len(pdf.multi_cell(width, 5, value, dry_run=True, output="LINES"))
+    return len(cast("list[str]", pdf.multi_cell(width, 5, value, dry_run=True, output="LINES")))
 
 
 def _footer(pdf: FPDF, footer: str) -> float:

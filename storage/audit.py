@@ -29,6 +29,7 @@ from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from bot.i18n import N_
 from storage.keyring import Keyring
 from storage.models import AuditEntry, StoreMeta, floor_hour, utcnow
 
@@ -36,11 +37,6 @@ GENESIS = "0" * 64
 ANCHOR_FILE = "audit-anchors.log"
 
 log = logging.getLogger(__name__)
-
-
-def N_(message: str) -> str:
-    """Marks an English message id for translation where it is shown (the CLI)."""
-    return message
 
 
 _LOCK_ID = 0x77617264  # "ward": serialises appends on PostgreSQL

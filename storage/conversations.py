@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, bindparam, delete, insert, select, update
+from sqlalchemy import CursorResult, Row, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -101,7 +101,7 @@ class ConversationRow:
         return self._cipher[1]
 
     @classmethod
-    def of(cls, row: Row[Any]) -> ConversationRow:
+    def of(cls, row: Row[*tuple[Any, ...]]) -> ConversationRow:
         return cls(row.id, row.wrapped_key, row.sealed_state, row.version, row.touched_on)
 
 
@@ -111,7 +111,7 @@ class StoredConversation:
     state: ConversationState
 
 
-_TABLE = Conversation.__table__
+_TABLE = cast(Table, Conversation.__table__)
 _COLUMNS = (_TABLE.c.id, _TABLE.c.wrapped_key, _TABLE.c.sealed_state, _TABLE.c.version,
             _TABLE.c.touched_on)  # fmt: skip
 # Built once: every message runs both, and building them cost as much as running them.
@@ -201,7 +201,10 @@ async def _rekey(session: AsyncSession, vault: Vault, row: ConversationRow) -> N
 async def delete_untouched(session: AsyncSession, before: date) -> int:
     """Conversations nobody used since before `before`, with their drafts and files
     (draft_files go with them: ON DELETE CASCADE)."""
-    result = await session.execute(delete(Conversation).where(Conversation.touched_on < before))
+    result = cast(
+        "CursorResult[Any]",
+        await session.execute(delete(Conversation).where(Conversation.touched_on < before)),
+    )
     return int(result.rowcount or 0)
 
 

@@ -77,6 +77,7 @@ class Database:
                 await connection.execute(text("SELECT 1"))
                 return
             raw = await connection.get_raw_connection()
+            assert raw.driver_connection is not None  # an open connection has one
             cursor = await raw.driver_connection.execute("SELECT 1")
             await cursor.close()
 

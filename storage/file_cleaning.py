@@ -31,7 +31,7 @@ import re
 import warnings
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from PIL import Image, ImageOps
@@ -856,7 +856,7 @@ class _Rebuild:
         return reference
 
     def copy(
-        self, source: Any, schema: dict[str, Callable[[Any], PdfObject | None]]
+        self, source: Any, schema: Mapping[str, Callable[[Any], PdfObject | None]]
     ) -> DictionaryObject:
         """The entries of source that schema names, each converted (and checked) by its
         function. What an unknown entry points to is kept aside for check_dropped."""
@@ -974,7 +974,7 @@ class _Rebuild:
             return self.colour_operation(operands, operator, resources)
         if len(operands) != len(spec):  # as pdfium does, the operator is then ignored
             return None
-        kept: list[PdfObject] = []
+        kept: list[Any] = []  # operands of every kind, checked one by one
         for kind, operand in zip(spec, operands, strict=True):
             if kind == "n":
                 ok = _is_number(operand)
@@ -1183,8 +1183,9 @@ class _Rebuild:
             raise _rejected()
         if _resolved(group.get("/S")) != "/Transparency":
             return None
-        schema = {"/Type": _skip, "/S": _skip, "/CS": self.colour_space, "/I": _boolean,
-                  "/K": _boolean}  # fmt: skip
+        schema: dict[str, Callable[[Any], PdfObject | None]] = {
+            "/Type": _skip, "/S": _skip, "/CS": self.colour_space, "/I": _boolean, "/K": _boolean
+        }  # fmt: skip
         out = self.copy(value, schema)
         out[NameObject("/Type")] = NameObject("/Group")
         out[NameObject("/S")] = NameObject("/Transparency")
@@ -1314,7 +1315,7 @@ class _Rebuild:
         stream._data = raw if exact is None else zlib.compress(exact)
         return stream
 
-    def components(self, space: PdfObject) -> int:
+    def components(self, space: Any) -> int:
         family = space if isinstance(space, NameObject) else _resolved(space[0])
         if family == "/DeviceN":
             return len(_resolved(space[1]))
@@ -1753,6 +1754,8 @@ class _Rebuild:
         pypdf decodes it for the page it is drawn on; returns their object numbers."""
         rebuilt: set[int] = set()
         for stream, (page, path), masks in self.photos:
+            if stream.indirect_reference is None:  # every photo was added as an object
+                raise _rejected()
             number = stream.indirect_reference.idnum
             if number in rebuilt:
                 continue

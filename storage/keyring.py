@@ -35,6 +35,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from bot.i18n import N_
 from storage import periods
 from storage.periods import Period, PeriodKind
 
@@ -42,11 +43,6 @@ FORMAT = "wardbot-keyring/2"
 FORMAT_1 = "wardbot-keyring/1"  # master keys and HMAC root only: read, upgraded when loaded
 KEY_BYTES = 32
 FINGERPRINT_PURPOSE = "keyring-fingerprint"
-
-
-def N_(message: str) -> str:
-    """Marks an English message id for translation where it is shown (the CLI)."""
-    return message
 
 
 class KeyringError(Exception):

@@ -7,6 +7,7 @@ import hmac
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -133,7 +134,11 @@ PERIOD_KEYS_DONE = "period_keys_rewrapped"
 
 
 async def rewrap_all(
-    db: Database, vault: Vault, *, models: tuple[type, ...] = KEY_OWNERS, old_only: bool = False
+    db: Database,
+    vault: Vault,
+    *,
+    models: tuple[type[Any], ...] = KEY_OWNERS,
+    old_only: bool = False,
 ) -> dict[str, Rewrapped]:
     """Re-wrap every data key where the vault's policy wraps it now, in batches by id:
     after a rotation, under the active master key (so older master keys can be

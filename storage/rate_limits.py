@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -174,7 +175,10 @@ async def clear(session: AsyncSession, subject: str, kind: str) -> None:
 
 
 async def purge(session: AsyncSession, now: datetime, keep: timedelta = timedelta(days=2)) -> int:
-    result = await session.execute(delete(RateCounter).where(RateCounter.hour < now - keep))
+    result = cast(
+        "CursorResult[Any]",
+        await session.execute(delete(RateCounter).where(RateCounter.hour < now - keep)),
+    )
     return int(result.rowcount or 0)
 
 

@@ -87,7 +87,7 @@ async def periods_in_use(
             Conversation.touched_on < periods.start(horizons.conversations).date()
         )
     )
-    for key in keys:
+    for key in filter(None, keys):  # none is NULL (see the query)
         try:
             slot = Vault.slot_of(key)
         except CryptoError:

@@ -18,7 +18,9 @@ from typing import NewType
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
+from bot.i18n import N_
 from storage import tips
 from storage.audit import AuditLog
 from storage.crypto import Vault
@@ -57,6 +59,16 @@ class Outcome(StrEnum):
     UNFOUNDED = "unfounded"
     DUPLICATE = "duplicate"
     REFERRED = "referred"
+
+
+# What an outcome is called, to the police and to the reporter alike (keyed by the
+# stored string, which each Outcome is).
+OUTCOME_LABELS: dict[str, str] = {
+    Outcome.CONFIRMED: N_("confirmed and acted on"),
+    Outcome.UNFOUNDED: N_("checked; nothing was found"),
+    Outcome.DUPLICATE: N_("the same as another tip, handled there"),
+    Outcome.REFERRED: N_("passed on to higher police"),
+}
 
 
 class TransitionRefused(Exception):
@@ -109,7 +121,7 @@ class Invites:
         route: Route,
     ) -> Officer | None:
         cleaned = "".join(ch for ch in text.upper() if ch.isalnum())
-        cleaned = cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1", "U": "V"}))
+        cleaned = cleaned.translate(str.maketrans("OILU", "011V"))
         if len(cleaned) != INVITE_CHARS or any(ch not in ALPHABET for ch in cleaned):
             return None
         officer = await session.scalar(
@@ -308,7 +320,7 @@ async def stats(session: AsyncSession, ward_id: int, now: datetime) -> Stats:
     )
     open_tip = and_(Tip.ward_id == ward_id, Tip.is_open.is_(True))
 
-    async def count(*conditions: object) -> int:
+    async def count(*conditions: ColumnElement[bool]) -> int:
         return int(await session.scalar(select(func.count()).where(*conditions)) or 0)
 
     since = now - timedelta(days=30)

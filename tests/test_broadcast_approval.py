@@ -215,3 +215,46 @@ async def test_a_typed_number_never_picks_from_a_notice_that_came_from_the_outbo
     assert await _status(app, draft_id) == BroadcastStatus.PENDING_APPROVAL
     await commander.send(f"/approve {draft_id}")
     assert await _status(app, draft_id) == BroadcastStatus.SCHEDULED
+
+
+async def test_a_ward_gone_while_writing_drops_the_draft_and_says_so(app, monkeypatch) -> None:
+    """Officers go with their ward (ON DELETE CASCADE), but a ward removed while one of
+    them is half-way through a draft must not leave them with an empty preview or no
+    answer at all: they are told, in their language, and nothing is drafted."""
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from storage.models import Ward
+
+    ward = await _ward_with_audience(app)
+    officer = await enrol(app, ward, OfficerRole.OFFICER, "officer-1", "Trinh sát Minh")
+    real_get = AsyncSession.get
+    gone = False
+
+    async def get(self, entity, ident, **kw):  # type: ignore[no-untyped-def]
+        if gone and entity is Ward:
+            return None
+        return await real_get(self, entity, ident, **kw)
+
+    monkeypatch.setattr(AsyncSession, "get", get)
+    sorry = "Phường của bạn không còn trong dữ liệu của bot"
+
+    for step in ("text", "group", "submit"):
+        gone = False
+        await officer.send("/broadcast")
+        if step != "text":
+            await officer.send(TEXT)
+            await officer.send(action="bc:scope:one")
+        if step == "submit":
+            await officer.send("tổ 9")
+            assert "Xem trước" in officer.text
+        gone = True
+        if step == "submit":
+            await officer.send(action="bc:submit")
+        else:
+            await officer.send(TEXT if step == "text" else "tổ 9")
+        assert sorry in officer.text and "không có tin nào được gửi" in officer.text, step
+        gone = False
+        await officer.send(action="bc:submit")  # the draft is gone with it
+        assert "Không có bản nháp" in officer.text, step
+    async with app.services.db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(Broadcast)) == 0

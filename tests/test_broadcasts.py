@@ -348,3 +348,27 @@ async def test_a_time_in_the_past_is_planned_for_now_unless_it_is_night(app) -> 
     night = await plan(app, local(2026, 11, 20, 23, 15))  # the bot starts late in the month
     assert {b.scheduled_at for b in night.planned} == {local(2026, 11, 21, 7)}
     assert all(b.period == "2026-11" for b in night.planned)
+
+
+async def test_a_broadcast_is_rendered_only_with_its_ward() -> None:
+    """Texts fills {ward} from the broadcast's ward; should the ward be missing (it
+    cannot while the broadcast row exists: ON DELETE CASCADE) the batch is refused
+    rather than sent with an empty name."""
+    from bot.i18n import Translator
+    from broadcasts.compose import Texts
+    from storage.models import Ward
+
+    class Session:
+        def __init__(self, ward: Ward | None) -> None:
+            self.rows = {Broadcast: Broadcast(ward_id=1, message_id=None, text="{ward}"),
+                         Ward: ward}  # fmt: skip
+
+        async def get(self, model: type, ident: int) -> object:
+            return self.rows.get(model)
+
+    job = deliveries.Job(1, 7, deliveries.CHAT, 1, 1, 0, Route("console", "x"), "vi")
+    texts = Texts(Translator(), "vi")
+    await texts.prepare(Session(Ward(name="Phù Liễn", hotlines=[])), [job])  # type: ignore[arg-type]
+    assert texts.for_job(job) == "Phù Liễn"
+    with pytest.raises(LookupError, match="ward is gone"):
+        await Texts(Translator(), "vi").prepare(Session(None), [job])  # type: ignore[arg-type]

@@ -237,3 +237,33 @@ def test_links_and_drug_free_targets_from_the_file(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as caught:
             _load(tmp_path, text)
         assert caught.value.key == key, text
+
+
+def test_config_is_taken_after_the_command_as_well_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`wardbot run --config FILE` reads FILE as `wardbot --config FILE run` does; one
+    given after the command wins over one given before it."""
+    from bot import cli
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[bot]\ntimezone = "Asia/Nowhere"\n', encoding="utf-8")
+    good = tmp_path / "good.toml"
+    good.write_text("", encoding="utf-8")
+    for name in [k for k in os.environ if k.startswith("WARDBOT_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("WARDBOT_LANG", "en")
+    for argv in (
+        ["run", "--config", str(bad)],
+        ["--config", str(bad), "run"],
+        ["chat", "--user", "an", "--config", str(bad)],
+        ["db", "upgrade", "--config", str(bad)],
+        ["--config", str(good), "run", "--config", str(bad)],
+    ):
+        assert cli.main(argv) == 2, argv  # refused before anything starts
+        err = capsys.readouterr().err
+        assert "configuration error: bot.timezone" in err, (argv, err)
+    parser = cli._parser(lambda text: text)
+    assert parser.parse_args(["run"]).config is None
+    assert parser.parse_args(["--config", str(good), "ward", "list"]).config == good
+    assert parser.parse_args(["ward", "list", "--config", str(good)]).config == good

@@ -51,3 +51,33 @@ def test_catalogs_load_and_default_to_vietnamese() -> None:
     assert translator.get("en-US").gettext("Please choose:") == "Please choose:"
     assert translator.get("fr").gettext("Please choose:") == "Xin mời bạn chọn:"
     assert normalise("vi_VN") == "vi" and normalise("zz") is None
+
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("bot", "handlers", "storage", "broadcasts", "campaign", "reports")
+
+
+def _defined(pattern: str) -> list[str]:
+    """The project's source files (as `package/module.py`) with a line matching pattern."""
+    found = re.compile(pattern, re.MULTILINE)
+    return sorted(
+        str(path.relative_to(ROOT))
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if found.search(path.read_text(encoding="utf-8"))
+    )
+
+
+def test_one_gettext_marker_and_one_outcome_vocabulary() -> None:
+    from storage.triage import OUTCOME_LABELS, Outcome
+
+    assert _defined(r"^\s*def N_\(") == ["bot/i18n.py"]
+    assert _defined(r"^\s*OUTCOME_LABELS\b[^=\n]*=") == ["storage/triage.py"]
+    assert set(OUTCOME_LABELS) == set(Outcome)
+    # What the modules that had their own marker mark with the shared one is still
+    # extracted (and so translated).
+    ids = {m.id for m in extract()}
+    for module in ("storage/keyring.py", "storage/audit.py", "storage/wards.py"):
+        marked = re.findall(r'N_\("([^"\\]+)"\)', (ROOT / module).read_text(encoding="utf-8"))
+        assert marked and set(marked) <= ids, module
+    assert set(OUTCOME_LABELS.values()) <= ids

@@ -531,7 +531,9 @@ class NetworkChannel(ABC):
             log.info("%s: %d message(s) could not be deleted (%s)",
                      self.name, len(message_ids), describe(exc))  # fmt: skip
 
-    async def chat_event(self, route: Route, event: ChatEvent, *, moved_to: Route | None = None):
+    async def chat_event(
+        self, route: Route, event: ChatEvent, *, moved_to: Route | None = None
+    ) -> None:
         """Tell the core what the platform said about a chat (removed, moved)."""
         chat_route = Route(route.channel, route.chat_id)
         inbound = Inbound(chat_route, ChatKind.GROUP, event=event, moved_to=moved_to)

@@ -366,7 +366,8 @@ class TelegramChannel(NetworkChannel):
         self._highest = max(self._highest, update.update_id)
         task = asyncio.create_task(self._handle_counted(update))
         self._unfinished[update.update_id] = task
-        task.add_done_callback(lambda _task, uid=update.update_id: self._finished(uid))
+        uid = update.update_id
+        task.add_done_callback(lambda _task: self._finished(uid))
 
     async def _handle_counted(self, update: Update) -> None:
         try:
