@@ -429,7 +429,7 @@ async def test_stopping_leaves_unhandled_updates_for_redelivery(app) -> None:
     """Updates being answered are finished; those still waiting for their chat are left
     to Telegram, which hands them out again: each is answered once, in order."""
     async with FakeTelegram(max_poll=0.5) as tg:
-        tg.delay_next("sendMessage", 1.0)
+        tg.delay_next("sendMessage", 1.0, chat_id=11)  # chat 11's first answer is slow
         tg.user_sends(11, "/start")
         tg.user_sends(11, "/hotline")
         tg.user_sends(11, "/language")

@@ -332,8 +332,12 @@ class FakeTelegram:
             _Failure(status, times, retry_after, description, migrate_to_chat_id, raw_body)
         )
 
-    def delay_next(self, method: str, seconds: float, times: int = 1) -> None:
-        self._delays.setdefault(method, deque()).append([seconds, times])
+    def delay_next(
+        self, method: str, seconds: float, times: int = 1, *, chat_id: int | None = None
+    ) -> None:
+        """Hold the next `times` calls of `method` (to `chat_id` only, when given)."""
+        key = method if chat_id is None else f"{method}:{chat_id}"
+        self._delays.setdefault(key, deque()).append([seconds, times])
 
     def block(self, chat_id: int) -> None:
         self.blocked.add(chat_id)
@@ -438,6 +442,8 @@ class FakeTelegram:
         self.calls.append((method, params))
         self._changed.set()
         delay = self._take(self._delays, method)
+        if delay is None and "chat_id" in params:
+            delay = self._take(self._delays, f"{method}:{_int(params.get('chat_id'))}")
         if delay is not None:
             try:
                 await asyncio.wait_for(self._stopping.wait(), delay)
