@@ -136,7 +136,7 @@ class Server:
 
 
 def bench_settings(database: Path, workdir: Path, rate: int):  # type: ignore[no-untyped-def]
-    from bot.config import ChannelSettings, SendLimits, Settings
+    from kernel.config import ChannelSettings, SendLimits, Settings
 
     return Settings(
         data_dir=workdir, database_url=f"sqlite+aiosqlite:///{database}",
@@ -150,9 +150,10 @@ async def build_audience(settings, groups: int, people: int) -> int:  # type: ig
     """A ward with `groups` TDPs, a registered group chat each, `people` subscribers, and
     one approved ward-wide broadcast due now. Returns the number of recipients."""
     from bot.app import open_app
+    from kernel.clock import utcnow
+    from kernel.routes import Route
     from storage import group_chats, officers, subscribers, wards
-    from storage.models import Broadcast, BroadcastKind, BroadcastStatus, OfficerRole, utcnow
-    from storage.routes import Route
+    from storage.models import Broadcast, BroadcastKind, BroadcastStatus, OfficerRole
 
     app = await open_app(settings)
     services = app.services

@@ -428,9 +428,9 @@ def peak_mb() -> float:
 async def bench(args: argparse.Namespace, workdir: Path, files: dict[str, bytes]) -> dict:
     from bot.app import open_app
     from bot.channels.telegram import TelegramChannel
-    from bot.config import ChannelSettings, Settings
-    from bot.conversation import _UNFINISHED
+    from engine.conversation import _UNFINISHED
     from handlers.report import _rejection
+    from kernel.config import ChannelSettings, Settings
     from storage.attachments import RejectReason
     from tests.channels import running
     from tests.helpers import add_phu_lien

@@ -136,7 +136,7 @@ TEXTS = (
     "Người này vừa đi cai nghiện về nhưng mấy hôm nay lại thấy sử dụng, có lúc rất kích động.",
     "Có người trồng mấy cây lạ giống cần sa trong vườn sau nhà, che lưới kín.",
 )
-# The apologies (bot/conversation.py), looked up in the Vietnamese catalogue too.
+# The apologies (engine/conversation.py), looked up in the Vietnamese catalogue too.
 APOLOGY_IDS = (
     "Sorry, something went wrong on our side. Nothing you sent before was lost. "
     "Please try again in a moment.",
@@ -206,7 +206,7 @@ def plain(text: str) -> str:
 
 
 def apologies() -> set[str]:
-    from bot.i18n import Translator  # Babel only: the bot itself is not loaded here
+    from kernel.i18n import Translator  # Babel only: the bot itself is not loaded here
 
     translator = Translator()
     found = set(APOLOGY_IDS)
@@ -352,10 +352,11 @@ async def add_audience(config: Path, people: int) -> None:
     from datetime import timedelta
 
     from bot.app import open_app
-    from bot.config import load
+    from kernel.clock import utcnow
+    from kernel.config import load
+    from kernel.routes import Route
     from storage import subscribers, wards
-    from storage.models import Broadcast, BroadcastKind, BroadcastStatus, utcnow
-    from storage.routes import Route
+    from storage.models import Broadcast, BroadcastKind, BroadcastStatus
 
     app = await open_app(load(config))
     services = app.services
@@ -387,9 +388,10 @@ async def start_broadcast(config: Path) -> None:
     """Make the waiting ad-hoc broadcast due now (the running bot's tick starts it)."""
     from sqlalchemy import update
 
-    from bot.config import load
+    from kernel.clock import utcnow
+    from kernel.config import load
     from storage.db import Database
-    from storage.models import Broadcast, BroadcastKind, BroadcastStatus, utcnow
+    from storage.models import Broadcast, BroadcastKind, BroadcastStatus
 
     db = Database(load(config).database_url)
     try:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.langid import LanguageIdentifier
+from kernel.langid import LanguageIdentifier
 
 PASSES = 20  # timed passes over the whole file: enough for a stable mean on ~100 rows
 

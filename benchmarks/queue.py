@@ -37,13 +37,13 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
 
 from bot.app import App, open_app
-from bot.config import Settings
-from bot.messages import ChatKind, Inbound
+from kernel.config import Settings
+from kernel.messages import ChatKind, Inbound
+from kernel.routes import Route
 from storage import triage
 from storage.crypto import RecordRef
 from storage.models import OfficerRole, ResidentialGroup, Tip, TipStatus, Ward
 from storage.receipts import ALPHABET
-from storage.routes import Route
 
 BATCH = 20_000
 OPEN_STATES = (TipStatus.NEW, TipStatus.ACKNOWLEDGED, TipStatus.ASSIGNED, TipStatus.INVESTIGATING)

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
-from bot.conversation import Dispatcher, Services
-from bot.i18n import Translator
-from bot.langid import LanguageIdentifier
 from broadcasts import library, planner
+from engine.conversation import Dispatcher
+from engine.services import Services
 from handlers import build_routers, fallback, group_pointer, notices
+from kernel.config import Settings
+from kernel.errors import describe
+from kernel.i18n import Translator
+from kernel.langid import LanguageIdentifier
 from storage import migrate, wards
 from storage.audit import AuditLog, Cut, anchor_path
 from storage.crypto import Vault
@@ -51,8 +53,6 @@ def quiet_content_loggers() -> None:
     and reprs of callbacks and their arguments: their warnings and errors still come,
     but as the exception's type and code locations only (`describe`), the way wardbot's
     own logs name exceptions."""
-    from bot.conversation import describe
-
     for name, level in {
         "PIL": logging.WARNING,
         "pypdf": logging.CRITICAL,

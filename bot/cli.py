@@ -12,15 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from bot import cli_broadcasts, cli_campaign
-from bot import config as config_module
 from bot.app import App
 from bot.channels import console
 from bot.cli_common import CommandError, find_ward, with_app, with_db
-from bot.config import ConfigError, Settings
-from bot.conversation import describe
-from bot.i18n import Translator, normalise
 from bot.jobs import Jobs, retention_tick
 from bot.tdp_csv import read_groups
+from kernel import config as config_module
+from kernel.config import ConfigError, Settings
+from kernel.errors import describe
+from kernel.i18n import Translator, normalise
 from storage import keyring as keyring_file
 from storage import migrate, officers, wards
 from storage.crypto import Vault

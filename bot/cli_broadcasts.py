@@ -11,11 +11,12 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.cli_common import CommandError, find_ward, the_ward, with_app
-from bot.config import Settings
 from broadcasts import coverage, library
 from broadcasts.calendar import parse_period, period_of
 from broadcasts.library import Content, ContentError
-from storage.models import Campaign, utcnow
+from kernel.clock import utcnow
+from kernel.config import Settings
+from storage.models import Campaign
 
 Translate = Callable[[str], str]
 
@@ -206,7 +207,7 @@ async def cmd_campaign_list(args: argparse.Namespace, settings: Settings, _: Tra
 
 
 async def cmd_campaign_add(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
-    from bot.config import ConfigError, parse_campaigns
+    from kernel.config import ConfigError, parse_campaigns
 
     try:
         entry = parse_campaigns({"campaign": [{

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli_common import CommandError, the_group, the_ward, with_app
-from bot.config import Settings
-from bot.i18n import Translator, normalise
 from broadcasts.calendar import parse_period
-from campaign import drug_free as rules
-from campaign.drug_free import TransitionError
 from campaign.links import group_payload, links_for
+from kernel import drug_free as rules
+from kernel.config import Settings
+from kernel.drug_free import DrugFreeStatus, TransitionError
+from kernel.i18n import Translator, normalise
 from storage import drug_free, pledges
-from storage.models import DrugFreeStatus, PledgeKind, ResidentialGroup, Ward
+from storage.models import PledgeKind, ResidentialGroup, Ward
 from storage.pledges import KIND_LABELS, PledgeError
 
 Translate = Callable[[str], str]

@@ -7,7 +7,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from bot.app import App, open_app
-from bot.config import Settings
+from kernel.config import Settings
 from storage import migrate, wards
 from storage.db import Database
 from storage.models import Ward

@@ -10,12 +10,14 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.conversation import Services, describe
 from bot.mixer import mix
 from broadcasts import deliveries, planner
 from broadcasts.sender import leave_in_outbox
+from engine.services import Services
+from handlers.notices import escalate_overdue, report_broadcast, send_digests, warn_unreachable
+from kernel.clock import utcnow
+from kernel.errors import describe
 from storage import conversations, rate_limits, shredding, tips
-from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 EXPAND_BATCH = 250  # recipients per transaction: few rows in memory, short write locks
@@ -80,8 +82,6 @@ async def retention_tick(services: Services, now: datetime | None = None) -> int
 
 async def police_tick(services: Services) -> int:
     """Escalate overdue tips and send the morning digests that are due."""
-    from handlers.notices import escalate_overdue, send_digests  # handlers build on bot
-
     now = utcnow()
     try:
         async with services.db.transaction() as session:
@@ -96,8 +96,6 @@ async def police_tick(services: Services) -> int:
 async def plan_tick(services: Services) -> int:
     """The coverage guarantee and the campaign calendar: plan what is due, and warn the
     commanders, once a month, of a TDP that cannot be reached."""
-    from handlers.notices import warn_unreachable  # handlers build on bot
-
     now = utcnow()
     try:
         async with services.db.transaction() as session:
@@ -115,8 +113,6 @@ async def plan_tick(services: Services) -> int:
 async def broadcast_tick(services: Services) -> int:
     """Start broadcasts whose time came, add their recipients in batches (each batch
     its own transaction), and close those with nothing left to send."""
-    from handlers.notices import report_broadcast  # handlers build on bot
-
     try:
         now = utcnow()
         async with services.db.transaction() as session:

@@ -14,11 +14,13 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.conversation import Services, describe
+from engine.services import Services
 from handlers.notices import notify_new_tip, notify_reporter_wrote
+from kernel.clock import utcnow
+from kernel.errors import describe
 from storage import drops, tips, triage
 from storage.drops import OpenDrop
-from storage.models import Tip, utcnow
+from storage.models import Tip
 from storage.tips import EventKind, ReporterMessage, Submission
 
 log = logging.getLogger(__name__)

@@ -19,9 +19,10 @@ from aiohttp import web
 from bot.app import App
 from bot.channels import telegram, zalo
 from bot.channels.base import NetworkChannel
-from bot.config import Settings
-from bot.conversation import Dispatcher, describe
 from bot.jobs import Jobs
+from engine.conversation import Dispatcher
+from kernel.config import Settings
+from kernel.errors import describe
 
 log = logging.getLogger(__name__)
 

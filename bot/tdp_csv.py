@@ -11,7 +11,7 @@ import csv
 import io
 from pathlib import Path
 
-from storage.search_keys import search_key
+from kernel.search_keys import search_key
 from storage.wards import N_, GroupRow, Problem, WardError, check_rows
 
 _HEADERS = {

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import Translator
 from broadcasts.deliveries import CHAT, Job
 from broadcasts.library import HOTLINE_HEADING, render
+from kernel.i18n import Translator
 from storage.models import AwarenessMessage, Broadcast, Ward
 
 CACHE_SIZE = 1000

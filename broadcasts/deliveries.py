@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kernel.routes import Route
 from storage import group_chats, subscribers
 from storage.crypto import Vault
 from storage.models import (
@@ -28,7 +29,6 @@ from storage.models import (
     GroupChat,
     Subscriber,
 )
-from storage.routes import Route
 
 CHAT = "chat"
 SUBSCRIBER = "subscriber"

@@ -21,8 +21,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import N_, SUPPORTED, Translator
-from storage.models import AwarenessMessage, Ward, utcnow
+from kernel.clock import utcnow
+from kernel.i18n import N_, SUPPORTED, Translator
+from storage.models import AwarenessMessage, Ward
 
 LIBRARY = Path(__file__).with_name("library.toml")
 TOPICS = (

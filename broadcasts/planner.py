@@ -18,8 +18,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.config import CampaignSettings, Settings
 from broadcasts.calendar import QuietHours, at_local, campaign_days, parse_period, period_of
+from kernel.clock import utcnow
+from kernel.config import CampaignSettings, Settings
 from storage.models import (
     AwarenessMessage,
     Broadcast,
@@ -32,7 +33,6 @@ from storage.models import (
     ResidentialGroup,
     Subscriber,
     Ward,
-    utcnow,
 )
 
 log = logging.getLogger(__name__)

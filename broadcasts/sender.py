@@ -18,18 +18,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.channels.faults import Failure, Fault
-from bot.config import SendLimits
-from bot.conversation import Services, describe
-from bot.delivery import enqueue_reply
-from bot.messages import ChatEvent, Media, Reply
 from broadcasts import deliveries
 from broadcasts.compose import Texts
 from broadcasts.deliveries import CHAT, Job, Outcome
 from broadcasts.planner import quiet_hours
 from broadcasts.throttle import Limiter
-from storage.models import DeliveryStatus, utcnow
-from storage.routes import Route
+from engine.delivery import enqueue_reply
+from engine.services import Services
+from kernel.clock import utcnow
+from kernel.config import SendLimits
+from kernel.errors import describe
+from kernel.faults import Failure, Fault
+from kernel.messages import ChatEvent, Media, Reply
+from kernel.routes import Route
+from storage.models import DeliveryStatus
 
 log = logging.getLogger(__name__)
 

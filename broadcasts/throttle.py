@@ -12,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from bot.config import SendLimits
+from kernel.config import SendLimits
 
 # A request reaches the platform a few milliseconds after we count it, and not always
 # the same few: counting over a slightly longer second keeps two sends we saw 1.0 s

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.config import Settings
+from kernel.config import Settings
 
 
 def group_payload(group_id: int) -> str:

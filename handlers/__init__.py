@@ -1,9 +1,9 @@
 """Conversations, one router per file, composed here. Handlers see only normalised
-messages (bot/messages.py): a new channel never needs a change in this package."""
+messages (kernel/messages.py): a new channel never needs a change in this package."""
 
 from __future__ import annotations
 
-from bot.conversation import Router
+from engine.conversation import Router
 from handlers import (
     broadcast,
     cleanup,

@@ -7,9 +7,6 @@ Only officers see these commands (everyone else gets the unknown-command answer)
 
 from __future__ import annotations
 
-from bot.conversation import Context, Router
-from bot.i18n import N_
-from bot.messages import Button
 from broadcasts import approval, deliveries
 from broadcasts.approval import ApprovalRefused, Refusal
 from broadcasts.library import (
@@ -21,19 +18,15 @@ from broadcasts.library import (
     render,
 )
 from broadcasts.planner import quiet_hours
+from engine.conversation import Context, Router
 from handlers.ids import parse_id, parse_typed_id
 from handlers.start import fallback
 from handlers.triage import police, police_action, typing_officer
+from kernel.clock import utcnow
+from kernel.i18n import N_
+from kernel.messages import Button
 from storage import officers, triage, wards
-from storage.models import (
-    Broadcast,
-    BroadcastStatus,
-    Officer,
-    OfficerRole,
-    ResidentialGroup,
-    Ward,
-    utcnow,
-)
+from storage.models import Broadcast, BroadcastStatus, Officer, OfficerRole, ResidentialGroup, Ward
 
 router = Router("broadcast")
 STATUS = {

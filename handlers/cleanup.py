@@ -7,8 +7,8 @@ conversation; elsewhere it explains how to delete them by hand.
 
 from __future__ import annotations
 
-from bot.conversation import Context, Router
-from bot.messages import Button
+from engine.conversation import Context, Router
+from kernel.messages import Button
 
 router = Router("cleanup")
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import re
 
-from bot.conversation import Context, Router
-from bot.messages import Button
-from campaign import drug_free as rules
-from campaign.drug_free import TransitionError
+from engine.conversation import Context, Router
 from handlers.ids import parse_id
 from handlers.triage import police, police_action, typing_officer
+from kernel import drug_free as rules
+from kernel.drug_free import DrugFreeStatus, TransitionError
+from kernel.messages import Button
 from storage import drug_free, wards
-from storage.models import DrugFreeStatus, Officer, ResidentialGroup, Ward
+from storage.models import Officer, ResidentialGroup, Ward
 
 router = Router("drug_free")
 PENDING = "df_pending"  # "group:year:status" awaiting its confirm button

@@ -12,11 +12,11 @@ outsider cannot tell a throttled try from a wrong code.
 
 from __future__ import annotations
 
-from bot.conversation import Context, Router
+from engine.conversation import Context, Router
 from handlers.start import fallback
 from handlers.triage import help_police, officer_account
+from kernel.clock import utcnow
 from storage import rate_limits
-from storage.models import utcnow
 from storage.pseudonyms import Purpose
 
 router = Router("enrol")

@@ -8,14 +8,14 @@ TDP does not silently drop out of the monthly coverage.
 
 from __future__ import annotations
 
-from bot.conversation import Context, Router
-from bot.messages import ChatEvent, ChatKind
+from engine.conversation import Context, Router
 from handlers.notices import tell_commanders
 from handlers.start import fallback
+from kernel.messages import ChatEvent, ChatKind
+from kernel.search_keys import search_key
 from storage import group_chats, officers, wards
 from storage.models import Officer, ResidentialGroup, Ward
 from storage.pseudonyms import Purpose
-from storage.search_keys import search_key
 
 router = Router("groups")
 

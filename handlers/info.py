@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.conversation import Context, Router
-from bot.messages import Button
 from campaign.links import group_payload, links_for, ward_payload
+from engine.conversation import Context, Router
 from handlers.start import current_ward
+from kernel.messages import Button
 
 router = Router("info")
 

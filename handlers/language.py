@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.conversation import Context, Router
-from bot.messages import Button
+from engine.conversation import Context, Router
 from handlers.start import show_menu
+from kernel.messages import Button
 
 router = Router("language")
 

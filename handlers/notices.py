@@ -10,14 +10,14 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.conversation import Services
-from bot.delivery import enqueue_reply
-from bot.i18n import N_
-from bot.messages import Button
 from broadcasts import deliveries, planner
 from broadcasts.calendar import period_of
 from broadcasts.planner import Unreachable
-from handlers.categories import CATEGORIES
+from engine.delivery import enqueue_reply
+from engine.services import Services
+from kernel.categories import CATEGORIES
+from kernel.i18n import N_
+from kernel.messages import Button
 from storage import officers, tips, triage, wards
 from storage.models import (
     Broadcast,

@@ -4,9 +4,9 @@ Organisations are public, so their names are kept as written."""
 
 from __future__ import annotations
 
-from bot.conversation import Context, Router
-from bot.messages import Button
+from engine.conversation import Context, Router
 from handlers.triage import police, police_action, typing_officer
+from kernel.messages import Button
 from storage import pledges, wards
 from storage.models import Officer, PledgeKind, ResidentialGroup, Ward
 from storage.pledges import KIND_LABELS as PLEDGE_KINDS

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.conversation import Context, Router
-from bot.messages import Button
+from engine.conversation import Context, Router
 from handlers.start import current_ward, menu_button, private_ward, show_menu
 from handlers.tdp_choice import ask_group, chosen_group
+from kernel.messages import Button
 from storage import pledges, subscribers
 from storage.models import Pledge, ResidentialGroup
 from storage.pledges import PledgeError

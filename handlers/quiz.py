@@ -4,11 +4,11 @@ week counts; the resident sees their own tally, the ward only counts per TDP."""
 
 from __future__ import annotations
 
-from bot.conversation import Context, Router
-from bot.messages import Button
 from campaign.quiz import Question, question_for, week_of
+from engine.conversation import Context, Router
 from handlers.ids import parse_id
 from handlers.start import current_ward, menu_button, private_ward
+from kernel.messages import Button
 from storage import pledges, quiz_answers, subscribers
 from storage.models import ResidentialGroup, Ward
 

@@ -14,19 +14,20 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import hints
-from bot.conversation import Context, Router
-from bot.i18n import N_
-from bot.messages import Attachment, Button
-from handlers.categories import CATEGORIES, WHEN
+from engine.conversation import Context, Router
 from handlers.cleanup import offer_cleanup
 from handlers.ids import parse_id, parse_number
 from handlers.start import ask_ward, current_ward, show_menu
 from handlers.triage import is_commander
+from kernel import hints
+from kernel.categories import CATEGORIES, WHEN
+from kernel.clock import utcnow
+from kernel.i18n import N_
+from kernel.messages import Attachment, Button
 from storage import conversations, rate_limits, tips, wards
 from storage.attachments import MAX_BYTES, MAX_FILES, AttachmentRejected, CleanFile, RejectReason
 from storage.conversations import DraftFileData
-from storage.models import ResidentialGroup, floor_minute, utcnow
+from storage.models import ResidentialGroup, floor_minute
 from storage.sandbox import FileSandbox
 
 router = Router("report")

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
-from bot.conversation import Context, Router
-from bot.messages import Button, ChatKind
+from engine.conversation import Context, Router
 from handlers.ids import parse_id
+from kernel.messages import Button, ChatKind
 from storage import wards
 from storage.models import ResidentialGroup, Ward
 

@@ -12,14 +12,16 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.conversation import Context, Router, Services
-from bot.i18n import N_
-from bot.messages import Button
+from engine.conversation import Context, Router
+from engine.services import Services
 from handlers.cleanup import offer_cleanup
 from handlers.ids import parse_id
 from handlers.start import show_menu
+from kernel.clock import utcnow
+from kernel.i18n import N_
+from kernel.messages import Button
 from storage import drops, rate_limits, tips
-from storage.models import Tip, TipStatus, utcnow
+from storage.models import Tip, TipStatus
 from storage.pseudonyms import Purpose
 from storage.receipts import ReceiptSecret, TipCode, Verdict, parse_code, parse_secret
 from storage.tips import EventKind

@@ -7,10 +7,10 @@ honoured forever: only the same person's new /subscribe starts messages again.
 
 from __future__ import annotations
 
-from bot.conversation import Context, Router
-from bot.messages import Button
+from engine.conversation import Context, Router
 from handlers.start import menu_button, private_ward, show_menu
 from handlers.tdp_choice import ask_group, chosen_group
+from kernel.messages import Button
 from storage import subscribers
 from storage.models import ResidentialGroup
 

@@ -5,10 +5,10 @@ or pages through the list; the chosen group goes to the asking conversation's ac
 
 from __future__ import annotations
 
-from bot.conversation import Context, Router
-from bot.messages import Button
+from engine.conversation import Context, Router
 from handlers.ids import parse_id, parse_number
-from handlers.start import current_ward, menu_button
+from handlers.start import current_ward, home, menu_button
+from kernel.messages import Button
 from storage import wards
 from storage.models import ResidentialGroup, Ward
 
@@ -48,8 +48,6 @@ def _then(ctx: Context) -> str | None:
 async def _ward_or_menu(ctx: Context) -> Ward | None:
     ward = await current_ward(ctx)
     if ward is None or _then(ctx) is None:
-        from handlers.start import home
-
         await home(ctx)
         return None
     return ward

@@ -15,18 +15,19 @@ from functools import wraps
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.conversation import Context, Router
-from bot.i18n import N_
-from bot.messages import Button, Media
-from handlers.categories import CATEGORIES, WHEN
+from engine.conversation import Context, Router
 from handlers.ids import parse_id, parse_typed_id
 from handlers.notices import tell_reporter
 from handlers.start import fallback, home
 from handlers.status import ask_reporter
+from kernel.categories import CATEGORIES, WHEN
+from kernel.clock import utcnow
+from kernel.i18n import N_
+from kernel.messages import Button, Media
+from kernel.search_keys import search_key
 from storage import officers, tips, triage, wards
-from storage.models import Officer, OfficerRole, ResidentialGroup, Tip, TipStatus, utcnow
+from storage.models import Officer, OfficerRole, ResidentialGroup, Tip, TipStatus
 from storage.pseudonyms import Pseudonym, Purpose
-from storage.search_keys import search_key
 from storage.tips import EventKind
 from storage.triage import OUTCOME_LABELS, Outcome, TransitionRefused
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.conversation import Context, Router
-from bot.i18n import WorkerGettext
-from bot.messages import Button, Media, Outbound, Reply
 from broadcasts.calendar import parse_period
+from engine.conversation import Context, Router
 from handlers.triage import police, police_action
+from kernel.i18n import WorkerGettext
+from kernel.messages import Button, Media, Outbound, Reply
 from reports.figures import MonthlyReport, month_label
 from reports.monthly import gather
 from storage.models import Officer, Ward

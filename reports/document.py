@@ -15,10 +15,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from kernel.search_keys import search_key
 from reports.charts import draw_charts
 from reports.figures import MonthlyReport, Share, month_label
 from reports.fonts import dejavu
-from storage.search_keys import search_key
 
 Translate = Callable[[str], str]
 Rows = list[list[str]]

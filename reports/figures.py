@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from storage.search_keys import search_key
+from kernel.search_keys import search_key
 
 MASK_BELOW = 3
 

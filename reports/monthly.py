@@ -10,11 +10,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
 from broadcasts.calendar import at_local, month_end, parse_period
 from broadcasts.coverage import month_table
-from campaign import drug_free as rules
-from handlers.categories import CATEGORIES
+from kernel import drug_free as rules
+from kernel.categories import CATEGORIES
+from kernel.config import Settings
 from reports.figures import (
     DrugFreeYear,
     GroupFigures,

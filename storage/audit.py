@@ -29,9 +29,11 @@ from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from bot.i18n import N_
+from kernel.clock import utcnow
+from kernel.errors import describe
+from kernel.i18n import N_
 from storage.keyring import Keyring
-from storage.models import AuditEntry, StoreMeta, floor_hour, utcnow
+from storage.models import AuditEntry, StoreMeta, floor_hour
 
 GENESIS = "0" * 64
 ANCHOR_FILE = "audit-anchors.log"
@@ -281,8 +283,6 @@ class AuditLog:
                     told.value = marker
                 await self._on_cut(session, cut)
         except Exception as exc:  # the action that appends must not fail for this
-            from bot.conversation import describe
-
             log.error("could not tell the commanders the audit log was cut: %s", describe(exc))
 
     def _anchor_on_commit(self, session: AsyncSession) -> None:
@@ -308,8 +308,6 @@ class AuditLog:
                 os.close(fd)
         except Exception as exc:  # the commit stands; only the anchor is missing
             if not self._anchor_failing:
-                from bot.conversation import describe
-
                 log.error("could not append the audit chain's head to its anchor file "
                           "(logged once until it works again): %s", describe(exc))  # fmt: skip
             self._anchor_failing = True
@@ -376,8 +374,6 @@ def _last_anchor(path: Path, *, quiet: bool = False) -> Head | None:
         return None
     except OSError as exc:
         if not quiet:
-            from bot.conversation import describe
-
             log.error("could not read the audit anchor file: %s", describe(exc))
         return None
     lines = tail.split(b"\n")[:-1]  # the part after the last newline is still being written

@@ -15,8 +15,9 @@ from sqlalchemy import CursorResult, Row, Table, bindparam, delete, insert, sele
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kernel.clock import utcnow
 from storage.crypto import RecordCipher, RecordRef, Vault, WrappedKey
-from storage.models import Conversation, DraftFile, utcday, utcnow
+from storage.models import Conversation, DraftFile, utcday
 from storage.pseudonyms import Pseudonym
 
 

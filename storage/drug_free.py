@@ -1,5 +1,5 @@
 """Drug-free TDP records: added, never changed, so the year's history stays readable.
-The rules of which status may follow which live in campaign/drug_free.py."""
+The rules of which status may follow which live in kernel/drug_free.py."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaign.drug_free import Mark, check
-from storage.models import DrugFreeRecord, DrugFreeStatus, ResidentialGroup
+from kernel.drug_free import DrugFreeStatus, Mark, check
+from storage.models import DrugFreeRecord, ResidentialGroup
 
 
 async def history(session: AsyncSession, group_id: int) -> list[Mark]:
@@ -32,7 +32,7 @@ async def record(
     officer_id: int | None,
 ) -> DrugFreeRecord:
     """Adds the status after checking it may follow the current one (raises
-    campaign.drug_free.TransitionError otherwise)."""
+    kernel.drug_free.TransitionError otherwise)."""
     marks = await history(session, group.id)
     check(marks[-1] if marks else None, year, status)
     row = DrugFreeRecord(ward_id=group.ward_id, group_id=group.id, year=year, status=status,

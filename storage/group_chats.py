@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kernel.clock import utcnow
+from kernel.routes import Route
 from storage.crypto import RecordRef, Vault, WrappedKey
-from storage.models import GroupChat, Officer, ResidentialGroup, utcnow
+from storage.models import GroupChat, Officer, ResidentialGroup
 from storage.pseudonyms import Pseudonym, Pseudonyms, Purpose
-from storage.routes import Route
 
 
 def chat_key(pseudonyms: Pseudonyms, route: Route) -> Pseudonym:

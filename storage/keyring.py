@@ -35,7 +35,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from bot.i18n import N_
+from kernel.i18n import N_
 from storage import periods
 from storage.periods import Period, PeriodKind
 

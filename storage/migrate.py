@@ -14,18 +14,14 @@ import asyncio
 import os
 import re
 import sys
-from pathlib import Path
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from storage.db import Database
+from storage.migration_paths import CHILD_DATABASE_ENV, MIGRATIONS
 
-MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
-# The child process reads the database's address from here, never from its command line
-# (which other users of the machine can list).
-CHILD_DATABASE_ENV = "WARDBOT_MIGRATE_DATABASE_URL"
 _REVISION_LINE = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.M)
 
 

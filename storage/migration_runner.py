@@ -13,7 +13,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection
 
 from storage.db import Database
-from storage.migrate import CHILD_DATABASE_ENV, MIGRATIONS
+from storage.migration_paths import CHILD_DATABASE_ENV, MIGRATIONS
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -24,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from kernel.clock import utcnow
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -69,10 +71,6 @@ class MinuteUTC(UTCDateTime):
 
     def process_bind_param(self, value: datetime | None, dialect):  # type: ignore[no-untyped-def]
         return super().process_bind_param(None if value is None else floor_minute(value), dialect)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def floor_hour(moment: datetime) -> datetime:
@@ -659,13 +657,6 @@ class QuizAnswer(Base):
     question: Mapped[str] = mapped_column(String(40))
     correct: Mapped[bool] = mapped_column(Boolean)
     answered_on: Mapped[date] = mapped_column(Date, default=utcday)
-
-
-class DrugFreeStatus(StrEnum):
-    REGISTERED = "registered"  # the TDP signed up to become drug-free this year
-    ACHIEVED = "achieved"  # recognised drug-free
-    MAINTAINED = "maintained"  # still drug-free in a later year
-    LOST = "lost"  # no longer drug-free
 
 
 class DrugFreeRecord(Base):

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kernel.clock import utcnow
+from kernel.routes import Route
 from storage.crypto import RecordRef, Vault, WrappedKey
-from storage.models import Officer, OfficerRole, OfficerStatus, utcnow
+from storage.models import Officer, OfficerRole, OfficerStatus
 from storage.pseudonyms import Pseudonym
-from storage.routes import Route
 
 
 async def add_officer(

@@ -20,10 +20,11 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kernel.clock import utcnow
+from kernel.routes import Route
 from storage.crypto import RecordRef, Vault, WrappedKey
-from storage.models import OutboxMessage, utcnow
+from storage.models import OutboxMessage
 from storage.pseudonyms import Pseudonym, Pseudonyms, Purpose
-from storage.routes import Route
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import N_
+from kernel.i18n import N_
+from kernel.routes import Route
 from storage.models import Pledge, PledgeKind, ResidentialGroup, utcday
 from storage.pseudonyms import Pseudonym, Pseudonyms, Purpose
-from storage.routes import Route
 
 MAX_NAME = 200
 KIND_LABELS = {

@@ -9,9 +9,9 @@ from datetime import date
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kernel.routes import Route
 from storage.models import QuizAnswer
 from storage.pseudonyms import Pseudonym, Pseudonyms, Purpose
-from storage.routes import Route
 
 
 def account_of(pseudonyms: Pseudonyms, route: Route) -> Pseudonym:

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kernel.routes import Route
 from storage.crypto import RecordRef, Vault, WrappedKey
 from storage.models import Delivery, DeliveryStatus, ResidentialGroup, Subscriber, utcday
 from storage.pseudonyms import Pseudonym, Pseudonyms, Purpose
-from storage.routes import Route
 
 
 def account_of(pseudonyms: Pseudonyms, route: Route) -> Pseudonym:

@@ -13,8 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kernel.clock import utcnow
+from kernel.routes import Route
 from storage.crypto import RecordCipher, RecordRef, Vault, WrappedKey
-from storage.models import Tip, TipAttachment, TipEvent, TipStatus, floor_hour, utcnow
+from storage.models import Tip, TipAttachment, TipEvent, TipStatus, floor_hour
 from storage.receipts import (
     ReceiptHasher,
     ReceiptSecret,
@@ -25,7 +27,6 @@ from storage.receipts import (
     parse_code,
     parse_secret,
 )
-from storage.routes import Route
 
 _CODE_ATTEMPTS = 8
 

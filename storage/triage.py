@@ -20,24 +20,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.i18n import N_
+from kernel.clock import utcnow
+from kernel.i18n import N_
+from kernel.routes import Route
 from storage import tips
 from storage.audit import AuditLog
 from storage.crypto import Vault
 from storage.keyring import Keyring
-from storage.models import (
-    Digest,
-    Officer,
-    OfficerRole,
-    OfficerStatus,
-    Tip,
-    TipStatus,
-    utcnow,
-)
+from storage.models import Digest, Officer, OfficerRole, OfficerStatus, Tip, TipStatus
 from storage.officers import add_officer, bind_account
 from storage.pseudonyms import Pseudonym
 from storage.receipts import ALPHABET, parse_code
-from storage.routes import Route
 
 InviteCode = NewType("InviteCode", str)
 INVITE_CHARS = 10  # 50 bits, for 24 hours, one use

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import N_
+from kernel.i18n import N_
+from kernel.search_keys import search_key
 from storage.models import ResidentialGroup, Ward
-from storage.search_keys import search_key
 
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 MAX_NAME = 120

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from bot.app import App
 from bot.channels.base import NetworkChannel, RetryPolicy
-from bot.config import ChannelSettings, Settings
 from bot.server import serve
+from kernel.config import ChannelSettings, Settings
 from storage.models import Base
 
 FAST = RetryPolicy(attempts=4, first_backoff=0.05, max_backoff=0.2, max_wait=2.0)

@@ -25,9 +25,9 @@ import asyncpg
 from sqlalchemy.engine import Engine, make_url
 
 from bot.app import App
+from kernel.routes import Route
 from storage.crypto import RecordRef, Vault, WrappedKey
 from storage.pseudonyms import Purpose
-from storage.routes import Route
 
 Row = dict[str, Any]
 

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bot.app import App, open_app
-from bot.config import Settings
+from kernel.config import Settings
 from storage import migrate
 from storage.db import Database
 from tests.helpers import run_cli

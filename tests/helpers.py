@@ -25,12 +25,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import cli
 from bot.app import App
-from bot.conversation import Context, Router, Services
-from bot.messages import Attachment, Button, ChatKind, Inbound, Reply
 from bot.mixer import mix
+from engine.conversation import Context, Router
+from engine.services import Services
+from kernel.clock import utcnow
+from kernel.messages import Attachment, Button, ChatKind, Inbound, Reply
+from kernel.routes import Route
 from storage import tips
-from storage.models import OfficerRole, Tip, utcnow
-from storage.routes import Route
+from storage.models import OfficerRole, Tip
 from storage.tips import Receipt
 
 WARDBOT = str(Path(sys.executable).with_name("wardbot"))

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import delete, select
 
 from bot.app import App, open_app
-from bot.config import Settings
 from bot.jobs import police_tick
+from kernel.config import Settings
 from storage.audit import anchor_path
 from storage.models import AuditEntry, OfficerRole
 from tests.helpers import Chat, add_phu_lien, enrol, outbox_for, send_report

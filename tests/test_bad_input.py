@@ -27,15 +27,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app import App
-from bot.conversation import _UNFINISHED
-from bot.messages import Attachment, ChannelInfo, ChatKind, Inbound
 from campaign.quiz import week_of
+from engine.conversation import _UNFINISHED
 from handlers import build_routers
 from handlers.ids import MAX_ID, parse_id, parse_number, parse_typed_id
+from kernel.messages import Attachment, ChannelInfo, ChatKind, Inbound
+from kernel.routes import Route
 from storage import conversations, wards
 from storage.models import OfficerRole
 from storage.pseudonyms import Purpose
-from storage.routes import Route
 from tests.channels import running
 from tests.helpers import RECEIPT, Chat, add_phu_lien, enrol, group_id, mix_all
 

@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 
 from bot.app import App, open_app
 from bot.jobs import broadcast_tick
-from bot.messages import ChatKind
 from broadcasts import deliveries
+from kernel.clock import utcnow
+from kernel.messages import ChatKind
+from kernel.routes import Route
 from storage import group_chats, subscribers
-from storage.models import Broadcast, BroadcastStatus, Delivery, Officer, OfficerRole, utcnow
-from storage.routes import Route
+from storage.models import Broadcast, BroadcastStatus, Delivery, Officer, OfficerRole
 from tests.helpers import Chat, add_phu_lien, enrol, group_id, outbox_for
 
 UNKNOWN = "Xin lỗi, tôi chưa hiểu ý bạn."

@@ -15,19 +15,13 @@ from sqlalchemy import func, select
 from bot.app import App, open_app
 from bot.channels.telegram import TelegramChannel
 from bot.jobs import broadcast_tick
-from bot.messages import Reply
 from broadcasts import coverage, deliveries, planner
 from broadcasts.sender import SenderOptions
+from kernel.clock import utcnow
+from kernel.messages import Reply
+from kernel.routes import Route
 from storage import group_chats, subscribers
-from storage.models import (
-    AwarenessMessage,
-    Delivery,
-    DeliveryStatus,
-    OfficerRole,
-    Subscriber,
-    utcnow,
-)
-from storage.routes import Route
+from storage.models import AwarenessMessage, Delivery, DeliveryStatus, OfficerRole, Subscriber
 from tests.channels import FAST, channel_settings, running
 from tests.fakes.telegram_bot_api import FakeTelegram
 from tests.helpers import Chat, add_phu_lien, leaks, needles, raw_database_bytes
@@ -245,7 +239,7 @@ async def test_a_message_with_an_image_sends_the_picture_then_the_text(settings)
 def test_zalo_sends_a_linked_image_as_a_photo_and_names_an_uploaded_file() -> None:
     from bot.channels.rendering import numbered_text
     from bot.channels.zalo import ZaloChannel
-    from bot.messages import Media
+    from kernel.messages import Media
 
     parts = ZaloChannel.parts.__get__(object.__new__(ZaloChannel))  # no connection needed
     linked = Reply("", media=(Media("image", "image/jpeg", url="https://example.org/a.jpg"),))

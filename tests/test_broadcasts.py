@@ -16,6 +16,7 @@ from bot.jobs import plan_tick
 from broadcasts import deliveries, library, planner
 from broadcasts.calendar import QuietHours, campaign_days
 from broadcasts.deliveries import Outcome
+from kernel.routes import Route
 from storage import group_chats, officers, subscribers
 from storage.models import (
     AwarenessMessage,
@@ -27,7 +28,6 @@ from storage.models import (
     OutboxMessage,
     ResidentialGroup,
 )
-from storage.routes import Route
 from tests.helpers import add_phu_lien, deliver_everything
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -354,8 +354,8 @@ async def test_a_broadcast_is_rendered_only_with_its_ward() -> None:
     """Texts fills {ward} from the broadcast's ward; should the ward be missing (it
     cannot while the broadcast row exists: ON DELETE CASCADE) the batch is refused
     rather than sent with an empty name."""
-    from bot.i18n import Translator
     from broadcasts.compose import Texts
+    from kernel.i18n import Translator
     from storage.models import Ward
 
     class Session:

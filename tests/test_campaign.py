@@ -9,20 +9,12 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from campaign import drug_free as rules
 from campaign import quiz
-from campaign.drug_free import Mark, Target, TransitionError
 from campaign.quiz import question_for, week_of
+from kernel import drug_free as rules
+from kernel.drug_free import DrugFreeStatus, Mark, Target, TransitionError
 from storage import drug_free, pledges, quiz_answers, wards
-from storage.models import (
-    AuditEntry,
-    DrugFreeRecord,
-    DrugFreeStatus,
-    OfficerRole,
-    Pledge,
-    PledgeKind,
-    QuizAnswer,
-)
+from storage.models import AuditEntry, DrugFreeRecord, OfficerRole, Pledge, PledgeKind, QuizAnswer
 from tests.helpers import Chat, add_phu_lien, enrol, group_id
 
 REGISTERED, ACHIEVED = DrugFreeStatus.REGISTERED, DrugFreeStatus.ACHIEVED
@@ -176,7 +168,7 @@ async def test_a_quiz_answer_counts_for_a_tdp_of_the_ward_it_is_given_in(app) ->
 async def test_invite_link_opens_the_bot_with_the_residents_tdp(app, settings) -> None:
     from dataclasses import replace
 
-    from bot.conversation import Dispatcher
+    from engine.conversation import Dispatcher
     from handlers import build_routers, fallback
 
     services = replace(app.services, settings=replace(
@@ -232,7 +224,7 @@ def test_targets_count_drug_free_tdps_at_the_end_of_each_year() -> None:
 async def test_officers_record_drug_free_status_and_see_progress(app, settings) -> None:
     from dataclasses import replace
 
-    from bot.conversation import Dispatcher
+    from engine.conversation import Dispatcher
     from handlers import build_routers, fallback
 
     targets = {"phu-lien": (Target(2025, share=0.30), Target(2030, share=1.0))}

@@ -22,10 +22,11 @@ from bot.app import open_app
 from bot.channels.rendering import utf16_length
 from bot.channels.telegram import MAX_TEXT, TelegramChannel
 from bot.channels.zalo import ZaloChannel
-from bot.messages import Button, Reply
+from kernel.clock import utcnow
+from kernel.messages import Button, Reply
+from kernel.routes import Route
 from storage import group_chats, outbox
-from storage.models import GroupChat, OfficerRole, OutboxMessage, utcnow
-from storage.routes import Route
+from storage.models import GroupChat, OfficerRole, OutboxMessage
 from tests.channels import FAST, channel_settings, row_counts, running, serving, until
 from tests.fakes.telegram_bot_api import FakeTelegram
 from tests.fakes.zalo_server import FakeZalo

@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from bot.channels.zalo import ZaloChannel
 from bot.channels.zalo_api import MAX_TEXT, zalo_length
-from bot.messages import Reply
+from kernel.messages import Reply
+from kernel.routes import Route
 from storage import group_chats, outbox
 from storage.models import GroupChat, OfficerRole
-from storage.routes import Route
 from tests.channels import FAST, channel_settings, row_counts, running, serving, until
 from tests.fakes.zalo_server import FakeZalo
 from tests.helpers import add_phu_lien
@@ -186,7 +186,7 @@ async def test_webhook_checks_secret_size_and_body(app, settings) -> None:
 def _far():
     from datetime import timedelta
 
-    from storage.models import utcnow
+    from kernel.clock import utcnow
 
     return utcnow() + timedelta(days=1)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.channels import console
-from bot.config import Settings
+from kernel.config import Settings
 from storage import keyring as keyring_file
 from storage import migrate
 from storage.crypto import Vault

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 from bot.app import open_app
 from broadcasts import library, planner
+from kernel.routes import Route
 from storage import subscribers
 from storage.models import ResidentialGroup
-from storage.routes import Route
 from tests.helpers import add_phu_lien, deliver_everything, group_id, run_cli
 from tests.helpers import cli_ok as _ok
 from tests.helpers import cli_refused as _refused

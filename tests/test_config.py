@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import config
-from bot.config import ConfigError
+from kernel import config
+from kernel.config import ConfigError
 from tests.helpers import run_cli
 
 
@@ -214,7 +214,7 @@ content = "june"
 
 
 def test_links_and_drug_free_targets_from_the_file(tmp_path: Path) -> None:
-    from campaign.drug_free import Target
+    from kernel.drug_free import Target
 
     settings = _load(tmp_path, '[links]\ntelegram_username = "@phulien_bot"\n'
                      'zalo = "https://zalo.me/123"\n[targets.phu-lien]\n2027 = 0.6\n'

@@ -8,10 +8,10 @@ import logging
 import pytest
 
 from bot.app import open_app
-from bot.config import Settings
-from bot.conversation import Context, Dispatcher, Router
-from bot.messages import ChatKind
+from engine.conversation import Context, Dispatcher, Router
 from handlers import build_routers, fallback
+from kernel.config import Settings
+from kernel.messages import ChatKind
 from tests.helpers import Chat, survey
 
 WELCOME_VI = "Xin chào! Đây là kênh của Công an phường"

@@ -8,9 +8,10 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from bot.jobs import retention_tick
+from kernel.clock import utcnow
 from storage import conversations, rate_limits
 from storage.crypto import RecordRef, WrappedKey
-from storage.models import Conversation, DraftFile, RateCounter, utcday, utcnow
+from storage.models import Conversation, DraftFile, RateCounter, utcday
 from storage.pseudonyms import Purpose
 from tests.helpers import Chat, add_phu_lien, leaks, needles, raw_database_bytes, send_report
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from bot.i18n import LOCALE_DIR, Translator, normalise
+from kernel.i18n import LOCALE_DIR, Translator, normalise
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 from i18n import extract
@@ -54,7 +54,7 @@ def test_catalogs_load_and_default_to_vietnamese() -> None:
 
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("bot", "handlers", "storage", "broadcasts", "campaign", "reports")
+PACKAGES = ("bot", "handlers", "reports", "broadcasts", "engine", "campaign", "storage", "kernel")
 
 
 def _defined(pattern: str) -> list[str]:
@@ -71,7 +71,7 @@ def _defined(pattern: str) -> list[str]:
 def test_one_gettext_marker_and_one_outcome_vocabulary() -> None:
     from storage.triage import OUTCOME_LABELS, Outcome
 
-    assert _defined(r"^\s*def N_\(") == ["bot/i18n.py"]
+    assert _defined(r"^\s*def N_\(") == ["kernel/i18n.py"]
     assert _defined(r"^\s*OUTCOME_LABELS\b[^=\n]*=") == ["storage/triage.py"]
     assert set(OUTCOME_LABELS) == set(Outcome)
     # What the modules that had their own marker mark with the shared one is still

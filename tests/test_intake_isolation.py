@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from bot.messages import Attachment, ChannelInfo, Inbound
+from kernel.messages import Attachment, ChannelInfo, Inbound
 from storage import conversations
 from storage.attachments import AttachmentRejected, RejectReason
 from storage.models import DraftFile

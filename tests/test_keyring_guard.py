@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from bot.app import open_app
-from bot.config import Settings
+from kernel.config import Settings
 from storage import keyring as keyring_file
 from storage.crypto import RecordRef, Vault
 from storage.db import Database

@@ -12,7 +12,7 @@ from pathlib import Path
 import langdetect.detector_factory
 import pytest
 
-from bot.langid import SCAN_CHARS, UNDETERMINED, LanguageIdentifier
+from kernel.langid import SCAN_CHARS, UNDETERMINED, LanguageIdentifier
 
 ROOT = Path(__file__).resolve().parents[1]
 HOLDOUT = Path(__file__).with_name("data") / "lang_holdout.tsv"
@@ -75,7 +75,7 @@ def test_deterministic_across_processes() -> None:
         "Ich weiß es nicht genau",
     ]
     script = (
-        "import json, sys; from bot.langid import LanguageIdentifier as L; "
+        "import json, sys; from kernel.langid import LanguageIdentifier as L; "
         "i = L(); print(json.dumps([i.detect(t) for t in json.loads(sys.argv[1])]))"
     )
     # This process's hash seed is random, or PYTHONHASHSEED: the child's is another one.

@@ -27,7 +27,7 @@ import asyncio, json, struct, sys, zlib
 from pathlib import Path
 
 from bot.app import open_app
-from bot.config import load
+from kernel.config import load
 from bot import server
 
 def loaded(names):

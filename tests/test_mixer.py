@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import open_app
-from bot.conversation import URGENT_MIX
 from bot.jobs import MIX_SECONDS
 from bot.mixer import mix
+from engine.services import URGENT_MIX
+from kernel.clock import utcnow
 from storage import drops, tips
-from storage.models import AuditEntry, Drop, RateCounter, Tip, TipEvent, utcnow
+from storage.models import AuditEntry, Drop, RateCounter, Tip, TipEvent
 from tests.helpers import Chat, add_phu_lien, fill_report, mix_all, send_report
 
 WHAT = "Có người lạ bán hàng cấm ở đầu ngõ 7 vào buổi tối"

@@ -18,23 +18,17 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import update
 
-from bot.i18n import Translator
-from bot.messages import ChannelInfo
 from broadcasts import planner
-from campaign.drug_free import Target
 from handlers import ward_report
-from handlers.categories import CATEGORIES
+from kernel.categories import CATEGORIES
+from kernel.drug_free import DrugFreeStatus, Target
+from kernel.i18n import Translator
+from kernel.messages import ChannelInfo
+from kernel.routes import Route
 from reports.figures import published
 from reports.monthly import gather
 from storage import drug_free, pledges, quiz_answers, subscribers, wards
-from storage.models import (
-    DrugFreeStatus,
-    OfficerRole,
-    PledgeKind,
-    ResidentialGroup,
-    Subscriber,
-)
-from storage.routes import Route
+from storage.models import OfficerRole, PledgeKind, ResidentialGroup, Subscriber
 from tests.helpers import (
     Chat,
     add_phu_lien,

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.messages import Reply
+from kernel.messages import Reply
 from storage.models import (
     Broadcast,
     BroadcastStatus,

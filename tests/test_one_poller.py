@@ -25,8 +25,8 @@ from bot.app import App, open_app
 from bot.channels.base import NetworkChannel, PollOptions
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel
-from bot.config import Settings
 from bot.server import serve
+from kernel.config import Settings
 from tests.channels import FAST, channel_settings, free_port, until
 from tests.fakes.telegram_bot_api import FakeTelegram
 from tests.fakes.zalo_server import FakeZalo

@@ -13,12 +13,12 @@ import secrets
 from sqlalchemy import func, select
 
 from bot.app import open_app
-from bot.conversation import Dispatcher
-from bot.messages import ChatKind
+from engine.conversation import Dispatcher
 from handlers import build_routers, fallback
+from kernel.messages import ChatKind
+from kernel.routes import Route
 from storage import officers, pledges, tips, wards
 from storage.models import OfficerRole, QuizAnswer
-from storage.routes import Route
 from storage.tips import read_content, read_event_body, read_route
 from tests.helpers import Chat, leaks, needles, raw_database_bytes, stored_tip, survey
 

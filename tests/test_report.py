@@ -12,7 +12,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from bot.app import open_app
-from bot.messages import Attachment, ChannelInfo
+from kernel.messages import Attachment, ChannelInfo
 from storage import tips
 from storage.models import DraftFile, Drop, Tip, TipAttachment
 from tests.helpers import RECEIPT, Chat, add_phu_lien, fill_report, group_id, mix_all, send_report
@@ -433,7 +433,7 @@ async def test_trace_cleanup_deletes_both_sides_where_the_channel_can(app, ward)
 
 
 async def test_resident_commands_in_a_group_only_point_to_a_private_chat(app, ward) -> None:
-    from bot.messages import ChatKind
+    from kernel.messages import ChatKind
 
     group = Chat(app, "777", kind=ChatKind.GROUP, chat_id="-100123")
     for text in ("/report", "/status ABCDEFG AAAA-BBBB-CCCC-DDDD", "/danger"):
@@ -484,7 +484,7 @@ async def test_no_receipt_unless_the_tip_was_committed(app, ward) -> None:
 
 
 def test_triage_hints_raise_for_weapons_children_and_now() -> None:
-    from bot.hints import LOW, NORMAL, URGENT, suggest
+    from kernel.hints import LOW, NORMAL, URGENT, suggest
 
     assert suggest("dealing", "today", "ban hang o goc pho").priority == NORMAL
     assert suggest("dealing", "earlier", "ban hang o goc pho").priority == LOW

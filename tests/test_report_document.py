@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from bot.i18n import Translator
+from kernel.i18n import Translator
 from reports.document import ReportFiles, write_report
 from reports.figures import (
     Count,

@@ -21,12 +21,13 @@ from sqlalchemy.engine import make_url
 
 from bot.app import open_app
 from bot.jobs import retention_tick
+from kernel.clock import utcnow
 from storage import conversations, periods
 from storage import keyring as keyring_file
 from storage.crypto import CryptoError, RecordRef, Vault, WrappedKey
 from storage.db import Database
 from storage.keyring import Keyring, KeyringError, KeyringFile
-from storage.models import AuditEntry, Conversation, OfficerRole, Tip, utcnow
+from storage.models import AuditEntry, Conversation, OfficerRole, Tip
 from storage.periods import PeriodKind
 from storage.pseudonyms import Pseudonym
 from storage.shredding import shred_period_keys

@@ -16,8 +16,9 @@ from bot.channels import console
 from bot.jobs import retention_tick
 from handlers.notices import tell_reporter
 from handlers.status import ask_reporter
+from kernel.clock import utcnow
 from storage import tips
-from storage.models import OutboxMessage, Tip, TipStatus, utcnow
+from storage.models import OutboxMessage, Tip, TipStatus
 from tests.helpers import (
     Chat,
     add_phu_lien,

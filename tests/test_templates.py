@@ -15,6 +15,8 @@ from bot.jobs import broadcast_tick
 from broadcasts import library
 from broadcasts.calendar import period_of
 from broadcasts.library import MAX_RENDERED, MAX_TEXT, Content, ContentError
+from kernel.clock import utcnow
+from kernel.routes import Route
 from storage import subscribers
 from storage.models import (
     Broadcast,
@@ -24,9 +26,7 @@ from storage.models import (
     OfficerRole,
     ResidentialGroup,
     Ward,
-    utcnow,
 )
-from storage.routes import Route
 from tests.helpers import add_phu_lien, cli_ok, cli_refused, enrol, group_id, outbox_for
 
 ATTACK = "{ward:>3000000}{hotlines:^3000000}"  # 33 characters; 6,000,107 with str.format

@@ -8,8 +8,8 @@ import random
 
 import pytest
 
-from bot.config import SendLimits
 from broadcasts.throttle import WINDOW_MARGIN, ChatPacer, Limiter, TokenBucket
+from kernel.config import SendLimits
 
 
 class Clock:

@@ -11,17 +11,10 @@ from sqlalchemy import select, update
 
 from bot.app import App, open_app
 from bot.jobs import police_tick
+from kernel.clock import utcnow
+from kernel.routes import Route
 from storage import outbox, tips, triage
-from storage.models import (
-    AuditEntry,
-    OfficerRole,
-    OutboxMessage,
-    Tip,
-    TipEvent,
-    TipStatus,
-    utcnow,
-)
-from storage.routes import Route
+from storage.models import AuditEntry, OfficerRole, OutboxMessage, Tip, TipEvent, TipStatus
 from storage.triage import ALLOWED, Outcome, TransitionRefused
 from tests.helpers import Chat, add_phu_lien, enrol, mix_all, outbox_for, send_report
 
@@ -144,7 +137,7 @@ async def test_help_lists_only_what_the_role_may_use(app, police) -> None:
 
 
 async def test_group_chats_refuse_police_commands_without_revealing_anything(app, police) -> None:
-    from bot.messages import ChatKind
+    from kernel.messages import ChatKind
 
     in_group = Chat(app, "officer-1", kind=ChatKind.GROUP, chat_id="-100555")
     await in_group.send("/queue")

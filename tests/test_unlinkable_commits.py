@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.jobs import police_tick
+from kernel.clock import utcnow
 from storage import conversations, outbox, rate_limits
-from storage.models import OfficerRole, Pledge, QuizAnswer, Subscriber, Tip, TipEvent, utcnow
+from storage.models import OfficerRole, Pledge, QuizAnswer, Subscriber, Tip, TipEvent
 from tests.commit_replay import People, Replay, links
 from tests.helpers import Chat, add_phu_lien, enrol, group_id, mix_all, outbox_for, send_report
 

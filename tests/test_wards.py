@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.tdp_csv import parse_groups, read_groups
+from kernel.search_keys import search_key
 from storage import wards
-from storage.search_keys import search_key
 from storage.wards import WardError
 from tests.helpers import run_cli
 

@@ -24,9 +24,9 @@ from bot.app import App
 from bot.channels.base import NetworkChannel
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel
-from bot.config import Settings
-from bot.messages import Attachment
 from bot.server import serve
+from kernel.config import Settings
+from kernel.messages import Attachment
 from tests.channels import FAST, channel_settings, free_port, row_counts, until
 from tests.fakes.telegram_bot_api import FakeTelegram
 from tests.fakes.zalo_server import FakeZalo

@@ -1,5 +1,5 @@
 """Keep the catalogs in step with the code: `python tools/i18n.py update` extracts every
-marked string and merges it into bot/locale/*/LC_MESSAGES/wardbot.po (new strings get an
+marked string and merges it into kernel/locale/*/LC_MESSAGES/wardbot.po (new strings get an
 empty translation for a translator to fill; tests fail until Vietnamese is filled)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ("bot", "handlers", "storage", "broadcasts", "campaign", "reports")
+SOURCES = ("bot", "handlers", "reports", "broadcasts", "engine", "campaign", "storage", "kernel")
 LOCALES = ROOT / "bot" / "locale"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 

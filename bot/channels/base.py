@@ -26,15 +26,16 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from bot.channels.faults import Failure, Fault
-from bot.config import ChannelSettings
-from bot.conversation import Dispatcher, describe
-from bot.delivery import Undeliverable, deliver_due, enqueue_deletion, enqueue_later
-from bot.messages import ChannelInfo, ChatEvent, ChatKind, Inbound, Outbound, Reply
 from broadcasts.sender import BroadcastSender, SenderOptions
+from engine.conversation import Dispatcher
+from engine.delivery import Undeliverable, deliver_due, enqueue_deletion, enqueue_later
+from kernel.clock import utcnow
+from kernel.config import ChannelSettings
+from kernel.errors import describe
+from kernel.faults import Failure, Fault
+from kernel.messages import ChannelInfo, ChatEvent, ChatKind, Inbound, Outbound, Reply
+from kernel.routes import Route
 from storage.db import Lead
-from storage.models import utcnow
-from storage.routes import Route
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.channels.rendering import numbered_text
-from bot.conversation import Dispatcher
-from bot.delivery import deliver_due
-from bot.messages import Attachment, ChannelInfo, ChatKind, Inbound, Reply
+from engine.conversation import Dispatcher
+from engine.delivery import deliver_due
+from kernel.messages import Attachment, ChannelInfo, ChatKind, Inbound, Reply
+from kernel.routes import Route
 from storage.outbox import recipient_of
-from storage.routes import Route
 
 CHANNEL = "console"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from bot.messages import Reply
+from kernel.messages import Reply
 
 _NO_BREAK_SPACES = frozenset("\u00a0\u2007\u202f")
 

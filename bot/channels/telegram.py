@@ -52,14 +52,15 @@ from pydantic import ValidationError
 
 from bot.channels.base import Backoff, Failure, Fault, MalformedUpdate, NetworkChannel, Part
 from bot.channels.rendering import numbered_text, split_text
-from bot.config import ChannelSettings
-from bot.conversation import Dispatcher, describe
-from bot.i18n import N_
-from bot.messages import Attachment, ChannelInfo, ChatEvent, ChatKind, Inbound, Media, Reply
+from engine.conversation import Dispatcher
+from kernel.config import ChannelSettings
+from kernel.errors import describe
+from kernel.i18n import N_
+from kernel.messages import Attachment, ChannelInfo, ChatEvent, ChatKind, Inbound, Media, Reply
+from kernel.routes import Route
 from storage import officers
 from storage.attachments import MAX_BYTES
 from storage.db import Lead
-from storage.routes import Route
 
 log = logging.getLogger(__name__)
 

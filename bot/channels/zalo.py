@@ -37,11 +37,12 @@ from bot.channels.zalo_api import (
     parse_update,
     split_text,
 )
-from bot.config import ChannelSettings
-from bot.conversation import Dispatcher, describe
-from bot.messages import Attachment, ChannelInfo, ChatKind, Inbound, Reply
+from engine.conversation import Dispatcher
+from kernel.config import ChannelSettings
+from kernel.errors import describe
+from kernel.messages import Attachment, ChannelInfo, ChatKind, Inbound, Reply
+from kernel.routes import Route
 from storage.attachments import MAX_BYTES
-from storage.routes import Route
 
 log = logging.getLogger(__name__)
 

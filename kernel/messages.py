@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from storage.routes import Route
+from kernel.routes import Route
 
 # What no stored or sealed text may hold: a UTF-16 surrogate on its own (JSON's "\ud800"
 # escape decodes to one, and UTF-8 cannot encode it) and NUL (PostgreSQL text refuses it).

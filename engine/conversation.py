@@ -11,18 +11,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import traceback
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
-from bot.i18n import N_, Translator, normalise
-from bot.langid import LanguageIdentifier
-from bot.messages import (
+from engine.delivery import enqueue_reply
+from engine.services import Services
+from kernel.clock import utcnow
+from kernel.errors import describe
+from kernel.i18n import N_, normalise
+from kernel.messages import (
     Button,
     ChannelInfo,
     ChatEvent,
@@ -32,20 +33,10 @@ from bot.messages import (
     Outbound,
     Reply,
 )
-from campaign.quiz import Question
-from campaign.quiz import load as load_quiz
+from kernel.routes import Route
 from storage import conversations, drops
-from storage.audit import AuditLog
 from storage.conversations import ConversationState, StoredConversation
-from storage.crypto import Vault
-from storage.db import Database
-from storage.drops import Delays
-from storage.models import utcnow
-from storage.pseudonyms import Pseudonym, Pseudonyms, Purpose
-from storage.receipts import ReceiptHasher
-from storage.routes import Route
-from storage.sandbox import DocumentWorker, FileSandbox
-from storage.triage import Invites, Sla
+from storage.pseudonyms import Pseudonym, Purpose
 
 log = logging.getLogger(__name__)
 
@@ -56,47 +47,10 @@ RECENT_UPDATES = 16
 # How long the ids of messages sent into a traced chat wait to join its conversation in
 # the transaction of the chat's next message, before a transaction of their own.
 NOTE_SECONDS = 30.0
-URGENT_MIX = timedelta(seconds=50)
 # A write to a person's own records, made after the conversation commits (Context.apart).
 Write = Callable[[AsyncSession], Awaitable[object]]
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?$", re.DOTALL)
 _OPTION_NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
-
-
-@dataclass(frozen=True)
-class Services:
-    """What handlers may use; built once from the configuration and passed in."""
-
-    db: Database
-    vault: Vault
-    pseudonyms: Pseudonyms
-    receipts: ReceiptHasher
-    translator: Translator
-    settings: Settings
-    langid: LanguageIdentifier
-    audit: AuditLog
-    invites: Invites
-    # The weekly quiz, read and checked once at start.
-    quiz: tuple[Question, ...] = field(default_factory=load_quiz)
-    # Residents' files are cleaned in worker processes with limits, never in this one.
-    sandbox: FileSandbox = field(default_factory=FileSandbox)
-    # The monthly report's PDF is made in a worker process too (matplotlib, fpdf2).
-    documents: DocumentWorker = field(default_factory=DocumentWorker)
-
-    @property
-    def sla(self) -> Sla:
-        s = self.settings
-        return Sla(
-            urgent_ack=timedelta(minutes=s.urgent_ack_minutes),
-            ack=timedelta(hours=s.ack_hours),
-            close=timedelta(days=s.close_days),
-        )
-
-    @property
-    def delays(self) -> Delays:
-        """How long a sent tip waits for the mixer: an urgent one under a minute with the
-        mixer's tick (MIX_SECONDS in bot/jobs.py), others up to tips.mix_minutes."""
-        return Delays(urgent=URGENT_MIX, other=timedelta(minutes=self.settings.mix_minutes))
 
 
 @dataclass
@@ -212,8 +166,6 @@ class Context:
         self, route: Route, text: str, buttons: Iterable[Iterable[Button]] = ()
     ) -> None:
         """A message for another chat, sent by its channel from the outbox."""
-        from bot.delivery import enqueue_reply  # delivery builds on this module
-
         await enqueue_reply(self.session, self.services, route, text, buttons)
 
     def go(self, step: str) -> None:
@@ -607,13 +559,3 @@ def _add_to_trace(state: ConversationState, message_ids: list[str]) -> bool:
 
 def _remember_update(state: ConversationState, key: str) -> None:
     state.recent = [*state.recent, key][-RECENT_UPDATES:]
-
-
-def describe(exc: BaseException) -> str:
-    """An exception as type and code locations only: messages of library errors can
-    carry parameters (SQL values, request bodies) that must never reach a log."""
-    frames = traceback.extract_tb(exc.__traceback__)[-4:]
-    where = " < ".join(
-        f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" for frame in reversed(frames)
-    )
-    return f"{type(exc).__name__} at {where}" if where else type(exc).__name__

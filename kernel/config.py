@@ -16,8 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.i18n import N_, SUPPORTED
-from campaign.targets import Target
+from kernel.i18n import N_, SUPPORTED
+from kernel.targets import Target
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 ENV = {

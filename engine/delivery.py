@@ -17,12 +17,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.conversation import Services, describe
-from bot.messages import Button, Reply
+from engine.services import Services
+from kernel.clock import utcnow
+from kernel.errors import describe
+from kernel.messages import Button, Reply
+from kernel.routes import Route
 from storage import outbox
-from storage.models import utcnow
 from storage.pseudonyms import Pseudonym
-from storage.routes import Route
 
 log = logging.getLogger(__name__)
 

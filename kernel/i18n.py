@@ -1,6 +1,6 @@
 """Translations. Source strings are English; Vietnamese is the default language.
 
-Catalogs are the `.po` files under bot/locale, read with Babel at start, so there is no
+Catalogs are the `.po` files under kernel/locale, read with Babel at start, so there is no
 compiled `.mo` to fall out of step with its source.
 """
 

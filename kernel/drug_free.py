@@ -10,10 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
-from bot.i18n import N_
-from campaign.targets import Target
-from storage.models import DrugFreeStatus
+from kernel.i18n import N_
+from kernel.targets import Target
+
+
+class DrugFreeStatus(StrEnum):
+    REGISTERED = "registered"  # the TDP signed up to become drug-free this year
+    ACHIEVED = "achieved"  # recognised drug-free
+    MAINTAINED = "maintained"  # still drug-free in a later year
+    LOST = "lost"  # no longer drug-free
+
 
 DRUG_FREE = frozenset({DrugFreeStatus.ACHIEVED, DrugFreeStatus.MAINTAINED})
 LABELS: dict[DrugFreeStatus, str] = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.i18n import N_
+from kernel.i18n import N_
 
 # The tip categories of the ward plans (see DESIGN.md), in the order residents see them.
 CATEGORIES: dict[str, str] = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from storage.search_keys import search_key
+from kernel.search_keys import search_key
 
 URGENT, NORMAL, LOW = 1, 2, 3
 
