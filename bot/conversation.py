@@ -17,8 +17,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.config import Settings
 from bot.i18n import N_, Translator, normalise
 from bot.langid import LanguageIdentifier
@@ -45,6 +43,7 @@ from storage.pseudonyms import Pseudonym, Pseudonyms, Purpose
 from storage.receipts import ReceiptHasher
 from storage.routes import Route
 from storage.sandbox import DocumentWorker, FileSandbox
+from storage.session import AsyncSession
 from storage.triage import Invites, Sla
 
 log = logging.getLogger(__name__)

@@ -15,14 +15,13 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.conversation import Services, describe
 from bot.messages import Button, Reply
 from storage import outbox
 from storage.models import utcnow
 from storage.pseudonyms import Pseudonym
 from storage.routes import Route
+from storage.session import AsyncSession
 
 log = logging.getLogger(__name__)
 

@@ -12,13 +12,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.conversation import Services, describe
 from handlers.notices import notify_new_tip, notify_reporter_wrote
 from storage import drops, tips, triage
 from storage.drops import OpenDrop
-from storage.models import Tip, utcnow
+from storage.models import utcnow
+from storage.session import AsyncSession
 from storage.tips import EventKind, ReporterMessage, Submission
 
 log = logging.getLogger(__name__)
@@ -53,7 +52,7 @@ async def _store(session: AsyncSession, services: Services, drop: OpenDrop) -> N
         await notify_new_tip(session, services, created)
         return
     message = ReporterMessage.from_payload(drop.payload)
-    tip = await session.get(Tip, message.tip_id)
+    tip = await tips.get_tip(session, message.tip_id)
     if tip is None or tip.wrapped_key is None:
         return  # shredded or deleted meanwhile: nothing left to add to
     if message.kind == EventKind.CONTACT_STOPPED:

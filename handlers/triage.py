@@ -13,8 +13,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import wraps
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.conversation import Context, Router
 from bot.i18n import N_
 from bot.messages import Button, Media
@@ -24,9 +22,10 @@ from handlers.notices import tell_reporter
 from handlers.start import fallback, home
 from handlers.status import ask_reporter
 from storage import officers, tips, triage, wards
-from storage.models import Officer, OfficerRole, ResidentialGroup, Tip, TipStatus, utcnow
+from storage.models import Officer, OfficerRole, Tip, TipStatus, utcnow
 from storage.pseudonyms import Pseudonym, Purpose
 from storage.search_keys import search_key
+from storage.session import AsyncSession
 from storage.tips import EventKind
 from storage.triage import OUTCOME_LABELS, Outcome, TransitionRefused
 
@@ -272,7 +271,7 @@ def _left(ctx: Context, due: datetime | None, now: datetime) -> str:
 async def _group_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
     names: dict[int, str] = {}
     for group_id in ids:
-        group = await session.get(ResidentialGroup, group_id)
+        group = await wards.get_group(session, group_id)
         if group is not None:
             names[group_id] = group.name
     return names
@@ -635,7 +634,7 @@ async def _merge(ctx: Context, officer: Officer, tip: Tip, other_code: str) -> N
 @police("stats")
 async def show_stats(ctx: Context, officer: Officer) -> None:
     numbers = await triage.stats(ctx.session, officer.ward_id, utcnow())
-    ward = await ctx.session.get(wards.Ward, officer.ward_id)
+    ward = await wards.get_ward(ctx.session, officer.ward_id)
     lines = [ctx._("Tips of {ward}:").format(ward=ward.name if ward else "")]
     for status in (
         TipStatus.NEW,
