@@ -6,8 +6,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from broadcasts import library, planner
 from engine.conversation import Dispatcher
 from engine.services import Services
@@ -24,6 +22,7 @@ from storage.keyring import KeyringFile
 from storage.keys import bind_keyring, rewrap_to_period_keys
 from storage.pseudonyms import Pseudonyms
 from storage.receipts import ReceiptHasher
+from storage.session import AsyncSession
 from storage.triage import Invites
 
 log = logging.getLogger(__name__)

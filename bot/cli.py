@@ -27,7 +27,7 @@ from storage.crypto import Vault
 from storage.db import Database
 from storage.keyring import KeyringError
 from storage.keys import bind_keyring, rewrap_all, wrapped_under_master
-from storage.models import Officer, OfficerRole
+from storage.models import OfficerRole
 from storage.wards import Problem, WardError
 
 log = logging.getLogger("wardbot")
@@ -459,7 +459,7 @@ async def cmd_officer_revoke(
 ) -> int:
     async def work(app: App) -> int:
         async with app.services.db.transaction() as session:
-            officer = await session.get(Officer, args.officer_id)
+            officer = await officers.get_officer(session, args.officer_id)
             if officer is None:
                 raise CommandError(_("no officer {id}").format(id=args.officer_id))
             await officers.revoke(session, officer)

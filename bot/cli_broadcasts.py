@@ -8,14 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from bot.cli_common import CommandError, find_ward, the_ward, with_app
 from broadcasts import coverage, library
 from broadcasts.calendar import parse_period, period_of
 from broadcasts.library import Content, ContentError
 from kernel.clock import utcnow
 from kernel.config import Settings
+from storage import campaigns
 from storage.models import Campaign
 
 Translate = Callable[[str], str]
@@ -193,8 +192,7 @@ async def cmd_content_toggle(args: argparse.Namespace, settings: Settings, _: Tr
 async def cmd_campaign_list(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
     async def work(app: Any) -> int:
         async with app.services.db.transaction() as session:
-            query = select(Campaign).order_by(Campaign.month, Campaign.slug)
-            rows = (await session.scalars(query)).all()
+            rows = await campaigns.by_date(session)
         for row in rows:
             when = (f"{row.day}/{row.month}" if row.day else
                     _("every week of month {month}").format(month=row.month))  # fmt: skip
@@ -219,11 +217,11 @@ async def cmd_campaign_add(args: argparse.Namespace, settings: Settings, _: Tran
 
     async def work(app: Any) -> int:
         async with app.services.db.transaction() as session:
-            if await session.scalar(select(Campaign).where(Campaign.slug == entry.slug)):
+            if await campaigns.find(session, entry.slug):
                 raise CommandError(_("a campaign called {slug} exists already").format(
                     slug=entry.slug))  # fmt: skip
             ward = await find_ward(session, args.ward, _) if args.ward else None
-            session.add(Campaign(
+            campaigns.add(session, Campaign(
                 slug=entry.slug, name=entry.name, ward_id=ward.id if ward else None,
                 month=entry.month, day=entry.day, at_time=entry.at_time, content=entry.content,
                 subscribers=entry.subscribers, active=True, origin="admin", created_at=utcnow(),
@@ -238,7 +236,7 @@ async def cmd_campaign_add(args: argparse.Namespace, settings: Settings, _: Tran
 async def cmd_campaign_disable(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
     async def work(app: Any) -> int:
         async with app.services.db.transaction() as session:
-            row = await session.scalar(select(Campaign).where(Campaign.slug == args.slug))
+            row = await campaigns.find(session, args.slug)
             if row is None:
                 raise CommandError(_("no campaign called {slug}").format(slug=args.slug))
             row.active = False
@@ -295,7 +293,8 @@ async def cmd_broadcast_watch(args: argparse.Namespace, settings: Settings, _: T
     from tqdm import tqdm
 
     from broadcasts import deliveries
-    from storage.models import Broadcast, BroadcastStatus
+    from storage import broadcasts as broadcast_rows
+    from storage.models import BroadcastStatus
 
     finished = {BroadcastStatus.DONE, BroadcastStatus.REJECTED, BroadcastStatus.CANCELLED}
 
@@ -304,7 +303,7 @@ async def cmd_broadcast_watch(args: argparse.Namespace, settings: Settings, _: T
         try:
             while True:
                 async with app.services.db.transaction() as session:
-                    row = await session.get(Broadcast, args.broadcast_id)
+                    row = await broadcast_rows.get(session, args.broadcast_id)
                     if row is None:
                         raise CommandError(_("no broadcast #{id}").format(id=args.broadcast_id))
                     done = await deliveries.progress(session, row.id)

@@ -12,15 +12,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from engine.services import Services
 from handlers.notices import notify_new_tip, notify_reporter_wrote
 from kernel.clock import utcnow
 from kernel.errors import describe
 from storage import drops, tips, triage
 from storage.drops import OpenDrop
-from storage.models import Tip
+from storage.session import AsyncSession
 from storage.tips import EventKind, ReporterMessage, Submission
 
 log = logging.getLogger(__name__)
@@ -55,7 +53,7 @@ async def _store(session: AsyncSession, services: Services, drop: OpenDrop) -> N
         await notify_new_tip(session, services, created)
         return
     message = ReporterMessage.from_payload(drop.payload)
-    tip = await session.get(Tip, message.tip_id)
+    tip = await tips.get_tip(session, message.tip_id)
     if tip is None or tip.wrapped_key is None:
         return  # shredded or deleted meanwhile: nothing left to add to
     if message.kind == EventKind.CONTACT_STOPPED:

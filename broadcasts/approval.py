@@ -8,20 +8,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from broadcasts.calendar import QuietHours, period_of
 from broadcasts.library import ContentError, check_text
 from broadcasts.planner import reachable_counts
+from storage import broadcasts as broadcast_rows
+from storage import coverage
 from storage.models import (
     Broadcast,
     BroadcastKind,
     BroadcastStatus,
-    GroupChat,
     Officer,
     OfficerRole,
 )
+from storage.session import AsyncSession
 
 
 class Refusal(StrEnum):
@@ -41,14 +40,7 @@ class ApprovalRefused(Exception):
 
 async def audience(session: AsyncSession, ward_id: int, group_id: int | None) -> tuple[int, int]:
     """(group chats, subscribers) a broadcast would reach now."""
-    chats_query = (
-        select(func.count())
-        .select_from(GroupChat)
-        .where(GroupChat.ward_id == ward_id, GroupChat.active.is_(True))
-    )
-    if group_id is not None:
-        chats_query = chats_query.where(GroupChat.group_id == group_id)
-    chats = int(await session.scalar(chats_query) or 0)
+    chats = await coverage.active_chats(session, ward_id, group_id)
     reach = await reachable_counts(session, ward_id)
     total = reach.get(group_id, 0) if group_id is not None else sum(reach.values())
     return chats, total - chats
@@ -69,8 +61,8 @@ async def draft(
         to_subscribers=True, status=BroadcastStatus.PENDING_APPROVAL, scheduled_at=now,
         created_by=officer.id, created_at=now,
     )  # fmt: skip
-    session.add(broadcast)
-    await session.flush()
+    broadcast_rows.add(session, broadcast)
+    await broadcast_rows.flush(session)
     return broadcast
 
 
@@ -84,7 +76,7 @@ async def decide(
     quiet: QuietHours,
 ) -> Broadcast:
     """Approve (schedule for now, or the end of quiet hours) or reject a draft."""
-    broadcast = await session.get(Broadcast, broadcast_id, with_for_update=True)
+    broadcast = await broadcast_rows.get_for_update(session, broadcast_id)
     if broadcast is None or broadcast.ward_id != approver.ward_id:
         raise ApprovalRefused(Refusal.NOT_FOUND)
     if approver.role != OfficerRole.COMMANDER:
@@ -105,16 +97,9 @@ async def decide(
         broadcast.period = period_of(broadcast.scheduled_at, quiet.zone)
     else:
         broadcast.status = BroadcastStatus.REJECTED
-    await session.flush()
+    await broadcast_rows.flush(session)
     return broadcast
 
 
 async def recent(session: AsyncSession, ward_id: int, limit: int = 10) -> Sequence[Broadcast]:
-    return (
-        await session.scalars(
-            select(Broadcast)
-            .where(Broadcast.ward_id == ward_id)
-            .order_by(Broadcast.id.desc())
-            .limit(limit)
-        )
-    ).all()
+    return await broadcast_rows.recent(session, ward_id, limit)

@@ -5,12 +5,12 @@ stop."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from broadcasts.deliveries import CHAT, Job
 from broadcasts.library import HOTLINE_HEADING, render
 from kernel.i18n import Translator
-from storage.models import AwarenessMessage, Broadcast, Ward
+from storage import awareness, wards
+from storage import broadcasts as broadcast_rows
+from storage.session import AsyncSession
 
 CACHE_SIZE = 1000
 
@@ -52,16 +52,14 @@ class Texts:
         return job.language or self._default
 
     async def _render(self, session: AsyncSession, broadcast_id: int, language: str) -> str:
-        broadcast = await session.get(Broadcast, broadcast_id)
+        broadcast = await broadcast_rows.get(session, broadcast_id)
         if broadcast is None:
             raise LookupError("a delivery whose broadcast is gone")
-        ward = await session.get(Ward, broadcast.ward_id)
+        ward = await wards.get_ward(session, broadcast.ward_id)
         if ward is None:  # not while the broadcast row exists (ON DELETE CASCADE)
             raise LookupError("a delivery whose ward is gone")
         message = (
-            await session.get(AwarenessMessage, broadcast.message_id)
-            if broadcast.message_id
-            else None
+            await awareness.get(session, broadcast.message_id) if broadcast.message_id else None
         )
         self._images[broadcast_id] = message.image_url if message is not None else ""
         if message is not None:

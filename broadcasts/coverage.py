@@ -9,17 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from broadcasts.planner import OPEN, reachable_counts
-from storage.models import (
-    Broadcast,
-    CoverageAlert,
-    CoverageEntry,
-    GroupChat,
-    ResidentialGroup,
-)
+from storage import broadcasts as broadcast_rows
+from storage import coverage, wards
+from storage.session import AsyncSession
 
 
 @dataclass(frozen=True)
@@ -40,70 +33,19 @@ class Row:
 
 
 async def month_table(session: AsyncSession, ward_id: int, period: str) -> list[Row]:
-    groups = (
-        await session.scalars(
-            select(ResidentialGroup)
-            .where(ResidentialGroup.ward_id == ward_id, ResidentialGroup.active.is_(True))
-            .order_by(ResidentialGroup.search_key)
-        )
-    ).all()
-    sums = await session.execute(
-        select(
-            CoverageEntry.group_id,
-            CoverageEntry.target_kind,
-            func.sum(CoverageEntry.delivered),
-            func.min(CoverageEntry.first_delivered_at),
-        )
-        .where(CoverageEntry.ward_id == ward_id, CoverageEntry.period == period)
-        .group_by(CoverageEntry.group_id, CoverageEntry.target_kind)
-    )
+    groups = await wards.active_groups_by_name(session, ward_id)
+    sums = await coverage.delivered_sums(session, ward_id, period)
     delivered: dict[tuple[int, str], int] = {}
     first: dict[int, datetime] = {}
-    for group_id, kind, total, earliest in sums.all():
+    for group_id, kind, total, earliest in sums:
         delivered[(group_id, kind)] = int(total or 0)
         if total and earliest is not None:  # min() keeps the column's type: aware UTC
             first[group_id] = min(first.get(group_id, earliest), earliest)
-    messages = dict(
-        (
-            await session.execute(
-                select(
-                    CoverageEntry.group_id, func.count(func.distinct(CoverageEntry.broadcast_id))
-                )
-                .where(
-                    CoverageEntry.ward_id == ward_id,
-                    CoverageEntry.period == period,
-                    CoverageEntry.delivered > 0,
-                )
-                .group_by(CoverageEntry.group_id)
-            )
-        ).all()
-    )
-    chats = dict(
-        (
-            await session.execute(
-                select(GroupChat.group_id, func.count())
-                .where(GroupChat.ward_id == ward_id, GroupChat.active.is_(True))
-                .group_by(GroupChat.group_id)
-            )
-        ).all()
-    )
+    messages = await coverage.messages_delivered(session, ward_id, period)
+    chats = await coverage.active_chats_by_group(session, ward_id)
     reach = await reachable_counts(session, ward_id)
-    upcoming = await session.execute(
-        select(Broadcast.group_id, func.min(Broadcast.scheduled_at))
-        .where(Broadcast.ward_id == ward_id, Broadcast.period == period, Broadcast.status.in_(OPEN))
-        .group_by(Broadcast.group_id)
-    )
-    planned = {group_id: at for group_id, at in upcoming.all()}
-    alerts = dict(
-        (
-            await session.execute(
-                select(CoverageAlert.group_id, CoverageAlert.reason).where(
-                    CoverageAlert.period == period,
-                    CoverageAlert.group_id.in_([g.id for g in groups]),
-                )
-            )
-        ).all()
-    )
+    planned = await broadcast_rows.next_scheduled(session, ward_id, period, OPEN)
+    alerts = await coverage.alerts(session, period, [g.id for g in groups])
     rows = []
     for group in groups:
         next_at = planned.get(group.id) or planned.get(None)

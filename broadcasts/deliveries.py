@@ -14,27 +14,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from kernel.routes import Route
+from storage import deliveries as outbox
 from storage import group_chats, subscribers
 from storage.crypto import Vault
 from storage.models import (
     Broadcast,
     BroadcastStatus,
-    CoverageEntry,
-    Delivery,
     DeliveryStatus,
-    GroupChat,
-    Subscriber,
 )
+from storage.session import AsyncSession
 
 CHAT = "chat"
 SUBSCRIBER = "subscriber"
 LEASE = timedelta(minutes=2)
-# Not finished: waiting for its time, or leased to a sender (whose lease may run out).
-WAITING = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
 
 
 async def expand(session: AsyncSession, broadcast: Broadcast, batch: int = 250) -> int:
@@ -44,60 +37,26 @@ async def expand(session: AsyncSession, broadcast: Broadcast, batch: int = 250) 
     time, so a ward-wide broadcast never holds its recipients in memory at once."""
     added = 0
     if broadcast.to_groups and broadcast.chats_after >= 0:
-        chats = (
-            await session.execute(
-                select(GroupChat.id, GroupChat.channel, GroupChat.group_id)
-                .where(
-                    _of_broadcast(GroupChat, broadcast),
-                    GroupChat.active.is_(True),
-                    GroupChat.id > broadcast.chats_after,
-                )
-                .order_by(GroupChat.id)
-                .limit(batch)
-            )
-        ).all()
-        session.add_all(
-            Delivery(broadcast_id=broadcast.id, channel=c.channel, target_kind=CHAT,
-                     target_id=c.id, group_id=c.group_id, next_attempt_at=broadcast.scheduled_at)
-            for c in chats
-        )  # fmt: skip
+        chats = await outbox.chats_after(session, broadcast, broadcast.chats_after, batch)
+        outbox.add_deliveries(session, broadcast, CHAT, chats)
         added += len(chats)
         broadcast.chats_after = chats[-1].id if len(chats) == batch else -1
         if len(chats) == batch:
-            await session.flush()
+            await outbox.flush(session)
             return added
     if broadcast.to_subscribers and broadcast.subscribers_after >= 0:
-        people = (
-            await session.execute(
-                select(Subscriber.id, Subscriber.channel, Subscriber.group_id)
-                .where(
-                    _of_broadcast(Subscriber, broadcast),
-                    Subscriber.active.is_(True),
-                    Subscriber.id > broadcast.subscribers_after,
-                )
-                .order_by(Subscriber.id)
-                .limit(batch - added)
-            )
-        ).all()
-        session.add_all(
-            Delivery(broadcast_id=broadcast.id, channel=s.channel, target_kind=SUBSCRIBER,
-                     target_id=s.id, group_id=s.group_id, next_attempt_at=broadcast.scheduled_at)
-            for s in people
-        )  # fmt: skip
+        people = await outbox.subscribers_after(
+            session, broadcast, broadcast.subscribers_after, batch - added
+        )
+        outbox.add_deliveries(session, broadcast, SUBSCRIBER, people)
         broadcast.subscribers_after = people[-1].id if len(people) == batch - added else -1
         added += len(people)
         if broadcast.subscribers_after >= 0:
-            await session.flush()
+            await outbox.flush(session)
             return added
     broadcast.expanded = True
-    await session.flush()
+    await outbox.flush(session)
     return added
-
-
-def _of_broadcast(model: type[GroupChat] | type[Subscriber], broadcast: Broadcast):  # type: ignore[no-untyped-def]
-    if broadcast.group_id is not None:
-        return model.group_id == broadcast.group_id
-    return model.ward_id == broadcast.ward_id
 
 
 @dataclass(frozen=True)
@@ -116,32 +75,13 @@ async def claim(
     session: AsyncSession, vault: Vault, channel: str, now: datetime, limit: int
 ) -> list[Job]:
     """Due deliveries of this channel, leased to the caller and ready to send."""
-    rows = (
-        await session.scalars(
-            select(Delivery)
-            .join(Broadcast, Broadcast.id == Delivery.broadcast_id)
-            .where(
-                Delivery.channel == channel,
-                Delivery.status.in_(WAITING),
-                Delivery.next_attempt_at <= now,
-                Broadcast.status == BroadcastStatus.SENDING,
-            )
-            .order_by(Delivery.id)
-            .limit(limit)
-            .with_for_update(of=Delivery, skip_locked=True)
-        )
-    ).all()
+    rows = await outbox.lease_due(session, channel, now, limit, now + LEASE)
     if not rows:
         return []
-    await session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_([r.id for r in rows]))
-        .values(status=DeliveryStatus.SENDING, next_attempt_at=now + LEASE)
-    )
     chat_ids = [r.target_id for r in rows if r.target_kind == CHAT]
     people_ids = [r.target_id for r in rows if r.target_kind == SUBSCRIBER]
-    chats = {c.id: c for c in await _rows(session, GroupChat, chat_ids)}
-    people = {s.id: s for s in await _rows(session, Subscriber, people_ids)}
+    chats = {c.id: c for c in await outbox.chats_by_id(session, chat_ids)}
+    people = {s.id: s for s in await outbox.subscribers_by_id(session, people_ids)}
     jobs = []
     for row in rows:
         route, language = None, ""
@@ -159,12 +99,6 @@ async def claim(
     return jobs
 
 
-async def _rows(session: AsyncSession, model, ids: list[int]):  # type: ignore[no-untyped-def]
-    if not ids:
-        return []
-    return (await session.scalars(select(model).where(model.id.in_(ids)))).all()
-
-
 @dataclass(frozen=True)
 class Outcome:
     job: Job
@@ -177,10 +111,8 @@ async def record(session: AsyncSession, outcomes: Iterable[Outcome], now: dateti
     """Write outcomes back, and count the finished ones into the coverage ledger."""
     ledger: Counter[tuple[int, int, str, str, str]] = Counter()
     outcomes = list(outcomes)
-    periods = dict((await session.execute(select(Broadcast.id, Broadcast.period).where(
-        Broadcast.id.in_({o.job.broadcast_id for o in outcomes})))).all())  # fmt: skip
-    channel_of = dict((await session.execute(select(Delivery.id, Delivery.channel).where(
-        Delivery.id.in_([o.job.delivery_id for o in outcomes])))).all())  # fmt: skip
+    periods = await outbox.periods_of(session, {o.job.broadcast_id for o in outcomes})
+    channel_of = await outbox.channels_of(session, [o.job.delivery_id for o in outcomes])
     for outcome in outcomes:
         job = outcome.job
         values: dict[str, object] = {"status": outcome.status}
@@ -192,17 +124,13 @@ async def record(session: AsyncSession, outcomes: Iterable[Outcome], now: dateti
             values["finished_at"] = now
             values["attempts"] = job.attempts + 1
         # Only a row this sender still holds is changed (not one cancelled meanwhile).
-        await session.execute(
-            update(Delivery)
-            .where(Delivery.id == job.delivery_id, Delivery.status == DeliveryStatus.SENDING)
-            .values(**values)
-        )
+        await outbox.write_outcome(session, job.delivery_id, values)
         if outcome.status in (DeliveryStatus.SENT, DeliveryStatus.BLOCKED, DeliveryStatus.FAILED):
             key = (job.group_id, job.broadcast_id, periods[job.broadcast_id],
                    channel_of[job.delivery_id], job.target_kind)  # fmt: skip
             ledger[(*key, str(outcome.status))] += 1  # type: ignore[index]
         if outcome.status is DeliveryStatus.BLOCKED and job.target_kind == SUBSCRIBER:
-            person = await session.get(Subscriber, job.target_id)
+            person = await outbox.subscriber(session, job.target_id)
             if person is not None and person.active:
                 subscribers.deactivate(person)
                 await subscribers.cancel_pending(session, person.id)
@@ -211,21 +139,7 @@ async def record(session: AsyncSession, outcomes: Iterable[Outcome], now: dateti
 
 async def _count(session: AsyncSession, ledger: Counter, now: datetime) -> None:  # type: ignore[type-arg]
     for (group_id, broadcast_id, period, channel, kind, status), n in sorted(ledger.items()):
-        entry = await session.scalar(
-            select(CoverageEntry).where(
-                CoverageEntry.group_id == group_id, CoverageEntry.period == period,
-                CoverageEntry.broadcast_id == broadcast_id, CoverageEntry.channel == channel,
-                CoverageEntry.target_kind == kind,
-            )
-        )  # fmt: skip
-        if entry is None:
-            ward_id = await session.scalar(
-                select(Broadcast.ward_id).where(Broadcast.id == broadcast_id)
-            )
-            entry = CoverageEntry(ward_id=ward_id, group_id=group_id, period=period,
-                                  broadcast_id=broadcast_id, channel=channel, target_kind=kind,
-                                  delivered=0, blocked=0, failed=0)  # fmt: skip
-            session.add(entry)
+        entry = await outbox.ledger_entry(session, group_id, period, broadcast_id, channel, kind)
         if status == DeliveryStatus.SENT:
             entry.delivered += n
             entry.first_delivered_at = entry.first_delivered_at or now
@@ -233,17 +147,12 @@ async def _count(session: AsyncSession, ledger: Counter, now: datetime) -> None:
             entry.blocked += n
         else:
             entry.failed += n
-    await session.flush()
+    await outbox.flush(session)
 
 
 async def release_leases(session: AsyncSession, channel: str, now: datetime) -> int:
     """The leader's own leases from before a crash: due again at once."""
-    result = await session.execute(
-        update(Delivery)
-        .where(Delivery.channel == channel, Delivery.status == DeliveryStatus.SENDING)
-        .values(status=DeliveryStatus.PENDING, next_attempt_at=now)
-    )
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return await outbox.release_leases(session, channel, now)
 
 
 @dataclass(frozen=True)
@@ -260,9 +169,7 @@ class Progress:
 
 
 async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
-    rows = dict((await session.execute(
-        select(Delivery.status, func.count()).where(Delivery.broadcast_id == broadcast_id)
-        .group_by(Delivery.status))).all())  # fmt: skip
+    rows = await outbox.status_counts(session, broadcast_id)
     return Progress(
         total=sum(rows.values()), sent=rows.get(DeliveryStatus.SENT, 0),
         blocked=rows.get(DeliveryStatus.BLOCKED, 0), failed=rows.get(DeliveryStatus.FAILED, 0),
@@ -272,34 +179,23 @@ async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
 
 async def start_due(session: AsyncSession, now: datetime) -> Sequence[Broadcast]:
     """Scheduled broadcasts whose time came: they start sending."""
-    due = (await session.scalars(
-        select(Broadcast).where(Broadcast.status == BroadcastStatus.SCHEDULED,
-                                Broadcast.scheduled_at <= now)
-        .with_for_update(skip_locked=True))).all()  # fmt: skip
+    due = await outbox.due_to_start(session, now)
     for broadcast in due:
         broadcast.status = BroadcastStatus.SENDING
         broadcast.started_at = now
-    await session.flush()
+    await outbox.flush(session)
     return due
 
 
 async def finish_done(session: AsyncSession, now: datetime) -> Sequence[Broadcast]:
     """Sending broadcasts with every recipient added and none pending: done."""
-    pending = select(Delivery.id).where(Delivery.broadcast_id == Broadcast.id,
-                                        Delivery.status.in_(WAITING))  # fmt: skip
-    done = (await session.scalars(
-        select(Broadcast).where(Broadcast.status == BroadcastStatus.SENDING,
-                                Broadcast.expanded.is_(True), ~pending.exists())
-        .with_for_update(skip_locked=True))).all()  # fmt: skip
+    done = await outbox.sent_out(session)
     for broadcast in done:
         broadcast.status = BroadcastStatus.DONE
         broadcast.finished_at = now
-    await session.flush()
+    await outbox.flush(session)
     return done
 
 
 async def to_expand(session: AsyncSession) -> Sequence[Broadcast]:
-    return (await session.scalars(
-        select(Broadcast).where(Broadcast.status == BroadcastStatus.SENDING,
-                                Broadcast.expanded.is_(False))
-        .order_by(Broadcast.id).with_for_update(skip_locked=True))).all()  # fmt: skip
+    return await outbox.to_expand(session)

@@ -18,12 +18,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from kernel.clock import utcnow
 from kernel.i18n import N_, SUPPORTED, Translator
+from storage import awareness, wards
 from storage.models import AwarenessMessage, Ward
+from storage.session import AsyncSession
 
 LIBRARY = Path(__file__).with_name("library.toml")
 TOPICS = (
@@ -152,19 +151,19 @@ def read_library(path: Path = LIBRARY) -> list[Content]:
 async def sync_shipped(session: AsyncSession, shipped: Sequence[Content]) -> int:
     """Add shipped messages the database lacks and refresh unedited ones; returns how
     many rows changed."""
-    existing = {m.slug: m for m in (await session.scalars(select(AwarenessMessage))).all()}
+    existing = {m.slug: m for m in await awareness.all_messages(session)}
     changed = 0
     for content in shipped:
         row = existing.get(content.slug)
         if row is None:
             row = AwarenessMessage(slug=content.slug, shipped=True, active=True,
                                    created_at=utcnow())  # fmt: skip
-            session.add(row)
+            awareness.add(session, row)
         elif not row.shipped or row.edited or _same(row, content):
             continue
         _copy(row, content)
         changed += 1
-    await session.flush()
+    await awareness.flush(session)
     return changed
 
 
@@ -185,7 +184,7 @@ def _copy(row: AwarenessMessage, content: Content) -> None:
 async def check_for_wards(session: AsyncSession, content: Content) -> None:
     """A message the ward writes (`wardbot content add/edit`) fits once filled in for
     every ward there is, in every language's heading."""
-    for ward in (await session.scalars(select(Ward))).all():
+    for ward in await wards.every_ward(session):
         for text in (content.text_vi, content.text_en):
             check_rendered(text, ward, _shipped_headings())
 
@@ -196,8 +195,8 @@ async def add(session: AsyncSession, content: Content) -> AwarenessMessage:
     await check_for_wards(session, content)
     row = AwarenessMessage(slug=content.slug, shipped=False, active=True, created_at=utcnow())
     _copy(row, content)
-    session.add(row)
-    await session.flush()
+    awareness.add(session, row)
+    await awareness.flush(session)
     return row
 
 
@@ -209,22 +208,17 @@ async def edit(session: AsyncSession, row: AwarenessMessage, **changes: str) -> 
     await check_for_wards(session, updated)
     _copy(row, updated)
     row.edited = True
-    await session.flush()
+    await awareness.flush(session)
 
 
 async def find(session: AsyncSession, slug: str) -> AwarenessMessage | None:
-    return await session.scalar(select(AwarenessMessage).where(AwarenessMessage.slug == slug))
+    return await awareness.find(session, slug)
 
 
 async def list_messages(
     session: AsyncSession, *, campaign: str | None = None, active_only: bool = False
 ) -> Sequence[AwarenessMessage]:
-    query = select(AwarenessMessage).order_by(AwarenessMessage.campaign, AwarenessMessage.slug)
-    if campaign is not None:
-        query = query.where(AwarenessMessage.campaign == campaign)
-    if active_only:
-        query = query.where(AwarenessMessage.active.is_(True))
-    return (await session.scalars(query)).all()
+    return await awareness.listed(session, campaign=campaign, active_only=active_only)
 
 
 def _values(ward: Ward, hotline_heading: str) -> dict[str, str]:

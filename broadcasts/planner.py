@@ -14,26 +14,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
-
 from broadcasts.calendar import QuietHours, at_local, campaign_days, parse_period, period_of
 from kernel.clock import utcnow
 from kernel.config import CampaignSettings, Settings
+from storage import awareness, campaigns, coverage, wards
+from storage import broadcasts as broadcast_rows
 from storage.models import (
     AwarenessMessage,
     Broadcast,
     BroadcastKind,
     BroadcastStatus,
     Campaign,
-    CoverageAlert,
-    CoverageEntry,
-    GroupChat,
     ResidentialGroup,
-    Subscriber,
     Ward,
 )
+from storage.session import AsyncSession
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +59,12 @@ class Plan:
 async def sync_campaigns(session: AsyncSession, configured: Sequence[CampaignSettings]) -> None:
     """Campaigns from the configuration, kept in the table next to those admins add; a
     campaign removed from the configuration stops (its past broadcasts stay)."""
-    rows = {c.slug: c for c in (await session.scalars(select(Campaign))).all()}
+    rows = {c.slug: c for c in await campaigns.all_campaigns(session)}
     for entry in configured:
         row = rows.get(entry.slug)
         if row is None:
             row = Campaign(slug=entry.slug, origin="config", created_at=utcnow())
-            session.add(row)
+            campaigns.add(session, row)
         elif row.origin != "config":
             continue  # an admin's campaign of the same name wins
         row.name, row.month, row.day, row.at_time = (
@@ -82,15 +77,15 @@ async def sync_campaigns(session: AsyncSession, configured: Sequence[CampaignSet
     for slug, row in rows.items():
         if row.origin == "config" and slug not in {c.slug for c in configured}:
             row.active = False
-    await session.flush()
+    await campaigns.flush(session)
 
 
 async def plan(session: AsyncSession, settings: Settings, now: datetime | None = None) -> Plan:
     now = now or utcnow()
     result = Plan()
-    campaigns = (await session.scalars(select(Campaign).where(Campaign.active.is_(True)))).all()
-    for ward in (await session.scalars(select(Ward).order_by(Ward.id))).all():
-        for campaign in campaigns:
+    active = await campaigns.active_campaigns(session)
+    for ward in await wards.wards_by_id(session):
+        for campaign in active:
             if campaign.ward_id in (None, ward.id):
                 result.planned += await _plan_campaign(session, settings, ward, campaign, now)
         await _plan_monthly(session, settings, ward, now, result)
@@ -123,9 +118,9 @@ async def _plan_campaign(
                 scheduled_at=quiet_hours(settings).next_allowed(max(at, now)),
                 created_at=now,
             )  # fmt: skip
-            session.add(broadcast)
+            broadcast_rows.add(session, broadcast)
             planned.append(broadcast)
-    await session.flush()
+    await broadcast_rows.flush(session)
     return planned
 
 
@@ -133,15 +128,7 @@ async def _campaign_message(
     session: AsyncSession, ward: Ward, campaign: Campaign, number: int, year: int
 ) -> AwarenessMessage | None:
     if campaign.content:
-        own = (
-            await session.scalars(
-                select(AwarenessMessage)
-                .where(
-                    AwarenessMessage.campaign == campaign.content, AwarenessMessage.active.is_(True)
-                )
-                .order_by(AwarenessMessage.slug)
-            )
-        ).all()
+        own = await awareness.of_campaign(session, campaign.content)
         if own:
             return own[(number - 1 + year) % len(own)]
     return await pick_rotation(session, ward.id, None, f"{campaign.slug}:{year}:{number}")
@@ -154,44 +141,12 @@ async def _plan_monthly(
     period = period_of(now, zone)
     first = parse_period(period)
     planned_at = at_local(first.replace(day=settings.monthly_day), settings.monthly_time, zone)
-    groups = (
-        await session.scalars(
-            select(ResidentialGroup)
-            .where(ResidentialGroup.ward_id == ward.id, ResidentialGroup.active.is_(True))
-            .order_by(ResidentialGroup.id)
-        )
-    ).all()
+    groups = await wards.active_groups_by_id(session, ward.id)
     covered = await covered_groups(session, ward.id, period)
-    ward_wide_open = await session.scalar(
-        select(func.count()).select_from(Broadcast).where(
-            Broadcast.ward_id == ward.id, Broadcast.group_id.is_(None),
-            Broadcast.period == period, Broadcast.status.in_(OPEN), Broadcast.to_groups.is_(True),
-        )
-    )  # fmt: skip
+    ward_wide_open = await broadcast_rows.ward_wide_open(session, ward.id, period, OPEN)
     reach = await reachable_counts(session, ward.id)
-    tried = dict(
-        (
-            await session.execute(
-                select(Broadcast.group_id, func.count())
-                .where(
-                    Broadcast.ward_id == ward.id,
-                    Broadcast.kind == BroadcastKind.MONTHLY,
-                    Broadcast.period == period,
-                )
-                .group_by(Broadcast.group_id)
-            )
-        ).all()
-    )
-    open_for = set(
-        (
-            await session.scalars(
-                select(Broadcast.group_id).where(
-                    Broadcast.ward_id == ward.id, Broadcast.group_id.is_not(None),
-                    Broadcast.period == period, Broadcast.status.in_(OPEN),
-                )
-            )
-        ).all()
-    )  # fmt: skip
+    tried = await broadcast_rows.monthly_attempts(session, ward.id, period)
+    open_for = await broadcast_rows.groups_with_open(session, ward.id, period, OPEN)
     quiet = quiet_hours(settings)
     for group in groups:
         if group.id in covered or group.id in open_for or ward_wide_open:
@@ -219,37 +174,19 @@ async def _plan_monthly(
             status=BroadcastStatus.SCHEDULED, scheduled_at=quiet.next_allowed(max(when, now)),
             created_at=now,
         )  # fmt: skip
-        session.add(broadcast)
+        broadcast_rows.add(session, broadcast)
         result.planned.append(broadcast)
-    await session.flush()
+    await broadcast_rows.flush(session)
 
 
 async def covered_groups(session: AsyncSession, ward_id: int, period: str) -> set[int]:
     """TDPs that had at least one message delivered this month (any chat or subscriber)."""
-    return set(
-        (
-            await session.scalars(
-                select(CoverageEntry.group_id).where(
-                    CoverageEntry.ward_id == ward_id, CoverageEntry.period == period,
-                    CoverageEntry.delivered > 0,
-                )
-            )
-        ).all()
-    )  # fmt: skip
+    return await coverage.covered_groups(session, ward_id, period)
 
 
 async def reachable_counts(session: AsyncSession, ward_id: int) -> dict[int, int]:
     """Active targets (group chats and subscribers) per TDP."""
-    counts: dict[int, int] = {}
-    for model in (GroupChat, Subscriber):
-        rows = await session.execute(
-            select(model.group_id, func.count())
-            .where(model.ward_id == ward_id, model.active.is_(True))
-            .group_by(model.group_id)
-        )
-        for group_id, count in rows.all():
-            counts[group_id] = counts.get(group_id, 0) + count
-    return counts
+    return await coverage.reachable_counts(session, ward_id)
 
 
 async def pick_rotation(
@@ -258,33 +195,11 @@ async def pick_rotation(
     """A rotation message this TDP (or, for None, the ward) has not had in a year, from
     the topic it has gone longest without; when every message was used, the one used
     longest ago. `seed` spreads the choice so neighbouring TDPs differ."""
-    candidates = (
-        await session.scalars(
-            select(AwarenessMessage).where(
-                AwarenessMessage.active.is_(True), AwarenessMessage.campaign == ""
-            )
-        )
-    ).all()
+    candidates = await awareness.rotation(session)
     if not candidates:
         return None
     since = utcnow() - timedelta(days=365)
-    reaching: ColumnElement[bool] = Broadcast.group_id.is_(None)
-    if group_id is not None:
-        reaching = or_(Broadcast.group_id == group_id, reaching)
-    history = (
-        await session.execute(
-            select(Broadcast.message_id, func.max(Broadcast.created_at))
-            .where(
-                Broadcast.ward_id == ward_id,
-                reaching,
-                Broadcast.created_at >= since,
-                Broadcast.message_id.is_not(None),
-                Broadcast.status.not_in(NOT_SENT),
-            )
-            .group_by(Broadcast.message_id)
-        )
-    ).all()
-    last_sent = {message_id: at for message_id, at in history}
+    last_sent = await broadcast_rows.messages_last_used(session, ward_id, group_id, since, NOT_SENT)
     by_id = {m.id: m for m in candidates}
     topic_last: dict[str, datetime] = {}
     for message_id, at in last_sent.items():
@@ -304,19 +219,9 @@ async def pick_rotation(
 
 
 async def _exists(session: AsyncSession, key: str) -> bool:
-    return await session.scalar(select(Broadcast.id).where(Broadcast.plan_key == key)) is not None
+    return await broadcast_rows.plan_key_taken(session, key)
 
 
 async def claim_alert(session: AsyncSession, unreachable: Unreachable, period: str) -> bool:
     """True the first time this month that this TDP is found unreachable."""
-    exists = await session.scalar(
-        select(CoverageAlert.id).where(
-            CoverageAlert.group_id == unreachable.group.id, CoverageAlert.period == period
-        )
-    )
-    if exists is not None:
-        return False
-    session.add(CoverageAlert(group_id=unreachable.group.id, period=period,
-                              reason=unreachable.reason, created_at=utcnow()))  # fmt: skip
-    await session.flush()
-    return True
+    return await coverage.claim_alert(session, unreachable.group.id, period, unreachable.reason)

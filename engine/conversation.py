@@ -16,8 +16,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from engine.delivery import enqueue_reply
 from engine.services import Services
 from kernel.clock import utcnow
@@ -37,6 +35,7 @@ from kernel.routes import Route
 from storage import conversations, drops
 from storage.conversations import ConversationState, StoredConversation
 from storage.pseudonyms import Pseudonym, Purpose
+from storage.session import AsyncSession
 
 log = logging.getLogger(__name__)
 

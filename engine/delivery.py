@@ -15,8 +15,6 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from engine.services import Services
 from kernel.clock import utcnow
 from kernel.errors import describe
@@ -24,6 +22,7 @@ from kernel.messages import Button, Reply
 from kernel.routes import Route
 from storage import outbox
 from storage.pseudonyms import Pseudonym
+from storage.session import AsyncSession
 
 log = logging.getLogger(__name__)
 

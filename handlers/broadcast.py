@@ -26,7 +26,7 @@ from kernel.clock import utcnow
 from kernel.i18n import N_
 from kernel.messages import Button
 from storage import officers, triage, wards
-from storage.models import Broadcast, BroadcastStatus, Officer, OfficerRole, ResidentialGroup, Ward
+from storage.models import Broadcast, BroadcastStatus, Officer, OfficerRole, Ward
 
 router = Router("broadcast")
 STATUS = {
@@ -46,7 +46,7 @@ def _steps(ctx: Context) -> list[Button]:
 async def _ward(ctx: Context, officer: Officer) -> Ward | None:
     """The officer's ward; if it is gone (removed while they were writing), the draft
     is dropped and they are told that nothing can be sent."""
-    ward = await ctx.session.get(Ward, officer.ward_id)
+    ward = await wards.get_ward(ctx.session, officer.ward_id)
     if ward is None:
         ctx.state.data.pop("bc_text", None)
         ctx.state.data.pop("bc_group", None)
@@ -169,7 +169,7 @@ async def _preview(ctx: Context, officer: Officer) -> None:
 
 async def _scope_name(ctx: Context, ward: Ward, group_id: int | None) -> str:
     if group_id is not None:
-        group = await ctx.session.get(ResidentialGroup, group_id)
+        group = await wards.get_group(ctx.session, group_id)
         if group is not None:
             return group.name
     return ctx._("every residential group of {ward}").format(ward=ward.name)
@@ -287,7 +287,11 @@ async def _decide(ctx: Context, officer: Officer, number: int | None, *, approve
     else:
         ctx.reply(ctx._("Broadcast #{id} is rejected; nothing will be sent.").format(
             id=broadcast.id))  # fmt: skip
-    writer = await ctx.session.get(Officer, broadcast.created_by) if broadcast.created_by else None
+    writer = (
+        await officers.get_officer(ctx.session, broadcast.created_by)
+        if broadcast.created_by
+        else None
+    )
     route = officers.read_route(ctx.services.vault, writer) if writer is not None else None
     if route is not None:
         _ = ctx.services.translator.get(ctx.services.settings.default_language).gettext

@@ -32,7 +32,7 @@ def _cancel(ctx: Context) -> list[Button]:
 
 @police("progress", "tiendo", on=router)
 async def show_progress(ctx: Context, officer: Officer) -> None:
-    ward = await ctx.session.get(Ward, officer.ward_id)
+    ward = await wards.get_ward(ctx.session, officer.ward_id)
     if ward is None:
         return
     ctx.reply(await progress_text(ctx, ward))
@@ -88,7 +88,7 @@ async def name_typed(ctx: Context) -> None:
 
 
 async def _group_named(ctx: Context, officer: Officer, text: str) -> None:
-    ward = await ctx.session.get(Ward, officer.ward_id)
+    ward = await wards.get_ward(ctx.session, officer.ward_id)
     found = [
         g
         for g in (await wards.match_groups(ctx.session, ward, text.strip()[:120]) if ward else [])
@@ -167,7 +167,7 @@ async def save(ctx: Context, officer: Officer) -> None:
         ctx.session, "drug_free.record", ward_id=group.ward_id, officer_id=officer.id,
         detail={"group_id": group.id, "year": year, "status": str(status)},
     )  # fmt: skip
-    ward = await ctx.session.get(Ward, officer.ward_id)
+    ward = await wards.get_ward(ctx.session, officer.ward_id)
     ctx.reply(
         ctx._("Recorded: {tdp} is {status} for {year}.").format(
             tdp=group.name, status=ctx._(rules.LABELS[status]), year=year
@@ -204,7 +204,7 @@ async def _parse(
         return None
     if group_id is None or year != ctx.local_now().date().year:
         return None
-    group = await ctx.session.get(ResidentialGroup, group_id)
+    group = await wards.get_group(ctx.session, group_id)
     if group is None or group.ward_id != officer.ward_id or not group.active:
         return None
     return group, year, status

@@ -14,7 +14,7 @@ from handlers.start import fallback
 from kernel.messages import ChatEvent, ChatKind
 from kernel.search_keys import search_key
 from storage import group_chats, officers, wards
-from storage.models import Officer, ResidentialGroup, Ward
+from storage.models import Officer
 from storage.pseudonyms import Purpose
 
 router = Router("groups")
@@ -45,7 +45,7 @@ async def register_group(ctx: Context) -> None:
             )
         )
         return
-    ward = await ctx.session.get(Ward, officer.ward_id)
+    ward = await wards.get_ward(ctx.session, officer.ward_id)
     name = ctx.args.strip()
     if ward is None:
         return
@@ -85,7 +85,7 @@ async def register_group(ctx: Context) -> None:
         "with the bot."
     ).format(group=group.name)
     if registration.previous_group_id is not None:
-        before = await ctx.session.get(ResidentialGroup, registration.previous_group_id)
+        before = await wards.get_group(ctx.session, registration.previous_group_id)
         if before is not None:
             text += "\n" + ctx._("(It was registered for {group} before.)").format(
                 group=before.name
@@ -112,7 +112,7 @@ async def bot_removed(ctx: Context) -> None:
     row = await group_chats.deactivate(ctx.session, ctx.services.pseudonyms, ctx.route)
     if row is None:
         return  # a private chat (a resident blocked the bot) or already known
-    group = await ctx.session.get(ResidentialGroup, row.group_id)
+    group = await wards.get_group(ctx.session, row.group_id)
     await ctx.services.audit.append(
         ctx.session,
         "group_lost",

@@ -8,8 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from broadcasts import deliveries, planner
 from broadcasts.calendar import period_of
 from broadcasts.planner import Unreachable
@@ -24,10 +22,10 @@ from storage.models import (
     Officer,
     OfficerRole,
     OfficerStatus,
-    ResidentialGroup,
     Tip,
     TipStatus,
 )
+from storage.session import AsyncSession
 
 
 async def tell_reporter(session: AsyncSession, services: Services, tip: Tip) -> bool:
@@ -54,7 +52,7 @@ async def notify_new_tip(session: AsyncSession, services: Services, tip: Tip) ->
     roles = [OfficerRole.OFFICER, OfficerRole.COMMANDER] if tip.urgent else [OfficerRole.OFFICER]
     recipients = await triage.ward_officers(session, tip.ward_id, roles=roles)
     _ = services.translator.get(services.settings.default_language).gettext
-    group = await session.get(ResidentialGroup, tip.group_id) if tip.group_id else None
+    group = await wards.get_group(session, tip.group_id) if tip.group_id else None
     text = (_("🚨 URGENT tip {code}") if tip.urgent else _("🆕 New tip {code}")).format(
         code=tip.code
     )
@@ -76,7 +74,9 @@ async def notify_new_tip(session: AsyncSession, services: Services, tip: Tip) ->
 async def notify_reporter_wrote(session: AsyncSession, services: Services, tip: Tip) -> None:
     """The reporter answered or added something: tell the assignee, else the ward."""
     assignee = (
-        await session.get(Officer, tip.assigned_officer_id) if tip.assigned_officer_id else None
+        await officers.get_officer(session, tip.assigned_officer_id)
+        if tip.assigned_officer_id
+        else None
     )
     if assignee is not None and assignee.status == OfficerStatus.ACTIVE:
         recipients: Sequence[Officer] = [assignee]
@@ -213,7 +213,7 @@ async def report_broadcast(session: AsyncSession, services: Services, broadcast:
     if broadcast.created_by is None or broadcast.reported:
         return
     broadcast.reported = True
-    officer = await session.get(Officer, broadcast.created_by)
+    officer = await officers.get_officer(session, broadcast.created_by)
     route = officers.read_route(services.vault, officer) if officer is not None else None
     if route is None or officer is None or officer.status != OfficerStatus.ACTIVE:
         return

@@ -8,7 +8,7 @@ from engine.conversation import Context, Router
 from handlers.triage import police, police_action, typing_officer
 from kernel.messages import Button
 from storage import pledges, wards
-from storage.models import Officer, PledgeKind, ResidentialGroup, Ward
+from storage.models import Officer, PledgeKind
 from storage.pledges import KIND_LABELS as PLEDGE_KINDS
 from storage.pledges import PledgeError
 
@@ -82,7 +82,7 @@ async def group_typed(ctx: Context) -> None:
     officer = await typing_officer(ctx)
     if officer is None:
         return
-    ward = await ctx.session.get(Ward, officer.ward_id)
+    ward = await wards.get_ward(ctx.session, officer.ward_id)
     found = [
         g
         for g in (
@@ -116,7 +116,7 @@ async def whole_ward(ctx: Context, officer: Officer) -> None:
 async def _confirm(ctx: Context) -> None:
     ctx.go("")
     group_id = ctx.state.data.get("op_group")
-    group = await ctx.session.get(ResidentialGroup, group_id) if isinstance(group_id, int) else None
+    group = await wards.get_group(ctx.session, group_id) if isinstance(group_id, int) else None
     kind = PledgeKind(str(ctx.state.data.get("op_kind")))
     ctx.reply(
         ctx._("Record this pledge, signed today ({date})?\n{kind}: {name}\nResidential group: "
@@ -137,7 +137,7 @@ async def save(ctx: Context, officer: Officer) -> None:
         ctx.reply(ctx._("Nothing to record. Start again with /orgpledge."))
         return
     group_id = data.get("op_group")
-    group = await ctx.session.get(ResidentialGroup, group_id) if isinstance(group_id, int) else None
+    group = await wards.get_group(ctx.session, group_id) if isinstance(group_id, int) else None
     try:
         row = await pledges.add_organisation(
             ctx.session, ward_id=officer.ward_id, kind=PledgeKind(str(data["op_kind"])),

@@ -7,15 +7,14 @@ linked to a name, a subscription or a tip.
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from engine.conversation import Context, Router
 from handlers.start import current_ward, menu_button, private_ward, show_menu
 from handlers.tdp_choice import ask_group, chosen_group
 from kernel.messages import Button
-from storage import pledges, subscribers
+from storage import pledges, subscribers, wards
 from storage.models import Pledge, ResidentialGroup
 from storage.pledges import PledgeError
+from storage.session import AsyncSession
 
 router = Router("pledge")
 
@@ -66,7 +65,7 @@ async def start(ctx: Context) -> None:
 
 
 async def _already(ctx: Context, signed: Pledge) -> None:
-    group = await ctx.session.get(ResidentialGroup, signed.group_id) if signed.group_id else None
+    group = await wards.get_group(ctx.session, signed.group_id) if signed.group_id else None
     ctx.reply(
         ctx._(
             "Your family signed the “Drug-free family” pledge in {month} with residential "
@@ -105,10 +104,10 @@ async def sign(ctx: Context) -> None:
 async def _known_group(ctx: Context) -> ResidentialGroup | None:
     preset = ctx.state.data.get("preset_group")
     if isinstance(preset, int):
-        return await ctx.session.get(ResidentialGroup, preset)
+        return await wards.get_group(ctx.session, preset)
     subscription = await subscribers.find(ctx.session, ctx.services.pseudonyms, ctx.route)
     if subscription is not None and subscription.active:
-        return await ctx.session.get(ResidentialGroup, subscription.group_id)
+        return await wards.get_group(ctx.session, subscription.group_id)
     return None
 
 

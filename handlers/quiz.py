@@ -9,8 +9,8 @@ from engine.conversation import Context, Router
 from handlers.ids import parse_id
 from handlers.start import current_ward, menu_button, private_ward
 from kernel.messages import Button
-from storage import pledges, quiz_answers, subscribers
-from storage.models import ResidentialGroup, Ward
+from storage import pledges, quiz_answers, subscribers, wards
+from storage.models import Ward
 
 router = Router("quiz")
 
@@ -84,7 +84,7 @@ async def _group_of(ctx: Context, ward: Ward) -> int | None:
     preset = ctx.state.data.get("preset_group")
     known.append(preset if isinstance(preset, int) else None)
     for group_id in known:
-        group = await ctx.session.get(ResidentialGroup, group_id) if group_id else None
+        group = await wards.get_group(ctx.session, group_id) if group_id else None
         if group is not None and group.ward_id == ward.id:
             return group.id
     return None

@@ -258,7 +258,7 @@ async def category_typed(ctx: Context) -> None:
 async def ask_group(ctx: Context) -> None:
     _at(ctx, "group")
     preset = ctx.state.data.get("preset_group")
-    group = await ctx.session.get(ResidentialGroup, preset) if isinstance(preset, int) else None
+    group = await wards.get_group(ctx.session, preset) if isinstance(preset, int) else None
     if group is not None and group.ward_id == _draft(ctx).get("ward_id"):
         ctx.reply(
             ctx._("Is it in residential group {name}?").format(name=group.name),
@@ -365,7 +365,7 @@ async def group_picked(ctx: Context) -> None:
         await ask_where(ctx)
         return
     group_id = parse_id(ctx.action_arg)
-    group = await ctx.session.get(ResidentialGroup, group_id) if group_id else None
+    group = await wards.get_group(ctx.session, group_id) if group_id else None
     if group is None or group.ward_id != draft.get("ward_id"):
         _ask_group_name(ctx)
         return
@@ -698,7 +698,7 @@ async def ask_confirm(ctx: Context) -> None:
     draft = _draft(ctx)
     group = None
     if isinstance(draft.get("group_id"), int):
-        group = await ctx.session.get(ResidentialGroup, draft["group_id"])
+        group = await wards.get_group(ctx.session, draft["group_id"])
     what = _shortened(ctx, "\n".join(draft.get("what", [])), 1500)
     files = await conversations.count_draft_files(ctx.session, ctx.stored)
     lines = [

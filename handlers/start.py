@@ -12,7 +12,7 @@ from engine.conversation import Context, Router
 from handlers.ids import parse_id
 from kernel.messages import Button, ChatKind
 from storage import wards
-from storage.models import ResidentialGroup, Ward
+from storage.models import Ward
 
 router = Router("start")
 _DEEP_LINK = re.compile(r"(?P<kind>[gw])(?P<id>[0-9]{1,10})", re.ASCII)
@@ -42,7 +42,7 @@ async def current_ward(ctx: Context) -> Ward | None:
     the only ward there is."""
     ward_id = ctx.state.data.get("ward_id")
     if isinstance(ward_id, int):
-        ward = await ctx.session.get(Ward, ward_id)
+        ward = await wards.get_ward(ctx.session, ward_id)
         if ward is not None:
             return ward
     configured = ctx.services.settings.default_ward
@@ -77,7 +77,7 @@ async def ask_ward(ctx: Context, then: str) -> bool:
 @router.action("ward:")
 async def ward_chosen(ctx: Context) -> None:
     ward_id = parse_id(ctx.action_arg)  # a forged button's number never reaches a query
-    ward = await ctx.session.get(Ward, ward_id) if ward_id else None
+    ward = await wards.get_ward(ctx.session, ward_id) if ward_id else None
     if ward is None:
         await home(ctx)
         return
@@ -140,12 +140,12 @@ async def start(ctx: Context) -> None:
 
 async def _apply_deep_link(ctx: Context, kind: str, record_id: int) -> None:
     if kind == "g":
-        group = await ctx.session.get(ResidentialGroup, record_id)
+        group = await wards.get_group(ctx.session, record_id)
         if group is not None and group.active:
             ctx.state.data["ward_id"] = group.ward_id
             ctx.state.data["preset_group"] = group.id
     else:
-        ward = await ctx.session.get(Ward, record_id)
+        ward = await wards.get_ward(ctx.session, record_id)
         if ward is not None:
             ctx.state.data["ward_id"] = ward.id
             ctx.state.data.pop("preset_group", None)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from engine.conversation import Context, Router
 from engine.services import Services
 from handlers.cleanup import offer_cleanup
@@ -24,6 +22,7 @@ from storage import drops, rate_limits, tips
 from storage.models import Tip, TipStatus
 from storage.pseudonyms import Purpose
 from storage.receipts import ReceiptSecret, TipCode, Verdict, parse_code, parse_secret
+from storage.session import AsyncSession
 from storage.tips import EventKind
 from storage.triage import OUTCOME_LABELS
 
@@ -172,7 +171,7 @@ async def _answer(
 async def _matched_tip(ctx: Context, found: Tip | tips.Unverified | None) -> Tip | None:
     if not isinstance(found, tips.Unverified):
         return found
-    tip = await ctx.session.get(Tip, found.tip_id)
+    tip = await tips.get_tip(ctx.session, found.tip_id)
     if tip is None or tip.secret_hash != found.stored:
         return None  # shredded or changed while the slow check ran
     # In a commit of its own, as for every write to a tip this conversation is about.
@@ -201,7 +200,7 @@ async def _open_tip(ctx: Context) -> Tip | None:
     """The tip this chat has unlocked with its receipt, if any."""
     ctx.state.drop_expired(utcnow())
     tip_id = ctx.state.data.get("status_tip_id")
-    tip = await ctx.session.get(Tip, tip_id) if isinstance(tip_id, int) else None
+    tip = await tips.get_tip(ctx.session, tip_id) if isinstance(tip_id, int) else None
     if tip is None or tip.wrapped_key is None:
         ctx.state.forget("status_tip_id")
         await show_menu(ctx, ctx._("Please check your tip again with its code and secret."))

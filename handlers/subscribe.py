@@ -11,7 +11,7 @@ from engine.conversation import Context, Router
 from handlers.start import menu_button, private_ward, show_menu
 from handlers.tdp_choice import ask_group, chosen_group
 from kernel.messages import Button
-from storage import subscribers
+from storage import subscribers, wards
 from storage.models import ResidentialGroup
 
 router = Router("subscribe")
@@ -29,7 +29,7 @@ async def subscribe(ctx: Context) -> None:
         return
     current = await subscribers.find(ctx.session, ctx.services.pseudonyms, ctx.route)
     if current is not None and current.active:
-        group = await ctx.session.get(ResidentialGroup, current.group_id)
+        group = await wards.get_group(ctx.session, current.group_id)
         ctx.go("")
         ctx.reply(
             ctx._(
@@ -41,7 +41,7 @@ async def subscribe(ctx: Context) -> None:
         )  # fmt: skip
         return
     preset = ctx.state.data.get("preset_group")
-    group = await ctx.session.get(ResidentialGroup, preset) if isinstance(preset, int) else None
+    group = await wards.get_group(ctx.session, preset) if isinstance(preset, int) else None
     if group is not None and group.ward_id == ward.id and group.active:
         ctx.go("")
         ctx.reply(

@@ -34,7 +34,7 @@ async def chosen_group(ctx: Context) -> ResidentialGroup | None:
     group_id = parse_id(ctx.action_arg)
     if ward is None or group_id is None:
         return None
-    group = await ctx.session.get(ResidentialGroup, group_id)
+    group = await wards.get_group(ctx.session, group_id)
     if group is None or group.ward_id != ward.id or not group.active:
         return None
     return group

@@ -13,8 +13,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import wraps
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from engine.conversation import Context, Router
 from handlers.ids import parse_id, parse_typed_id
 from handlers.notices import tell_reporter
@@ -26,8 +24,9 @@ from kernel.i18n import N_
 from kernel.messages import Button, Media
 from kernel.search_keys import search_key
 from storage import officers, tips, triage, wards
-from storage.models import Officer, OfficerRole, ResidentialGroup, Tip, TipStatus
+from storage.models import Officer, OfficerRole, Tip, TipStatus
 from storage.pseudonyms import Pseudonym, Purpose
+from storage.session import AsyncSession
 from storage.tips import EventKind
 from storage.triage import OUTCOME_LABELS, Outcome, TransitionRefused
 
@@ -273,7 +272,7 @@ def _left(ctx: Context, due: datetime | None, now: datetime) -> str:
 async def _group_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
     names: dict[int, str] = {}
     for group_id in ids:
-        group = await session.get(ResidentialGroup, group_id)
+        group = await wards.get_group(session, group_id)
         if group is not None:
             names[group_id] = group.name
     return names
@@ -636,7 +635,7 @@ async def _merge(ctx: Context, officer: Officer, tip: Tip, other_code: str) -> N
 @police("stats")
 async def show_stats(ctx: Context, officer: Officer) -> None:
     numbers = await triage.stats(ctx.session, officer.ward_id, utcnow())
-    ward = await ctx.session.get(wards.Ward, officer.ward_id)
+    ward = await wards.get_ward(ctx.session, officer.ward_id)
     lines = [ctx._("Tips of {ward}:").format(ward=ward.name if ward else "")]
     for status in (
         TipStatus.NEW,

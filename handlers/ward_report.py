@@ -14,7 +14,8 @@ from kernel.i18n import WorkerGettext
 from kernel.messages import Button, Media, Outbound, Reply
 from reports.figures import MonthlyReport, month_label
 from reports.monthly import gather
-from storage.models import Officer, Ward
+from storage import wards
+from storage.models import Officer
 from storage.sandbox import DocumentFailed, DocumentWorker
 from storage.wards import slug
 
@@ -55,7 +56,7 @@ async def _send(ctx: Context, officer: Officer, month: str) -> None:
     if first > today:
         ctx.reply(ctx._("That month has not begun yet."))
         return
-    ward = await ctx.session.get(Ward, officer.ward_id)
+    ward = await wards.get_ward(ctx.session, officer.ward_id)
     if ward is None:
         return
     report = await gather(ctx.session, ctx.services.settings, ward, month, ctx._, ctx.language,

@@ -7,9 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from broadcasts.calendar import at_local, month_end, parse_period
 from broadcasts.coverage import month_table
 from kernel import drug_free as rules
@@ -25,16 +22,11 @@ from reports.figures import (
     TipFigures,
     published,
 )
-from storage import drug_free, pledges, quiz_answers
-from storage.models import (
-    CoverageEntry,
-    PledgeKind,
-    ResidentialGroup,
-    Subscriber,
-    Tip,
-    Ward,
-)
+from storage import coverage as ledger
+from storage import drug_free, pledges, quiz_answers, report_counts, wards
+from storage.models import PledgeKind, Ward
 from storage.pledges import KIND_LABELS
+from storage.session import AsyncSession
 
 
 async def gather(
@@ -54,13 +46,7 @@ async def gather(
     month, year = first_day.strftime("%Y-%m"), first_day.year
     start = at_local(first_day, "00:00", zone)
     end = at_local(last_day + timedelta(days=1), "00:00", zone)
-    every = (
-        await session.scalars(
-            select(ResidentialGroup)
-            .where(ResidentialGroup.ward_id == ward.id)
-            .order_by(ResidentialGroup.search_key)
-        )
-    ).all()
+    every = await wards.list_groups(session, ward)
     groups = [g for g in every if g.active]
     names: dict[int | None, str] = {g.id: g.name for g in every}
 
@@ -153,13 +139,7 @@ async def _tips(
     session: AsyncSession, ward_id: int, start: datetime, end: datetime, as_of: datetime
 ) -> tuple[TipFigures, dict[str, int], dict[int | None, int]]:
     """Counts only: a tip's content is never read for the report."""
-    received = (
-        await session.execute(
-            select(
-                Tip.category, Tip.group_id, Tip.urgent, Tip.acknowledged_at, Tip.ack_due_at
-            ).where(Tip.ward_id == ward_id, Tip.created_at >= start, Tip.created_at < end)
-        )
-    ).all()
+    received = await report_counts.tips_received(session, ward_id, start, end)
     ack_due = ack_on_time = 0
     categories: dict[str, int] = {}
     groups: dict[int | None, int] = {}
@@ -169,20 +149,8 @@ async def _tips(
         if acknowledged is not None or (due is not None and due < as_of):
             ack_due += 1
             ack_on_time += acknowledged is not None and (due is None or acknowledged <= due)
-    closed = (
-        await session.execute(
-            select(Tip.closed_at, Tip.close_due_at).where(
-                Tip.ward_id == ward_id, Tip.closed_at >= start, Tip.closed_at < end
-            )
-        )
-    ).all()
-    open_at_end = await session.scalar(
-        select(func.count()).where(
-            Tip.ward_id == ward_id,
-            Tip.created_at < end,
-            (Tip.closed_at.is_(None)) | (Tip.closed_at >= end),
-        )
-    )
+    closed = await report_counts.tips_closed(session, ward_id, start, end)
+    open_at_end = await report_counts.tips_open_at(session, ward_id, end)
     figures = TipFigures(
         received=len(received),
         urgent=sum(1 for r in received if r[2]),
@@ -192,23 +160,14 @@ async def _tips(
             sum(1 for at, due in closed if due is None or (at is not None and at <= due)),
             len(closed),
         ),
-        open_at_end=int(open_at_end or 0),
+        open_at_end=open_at_end,
     )
     return figures, categories, groups
 
 
 async def _channels_reached(session: AsyncSession, ward_id: int, month: str) -> dict[int, set[str]]:
-    rows = await session.execute(
-        select(CoverageEntry.group_id, CoverageEntry.channel)
-        .where(
-            CoverageEntry.ward_id == ward_id,
-            CoverageEntry.period == month,
-            CoverageEntry.delivered > 0,
-        )
-        .distinct()
-    )
     found: dict[int, set[str]] = {}
-    for group_id, channel in rows.all():
+    for group_id, channel in await ledger.channels_reached(session, ward_id, month):
         found.setdefault(group_id, set()).add(channel)
     return found
 
@@ -217,17 +176,9 @@ async def _subscribers(
     session: AsyncSession, ward_id: int, first: date, last: date
 ) -> tuple[dict[int, int], int]:
     """Subscribers at the month's end per TDP, and how many subscribed during it."""
-    rows = await session.execute(
-        select(Subscriber.group_id, Subscriber.subscribed_on).where(
-            Subscriber.ward_id == ward_id,
-            Subscriber.subscribed_on <= last,
-            (Subscriber.active.is_(True) & Subscriber.stopped_on.is_(None))
-            | (Subscriber.stopped_on > last),
-        )
-    )
     by_group: dict[int, int] = {}
     new = 0
-    for group_id, subscribed_on in rows.all():
+    for group_id, subscribed_on in await report_counts.subscribed_on_at(session, ward_id, last):
         by_group[group_id] = by_group.get(group_id, 0) + 1
         new += subscribed_on >= first
     return by_group, new

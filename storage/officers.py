@@ -77,3 +77,7 @@ async def revoke(session: AsyncSession, officer: Officer) -> None:
     officer.sealed_route = None
     officer.revoked_at = utcnow()
     await session.flush()
+
+
+async def get_officer(session: AsyncSession, officer_id: int) -> Officer | None:
+    return await session.get(Officer, officer_id)

@@ -438,3 +438,8 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.b64decode(text.encode("ascii"), validate=True)
+
+
+async def get_tip(session: AsyncSession, tip_id: int) -> Tip | None:
+    """The tip row by id (its content stays sealed until read_content)."""
+    return await session.get(Tip, tip_id)

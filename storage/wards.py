@@ -232,3 +232,43 @@ def closest_keys(key: str, choices: dict[int, str], limit: int) -> list[int]:
 
     best = process.extract(key, choices, scorer=fuzz.WRatio, score_cutoff=82, limit=limit)
     return [group_id for _, _, group_id in best]
+
+
+async def every_ward(session: AsyncSession) -> Sequence[Ward]:
+    """Every ward, in no particular order (for checks that must hold for all)."""
+    return (await session.scalars(select(Ward))).all()
+
+
+async def wards_by_id(session: AsyncSession) -> Sequence[Ward]:
+    """Every ward in id order: the order the planner goes through them."""
+    return (await session.scalars(select(Ward).order_by(Ward.id))).all()
+
+
+async def get_ward(session: AsyncSession, ward_id: int) -> Ward | None:
+    return await session.get(Ward, ward_id)
+
+
+async def get_group(session: AsyncSession, group_id: int) -> ResidentialGroup | None:
+    return await session.get(ResidentialGroup, group_id)
+
+
+async def active_groups_by_name(session: AsyncSession, ward_id: int) -> Sequence[ResidentialGroup]:
+    """The ward's active TDPs in name order (Đ with D): the rows of the coverage table."""
+    return (
+        await session.scalars(
+            select(ResidentialGroup)
+            .where(ResidentialGroup.ward_id == ward_id, ResidentialGroup.active.is_(True))
+            .order_by(ResidentialGroup.search_key)
+        )
+    ).all()
+
+
+async def active_groups_by_id(session: AsyncSession, ward_id: int) -> Sequence[ResidentialGroup]:
+    """The ward's active TDPs in id order: the order the monthly plan goes through them."""
+    return (
+        await session.scalars(
+            select(ResidentialGroup)
+            .where(ResidentialGroup.ward_id == ward_id, ResidentialGroup.active.is_(True))
+            .order_by(ResidentialGroup.id)
+        )
+    ).all()

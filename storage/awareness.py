@@ -1,0 +1,70 @@
+"""Awareness message rows: the content library in the database.
+
+broadcasts/library.py checks and renders the texts; the queries live here so that
+only storage/ speaks SQL (issue 17).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from storage.models import AwarenessMessage
+from storage.session import AsyncSession
+
+
+async def all_messages(session: AsyncSession) -> Sequence[AwarenessMessage]:
+    """Every message, shipped or written by the ward, active or not."""
+    return (await session.scalars(select(AwarenessMessage))).all()
+
+
+async def find(session: AsyncSession, slug: str) -> AwarenessMessage | None:
+    return await session.scalar(select(AwarenessMessage).where(AwarenessMessage.slug == slug))
+
+
+async def get(session: AsyncSession, message_id: int) -> AwarenessMessage | None:
+    return await session.get(AwarenessMessage, message_id)
+
+
+async def listed(
+    session: AsyncSession, *, campaign: str | None = None, active_only: bool = False
+) -> Sequence[AwarenessMessage]:
+    """Messages by campaign then slug, optionally of one campaign and only active ones."""
+    query = select(AwarenessMessage).order_by(AwarenessMessage.campaign, AwarenessMessage.slug)
+    if campaign is not None:
+        query = query.where(AwarenessMessage.campaign == campaign)
+    if active_only:
+        query = query.where(AwarenessMessage.active.is_(True))
+    return (await session.scalars(query)).all()
+
+
+async def of_campaign(session: AsyncSession, campaign: str) -> Sequence[AwarenessMessage]:
+    """A campaign's own active messages, by slug (the order its dates rotate through)."""
+    return (
+        await session.scalars(
+            select(AwarenessMessage)
+            .where(AwarenessMessage.campaign == campaign, AwarenessMessage.active.is_(True))
+            .order_by(AwarenessMessage.slug)
+        )
+    ).all()
+
+
+async def rotation(session: AsyncSession) -> Sequence[AwarenessMessage]:
+    """The active messages of no campaign: those the monthly rotation picks from."""
+    return (
+        await session.scalars(
+            select(AwarenessMessage).where(
+                AwarenessMessage.active.is_(True), AwarenessMessage.campaign == ""
+            )
+        )
+    ).all()
+
+
+def add(session: AsyncSession, message: AwarenessMessage) -> None:
+    """Keep a new message row; written with the session's next flush."""
+    session.add(message)
+
+
+async def flush(session: AsyncSession) -> None:
+    await session.flush()
