@@ -60,7 +60,7 @@ async def the_ward(session: Any, text: str, settings: Settings, _: Callable[[str
 
 async def the_group(session: Any, ward: Ward, text: str, _: Callable[[str], str]) -> Any:
     """The one residential group of `ward` that `text` names (accents optional)."""
-    found = [g for g in await wards.match_groups(session, ward, text) if g.active]
+    found = await wards.match_groups(session, ward, text)
     if len(found) != 1:
         names = ", ".join(g.name for g in found[:8])
         raise CommandError(

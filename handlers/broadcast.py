@@ -138,7 +138,7 @@ async def group_typed(ctx: Context) -> None:
     ward = await _ward(ctx, officer)
     if ward is None:
         return
-    matches = await wards.match_groups(ctx.session, ward, ctx.inbound.text.strip()[:120])
+    matches = await wards.match_groups(ctx.session, ward, ctx.inbound.text)
     if len(matches) != 1:
         ctx.reply(
             ctx._("Please type the exact name of one residential group."), [_steps(ctx)],

@@ -89,11 +89,7 @@ async def name_typed(ctx: Context) -> None:
 
 async def _group_named(ctx: Context, officer: Officer, text: str) -> None:
     ward = await wards.get_ward(ctx.session, officer.ward_id)
-    found = [
-        g
-        for g in (await wards.match_groups(ctx.session, ward, text.strip()[:120]) if ward else [])
-        if g.active
-    ]
+    found = await wards.match_groups(ctx.session, ward, text) if ward else []
     if len(found) != 1:
         ctx.go("df:name")
         ctx.reply(

@@ -83,15 +83,7 @@ async def group_typed(ctx: Context) -> None:
     if officer is None:
         return
     ward = await wards.get_ward(ctx.session, officer.ward_id)
-    found = [
-        g
-        for g in (
-            await wards.match_groups(ctx.session, ward, ctx.inbound.text.strip()[:120])
-            if ward
-            else []
-        )
-        if g.active
-    ]
+    found = await wards.match_groups(ctx.session, ward, ctx.inbound.text) if ward else []
     if len(found) != 1:
         ctx.reply(
             ctx._("Please type the exact name of one residential group."), [_cancel(ctx)],

@@ -298,7 +298,7 @@ async def group_list(ctx: Context) -> None:
     if not draft or ward is None:
         await start(ctx)
         return
-    groups = await wards.list_groups(ctx.session, ward)
+    groups = [g for g in await wards.list_groups(ctx.session, ward) if g.active]
     page = parse_number(ctx.action_arg)
     if page is None or page * GROUP_PAGE >= len(groups):
         page = 0  # a page that is not there (a forged or outdated button): the first
@@ -366,8 +366,8 @@ async def group_picked(ctx: Context) -> None:
         return
     group_id = parse_id(ctx.action_arg)
     group = await wards.get_group(ctx.session, group_id) if group_id else None
-    if group is None or group.ward_id != draft.get("ward_id"):
-        _ask_group_name(ctx)
+    if group is None or group.ward_id != draft.get("ward_id") or not group.active:
+        _ask_group_name(ctx)  # an old or forged button, or a group the ward retired
         return
     await _group_chosen(ctx, group)
 

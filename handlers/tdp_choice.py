@@ -71,7 +71,7 @@ async def name_typed(ctx: Context) -> None:
         return
     text = ctx.inbound.text.strip()
     matches = (
-        [g for g in await wards.match_groups(ctx.session, ward, text, limit=PAGE) if g.active]
+        await wards.match_groups(ctx.session, ward, text, limit=PAGE)
         if text and len(text) <= 120
         else []
     )

@@ -204,19 +204,26 @@ async def find_groups(session: AsyncSession, ward: Ward, text: str) -> Sequence[
     ).all()
 
 
+# What of a typed group name is looked at (a name is at most 120 characters).
+TYPED_NAME_CHARS = 120
+
+
 async def match_groups(
     session: AsyncSession, ward: Ward, text: str, *, limit: int = 8
 ) -> list[ResidentialGroup]:
-    """What a resident most likely meant: an exact accent-free name, then names that
-    contain what was typed, then (for typos) the closest names."""
-    found = list(await find_groups(session, ward, text))
+    """The one picker of every flow that asks for a residential group by name: what
+    was most likely meant, an exact accent-free name, then names that contain what was
+    typed, then (for typos) the closest names; only active groups, so a group the ward
+    has retired is never offered."""
+    text = text.strip()[:TYPED_NAME_CHARS]
+    found = [g for g in await find_groups(session, ward, text) if g.active]
     key = search_key(text)
     exact = [g for g in found if g.search_key == key]
     if exact:
         return exact
     if found:
         return found
-    groups = await list_groups(session, ward)
+    groups = [g for g in await list_groups(session, ward) if g.active]
     by_id = {g.id: g for g in groups}
     return [
         by_id[group_id]

@@ -10,7 +10,7 @@ from bot.tdp_csv import parse_groups, read_groups
 from kernel.search_keys import search_key
 from storage import wards
 from storage.wards import WardError
-from tests.helpers import run_cli
+from tests.helpers import Chat, run_cli
 
 PHU_LIEN = (
     "name,code,aliases\n"
@@ -169,3 +169,49 @@ def test_cli_hotlines_are_shown_to_residents(cli_env: dict[str, str], tmp_path: 
     assert "0225 111 222" not in chat.stdout and "chưa công bố" in chat.stdout
     shred = run_cli("tips", "shred-expired", env=cli_env)
     assert shred.returncode == 0 and "đã hủy 0 tin" in shred.stdout
+
+
+async def _retire(app, name: str) -> int:
+    """A group the ward no longer has (kept for its history, never offered again)."""
+    async with app.services.db.transaction() as session:
+        ward = await wards.find_ward(session, "phu-lien")
+        [group] = [g for g in await wards.list_groups(session, ward) if g.name == name]
+        group.active = False
+        return group.id
+
+
+async def test_the_group_picker_never_offers_a_retired_group(app) -> None:
+    async with app.services.db.transaction() as session:
+        ward = await wards.add_ward(session, "Phù Liễn")
+        await wards.import_groups(session, ward, parse_groups(PHU_LIEN))
+    await _retire(app, "Nam Hải")
+    async with app.services.db.transaction() as session:
+        ward = await wards.find_ward(session, "phu-lien")
+        assert await wards.match_groups(session, ward, "Nam Hải") == []  # exact name
+        assert await wards.match_groups(session, ward, "NH") == []  # its code
+        # Typos find the closest names, and a retired one is not among them.
+        assert "Nam Hải" not in [g.name for g in await wards.match_groups(session, ward, "nam hia")]
+        assert [g.name for g in await wards.match_groups(session, ward, "le tau 2")] == ["Lệ Tảo 2"]
+        long = [g.name for g in await wards.match_groups(session, ward, "  dau son 1" + "x" * 500)]
+        assert long == []  # looked at as typed up to 120 characters: nothing contains it
+        assert [g.name for g in await wards.match_groups(session, ward, " Đẩu Sơn 1 ")] == [
+            "Đẩu Sơn 1"
+        ]
+
+
+async def test_a_resident_reporting_is_not_offered_a_retired_group(app) -> None:
+    async with app.services.db.transaction() as session:
+        ward = await wards.add_ward(session, "Phù Liễn")
+        await wards.import_groups(session, ward, parse_groups(PHU_LIEN))
+    retired = await _retire(app, "Nam Hải")
+    chat = Chat(app, "an")
+    await chat.send("/start")
+    await chat.send(action="report:start")
+    await chat.send(action="report:cat:use")
+    await chat.send(action="report:list:0")
+    assert "Nam Hải" not in chat.options() and any("Đẩu Sơn 1" in o for o in chat.options())
+    # A button for it (an old message, or forged) asks for the name instead.
+    await chat.send(action=f"report:grp:{retired}")
+    assert "Nam Hải" not in chat.text
+    await chat.send("Nam Hải")  # typed: not offered either
+    assert "✓" not in chat.text and "Nam Hải" not in chat.options()
