@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,23 @@ def test_example_config_is_valid_and_documents_every_key(tmp_path: Path) -> None
         assert f"[{section}]" in text
         for key in keys:
             assert f"\n{key} = " in text, f"{section}.{key} is not documented"
+
+
+def test_the_example_states_exactly_the_codes_defaults(tmp_path: Path) -> None:
+    """config.example.toml, `load()` of an empty file and the Settings dataclass give
+    the same settings: a default changed in one place and not the others fails here."""
+    example = Path(__file__).resolve().parent.parent / "config.example.toml"
+    (tmp_path / "example.toml").write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "empty.toml").write_text("", encoding="utf-8")
+    from_example = config.load(tmp_path / "example.toml", {})
+    from_nothing = config.load(tmp_path / "empty.toml", {})
+    assert replace(from_example, source=None) == replace(from_nothing, source=None)
+    paths = {
+        "data_dir": from_nothing.data_dir,
+        "database_url": from_nothing.database_url,
+        "keyring_path": from_nothing.keyring_path,
+    }
+    assert config.Settings(**paths) == replace(from_nothing, source=None)
 
 
 def test_relative_paths_follow_the_config_file_and_env_wins(tmp_path: Path) -> None:
