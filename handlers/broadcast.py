@@ -43,13 +43,17 @@ def _steps(ctx: Context) -> list[Button]:
     return [Button(ctx._("Cancel"), "bc:cancel")]
 
 
+def _drop_draft(ctx: Context) -> None:
+    ctx.state.data.pop("bc_text", None)
+    ctx.state.data.pop("bc_group", None)
+
+
 async def _ward(ctx: Context, officer: Officer) -> Ward | None:
     """The officer's ward; if it is gone (removed while they were writing), the draft
     is dropped and they are told that nothing can be sent."""
     ward = await wards.get_ward(ctx.session, officer.ward_id)
     if ward is None:
-        ctx.state.data.pop("bc_text", None)
-        ctx.state.data.pop("bc_group", None)
+        _drop_draft(ctx)
         ctx.go("")
         ctx.reply(
             ctx._(
@@ -62,8 +66,7 @@ async def _ward(ctx: Context, officer: Officer) -> Ward | None:
 
 @police("broadcast", "thongbao", on=router)
 async def start(ctx: Context, officer: Officer) -> None:
-    ctx.state.data.pop("bc_text", None)
-    ctx.state.data.pop("bc_group", None)
+    _drop_draft(ctx)
     ctx.go("bc:text")
     ctx.reply(
         ctx._(
@@ -230,8 +233,7 @@ async def submit(ctx: Context, officer: Officer) -> None:
 
 @police_action("bc:cancel", on=router)
 async def cancel(ctx: Context, officer: Officer) -> None:
-    ctx.state.data.pop("bc_text", None)
-    ctx.state.data.pop("bc_group", None)
+    _drop_draft(ctx)
     ctx.go("")
     ctx.reply(ctx._("Cancelled; nothing was sent."))
 
