@@ -429,7 +429,7 @@ async def bench(args: argparse.Namespace, workdir: Path, files: dict[str, bytes]
     from bot.app import open_app
     from bot.channels.telegram import TelegramChannel
     from engine.conversation import _UNFINISHED
-    from handlers.report import _rejection
+    from handlers.resident.report import _rejection
     from kernel.config import ChannelSettings, Settings
     from storage.attachments import RejectReason
     from tests.channels import running

@@ -1,28 +1,13 @@
-"""Conversations, one router per file, composed here. Handlers see only normalised
+"""Conversations, one router per file (resident/, police/, and what both use here),
+composed here. Handlers see only normalised
 messages (kernel/messages.py): a new channel never needs a change in this package."""
 
 from __future__ import annotations
 
 from engine.conversation import Router
-from handlers import (
-    broadcast,
-    cleanup,
-    drug_free,
-    enrol,
-    groups,
-    info,
-    language,
-    org_pledge,
-    pledge,
-    quiz,
-    report,
-    start,
-    status,
-    subscribe,
-    tdp_choice,
-    triage,
-    ward_report,
-)
+from handlers import groups, language, start
+from handlers.police import broadcast, drug_free, enrol, org_pledge, triage, ward_report
+from handlers.resident import cleanup, info, pledge, quiz, report, status, subscribe, tdp_choice
 from handlers.start import fallback, group_pointer
 
 __all__ = ["build_routers", "fallback", "group_pointer"]

@@ -15,7 +15,7 @@ from bot.app import open_app
 from bot.channels import console
 from bot.jobs import retention_tick
 from handlers.notices import tell_reporter
-from handlers.status import ask_reporter
+from handlers.resident.status import ask_reporter
 from kernel.clock import utcnow
 from storage import tips
 from storage.models import OutboxMessage, Tip, TipStatus

@@ -9,15 +9,14 @@ revealed. Tips are named by their 7-character code; another ward's tip is "not f
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from functools import wraps
 
 from engine.conversation import Context, Router
+from handlers.guards import officer_account, police, police_action
 from handlers.ids import parse_id, parse_typed_id
 from handlers.notices import tell_reporter
-from handlers.start import fallback, home
-from handlers.status import ask_reporter
+from handlers.resident.status import ask_reporter
+from handlers.start import home
 from kernel.categories import CATEGORIES, WHEN
 from kernel.clock import utcnow
 from kernel.i18n import N_
@@ -25,7 +24,6 @@ from kernel.messages import Button, Media
 from kernel.search_keys import search_key
 from storage import officers, tips, triage, wards
 from storage.models import Officer, OfficerRole, Tip, TipStatus
-from storage.pseudonyms import Pseudonym, Purpose
 from storage.session import AsyncSession
 from storage.tips import EventKind
 from storage.triage import OUTCOME_LABELS, Outcome, TransitionRefused
@@ -55,70 +53,6 @@ EVENT_LABELS = {
     EventKind.REPLY: N_("Public answer"),
     EventKind.NOTE: N_("Note"),
 }
-
-OfficerHandler = Callable[[Context, Officer], Awaitable[None]]
-
-
-def officer_account(ctx: Context) -> Pseudonym:
-    route = ctx.route
-    return ctx.services.pseudonyms.of(Purpose.OFFICER, route.channel, *route.account_parts())
-
-
-async def is_commander(ctx: Context) -> bool:
-    officer = await officers.officer_for_account(ctx.session, officer_account(ctx))
-    return officer is not None and officer.role == OfficerRole.COMMANDER
-
-
-async def typing_officer(ctx: Context) -> Officer | None:
-    """Steps are reached by typing: the typist must still be an officer."""
-    officer = await officers.officer_for_account(ctx.session, officer_account(ctx))
-    if officer is None:
-        ctx.go("")
-        await fallback(ctx)
-    return officer
-
-
-def police(
-    *names: str, commander: bool = False, on: Router = router
-) -> Callable[[OfficerHandler], OfficerHandler]:
-    """A command for enrolled officers (or only commanders) of router `on`; everyone
-    else gets the unknown-command answer."""
-
-    def decorator(handler: OfficerHandler) -> OfficerHandler:
-        @on.command(*names)
-        @wraps(handler)
-        async def guarded(ctx: Context) -> None:
-            officer = await officers.officer_for_account(ctx.session, officer_account(ctx))
-            if officer is None or (commander and officer.role != OfficerRole.COMMANDER):
-                await fallback(ctx)
-                return
-            ctx.go("")
-            await handler(ctx, officer)
-
-        return handler
-
-    return decorator
-
-
-def police_action(
-    prefix: str, *, commander: bool = False, on: Router = router
-) -> Callable[[OfficerHandler], OfficerHandler]:
-    """A button for enrolled officers (or only commanders); anyone else, with a real or
-    a forged button, gets the unknown-command answer."""
-
-    def decorator(handler: OfficerHandler) -> OfficerHandler:
-        @on.action(prefix)
-        @wraps(handler)
-        async def guarded(ctx: Context) -> None:
-            officer = await officers.officer_for_account(ctx.session, officer_account(ctx))
-            if officer is None or (commander and officer.role != OfficerRole.COMMANDER):
-                await fallback(ctx)
-                return
-            await handler(ctx, officer)
-
-        return handler
-
-    return decorator
 
 
 async def _tip(ctx: Context, officer: Officer, code_text: str) -> Tip | None:
@@ -187,12 +121,12 @@ async def help_police(ctx: Context, officer: Officer) -> None:
     ctx.reply("\n".join(lines))
 
 
-@police("queue")
+@police("queue", on=router)
 async def show_queue(ctx: Context, officer: Officer) -> None:
     await _queue_page(ctx, officer, None)
 
 
-@police_action("police:queue:")
+@police_action("police:queue:", on=router)
 async def queue_next(ctx: Context, officer: Officer) -> None:
     await _queue_page(ctx, officer, parse_cursor(ctx.action_arg))
 
@@ -281,7 +215,7 @@ async def _group_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
 # ---- reading a tip ---------------------------------------------------------------------
 
 
-@police("tip")
+@police("tip", on=router)
 async def read_tip(ctx: Context, officer: Officer) -> None:
     tip = await _tip_argument(ctx, officer, "/tip CODE")
     if tip is None:
@@ -343,19 +277,19 @@ async def read_tip(ctx: Context, officer: Officer) -> None:
 # The same actions from buttons, where the channel has them (numbered on the console).
 
 
-@police_action("police:tip:")
+@police_action("police:tip:", on=router)
 async def tip_button(ctx: Context, officer: Officer) -> None:
     ctx.args = ctx.action_arg
     await read_tip(ctx, officer)
 
 
-@police_action("police:claim:")
+@police_action("police:claim:", on=router)
 async def claim_button(ctx: Context, officer: Officer) -> None:
     ctx.args = ctx.action_arg
     await claim(ctx, officer)
 
 
-@police_action("police:close:")
+@police_action("police:close:", on=router)
 async def close_button(ctx: Context, officer: Officer) -> None:
     tip = await _tip(ctx, officer, ctx.action_arg)  # a forged code is not echoed back
     if tip is None:
@@ -369,7 +303,7 @@ async def close_button(ctx: Context, officer: Officer) -> None:
     )  # fmt: skip
 
 
-@police_action("police:closeas:")
+@police_action("police:closeas:", on=router)
 async def close_as_button(ctx: Context, officer: Officer) -> None:
     code, _, outcome = ctx.action_arg.partition(":")
     ctx.args = f"{code} {outcome}"
@@ -405,7 +339,7 @@ async def _change(ctx: Context, officer: Officer, tip: Tip, to: str, **kwargs: o
     return True
 
 
-@police("claim")
+@police("claim", on=router)
 async def claim(ctx: Context, officer: Officer) -> None:
     tip = await _tip_argument(ctx, officer, "/claim CODE")
     if tip is None:
@@ -420,7 +354,7 @@ async def claim(ctx: Context, officer: Officer) -> None:
         ctx.reply(ctx._("✓ Tip {code} is now yours.").format(code=tip.code))
 
 
-@police("assign", commander=True)
+@police("assign", commander=True, on=router)
 async def assign(ctx: Context, officer: Officer) -> None:
     code, who = _split(ctx.args)
     if not code or not who:
@@ -449,7 +383,7 @@ async def assign(ctx: Context, officer: Officer) -> None:
             )
 
 
-@police("triage")
+@police("triage", on=router)
 async def set_triage(ctx: Context, officer: Officer) -> None:
     parts = ctx.args.split()
     if len(parts) != 3 or parts[1] not in CATEGORIES or parts[2] not in ("1", "2", "3"):
@@ -503,7 +437,7 @@ async def _text_command(ctx: Context, officer: Officer, usage: str) -> tuple[Tip
     return tip, text
 
 
-@police("note")
+@police("note", on=router)
 async def note(ctx: Context, officer: Officer) -> None:
     found = await _text_command(ctx, officer, "/note CODE TEXT")
     if found is None:
@@ -519,7 +453,7 @@ async def note(ctx: Context, officer: Officer) -> None:
     ctx.reply(ctx._("✓ Note added to tip {code}.").format(code=tip.code))
 
 
-@police("ask")
+@police("ask", on=router)
 async def ask(ctx: Context, officer: Officer) -> None:
     found = await _text_command(ctx, officer, "/ask CODE TEXT")
     if found is None:
@@ -549,7 +483,7 @@ def _tell_reporter_apart(ctx: Context, tip: Tip) -> None:
     ctx.apart(lambda session: tell_reporter(session, services, tip))
 
 
-@police("reply")
+@police("reply", on=router)
 async def public_reply(ctx: Context, officer: Officer) -> None:
     found = await _text_command(ctx, officer, "/reply CODE TEXT")
     if found is None:
@@ -570,7 +504,7 @@ async def public_reply(ctx: Context, officer: Officer) -> None:
     ctx.reply(ctx._("✓ Answer saved; the reporter sees it with /status."))
 
 
-@police("close")
+@police("close", on=router)
 async def close(ctx: Context, officer: Officer) -> None:
     parts = ctx.args.split()
     # "xác minh" or "xacminh", "duplicate AB12CD3": officers type what is quickest.
@@ -595,7 +529,7 @@ async def close(ctx: Context, officer: Officer) -> None:
         )
 
 
-@police("merge")
+@police("merge", on=router)
 async def merge(ctx: Context, officer: Officer) -> None:
     parts = ctx.args.split()
     if len(parts) != 2:
@@ -632,7 +566,7 @@ async def _merge(ctx: Context, officer: Officer, tip: Tip, other_code: str) -> N
 # ---- numbers and history ---------------------------------------------------------------
 
 
-@police("stats")
+@police("stats", on=router)
 async def show_stats(ctx: Context, officer: Officer) -> None:
     numbers = await triage.stats(ctx.session, officer.ward_id, utcnow())
     ward = await wards.get_ward(ctx.session, officer.ward_id)
@@ -656,7 +590,7 @@ async def show_stats(ctx: Context, officer: Officer) -> None:
     ctx.reply("\n".join(lines))
 
 
-@police("audit", commander=True)
+@police("audit", commander=True, on=router)
 async def audit_history(ctx: Context, officer: Officer) -> None:
     tip = await _tip_argument(ctx, officer, "/audit CODE")
     if tip is None:

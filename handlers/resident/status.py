@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 from engine.conversation import Context, Router
 from engine.services import Services
-from handlers.cleanup import offer_cleanup
 from handlers.ids import parse_id
+from handlers.resident.cleanup import offer_cleanup
 from handlers.start import show_menu
 from kernel.clock import utcnow
 from kernel.i18n import N_

@@ -5,7 +5,7 @@ Organisations are public, so their names are kept as written."""
 from __future__ import annotations
 
 from engine.conversation import Context, Router
-from handlers.triage import police, police_action, typing_officer
+from handlers.guards import police, police_action, typing_officer
 from kernel.messages import Button
 from storage import pledges, wards
 from storage.models import Officer, PledgeKind

@@ -8,8 +8,8 @@ honoured forever: only the same person's new /subscribe starts messages again.
 from __future__ import annotations
 
 from engine.conversation import Context, Router
+from handlers.resident.tdp_choice import ask_group, chosen_group
 from handlers.start import menu_button, private_ward, show_menu
-from handlers.tdp_choice import ask_group, chosen_group
 from kernel.messages import Button
 from storage import subscribers, wards
 from storage.models import ResidentialGroup

@@ -13,8 +13,9 @@ outsider cannot tell a throttled try from a wrong code.
 from __future__ import annotations
 
 from engine.conversation import Context, Router
+from handlers.guards import officer_account
+from handlers.police.triage import help_police
 from handlers.start import fallback
-from handlers.triage import help_police, officer_account
 from kernel.clock import utcnow
 from storage import rate_limits
 from storage.pseudonyms import Purpose

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from engine.conversation import Context, Router
-from handlers.cleanup import offer_cleanup
+from handlers.guards import is_commander
 from handlers.ids import parse_id, parse_number
+from handlers.resident.cleanup import offer_cleanup
 from handlers.start import ask_ward, current_ward, show_menu
-from handlers.triage import is_commander
 from kernel import hints
 from kernel.categories import CATEGORIES, WHEN
 from kernel.clock import utcnow
@@ -90,7 +90,7 @@ async def _rate_limited(ctx: Context) -> bool:
 @router.action("report:start")
 async def start(ctx: Context) -> None:
     if ctx.command == "report" and await is_commander(ctx):
-        # A commander's typed /report is the monthly report (handlers/ward_report.py);
+        # A commander's typed /report is the monthly report (handlers/police/ward_report.py);
         # /baotin, the "Report a tip" button and its number still open the tip wizard.
         await ctx.follow("wardreport:month:" + ctx.args.strip()[:7])
         return

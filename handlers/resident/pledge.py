@@ -8,8 +8,8 @@ linked to a name, a subscription or a tip.
 from __future__ import annotations
 
 from engine.conversation import Context, Router
+from handlers.resident.tdp_choice import ask_group, chosen_group
 from handlers.start import current_ward, menu_button, private_ward, show_menu
-from handlers.tdp_choice import ask_group, chosen_group
 from kernel.messages import Button
 from storage import pledges, subscribers, wards
 from storage.models import Pledge, ResidentialGroup

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 
 from engine.conversation import Context, Router
+from handlers.guards import police, police_action, typing_officer
 from handlers.ids import parse_id
-from handlers.triage import police, police_action, typing_officer
 from kernel import drug_free as rules
 from kernel.drug_free import DrugFreeStatus, TransitionError
 from kernel.messages import Button

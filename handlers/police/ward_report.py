@@ -9,7 +9,7 @@ from datetime import date
 
 from broadcasts.calendar import parse_period
 from engine.conversation import Context, Router
-from handlers.triage import police, police_action
+from handlers.guards import police, police_action
 from kernel.i18n import WorkerGettext
 from kernel.messages import Button, Media, Outbound, Reply
 from reports.figures import MonthlyReport, month_label

@@ -19,9 +19,9 @@ from broadcasts.library import (
 )
 from broadcasts.planner import quiet_hours
 from engine.conversation import Context, Router
+from handlers.guards import police, police_action, typing_officer
 from handlers.ids import parse_id, parse_typed_id
 from handlers.start import fallback
-from handlers.triage import police, police_action, typing_officer
 from kernel.clock import utcnow
 from kernel.i18n import N_
 from kernel.messages import Button
