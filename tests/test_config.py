@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 
 from kernel import config
 from kernel.config import ConfigError
+from kernel.i18n import Translator
 from tests.helpers import run_cli
 
 
@@ -33,22 +36,76 @@ def test_defaults_put_everything_under_the_data_dir(tmp_path: Path, monkeypatch)
     assert settings.timezone == "Asia/Ho_Chi_Minh"
 
 
-def test_example_config_is_valid_and_documents_every_key(tmp_path: Path) -> None:
-    example = Path(__file__).resolve().parent.parent / "config.example.toml"
-    settings = config.load(example, {})
-    assert settings.default_language == "vi"
-    text = example.read_text(encoding="utf-8")
-    for section, keys in config._KNOWN.items():
-        assert f"[{section}]" in text
-        for key in keys:
-            assert f"\n{key} = " in text, f"{section}.{key} is not documented"
+EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
+
+
+def _sections() -> dict[str, type[config.BaseModel]]:
+    """The file's [section] models, by section name (not the [[campaign]] and
+    [targets] tables)."""
+    sections = {}
+    for name, info in config.ConfigFile.model_fields.items():
+        if isinstance(info.annotation, type) and issubclass(info.annotation, config.BaseModel):
+            sections[name] = info.annotation
+    return sections
+
+
+def test_the_example_documents_every_key_with_its_default() -> None:
+    """Every field of every section model is in config.example.toml, with a comment
+    above it (or above the keys just before it), at exactly the model's default; the
+    file has no key the models lack."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    raw = tomllib.loads(text)
+    sections = _sections()
+    assert {"storage", "bot", "tips", "police", "telegram", "zalo", "links"} <= set(sections)
+    assert set(raw) == set(sections)
+    lines = text.splitlines()
+    for section, model in sections.items():
+        assert set(raw[section]) == set(model.model_fields), section
+        for name, info in model.model_fields.items():
+            stated = raw[section][name]
+            assert stated == info.default and type(stated) in (type(info.default), int), (
+                f"{section}.{name}: the example says {stated!r}, the code {info.default!r}"
+            )
+            start = lines.index(f"[{section}]")
+            at = next(i for i in range(start, len(lines)) if lines[i].startswith(f"{name} = "))
+            while re.match(r"\w+ = ", lines[at - 1]):
+                at -= 1
+            assert lines[at - 1].startswith("# "), f"{section}.{name} has no comment"
+
+
+def _commented_table(header: str) -> str:
+    """The commented-out example table that starts with `# {header}`, uncommented."""
+    lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
+    at = lines.index(f"# {header}")
+    block = [header]
+    for line in lines[at + 1 :]:
+        if not re.match(r"# [\w-]+ = ", line):
+            break
+        block.append(line.removeprefix("# "))
+    return "\n".join(block) + "\n"
+
+
+def test_the_examples_campaign_and_targets_are_valid_and_state_the_defaults(
+    tmp_path: Path,
+) -> None:
+    campaign = _commented_table("[[campaign]]")
+    entry = tomllib.loads(campaign)["campaign"][0]
+    fields = config.CampaignEntry.model_fields
+    for name in set(entry) & {"time", "content", "subscribers"}:
+        assert entry[name] == fields[name].default, name
+    text = EXAMPLE.read_text(encoding="utf-8")
+    for name in fields:
+        assert re.search(rf"#.*\b{name}\b", text), f"campaign.{name} is not documented"
+    settings = _load(tmp_path, campaign + _commented_table("[targets.phu-lien]"))
+    assert settings.campaigns[-1].slug == entry["slug"]
+    assert settings.campaigns[-1].at_time == entry["time"]
+    assert [t.year for t in settings.targets["phu-lien"]] == [2025, 2027, 2030]
 
 
 def test_the_example_states_exactly_the_codes_defaults(tmp_path: Path) -> None:
     """config.example.toml, `load()` of an empty file and the Settings dataclass give
     the same settings: a default changed in one place and not the others fails here."""
-    example = Path(__file__).resolve().parent.parent / "config.example.toml"
-    (tmp_path / "example.toml").write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "example.toml").write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
     (tmp_path / "empty.toml").write_text("", encoding="utf-8")
     from_example = config.load(tmp_path / "example.toml", {})
     from_nothing = config.load(tmp_path / "empty.toml", {})
@@ -212,17 +269,27 @@ content = "june"
     env = {"WARDBOT_TELEGRAM_TOKEN": "1:a", "WARDBOT_ZALO_TOKEN": "2:b"}
     settings = _load(tmp_path, text, env)
     limits = {c.name: c.limits for c in settings.channels}
-    assert (limits["telegram"].per_second, limits["telegram"].chat_per_second,
-            limits["telegram"].group_per_minute) == (25.0, 1.0, 15)  # fmt: skip
+    assert (
+        limits["telegram"].per_second,
+        limits["telegram"].chat_per_second,
+        limits["telegram"].group_per_minute,
+    ) == (25.0, 1.0, 15)
     assert (limits["zalo"].per_second, limits["zalo"].chat_per_second) == (10.0, 0.5)
     assert (settings.monthly_day, settings.monthly_time) == (3, "18:30")
     cand, december = settings.campaigns  # the June and 26/6 defaults are off
     assert (cand.slug, cand.day, cand.month, cand.at_time, cand.subscribers) == (
-        "cand", 19, 8, "08:00", False)  # fmt: skip
+        "cand",
+        19,
+        8,
+        "08:00",
+        False,
+    )
     assert (december.day, december.month, december.content) == (None, 12, "june")
     defaults = _load(tmp_path, "", {}).campaigns
     assert [(c.slug, c.day, c.month, c.at_time) for c in defaults] == [
-        ("june", None, 6, "09:00"), ("day-26-6", 26, 6, "08:00")]  # fmt: skip
+        ("june", None, 6, "09:00"),
+        ("day-26-6", 26, 6, "08:00"),
+    ]
     with pytest.raises(ConfigError) as caught:
         _load(tmp_path, "[telegram]\nrate_per_second = 0\n", env)
     assert caught.value.key == "telegram.rate_per_second" and "above 0" in str(caught.value)
@@ -234,15 +301,19 @@ content = "june"
 def test_links_and_drug_free_targets_from_the_file(tmp_path: Path) -> None:
     from kernel.drug_free import Target
 
-    settings = _load(tmp_path, '[links]\ntelegram_username = "@phulien_bot"\n'
-                     'zalo = "https://zalo.me/123"\n[targets.phu-lien]\n2027 = 0.6\n'
-                     '2025 = 0.30\n2026 = 23\n')  # fmt: skip
+    settings = _load(
+        tmp_path,
+        '[links]\ntelegram_username = "@phulien_bot"\n'
+        'zalo = "https://zalo.me/123"\n[targets.phu-lien]\n2027 = 0.6\n'
+        "2025 = 0.30\n2026 = 23\n",
+    )
     assert (settings.telegram_username, settings.zalo_link) == (
         "phulien_bot",
         "https://zalo.me/123",
     )
-    assert settings.targets == {"phu-lien": (Target(2025, share=0.3), Target(2026, count=23),
-                                             Target(2027, share=0.6))}  # fmt: skip
+    assert settings.targets == {
+        "phu-lien": (Target(2025, share=0.3), Target(2026, count=23), Target(2027, share=0.6))
+    }
     for text, key in (
         ('[links]\ntelegram_username = "a b"\n', "links.telegram_username"),
         ('[links]\nzalo = "http://zalo.me/1"\n', "links.zalo"),
@@ -285,3 +356,144 @@ def test_config_is_taken_after_the_command_as_well_as_before(
     assert parser.parse_args(["run"]).config is None
     assert parser.parse_args(["--config", str(good), "ward", "list"]).config == good
     assert parser.parse_args(["ward", "list", "--config", str(good)]).config == good
+
+
+ZALO_TOKEN = "zalo-bot-secret-0042"
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "key"),
+    [
+        # A token pasted into the wrong key, with the token also set, or alone.
+        (f'[telegram]\nmode = "{TOKEN}"\n', {"WARDBOT_TELEGRAM_TOKEN": TOKEN}, "telegram.mode"),
+        (f'[links]\ntelegram_username = "{TOKEN}"\n', {}, "links.telegram_username"),
+        (f'[bot]\ntimezone = "{TOKEN}"\n', {}, "bot.timezone"),
+        (
+            f'[zalo]\napi_base = "{ZALO_TOKEN}"\n',
+            {"WARDBOT_ZALO_TOKEN": ZALO_TOKEN},
+            "zalo.api_base",
+        ),
+        (
+            f'[telegram]\nwebhook_url = "{TOKEN}"\nmode = "webhook"\n',
+            {"WARDBOT_TELEGRAM_TOKEN": TOKEN},
+            "telegram.webhook_url",
+        ),
+        (f'[bot]\ntokn = "{TOKEN}"\n', {}, "bot.tokn"),
+        # A token or secret of the wrong type or form.
+        ("[telegram]\ntoken = 123456789\n", {}, "telegram.token"),
+        (f'[telegram]\ntoken = "{TOKEN} x"\n', {}, "telegram.token"),
+        ("[zalo]\nwebhook_secret = 98765432\n", {}, "zalo.webhook_secret"),
+        (
+            '[telegram]\nmode = "webhook"\nwebhook_url = "https://bot.example.vn/tg"\n',
+            {"WARDBOT_TELEGRAM_TOKEN": TOKEN, "WARDBOT_TELEGRAM_WEBHOOK_SECRET": "wrong secret!"},
+            "telegram.webhook_secret",
+        ),
+        (
+            '[zalo]\nmode = "webhook"\nwebhook_url = "https://bot.example.vn/z"\n',
+            {"WARDBOT_ZALO_TOKEN": ZALO_TOKEN, "WARDBOT_ZALO_WEBHOOK_SECRET": "short!"},
+            "zalo.webhook_secret",
+        ),
+        ('[storage]\ndatabase_url = "mysql://u:hunter2@db/w"\n', {}, "storage.database_url"),
+        ("[storage]\ndatabase_url = 2\n", {}, "storage.database_url"),
+    ],
+)
+def test_no_error_shows_a_token_or_secret(
+    tmp_path: Path, text: str, environ: dict[str, str], key: str
+) -> None:
+    """Not in the message, nor in pydantic's `input_value` riding along as the cause or
+    context of the error: the ValidationError is not kept."""
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, text, environ)
+    error = caught.value
+    assert error.key == key
+    assert error.__cause__ is None and error.__context__ is None
+    shown = " ".join((str(error), repr(error), repr(error.args), repr(error.value)))
+    for secret in (
+        TOKEN,
+        ZALO_TOKEN,
+        "wrong secret!",
+        "short!",
+        "98765432",
+        "123456789",
+        "hunter2",
+    ):
+        assert secret not in shown, (secret, shown)
+    assert "input_value" not in shown and "pydantic" not in shown
+    vi = Translator().get("vi").gettext
+    assert vi(error.problem) != error.problem, f"untranslated: {error.problem}"
+
+
+def test_the_cli_names_the_key_in_one_translated_line_without_the_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot import cli
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f'[telegram]\nmode = "{TOKEN}"\n', encoding="utf-8")
+    for name in [k for k in os.environ if k.startswith("WARDBOT_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("WARDBOT_TELEGRAM_TOKEN", TOKEN)
+    monkeypatch.setenv("WARDBOT_LANG", "vi")
+    assert cli.main(["--config", str(bad), "db", "upgrade"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.strip().splitlines()
+    with pytest.raises(ConfigError) as caught:
+        config.load(bad, {"WARDBOT_TELEGRAM_TOKEN": TOKEN})
+    vi = Translator().get("vi").gettext
+    problem = vi(caught.value.problem).format(value=caught.value.value)
+    assert line == f"wardbot: lỗi cấu hình: telegram.mode: {problem}", line
+    assert TOKEN not in line and problem != caught.value.problem
+
+
+@pytest.mark.parametrize("section", sorted(_sections()))
+def test_an_unknown_key_is_refused_in_every_section(tmp_path: Path, section: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, f"[{section}]\nfavourite_colour = 1\n")
+    assert caught.value.key == f"{section}.favourite_colour"
+    assert caught.value.problem == "unknown key"
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "fragment"),
+    [
+        ("[tips]\nper_hour = 0\n", "tips.per_hour", "1–1000"),
+        ("[tips]\nper_hour = true\n", "tips.per_hour", "whole number"),
+        ("[tips]\nper_hour = 5.0\n", "tips.per_hour", "whole number"),
+        ("[tips]\nper_hour = 9\nper_day = 8\n", "tips.per_day", "tips.per_hour (9)"),
+        ("[police]\ntip_view_seconds = -1\n", "police.tip_view_seconds", "0–86400"),
+        ('[police]\ndigest_time = "24:00"\n', "police.digest_time", "07:30"),
+        ('[links]\nzalo = "https://"\n', "links.zalo", "https://"),
+        ('[telegram]\napi_base = "api.telegram.org"\n', "telegram.api_base", "http(s)"),
+        ("[telegram]\nchat_per_second = 101\n", "telegram.chat_per_second", "100"),
+        ("[broadcasts]\ndefault_campaigns = 1\n", "broadcasts.default_campaigns", "true or"),
+        ('[[campaign]]\nslug = "x"\nmonth = 13\n', "campaign.month", "date or a month"),
+        ("[[campaign]]\nmonth = 6\n", "campaign.slug", "given"),
+        ('[[campaign]]\nslug = "x"\nmonth = 6\ntime = "8:00"\n', "campaign.time", "07:30"),
+        ("campaign = [1]\n", "campaign", "[[campaign]]"),
+        ("targets = 3\n", "targets", "[targets.WARD-CODE]"),
+    ],
+)
+def test_each_check_of_the_models_names_its_key(
+    tmp_path: Path, text: str, key: str, fragment: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, text)
+    assert caught.value.key == key
+    assert fragment in str(caught.value), str(caught.value)
+
+
+def test_the_models_are_frozen_and_blank_values_mean_the_default(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    file = config.ConfigFile()
+    with pytest.raises(ValidationError):
+        file.tips.per_hour = 50  # type: ignore[misc]
+    settings = _load(
+        tmp_path,
+        '[server]\nhost = " "\n[telegram]\napi_base = ""\n',
+        {"WARDBOT_TELEGRAM_TOKEN": TOKEN},
+    )
+    assert settings.server_host == "127.0.0.1"
+    assert settings.telegram is not None and settings.telegram.api_base == config.TELEGRAM_API
+    assert "token" not in repr(config.ConfigFile.model_validate({"telegram": {"token": TOKEN}}))
