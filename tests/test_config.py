@@ -497,3 +497,12 @@ def test_the_models_are_frozen_and_blank_values_mean_the_default(tmp_path: Path)
     assert settings.server_host == "127.0.0.1"
     assert settings.telegram is not None and settings.telegram.api_base == config.TELEGRAM_API
     assert "token" not in repr(config.ConfigFile.model_validate({"telegram": {"token": TOKEN}}))
+
+
+def test_readme_lists_exactly_the_environment_variables_the_code_reads() -> None:
+    readme = (EXAMPLE.parent / "README.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `([a-z_]+\.[a-z_]+)` \| `(WARDBOT_[A-Z_]+)` \|$", readme, re.M))
+    assert rows == config.ENV
+    example = EXAMPLE.read_text(encoding="utf-8")
+    for key, name in config.ENV.items():
+        assert f"Env: {name}" in example, f"config.example.toml does not name {name} ({key})"
