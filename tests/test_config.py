@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from kernel import config
 from kernel.config import ConfigError
@@ -39,12 +40,12 @@ def test_defaults_put_everything_under_the_data_dir(tmp_path: Path, monkeypatch)
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 
 
-def _sections() -> dict[str, type[config.BaseModel]]:
+def _sections() -> dict[str, type[BaseModel]]:
     """The file's [section] models, by section name (not the [[campaign]] and
     [targets] tables)."""
     sections = {}
     for name, info in config.ConfigFile.model_fields.items():
-        if isinstance(info.annotation, type) and issubclass(info.annotation, config.BaseModel):
+        if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
             sections[name] = info.annotation
     return sections
 
