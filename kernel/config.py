@@ -389,7 +389,8 @@ class CampaignEntry(_Section):
 
 
 class ConfigFile(BaseModel):
-    """The whole file. Every section is optional, and so is every key in it."""
+    """The whole file. Every section is optional, and so is every key in it (but a
+    `[[campaign]]` needs its slug)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
