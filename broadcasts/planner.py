@@ -255,11 +255,18 @@ def _monthly_broadcast(
     now: datetime,
 ) -> Broadcast:
     return Broadcast(
-        ward_id=group.ward_id, group_id=group.id, kind=BroadcastKind.MONTHLY,
-        plan_key=f"monthly:{group.id}:{period}:{decision.attempt}", period=period,
-        message_id=message.id, to_groups=True, to_subscribers=True,
-        status=BroadcastStatus.SCHEDULED, scheduled_at=decision.at, created_at=now,
-    )  # fmt: skip
+        ward_id=group.ward_id,
+        group_id=group.id,
+        kind=BroadcastKind.MONTHLY,
+        plan_key=f"monthly:{group.id}:{period}:{decision.attempt}",
+        period=period,
+        message_id=message.id,
+        to_groups=True,
+        to_subscribers=True,
+        status=BroadcastStatus.SCHEDULED,
+        scheduled_at=decision.at,
+        created_at=now,
+    )
 
 
 async def covered_groups(session: AsyncSession, ward_id: int, period: str) -> set[int]:

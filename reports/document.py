@@ -175,8 +175,9 @@ class _ReportPdf(FPDF):
         while len(title) > 10 and self.get_string_width(title) > self.epw / 2 - 2:
             title = title[:-2] + "…"  # a very long ward name: cut, never over the page
         self.cell(self.epw / 2, 6, title)
-        self.cell(self.epw / 2, 6, _nfc(self.page_label.format(n=self.page_no(), total="{nb}")),
-                  align="R")  # fmt: skip
+        self.cell(
+            self.epw / 2, 6, _nfc(self.page_label.format(n=self.page_no(), total="{nb}")), align="R"
+        )
 
 
 class _Page:
@@ -187,14 +188,32 @@ class _Page:
         self.width = pdf.epw
         self.headings = FontFace(emphasis="BOLD", fill_color=_HEADING_FILL)
 
-    def text(self, value: str, size: float, *, bold: bool = False, align: str = "L",
-             colour: Colour = (0, 0, 0), height: float | None = None) -> None:  # fmt: skip
+    def text(
+        self,
+        value: str,
+        size: float,
+        *,
+        bold: bool = False,
+        align: str = "L",
+        colour: Colour = (0, 0, 0),
+        height: float | None = None,
+    ) -> None:
         pdf = self.pdf
         pdf.set_font("DejaVu", "B" if bold else "", size)
         pdf.set_text_color(*colour)
-        pdf.multi_cell(self.width, height or size * 0.5, _nfc(value), align=align,
-                       new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+        pdf.multi_cell(
+            self.width,
+            height or size * 0.5,
+            _nfc(value),
+            align=align,
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
         pdf.set_text_color(0, 0, 0)
+
+    def small_print(self, value: str) -> None:
+        """Grey and centred: a caption, a note on how to read the figures."""
+        self.text(value, 8.5, align="C", colour=_GREY, height=4.5)
 
     def nothing_yet(self, message: str) -> None:
         """A section's line in place of an empty table."""
@@ -222,35 +241,56 @@ class _Page:
             return max((self.pdf.get_string_width(_nfc(v)) for v in values), default=0.0)
 
         need = [
-            max(widest(rows[0][c].split(), "B"), widest([rows[0][c]], "B") * 0.55,  # 2 lines
-                0.0 if c in spare_to else widest([r[c] for r in rows[1:]], "")) + room
+            max(
+                widest(rows[0][c].split(), "B"),
+                widest([rows[0][c]], "B") * 0.55,  # 2 lines
+                0.0 if c in spare_to else widest([r[c] for r in rows[1:]], ""),
+            )
+            + room
             for c in range(len(rows[0]))
-        ]  # fmt: skip
+        ]
         spare = self.width - sum(need)
         if spare < 0:  # squeezed: share the page in proportion, long words will break
             return [n * self.width / sum(need) for n in need]
         weight = sum(spare_to.values())
         return [n + spare * spare_to.get(c, 0) / weight for c, n in enumerate(need)]
 
-    def table(self, rows: Rows, widths: Sequence[float], align: Sequence[str], *,
-              size: float = 9, styles: Styles | None = None) -> None:  # fmt: skip
+    def table(
+        self,
+        rows: Rows,
+        widths: Sequence[float],
+        align: Sequence[str],
+        *,
+        size: float = 9,
+        styles: Styles | None = None,
+    ) -> None:
         pdf = self.pdf
         pdf.set_font("DejaVu", "", size)
-        with pdf.table(col_widths=tuple(widths), width=self.width, text_align=tuple(align),
-                       headings_style=self.headings, line_height=size * 0.5, padding=_PADDING,
-                       repeat_headings=1, v_align="MIDDLE", cell_fill_mode="ROWS",
-                       cell_fill_color=_STRIPE) as grid:  # fmt: skip
+        with pdf.table(
+            col_widths=tuple(widths),
+            width=self.width,
+            text_align=tuple(align),
+            headings_style=self.headings,
+            line_height=size * 0.5,
+            padding=_PADDING,
+            repeat_headings=1,
+            v_align="MIDDLE",
+            cell_fill_mode="ROWS",
+            cell_fill_color=_STRIPE,
+        ) as grid:
             for number, row in enumerate(rows):
                 line = grid.row()
                 for column, value in enumerate(row):
                     style = (styles or {}).get((number, column))
-                    line.cell(_nfc(value), style=style,
-                              align="CENTER" if number == 0 and column else None)  # fmt: skip
+                    line.cell(
+                        _nfc(value), style=style, align="CENTER" if number == 0 and column else None
+                    )
         pdf.ln(1)
 
 
-def _layout(report: MonthlyReport, tables: dict[str, Rows], charts: Sequence[Path],
-            gettext: Translate) -> FPDF:  # fmt: skip
+def _layout(
+    report: MonthlyReport, tables: dict[str, Rows], charts: Sequence[Path], gettext: Translate
+) -> FPDF:
     """The whole PDF, section by section."""
     page = _Page(_new_pdf(report, gettext))
     _title_block(page, report, gettext)
@@ -267,8 +307,11 @@ def _layout(report: MonthlyReport, tables: dict[str, Rows], charts: Sequence[Pat
 def _new_pdf(report: MonthlyReport, gettext: Translate) -> FPDF:
     """The document with its fonts, metadata and margins, on its first page."""
     _ = gettext
-    running_title = _nfc(_("Monthly report {month}, {ward}").format(
-        month=month_label(report.month), ward=report.ward))  # fmt: skip
+    running_title = _nfc(
+        _("Monthly report {month}, {ward}").format(
+            month=month_label(report.month), ward=report.ward
+        )
+    )
     face = dejavu()
     pdf = _ReportPdf(running_title, _("Page {n} of {total}"))
     pdf.add_font("DejaVu", "", str(face.regular))
@@ -288,20 +331,23 @@ def _title_block(page: _Page, report: MonthlyReport, gettext: Translate) -> None
     """Who reports, to whom, for which month, and how small counts are shown."""
     _ = gettext
     place = _("Ward police of {ward}").format(ward=report.ward).upper()
+    month = _("Month {month}").format(month=month_label(report.month))
+    to = _("To: the People's Committee of {ward} ward").format(ward=report.ward)
+    generated = report.generated_at.strftime("%d/%m/%Y %H:%M")
     page.text(place + (f" — {report.city.upper()}" if report.city else ""), 9.5, bold=True)
     page.pdf.ln(5)
     page.text(_("Report on drug prevention and control"), 14, bold=True, align="C", height=7.5)
-    page.text(_("Month {month}").format(month=month_label(report.month)), 12, bold=True,
-              align="C", height=6.5)  # fmt: skip
+    page.text(month, 12, bold=True, align="C", height=6.5)
     page.pdf.ln(1.5)
-    page.text(_("To: the People's Committee of {ward} ward").format(ward=report.ward), 9.5,
-              align="C", height=5)  # fmt: skip
-    page.text(_("Generated on {time}").format(
-        time=report.generated_at.strftime("%d/%m/%Y %H:%M")),
-        8.5, align="C", colour=_GREY, height=4.5)  # fmt: skip
-    page.text(_("Tip counts under 3 are shown as “<3” so that no one can be singled out; “x” "
-                "marks a count withheld so that a small one cannot be worked out from the "
-                "total."), 8.5, align="C", colour=_GREY, height=4.5)  # fmt: skip
+    page.text(to, 9.5, align="C", height=5)
+    page.small_print(_("Generated on {time}").format(time=generated))
+    page.small_print(
+        _(
+            "Tip counts under 3 are shown as “<3” so that no one can be singled out; “x” "
+            "marks a count withheld so that a small one cannot be worked out from the "
+            "total."
+        )
+    )
 
 
 def _remarks(page: _Page, report: MonthlyReport, gettext: Translate) -> None:
@@ -316,8 +362,17 @@ def _remarks(page: _Page, report: MonthlyReport, gettext: Translate) -> None:
     pdf.ln(2.5)
     pdf.set_fill_color(253, 243, 224)
     pdf.set_font("DejaVu", "B", 9.5)
-    pdf.multi_cell(page.width, 5.5, _nfc("\n".join(remarks)), border=1, fill=True, align="C",
-                   padding=Padding(1.5, 2, 1.5, 2), new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+    pdf.multi_cell(
+        page.width,
+        5.5,
+        _nfc("\n".join(remarks)),
+        border=1,
+        fill=True,
+        align="C",
+        padding=Padding(1.5, 2, 1.5, 2),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.set_fill_color(255, 255, 255)  # tables fill with the current colour: reset it
 
 
@@ -348,9 +403,13 @@ def _groups_section(page: _Page, report: MonthlyReport, gettext: Translate) -> N
         page.nothing_yet(gettext("No residential groups yet."))
         return
     rows, styles = _group_rows(report, gettext)
-    page.table(rows, page.fit(rows, 8, {0: 0.55, 7: 0.45}),
-               ("LEFT", "CENTER", "CENTER", "CENTER", "CENTER", "CENTER", "CENTER", "LEFT"),
-               size=8, styles=styles)  # fmt: skip
+    page.table(
+        rows,
+        page.fit(rows, 8, {0: 0.55, 7: 0.45}),
+        ("LEFT", "CENTER", "CENTER", "CENTER", "CENTER", "CENTER", "CENTER", "LEFT"),
+        size=8,
+        styles=styles,
+    )
 
 
 def _group_rows(report: MonthlyReport, gettext: Translate) -> tuple[Rows, Styles]:
@@ -358,16 +417,25 @@ def _group_rows(report: MonthlyReport, gettext: Translate) -> tuple[Rows, Styles
     styles: Styles = {}
     mark, no_mark = FontFace(color=_GREEN, size_pt=10), FontFace(color=_GREY, size_pt=10)
     for number, g in enumerate(report.groups, start=1):
-        rows.append([g.name, _REACHED if g.reached else _NOT_REACHED,
-                     str(g.messages_delivered), g.channels or _NONE, str(g.subscribers),
-                     str(g.household_pledges), str(g.quiz_participants),
-                     g.drug_free or _NONE])  # fmt: skip
+        rows.append(
+            [
+                g.name,
+                _REACHED if g.reached else _NOT_REACHED,
+                str(g.messages_delivered),
+                g.channels or _NONE,
+                str(g.subscribers),
+                str(g.household_pledges),
+                str(g.quiz_participants),
+                g.drug_free or _NONE,
+            ]
+        )
         styles[number, 1] = mark if g.reached else no_mark
     return rows, styles
 
 
-def _pledges_section(page: _Page, report: MonthlyReport, tables: dict[str, Rows],
-                     gettext: Translate) -> None:  # fmt: skip
+def _pledges_section(
+    page: _Page, report: MonthlyReport, tables: dict[str, Rows], gettext: Translate
+) -> None:
     """The pledges of schools, businesses and residential groups."""
     _ = gettext
     page.section(_("5. Pledges of schools, businesses and residential groups"))
@@ -399,19 +467,18 @@ def _charts_section(page: _Page, charts: Sequence[Path], gettext: Translate) -> 
     """The charts, each kept whole on a page with its caption."""
     _ = gettext
     captions = (
-        _("Chart 1. Tips received by category (a hatched bar is a count under 3, not to "
-          "scale)."),
+        _("Chart 1. Tips received by category (a hatched bar is a count under 3, not to scale)."),
         _("Chart 2. Residential groups reached by awareness messages this month."),
         _("Chart 3. Drug-free residential groups at the end of each year, and the target."),
         _("Chart 4. Subscribers, family pledges and quiz participants, 15 most active groups."),
-    )  # fmt: skip
+    )
     page.section(_("7. Charts"), need=20)
     for chart, caption in zip(charts, captions, strict=True):
         pixels_w, pixels_h = _png_size(chart)
         height = page.width * pixels_h / pixels_w
         page.room_for(height + 9)
         page.pdf.image(str(chart), x=page.pdf.l_margin, w=page.width, h=height)
-        page.text(caption, 8.5, align="C", colour=_GREY, height=4.5)
+        page.small_print(caption)
         page.pdf.ln(4)
 
 

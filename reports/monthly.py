@@ -54,6 +54,10 @@ class _Participation:
     households: pledges.HouseholdCounts
     quiz: quiz_answers.Participation
 
+    def quiz_figures(self) -> QuizFigures:
+        quiz = self.quiz
+        return QuizFigures(quiz.participants, quiz.answers, Share(quiz.correct, quiz.answers))
+
 
 async def gather(
     session: AsyncSession,
@@ -70,9 +74,7 @@ async def gather(
     every = await wards.list_groups(session, ward)
     groups = [g for g in every if g.active]
     names: dict[int | None, str] = {g.id: g.name for g in every}
-    tips, categories, tip_groups = await _tips(
-        session, ward.id, period.start, period.end, min(now, period.end)
-    )
+    tips, categories, tip_groups = await _tips(session, ward.id, period, min(now, period.end))
     by_category, by_group = _published_tips(categories, tip_groups, names, _)
     coverage = {row.group: row for row in await month_table(session, ward.id, period.label)}
     channels = await _channels_reached(session, ward.id, period.label)
@@ -97,9 +99,7 @@ async def gather(
         household_pledges=done.households.total,
         household_pledges_new=done.households.new,
         organisation_pledges=await _organisations(session, ward.id, period, names, _),
-        quiz=QuizFigures(
-            done.quiz.participants, done.quiz.answers, Share(done.quiz.correct, done.quiz.answers)
-        ),
+        quiz=done.quiz_figures(),
         drug_free=_drug_free_years(marks, len(groups), settings.targets.get(ward.code, ()), period),
     )
     report.notes.extend(_notes(report, now, period, _))
@@ -225,15 +225,20 @@ def _notes(
     if report.empty:
         notes.append(_("No activity was recorded for this month."))
     if now < month.end:
-        notes.append(_("The month is not over yet: figures are as of {time}.").format(
-            time=report.generated_at.strftime("%d/%m/%Y %H:%M")))  # fmt: skip
+        notes.append(
+            _("The month is not over yet: figures are as of {time}.").format(
+                time=report.generated_at.strftime("%d/%m/%Y %H:%M")
+            )
+        )
     return notes
 
 
 async def _tips(
-    session: AsyncSession, ward_id: int, start: datetime, end: datetime, as_of: datetime
+    session: AsyncSession, ward_id: int, month: _Month, as_of: datetime
 ) -> tuple[TipFigures, dict[str, int], dict[int | None, int]]:
-    """Counts only: a tip's content is never read for the report."""
+    """Counts only: a tip's content is never read for the report. Also the tips by
+    category and by TDP, before they are published."""
+    start, end = month.start, month.end
     received = await report_counts.tips_received(session, ward_id, start, end)
     ack_due = ack_on_time = 0
     categories: dict[str, int] = {}
