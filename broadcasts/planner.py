@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -282,14 +282,26 @@ async def reachable_counts(session: AsyncSession, ward_id: int) -> dict[int, int
 async def pick_rotation(
     session: AsyncSession, ward_id: int, group_id: int | None, seed: str
 ) -> AwarenessMessage | None:
-    """A rotation message this TDP (or, for None, the ward) has not had in a year, from
-    the topic it has gone longest without; when every message was used, the one used
-    longest ago. `seed` spreads the choice so neighbouring TDPs differ."""
+    """The rotation message for this TDP (or, for None, the ward) now: see
+    `choose_rotation`."""
     candidates = await awareness.rotation(session)
     if not candidates:
         return None
     since = utcnow() - timedelta(days=365)
     last_sent = await broadcast_rows.messages_last_used(session, ward_id, group_id, since, NOT_SENT)
+    return choose_rotation(candidates, last_sent, since, seed)
+
+
+def choose_rotation(
+    candidates: Sequence[AwarenessMessage],
+    last_sent: Mapping[int | None, datetime],
+    since: datetime,
+    seed: str,
+) -> AwarenessMessage:
+    """A message of `candidates` (not empty) not sent since `since` (`last_sent`: when
+    each was last sent), from the topic gone longest without; when every message was
+    used, the one used longest ago. `seed` spreads the choice so neighbouring TDPs
+    differ. Reads no table."""
     by_id = {m.id: m for m in candidates}
     topic_last: dict[str, datetime] = {}
     for message_id, at in last_sent.items():

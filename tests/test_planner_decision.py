@@ -1,7 +1,8 @@
 """The monthly guarantee's decision for one TDP (broadcasts/planner.py:decide_monthly),
 on plain values, without a database: when its message is planned, when nothing is
-done, and when the commanders are told it cannot be reached. The planner's use of it
-on real tables is tested in tests/test_broadcasts.py."""
+done, and when the commanders are told it cannot be reached; and which rotation
+message it gets (choose_rotation). The planner's use of both on real tables is tested
+in tests/test_broadcasts.py."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ from broadcasts.planner import (
     MonthlyTimes,
     SendMonthly,
     Skip,
+    choose_rotation,
     decide_monthly,
 )
+from storage.models import AwarenessMessage
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 QUIET = QuietHours("21:00", "07:00", HCM)
@@ -122,3 +125,72 @@ def test_whatever_the_month_a_send_is_never_at_night_nor_in_the_past(
         assert decision.reason == ("no-target" if not month.targets else "all-failed")
     else:
         assert month.covered or month.open_for_it or month.ward_wide_open or now < NOVEMBER.due
+
+
+# ---- the rotation ---------------------------------------------------------------------
+
+NOW = local(2026, 11, 5, 9)
+YEAR_AGO = NOW - timedelta(days=365)
+LIBRARY = [
+    AwarenessMessage(id=n, slug=slug, topic=topic)
+    for n, (slug, topic) in enumerate(
+        [
+            ("harms-1", "harms"),
+            ("harms-2", "harms"),
+            ("law-1", "law"),
+            ("law-2", "law"),
+            ("help-1", "help"),
+            ("help-2", "help"),
+        ],
+        start=1,
+    )
+]
+BY_SLUG = {m.slug: m for m in LIBRARY}
+
+
+def test_a_fresh_tdp_gets_a_message_and_the_seed_spreads_neighbours() -> None:
+    chosen = {
+        choose_rotation(LIBRARY, {}, YEAR_AGO, f"{group}:2026-11").slug for group in range(40)
+    }
+    assert len(chosen) > 2  # neighbouring TDPs do not all get the same message
+    assert choose_rotation(LIBRARY, {}, YEAR_AGO, "7:2026-11") == choose_rotation(
+        LIBRARY, {}, YEAR_AGO, "7:2026-11"
+    )
+
+
+def test_an_unused_message_comes_from_the_topic_gone_longest_without() -> None:
+    last_sent: dict[int | None, datetime] = {
+        BY_SLUG["harms-1"].id: NOW - timedelta(days=10),
+        BY_SLUG["law-1"].id: NOW - timedelta(days=40),
+        BY_SLUG["help-1"].id: NOW - timedelta(days=70),
+    }
+    for seed in ("1:2026-11", "2:2026-11", "3:2026-11", "4:2026-11"):
+        assert choose_rotation(LIBRARY, last_sent, YEAR_AGO, seed).slug == "help-2"
+
+
+def test_when_every_message_was_used_the_one_used_longest_ago_returns() -> None:
+    last_sent: dict[int | None, datetime] = {
+        m.id: NOW - timedelta(days=5 + 30 * n) for n, m in enumerate(LIBRARY)
+    }
+    assert choose_rotation(LIBRARY, last_sent, YEAR_AGO, "1:2026-11") == LIBRARY[-1]
+
+
+def test_history_of_messages_no_longer_in_the_rotation_is_ignored() -> None:
+    only_law = [BY_SLUG["law-1"], BY_SLUG["law-2"]]
+    last_sent: dict[int | None, datetime] = {
+        None: NOW - timedelta(days=1),  # a broadcast whose message was removed
+        BY_SLUG["harms-1"].id: NOW - timedelta(days=2),  # retired from the rotation
+        BY_SLUG["law-1"].id: NOW - timedelta(days=3),
+    }
+    assert choose_rotation(only_law, last_sent, YEAR_AGO, "1:2026-11").slug == "law-2"
+
+
+def test_a_topic_counts_from_its_latest_message_not_its_oldest() -> None:
+    harms_3 = AwarenessMessage(id=7, slug="harms-3", topic="harms")
+    library = [BY_SLUG["harms-1"], BY_SLUG["harms-2"], harms_3, BY_SLUG["law-1"], BY_SLUG["law-2"]]
+    last_sent: dict[int | None, datetime] = {
+        BY_SLUG["harms-1"].id: NOW - timedelta(days=100),
+        BY_SLUG["harms-2"].id: NOW - timedelta(days=5),  # harms was heard of 5 days ago
+        BY_SLUG["law-1"].id: NOW - timedelta(days=50),
+    }
+    assert choose_rotation(library, last_sent, YEAR_AGO, "1:2026-11").slug == "law-2"
