@@ -6,10 +6,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import notices
 from broadcasts import library, planner
 from engine.conversation import Dispatcher
 from engine.services import Services
-from handlers import build_routers, fallback, group_pointer, notices
+from handlers import build_routers, fallback, group_pointer
 from kernel.config import Settings
 from kernel.errors import describe
 from kernel.i18n import Translator

@@ -14,9 +14,9 @@ from bot.mixer import mix
 from broadcasts import deliveries, planner
 from broadcasts.sender import leave_in_outbox
 from engine.services import Services
-from handlers.notices import escalate_overdue, report_broadcast, send_digests, warn_unreachable
 from kernel.clock import utcnow
 from kernel.errors import describe
+from notices import escalate_overdue, report_broadcast, send_digests, warn_unreachable
 from storage import conversations, rate_limits, shredding, tips
 
 log = logging.getLogger(__name__)

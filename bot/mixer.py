@@ -13,9 +13,9 @@ import logging
 from datetime import datetime
 
 from engine.services import Services
-from handlers.notices import notify_new_tip, notify_reporter_wrote
 from kernel.clock import utcnow
 from kernel.errors import describe
+from notices import notify_new_tip, notify_reporter_wrote
 from storage import drops, tips, triage
 from storage.drops import OpenDrop
 from storage.session import AsyncSession

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
 
 from broadcasts.calendar import QuietHours, at_local, campaign_days, parse_period, period_of
 from kernel.clock import utcnow
@@ -134,49 +136,137 @@ async def _campaign_message(
     return await pick_rotation(session, ward.id, None, f"{campaign.slug}:{year}:{number}")
 
 
+@dataclass(frozen=True)
+class GroupMonth:
+    """One TDP's month so far, as the monthly guarantee looks at it."""
+
+    covered: bool  # something was delivered to it this month
+    open_for_it: bool  # a broadcast to it is scheduled or sending this month
+    ward_wide_open: bool  # so is one to the whole ward's group chats (a campaign date)
+    targets: int  # active group chats and subscribers now
+    attempts: int  # monthly broadcasts planned for it this month already
+
+
+@dataclass(frozen=True)
+class MonthlyTimes:
+    """When the month's guaranteed message is due in the ward."""
+
+    due: datetime  # the configured day and time of this month
+    clock: str  # the configured time, "09:00": a second try comes the next day at it
+    zone: ZoneInfo  # the ward's: its "next day"
+    quiet: QuietHours
+
+
+@dataclass(frozen=True)
+class SendMonthly:
+    attempt: int  # 1; 2 and 3 after broadcasts that reached no one
+    at: datetime  # never in quiet hours, never before now
+
+
+@dataclass(frozen=True)
+class Skip:
+    reason: Literal["covered", "on-its-way", "not-due"]  # not-due: no target, but still time
+
+
+@dataclass(frozen=True)
+class CannotReach:
+    reason: Literal["no-target", "all-failed"]  # the commanders are told
+
+
+def monthly_times(settings: Settings, period: str) -> MonthlyTimes:
+    first = parse_period(period)
+    due = at_local(first.replace(day=settings.monthly_day), settings.monthly_time, settings.zone)
+    return MonthlyTimes(due, settings.monthly_time, settings.zone, quiet_hours(settings))
+
+
+def decide_monthly(
+    group: GroupMonth, times: MonthlyTimes, now: datetime
+) -> SendMonthly | Skip | CannotReach:
+    """What the monthly guarantee does for one TDP now: plan its message (for the due
+    time, or tomorrow after a try that reached no one), nothing, or tell the commanders
+    it cannot be reached. Reads no table."""
+    if group.covered:
+        return Skip("covered")
+    if group.open_for_it or group.ward_wide_open:
+        return Skip("on-its-way")
+    if not group.targets:
+        return CannotReach("no-target") if now >= times.due else Skip("not-due")
+    if group.attempts >= MONTHLY_ATTEMPTS:
+        return CannotReach("all-failed")
+    when = times.due
+    if group.attempts:  # the last one delivered nothing: again tomorrow at the usual time
+        tomorrow = (now.astimezone(times.zone) + timedelta(days=1)).date()
+        when = at_local(tomorrow, times.clock, times.zone)
+    return SendMonthly(group.attempts + 1, times.quiet.next_allowed(max(when, now)))
+
+
 async def _plan_monthly(
     session: AsyncSession, settings: Settings, ward: Ward, now: datetime, result: Plan
 ) -> None:
-    zone = settings.zone
-    period = period_of(now, zone)
-    first = parse_period(period)
-    planned_at = at_local(first.replace(day=settings.monthly_day), settings.monthly_time, zone)
-    groups = await wards.active_groups_by_id(session, ward.id)
-    covered = await covered_groups(session, ward.id, period)
-    ward_wide_open = await broadcast_rows.ward_wide_open(session, ward.id, period, OPEN)
-    reach = await reachable_counts(session, ward.id)
-    tried = await broadcast_rows.monthly_attempts(session, ward.id, period)
-    open_for = await broadcast_rows.groups_with_open(session, ward.id, period, OPEN)
-    quiet = quiet_hours(settings)
-    for group in groups:
-        if group.id in covered or group.id in open_for or ward_wide_open:
-            continue
-        attempts = tried.get(group.id, 0)
-        if not reach.get(group.id):
-            if now >= planned_at:
-                result.unreachable.append(Unreachable(ward.id, group, "no-target"))
-            continue
-        if attempts >= MONTHLY_ATTEMPTS:
-            result.unreachable.append(Unreachable(ward.id, group, "all-failed"))
-            continue
-        when = planned_at
-        if attempts:  # the last one delivered nothing: again tomorrow at the usual time
-            tomorrow = (now.astimezone(zone) + timedelta(days=1)).date()
-            when = at_local(tomorrow, settings.monthly_time, zone)
-        message = await pick_rotation(session, ward.id, group.id, f"{group.id}:{period}")
-        if message is None:
-            log.warning("monthly plan: the content library has no active message")
-            return
-        broadcast = Broadcast(
-            ward_id=ward.id, group_id=group.id, kind=BroadcastKind.MONTHLY,
-            plan_key=f"monthly:{group.id}:{period}:{attempts + 1}", period=period,
-            message_id=message.id, to_groups=True, to_subscribers=True,
-            status=BroadcastStatus.SCHEDULED, scheduled_at=quiet.next_allowed(max(when, now)),
-            created_at=now,
-        )  # fmt: skip
-        broadcast_rows.add(session, broadcast)
-        result.planned.append(broadcast)
+    """A broadcast of its own for every TDP of the ward that had nothing this month and
+    has nothing on the way; those that cannot be reached go into `result.unreachable`."""
+    period = period_of(now, settings.zone)
+    times = monthly_times(settings, period)
+    for group, month in await _group_months(session, ward.id, period):
+        decision = decide_monthly(month, times, now)
+        if isinstance(decision, CannotReach):
+            result.unreachable.append(Unreachable(ward.id, group, decision.reason))
+        elif isinstance(decision, SendMonthly):
+            message = await pick_rotation(session, ward.id, group.id, f"{group.id}:{period}")
+            if message is None:
+                log.warning("monthly plan: the content library has no active message")
+                return
+            broadcast = _monthly_broadcast(group, period, message, decision, now)
+            broadcast_rows.add(session, broadcast)
+            result.planned.append(broadcast)
     await broadcast_rows.flush(session)
+
+
+async def _group_months(
+    session: AsyncSession, ward_id: int, period: str
+) -> list[tuple[ResidentialGroup, GroupMonth]]:
+    """The ward's active TDPs, each with its month so far."""
+    groups = await wards.active_groups_by_id(session, ward_id)
+    covered = await covered_groups(session, ward_id, period)
+    ward_wide_open = await broadcast_rows.ward_wide_open(session, ward_id, period, OPEN) > 0
+    reach = await reachable_counts(session, ward_id)
+    tried = await broadcast_rows.monthly_attempts(session, ward_id, period)
+    open_for = await broadcast_rows.groups_with_open(session, ward_id, period, OPEN)
+    return [
+        (
+            group,
+            GroupMonth(
+                covered=group.id in covered,
+                open_for_it=group.id in open_for,
+                ward_wide_open=ward_wide_open,
+                targets=reach.get(group.id, 0),
+                attempts=tried.get(group.id, 0),
+            ),
+        )
+        for group in groups
+    ]
+
+
+def _monthly_broadcast(
+    group: ResidentialGroup,
+    period: str,
+    message: AwarenessMessage,
+    decision: SendMonthly,
+    now: datetime,
+) -> Broadcast:
+    return Broadcast(
+        ward_id=group.ward_id,
+        group_id=group.id,
+        kind=BroadcastKind.MONTHLY,
+        plan_key=f"monthly:{group.id}:{period}:{decision.attempt}",
+        period=period,
+        message_id=message.id,
+        to_groups=True,
+        to_subscribers=True,
+        status=BroadcastStatus.SCHEDULED,
+        scheduled_at=decision.at,
+        created_at=now,
+    )
 
 
 async def covered_groups(session: AsyncSession, ward_id: int, period: str) -> set[int]:
@@ -192,14 +282,26 @@ async def reachable_counts(session: AsyncSession, ward_id: int) -> dict[int, int
 async def pick_rotation(
     session: AsyncSession, ward_id: int, group_id: int | None, seed: str
 ) -> AwarenessMessage | None:
-    """A rotation message this TDP (or, for None, the ward) has not had in a year, from
-    the topic it has gone longest without; when every message was used, the one used
-    longest ago. `seed` spreads the choice so neighbouring TDPs differ."""
+    """The rotation message for this TDP (or, for None, the ward) now: see
+    `choose_rotation`."""
     candidates = await awareness.rotation(session)
     if not candidates:
         return None
     since = utcnow() - timedelta(days=365)
     last_sent = await broadcast_rows.messages_last_used(session, ward_id, group_id, since, NOT_SENT)
+    return choose_rotation(candidates, last_sent, since, seed)
+
+
+def choose_rotation(
+    candidates: Sequence[AwarenessMessage],
+    last_sent: Mapping[int | None, datetime],
+    since: datetime,
+    seed: str,
+) -> AwarenessMessage:
+    """A message of `candidates` (not empty) not sent since `since` (`last_sent`: when
+    each was last sent), from the topic gone longest without; when every message was
+    used, the one used longest ago. `seed` spreads the choice so neighbouring TDPs
+    differ. Reads no table."""
     by_id = {m.id: m for m in candidates}
     topic_last: dict[str, datetime] = {}
     for message_id, at in last_sent.items():

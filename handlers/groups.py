@@ -9,10 +9,10 @@ TDP does not silently drop out of the monthly coverage.
 from __future__ import annotations
 
 from engine.conversation import Context, Router
-from handlers.notices import tell_commanders
 from handlers.start import fallback
 from kernel.messages import ChatEvent, ChatKind
 from kernel.search_keys import search_key
+from notices import tell_commanders
 from storage import group_chats, officers, wards
 from storage.models import Officer
 from storage.pseudonyms import Purpose

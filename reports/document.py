@@ -2,7 +2,10 @@
 anyone who wants the numbers in a spreadsheet, and the charts as PNG. The figures are
 gathered by reports/monthly.py; here they are only laid out, as published: a masked
 count prints as "<3" (and a withheld one as "x") in every file, and no file is given
-anything else to print."""
+anything else to print.
+
+Only a document worker (storage/sandbox.py) and the CLI import this module, so fpdf2 is
+imported at its top: the bot's own process never loads it (tests/test_lazy_imports.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+
+from fpdf import FPDF
+from fpdf.fonts import FontFace
+from fpdf.util import Padding
 
 from kernel.search_keys import search_key
 from reports.charts import draw_charts
@@ -23,6 +29,7 @@ from reports.fonts import dejavu
 Translate = Callable[[str], str]
 Rows = list[list[str]]
 Colour = tuple[int, int, int]
+Styles = dict[tuple[int, int], FontFace]  # a cell's style by (row, column)
 
 _RED = (190, 20, 30)
 _GREEN = (20, 120, 50)
@@ -150,34 +157,163 @@ def _cell(value: str) -> str:
 # The PDF.
 
 
-def _layout(report: MonthlyReport, tables: dict[str, Rows], charts: Sequence[Path],
-            gettext: Translate) -> Any:  # fmt: skip
-    from fpdf import FPDF
-    from fpdf.fonts import FontFace
-    from fpdf.util import Padding
+class _ReportPdf(FPDF):
+    """A4, with the running title and "page n of m" in every page's footer."""
 
+    def __init__(self, running_title: str, page_label: str) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.running_title = running_title
+        self.page_label = page_label
+
+    def footer(self) -> None:
+        self.set_y(-_MARGIN + 2)
+        self.set_draw_color(190, 190, 190)
+        self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
+        self.set_font("DejaVu", "", 7.5)
+        self.set_text_color(*_GREY)
+        title = self.running_title
+        while len(title) > 10 and self.get_string_width(title) > self.epw / 2 - 2:
+            title = title[:-2] + "…"  # a very long ward name: cut, never over the page
+        self.cell(self.epw / 2, 6, title)
+        self.cell(
+            self.epw / 2, 6, _nfc(self.page_label.format(n=self.page_no(), total="{nb}")), align="R"
+        )
+
+
+class _Page:
+    """The report's PDF as it is written, top to bottom: text, section titles, tables."""
+
+    def __init__(self, pdf: FPDF) -> None:
+        self.pdf = pdf
+        self.width = pdf.epw
+        self.headings = FontFace(emphasis="BOLD", fill_color=_HEADING_FILL)
+
+    def text(
+        self,
+        value: str,
+        size: float,
+        *,
+        bold: bool = False,
+        align: str = "L",
+        colour: Colour = (0, 0, 0),
+        height: float | None = None,
+    ) -> None:
+        pdf = self.pdf
+        pdf.set_font("DejaVu", "B" if bold else "", size)
+        pdf.set_text_color(*colour)
+        pdf.multi_cell(
+            self.width,
+            height or size * 0.5,
+            _nfc(value),
+            align=align,
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+        pdf.set_text_color(0, 0, 0)
+
+    def small_print(self, value: str) -> None:
+        """Grey and centred: a caption, a note on how to read the figures."""
+        self.text(value, 8.5, align="C", colour=_GREY, height=4.5)
+
+    def nothing_yet(self, message: str) -> None:
+        """A section's line in place of an empty table."""
+        self.text(message, 9.5, height=5.5)
+
+    def room_for(self, height: float) -> None:
+        if self.pdf.get_y() + height > self.pdf.page_break_trigger:
+            self.pdf.add_page()
+
+    def section(self, title: str, need: float = 40) -> None:
+        self.room_for(need)  # a title never ends a page alone: its table's head comes with it
+        self.pdf.ln(4)
+        self.text(title, 11.5, bold=True, colour=_RED, height=7)
+        self.pdf.ln(1)
+
+    def fit(self, rows: Rows, size: float, spare_to: dict[int, float]) -> list[float]:
+        """Column widths in mm: no column narrower than its header's longest word or half
+        its header (nor, but for the `spare_to` ones, than its longest value); what is left
+        goes to the `spare_to` columns by weight. Words then wrap whole in any language,
+        and a header takes about two lines."""
+        room = 2 * _PADDING[1] + 1.0
+
+        def widest(values: Sequence[str], style: str) -> float:
+            self.pdf.set_font("DejaVu", style, size)
+            return max((self.pdf.get_string_width(_nfc(v)) for v in values), default=0.0)
+
+        need = [
+            max(
+                widest(rows[0][c].split(), "B"),
+                widest([rows[0][c]], "B") * 0.55,  # 2 lines
+                0.0 if c in spare_to else widest([r[c] for r in rows[1:]], ""),
+            )
+            + room
+            for c in range(len(rows[0]))
+        ]
+        spare = self.width - sum(need)
+        if spare < 0:  # squeezed: share the page in proportion, long words will break
+            return [n * self.width / sum(need) for n in need]
+        weight = sum(spare_to.values())
+        return [n + spare * spare_to.get(c, 0) / weight for c, n in enumerate(need)]
+
+    def table(
+        self,
+        rows: Rows,
+        widths: Sequence[float],
+        align: Sequence[str],
+        *,
+        size: float = 9,
+        styles: Styles | None = None,
+    ) -> None:
+        pdf = self.pdf
+        pdf.set_font("DejaVu", "", size)
+        with pdf.table(
+            col_widths=tuple(widths),
+            width=self.width,
+            text_align=tuple(align),
+            headings_style=self.headings,
+            line_height=size * 0.5,
+            padding=_PADDING,
+            repeat_headings=1,
+            v_align="MIDDLE",
+            cell_fill_mode="ROWS",
+            cell_fill_color=_STRIPE,
+        ) as grid:
+            for number, row in enumerate(rows):
+                line = grid.row()
+                for column, value in enumerate(row):
+                    style = (styles or {}).get((number, column))
+                    line.cell(
+                        _nfc(value), style=style, align="CENTER" if number == 0 and column else None
+                    )
+        pdf.ln(1)
+
+
+def _layout(
+    report: MonthlyReport, tables: dict[str, Rows], charts: Sequence[Path], gettext: Translate
+) -> FPDF:
+    """The whole PDF, section by section."""
+    page = _Page(_new_pdf(report, gettext))
+    _title_block(page, report, gettext)
+    _remarks(page, report, gettext)
+    _summary_section(page, tables, gettext)
+    _tips_sections(page, tables, gettext)
+    _groups_section(page, report, gettext)
+    _pledges_section(page, report, tables, gettext)
+    _drug_free_section(page, report, gettext)
+    _charts_section(page, charts, gettext)
+    return page.pdf
+
+
+def _new_pdf(report: MonthlyReport, gettext: Translate) -> FPDF:
+    """The document with its fonts, metadata and margins, on its first page."""
     _ = gettext
+    running_title = _nfc(
+        _("Monthly report {month}, {ward}").format(
+            month=month_label(report.month), ward=report.ward
+        )
+    )
     face = dejavu()
-    month = month_label(report.month)
-    running_title = _nfc(_("Monthly report {month}, {ward}").format(month=month,
-                                                                     ward=report.ward))  # fmt: skip
-    page_label = _("Page {n} of {total}")
-
-    class Report(FPDF):
-        def footer(self) -> None:
-            self.set_y(-_MARGIN + 2)
-            self.set_draw_color(190, 190, 190)
-            self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
-            self.set_font("DejaVu", "", 7.5)
-            self.set_text_color(*_GREY)
-            title = running_title
-            while len(title) > 10 and self.get_string_width(title) > self.epw / 2 - 2:
-                title = title[:-2] + "…"  # a very long ward name: cut, never over the page
-            self.cell(self.epw / 2, 6, title)
-            self.cell(self.epw / 2, 6, _nfc(page_label.format(n=self.page_no(), total="{nb}")),
-                      align="R")  # fmt: skip
-
-    pdf = Report(orientation="P", unit="mm", format="A4")
+    pdf = _ReportPdf(running_title, _("Page {n} of {total}"))
     pdf.add_font("DejaVu", "", str(face.regular))
     pdf.add_font("DejaVu", "B", str(face.bold))
     pdf.set_title(running_title)
@@ -188,163 +324,162 @@ def _layout(report: MonthlyReport, tables: dict[str, Rows], charts: Sequence[Pat
     pdf.set_auto_page_break(auto=True, margin=_MARGIN + 3)
     pdf.alias_nb_pages()
     pdf.add_page()
-    width = pdf.epw
-    headings = FontFace(emphasis="BOLD", fill_color=_HEADING_FILL)
+    return pdf
 
-    def text(value: str, size: float, *, bold: bool = False, align: str = "L",
-             colour: Colour = (0, 0, 0), height: float | None = None) -> None:  # fmt: skip
-        pdf.set_font("DejaVu", "B" if bold else "", size)
-        pdf.set_text_color(*colour)
-        pdf.multi_cell(width, height or size * 0.5, _nfc(value), align=align,
-                       new_x="LMARGIN", new_y="NEXT")  # fmt: skip
-        pdf.set_text_color(0, 0, 0)
 
-    def room_for(height: float) -> None:
-        if pdf.get_y() + height > pdf.page_break_trigger:
-            pdf.add_page()
-
-    def section(title: str, need: float = 40) -> None:
-        room_for(need)  # a title never ends a page alone: its table's head comes with it
-        pdf.ln(4)
-        text(title, 11.5, bold=True, colour=_RED, height=7)
-        pdf.ln(1)
-
-    def fit(rows: Rows, size: float, spare_to: dict[int, float]) -> list[float]:
-        """Column widths in mm: no column narrower than its header's longest word or half
-        its header (nor, but for the `spare_to` ones, than its longest value); what is left
-        goes to the `spare_to` columns by weight. Words then wrap whole in any language,
-        and a header takes about two lines."""
-        room = 2 * _PADDING[1] + 1.0
-
-        def widest(values: Sequence[str], style: str) -> float:
-            pdf.set_font("DejaVu", style, size)
-            return max((pdf.get_string_width(_nfc(v)) for v in values), default=0.0)
-
-        need = [
-            max(widest(rows[0][c].split(), "B"), widest([rows[0][c]], "B") * 0.55,  # 2 lines
-                0.0 if c in spare_to else widest([r[c] for r in rows[1:]], "")) + room
-            for c in range(len(rows[0]))
-        ]  # fmt: skip
-        spare = width - sum(need)
-        if spare < 0:  # squeezed: share the page in proportion, long words will break
-            return [n * width / sum(need) for n in need]
-        weight = sum(spare_to.values())
-        return [n + spare * spare_to.get(c, 0) / weight for c, n in enumerate(need)]
-
-    def table(rows: Rows, widths: Sequence[float], align: Sequence[str], *, size: float = 9,
-              styles: dict[tuple[int, int], FontFace] | None = None) -> None:  # fmt: skip
-        pdf.set_font("DejaVu", "", size)
-        with pdf.table(col_widths=tuple(widths), width=width, text_align=tuple(align),
-                       headings_style=headings, line_height=size * 0.5, padding=_PADDING,
-                       repeat_headings=1, v_align="MIDDLE", cell_fill_mode="ROWS",
-                       cell_fill_color=_STRIPE) as grid:  # fmt: skip
-            for number, row in enumerate(rows):
-                line = grid.row()
-                for column, value in enumerate(row):
-                    style = (styles or {}).get((number, column))
-                    line.cell(_nfc(value), style=style,
-                              align="CENTER" if number == 0 and column else None)  # fmt: skip
-        pdf.ln(1)
-
-    # 1. The title block.
+def _title_block(page: _Page, report: MonthlyReport, gettext: Translate) -> None:
+    """Who reports, to whom, for which month, and how small counts are shown."""
+    _ = gettext
     place = _("Ward police of {ward}").format(ward=report.ward).upper()
-    text(place + (f" — {report.city.upper()}" if report.city else ""), 9.5, bold=True)
-    pdf.ln(5)
-    text(_("Report on drug prevention and control"), 14, bold=True, align="C", height=7.5)
-    text(_("Month {month}").format(month=month), 12, bold=True, align="C", height=6.5)
-    pdf.ln(1.5)
-    text(_("To: the People's Committee of {ward} ward").format(ward=report.ward), 9.5,
-         align="C", height=5)  # fmt: skip
-    text(_("Generated on {time}").format(time=report.generated_at.strftime("%d/%m/%Y %H:%M")),
-         8.5, align="C", colour=_GREY, height=4.5)  # fmt: skip
-    text(_("Tip counts under 3 are shown as “<3” so that no one can be singled out; “x” marks "
-           "a count withheld so that a small one cannot be worked out from the total."),
-         8.5, align="C", colour=_GREY, height=4.5)  # fmt: skip
+    month = _("Month {month}").format(month=month_label(report.month))
+    to = _("To: the People's Committee of {ward} ward").format(ward=report.ward)
+    generated = report.generated_at.strftime("%d/%m/%Y %H:%M")
+    page.text(place + (f" — {report.city.upper()}" if report.city else ""), 9.5, bold=True)
+    page.pdf.ln(5)
+    page.text(_("Report on drug prevention and control"), 14, bold=True, align="C", height=7.5)
+    page.text(month, 12, bold=True, align="C", height=6.5)
+    page.pdf.ln(1.5)
+    page.text(to, 9.5, align="C", height=5)
+    page.small_print(_("Generated on {time}").format(time=generated))
+    page.small_print(
+        _(
+            "Tip counts under 3 are shown as “<3” so that no one can be singled out; “x” "
+            "marks a count withheld so that a small one cannot be worked out from the "
+            "total."
+        )
+    )
+
+
+def _remarks(page: _Page, report: MonthlyReport, gettext: Translate) -> None:
+    """The gatherer's notes (an empty month, a month not over yet) in a box, if any."""
     remarks = list(report.notes)
-    nothing = _("No activity was recorded for this month.")
+    nothing = gettext("No activity was recorded for this month.")
     if report.empty and nothing not in remarks:  # the gatherer usually says so already
         remarks.insert(0, nothing)
-    if remarks:
-        pdf.ln(2.5)
-        pdf.set_fill_color(253, 243, 224)
-        pdf.set_font("DejaVu", "B", 9.5)
-        pdf.multi_cell(width, 5.5, _nfc("\n".join(remarks)), border=1, fill=True, align="C",
-                       padding=Padding(1.5, 2, 1.5, 2), new_x="LMARGIN", new_y="NEXT")  # fmt: skip
-        pdf.set_fill_color(255, 255, 255)  # tables fill with the current colour: reset it
+    if not remarks:
+        return
+    pdf = page.pdf
+    pdf.ln(2.5)
+    pdf.set_fill_color(253, 243, 224)
+    pdf.set_font("DejaVu", "B", 9.5)
+    pdf.multi_cell(
+        page.width,
+        5.5,
+        _nfc("\n".join(remarks)),
+        border=1,
+        fill=True,
+        align="C",
+        padding=Padding(1.5, 2, 1.5, 2),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.set_fill_color(255, 255, 255)  # tables fill with the current colour: reset it
 
-    # 2. The summary.
-    section(_("1. Summary"))
-    table(tables["summary.csv"], (68, 32), ("LEFT", "CENTER"))
 
-    # 3. Tips by category and by TDP: only the rows published.
-    section(_("2. Tips received, by category"))
-    if len(tables["tips_by_category.csv"]) > 1:
-        table(tables["tips_by_category.csv"], (75, 25), ("LEFT", "CENTER"))
-    else:
-        text(_("No tips this month."), 9.5, height=5.5)
-    section(_("3. Tips received, by residential group"))
-    if len(tables["tips_by_tdp.csv"]) > 1:
-        table(tables["tips_by_tdp.csv"], (75, 25), ("LEFT", "CENTER"))
-    else:
-        text(_("No tips this month."), 9.5, height=5.5)
+def _summary_section(page: _Page, tables: dict[str, Rows], gettext: Translate) -> None:
+    page.section(gettext("1. Summary"))
+    page.table(tables["summary.csv"], (68, 32), ("LEFT", "CENTER"))
 
-    # 4. Awareness coverage and participation per TDP.
-    section(_("4. Awareness messages and participation, by residential group"))
-    if report.groups:
-        rows = [_tdp_header(gettext)]
-        styles: dict[tuple[int, int], FontFace] = {}
-        mark, no_mark = FontFace(color=_GREEN, size_pt=10), FontFace(color=_GREY, size_pt=10)
-        for number, g in enumerate(report.groups, start=1):
-            rows.append([g.name, _REACHED if g.reached else _NOT_REACHED,
-                         str(g.messages_delivered), g.channels or _NONE, str(g.subscribers),
-                         str(g.household_pledges), str(g.quiz_participants),
-                         g.drug_free or _NONE])  # fmt: skip
-            styles[number, 1] = mark if g.reached else no_mark
-        table(rows, fit(rows, 8, {0: 0.55, 7: 0.45}),
-              ("LEFT", "CENTER", "CENTER", "CENTER", "CENTER", "CENTER", "CENTER", "LEFT"),
-              size=8, styles=styles)  # fmt: skip
-    else:
-        text(_("No residential groups yet."), 9.5, height=5.5)
 
-    # 5. Organisation pledges.
-    section(_("5. Pledges of schools, businesses and residential groups"))
-    if report.organisation_pledges:
-        rows = [tables["organisation_pledges.csv"][0]] + [
-            [p.kind, p.name, p.group or _("ward-wide"), _day(p.signed_on)]
-            for p in report.organisation_pledges
-        ]
-        table(rows, (22, 42, 22, 14), ("LEFT", "LEFT", "LEFT", "CENTER"), size=8.5)
-    else:
-        text(_("No organisation pledges yet."), 9.5, height=5.5)
+def _tips_sections(page: _Page, tables: dict[str, Rows], gettext: Translate) -> None:
+    """Tips by category and by TDP: only the rows published."""
+    _ = gettext
+    sections = (
+        (_("2. Tips received, by category"), "tips_by_category.csv"),
+        (_("3. Tips received, by residential group"), "tips_by_tdp.csv"),
+    )
+    for title, name in sections:
+        page.section(title)
+        if len(tables[name]) > 1:
+            page.table(tables[name], (75, 25), ("LEFT", "CENTER"))
+        else:
+            page.nothing_yet(_("No tips this month."))
 
-    # 6. Drug-free TDPs against the targets.
-    section(_("6. Drug-free residential groups against the targets"))
-    if report.drug_free:
-        rows = [[_("Year"), _("Drug-free residential groups"), _("Target")]] + [
-            [str(y.year), Share(y.achieved, y.total).shown, y.target_label or _NONE]
-            for y in report.drug_free
-        ]
-        table(rows, (20, 40, 40), ("CENTER", "CENTER", "CENTER"))
-    else:
-        text(_("No drug-free records yet."), 9.5, height=5.5)
 
-    # 7. The charts, each kept whole on a page with its caption.
+def _groups_section(page: _Page, report: MonthlyReport, gettext: Translate) -> None:
+    """Awareness coverage and participation per TDP, reached ones marked in green."""
+    page.section(gettext("4. Awareness messages and participation, by residential group"))
+    if not report.groups:
+        page.nothing_yet(gettext("No residential groups yet."))
+        return
+    rows, styles = _group_rows(report, gettext)
+    page.table(
+        rows,
+        page.fit(rows, 8, {0: 0.55, 7: 0.45}),
+        ("LEFT", "CENTER", "CENTER", "CENTER", "CENTER", "CENTER", "CENTER", "LEFT"),
+        size=8,
+        styles=styles,
+    )
+
+
+def _group_rows(report: MonthlyReport, gettext: Translate) -> tuple[Rows, Styles]:
+    rows = [_tdp_header(gettext)]
+    styles: Styles = {}
+    mark, no_mark = FontFace(color=_GREEN, size_pt=10), FontFace(color=_GREY, size_pt=10)
+    for number, g in enumerate(report.groups, start=1):
+        rows.append(
+            [
+                g.name,
+                _REACHED if g.reached else _NOT_REACHED,
+                str(g.messages_delivered),
+                g.channels or _NONE,
+                str(g.subscribers),
+                str(g.household_pledges),
+                str(g.quiz_participants),
+                g.drug_free or _NONE,
+            ]
+        )
+        styles[number, 1] = mark if g.reached else no_mark
+    return rows, styles
+
+
+def _pledges_section(
+    page: _Page, report: MonthlyReport, tables: dict[str, Rows], gettext: Translate
+) -> None:
+    """The pledges of schools, businesses and residential groups."""
+    _ = gettext
+    page.section(_("5. Pledges of schools, businesses and residential groups"))
+    if not report.organisation_pledges:
+        page.nothing_yet(_("No organisation pledges yet."))
+        return
+    rows = [tables["organisation_pledges.csv"][0]] + [
+        [p.kind, p.name, p.group or _("ward-wide"), _day(p.signed_on)]
+        for p in report.organisation_pledges
+    ]
+    page.table(rows, (22, 42, 22, 14), ("LEFT", "LEFT", "LEFT", "CENTER"), size=8.5)
+
+
+def _drug_free_section(page: _Page, report: MonthlyReport, gettext: Translate) -> None:
+    """Drug-free TDPs against the targets, year by year."""
+    _ = gettext
+    page.section(_("6. Drug-free residential groups against the targets"))
+    if not report.drug_free:
+        page.nothing_yet(_("No drug-free records yet."))
+        return
+    rows = [[_("Year"), _("Drug-free residential groups"), _("Target")]] + [
+        [str(y.year), Share(y.achieved, y.total).shown, y.target_label or _NONE]
+        for y in report.drug_free
+    ]
+    page.table(rows, (20, 40, 40), ("CENTER", "CENTER", "CENTER"))
+
+
+def _charts_section(page: _Page, charts: Sequence[Path], gettext: Translate) -> None:
+    """The charts, each kept whole on a page with its caption."""
+    _ = gettext
     captions = (
-        _("Chart 1. Tips received by category (a hatched bar is a count under 3, not to "
-          "scale)."),
+        _("Chart 1. Tips received by category (a hatched bar is a count under 3, not to scale)."),
         _("Chart 2. Residential groups reached by awareness messages this month."),
         _("Chart 3. Drug-free residential groups at the end of each year, and the target."),
         _("Chart 4. Subscribers, family pledges and quiz participants, 15 most active groups."),
-    )  # fmt: skip
-    section(_("7. Charts"), need=20)
+    )
+    page.section(_("7. Charts"), need=20)
     for chart, caption in zip(charts, captions, strict=True):
         pixels_w, pixels_h = _png_size(chart)
-        height = width * pixels_h / pixels_w
-        room_for(height + 9)
-        pdf.image(str(chart), x=pdf.l_margin, w=width, h=height)
-        text(caption, 8.5, align="C", colour=_GREY, height=4.5)
-        pdf.ln(4)
-    return pdf
+        height = page.width * pixels_h / pixels_w
+        page.room_for(height + 9)
+        page.pdf.image(str(chart), x=page.pdf.l_margin, w=page.width, h=height)
+        page.small_print(caption)
+        page.pdf.ln(4)
 
 
 def _png_size(path: Path) -> tuple[int, int]:

@@ -4,17 +4,21 @@ and the drug-free TDPs. Months are the ward's local calendar months."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from broadcasts.calendar import at_local, month_end, parse_period
-from broadcasts.coverage import month_table
+from broadcasts.coverage import Row, month_table
 from kernel import drug_free as rules
 from kernel.categories import CATEGORIES
 from kernel.config import Settings
+from kernel.targets import Target
 from reports.figures import (
     DrugFreeYear,
     GroupFigures,
+    LabelledCount,
     MonthlyReport,
     OrganisationPledge,
     QuizFigures,
@@ -24,9 +28,35 @@ from reports.figures import (
 )
 from storage import coverage as ledger
 from storage import drug_free, pledges, quiz_answers, report_counts, wards
-from storage.models import PledgeKind, Ward
+from storage.models import PledgeKind, ResidentialGroup, Ward
 from storage.pledges import KIND_LABELS
 from storage.session import AsyncSession
+
+
+@dataclass(frozen=True)
+class _Month:
+    """The report's month in the ward's local calendar, and its bounds as instants."""
+
+    label: str  # 2026-11
+    year: int
+    first_day: date
+    last_day: date
+    start: datetime  # the first day's local midnight
+    end: datetime  # the next month's local midnight
+
+
+@dataclass(frozen=True)
+class _Participation:
+    """What residents did, at the month's end: per TDP and in total."""
+
+    subscribers: dict[int, int]
+    subscribers_new: int
+    households: pledges.HouseholdCounts
+    quiz: quiz_answers.Participation
+
+    def quiz_figures(self) -> QuizFigures:
+        quiz = self.quiz
+        return QuizFigures(quiz.participants, quiz.answers, Share(quiz.correct, quiz.answers))
 
 
 async def gather(
@@ -40,105 +70,175 @@ async def gather(
 ) -> MonthlyReport:
     """`month` like 2026-11 (ValueError otherwise)."""
     _ = gettext
-    zone = settings.zone
-    first_day = parse_period(month)
-    last_day = month_end(first_day)
-    month, year = first_day.strftime("%Y-%m"), first_day.year
-    start = at_local(first_day, "00:00", zone)
-    end = at_local(last_day + timedelta(days=1), "00:00", zone)
+    period = _month(month, settings.zone)
     every = await wards.list_groups(session, ward)
     groups = [g for g in every if g.active]
     names: dict[int | None, str] = {g.id: g.name for g in every}
+    tips, categories, tip_groups = await _tips(session, ward.id, period, min(now, period.end))
+    by_category, by_group = _published_tips(categories, tip_groups, names, _)
+    coverage = {row.group: row for row in await month_table(session, ward.id, period.label)}
+    channels = await _channels_reached(session, ward.id, period.label)
+    done = await _participation(session, ward.id, period)
+    marks = await drug_free.marks_by_group(session, ward.id)
+    group_lines = [
+        _group_figures(group, coverage, channels, done, marks, period.year, _) for group in groups
+    ]
+    report = MonthlyReport(
+        ward=ward.name,
+        city=ward.city,
+        month=period.label,
+        language=language,
+        generated_at=now.astimezone(settings.zone).replace(microsecond=0),
+        tips=tips,
+        tips_by_category=by_category,
+        tips_by_group=by_group,
+        groups=group_lines,
+        groups_reached=Share(sum(1 for g in group_lines if g.reached), len(group_lines)),
+        subscribers=sum(done.subscribers.values()),
+        subscribers_new=done.subscribers_new,
+        household_pledges=done.households.total,
+        household_pledges_new=done.households.new,
+        organisation_pledges=await _organisations(session, ward.id, period, names, _),
+        quiz=done.quiz_figures(),
+        drug_free=_drug_free_years(marks, len(groups), settings.targets.get(ward.code, ()), period),
+    )
+    report.notes.extend(_notes(report, now, period, _))
+    return report
 
-    tips, categories, tip_groups = await _tips(session, ward.id, start, end, min(now, end))
+
+def _month(month: str, zone: ZoneInfo) -> _Month:
+    first_day = parse_period(month)
+    last_day = month_end(first_day)
+    return _Month(
+        label=first_day.strftime("%Y-%m"),
+        year=first_day.year,
+        first_day=first_day,
+        last_day=last_day,
+        start=at_local(first_day, "00:00", zone),
+        end=at_local(last_day + timedelta(days=1), "00:00", zone),
+    )
+
+
+def _published_tips(
+    categories: dict[str, int],
+    groups: dict[int | None, int],
+    names: dict[int | None, str],
+    _: Callable[[str], str],
+) -> tuple[list[LabelledCount], list[LabelledCount]]:
+    """Tips by category and by TDP as published: small counts masked, or put together."""
     together = _("All, not broken down (too few to show without singling anyone out)")
     by_category = published(
         [(_(CATEGORIES.get(key, CATEGORIES["other"])), n) for key, n in categories.items()],
         together=together,
     )
     by_group = published(
-        [(names.get(key) or _("TDP not given"), n) for key, n in tip_groups.items()],
+        [(names.get(key) or _("TDP not given"), n) for key, n in groups.items()],
         together=together,
     )
-    coverage = {row.group: row for row in await month_table(session, ward.id, month)}
-    channels = await _channels_reached(session, ward.id, month)
-    subscribers, subscribers_new = await _subscribers(session, ward.id, first_day, last_day)
-    households = await pledges.household_counts(session, ward.id, on=last_day, since=first_day)
-    quiz = await quiz_answers.participation(session, ward.id, first_day, last_day)
-    marks = await drug_free.marks_by_group(session, ward.id)
-    targets = settings.targets.get(ward.code, ())
+    return by_category, by_group
 
-    group_lines = []
-    for group in groups:
-        row = coverage.get(group.name)
-        mark = rules.status_at(marks.get(group.id, []), year)
-        status = ""
-        if mark is not None:
-            status = _(rules.LABELS[mark.status])
-            if mark.year < year:
-                status = f"{status} ({mark.year})"
-        group_lines.append(
-            GroupFigures(
-                name=group.name,
-                reached=bool(row and row.covered),
-                messages_delivered=(row.to_chats + row.to_subscribers) if row else 0,
-                channels=", ".join(sorted(channels.get(group.id, ()))),
-                subscribers=subscribers.get(group.id, 0),
-                household_pledges=households.by_group.get(group.id, 0),
-                quiz_participants=quiz.by_group.get(group.id, 0),
-                drug_free=status,
-            )
-        )
-    organisations = [
+
+async def _participation(session: AsyncSession, ward_id: int, month: _Month) -> _Participation:
+    subscribers, subscribers_new = await _subscribers(
+        session, ward_id, month.first_day, month.last_day
+    )
+    households = await pledges.household_counts(
+        session, ward_id, on=month.last_day, since=month.first_day
+    )
+    quiz = await quiz_answers.participation(session, ward_id, month.first_day, month.last_day)
+    return _Participation(subscribers, subscribers_new, households, quiz)
+
+
+def _group_figures(
+    group: ResidentialGroup,
+    coverage: dict[str, Row],
+    channels: dict[int, set[str]],
+    done: _Participation,
+    marks: dict[int, list[rules.Mark]],
+    year: int,
+    _: Callable[[str], str],
+) -> GroupFigures:
+    """One TDP's line: reached or not, by what, and what its residents did."""
+    row = coverage.get(group.name)
+    return GroupFigures(
+        name=group.name,
+        reached=bool(row and row.covered),
+        messages_delivered=(row.to_chats + row.to_subscribers) if row else 0,
+        channels=", ".join(sorted(channels.get(group.id, ()))),
+        subscribers=done.subscribers.get(group.id, 0),
+        household_pledges=done.households.by_group.get(group.id, 0),
+        quiz_participants=done.quiz.by_group.get(group.id, 0),
+        drug_free=_drug_free_status(marks.get(group.id, []), year, _),
+    )
+
+
+def _drug_free_status(marks: list[rules.Mark], year: int, _: Callable[[str], str]) -> str:
+    """The TDP's drug-free status at the end of `year`, with the year it was recorded
+    for when that was earlier; empty if none was ever recorded."""
+    mark = rules.status_at(marks, year)
+    if mark is None:
+        return ""
+    status = _(rules.LABELS[mark.status])
+    return f"{status} ({mark.year})" if mark.year < year else status
+
+
+async def _organisations(
+    session: AsyncSession,
+    ward_id: int,
+    month: _Month,
+    names: dict[int | None, str],
+    _: Callable[[str], str],
+) -> list[OrganisationPledge]:
+    """The organisations' pledges in force at the month's end."""
+    return [
         OrganisationPledge(
             kind=_(KIND_LABELS.get(PledgeKind(p.kind), p.kind)),
             name=p.name or "",
             group=names.get(p.group_id, "") if p.group_id else "",
             signed_on=p.signed_on.isoformat(),
         )
-        for p in await pledges.organisations(session, ward.id, on=last_day)
+        for p in await pledges.organisations(session, ward_id, on=month.last_day)
     ]
-    progress = rules.progress(marks, len(groups), targets, year)
-    report = MonthlyReport(
-        ward=ward.name,
-        city=ward.city,
-        month=month,
-        language=language,
-        generated_at=now.astimezone(zone).replace(microsecond=0),
-        tips=tips,
-        tips_by_category=by_category,
-        tips_by_group=by_group,
-        groups=group_lines,
-        groups_reached=Share(sum(1 for g in group_lines if g.reached), len(group_lines)),
-        subscribers=sum(subscribers.values()),
-        subscribers_new=subscribers_new,
-        household_pledges=households.total,
-        household_pledges_new=households.new,
-        organisation_pledges=organisations,
-        quiz=QuizFigures(quiz.participants, quiz.answers, Share(quiz.correct, quiz.answers)),
-        drug_free=[
-            DrugFreeYear(
-                year=p.year,
-                achieved=p.achieved,
-                total=p.total,
-                target=p.required,
-                target_label=p.target.label(p.total) if p.target else "",
-            )
-            for p in progress
-        ],
-    )
+
+
+def _drug_free_years(
+    marks: dict[int, list[rules.Mark]], groups: int, targets: Sequence[Target], month: _Month
+) -> list[DrugFreeYear]:
+    """Drug-free TDPs at the end of each year, against the ward's targets."""
+    return [
+        DrugFreeYear(
+            year=p.year,
+            achieved=p.achieved,
+            total=p.total,
+            target=p.required,
+            target_label=p.target.label(p.total) if p.target else "",
+        )
+        for p in rules.progress(marks, groups, targets, month.year)
+    ]
+
+
+def _notes(
+    report: MonthlyReport, now: datetime, month: _Month, _: Callable[[str], str]
+) -> list[str]:
+    """What the reader should know first: an empty month, a month not over yet."""
+    notes = []
     if report.empty:
-        report.notes.append(_("No activity was recorded for this month."))
-    if now < end:
-        report.notes.append(_("The month is not over yet: figures are as of {time}.").format(
-            time=report.generated_at.strftime("%d/%m/%Y %H:%M")))  # fmt: skip
-    return report
+        notes.append(_("No activity was recorded for this month."))
+    if now < month.end:
+        notes.append(
+            _("The month is not over yet: figures are as of {time}.").format(
+                time=report.generated_at.strftime("%d/%m/%Y %H:%M")
+            )
+        )
+    return notes
 
 
 async def _tips(
-    session: AsyncSession, ward_id: int, start: datetime, end: datetime, as_of: datetime
+    session: AsyncSession, ward_id: int, month: _Month, as_of: datetime
 ) -> tuple[TipFigures, dict[str, int], dict[int | None, int]]:
-    """Counts only: a tip's content is never read for the report."""
+    """Counts only: a tip's content is never read for the report. Also the tips by
+    category and by TDP, before they are published."""
+    start, end = month.start, month.end
     received = await report_counts.tips_received(session, ward_id, start, end)
     ack_due = ack_on_time = 0
     categories: dict[str, int] = {}

@@ -54,7 +54,17 @@ def test_catalogs_load_and_default_to_vietnamese() -> None:
 
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("bot", "handlers", "reports", "broadcasts", "engine", "campaign", "storage", "kernel")
+PACKAGES = (
+    "bot",
+    "handlers",
+    "reports",
+    "notices",
+    "broadcasts",
+    "engine",
+    "campaign",
+    "storage",
+    "kernel",
+)
 
 
 def _defined(pattern: str) -> list[str]:

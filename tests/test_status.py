@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from bot.app import open_app
 from bot.channels import console
 from bot.jobs import retention_tick
-from handlers.notices import tell_reporter
 from handlers.resident.status import ask_reporter
 from kernel.clock import utcnow
+from notices import tell_reporter
 from storage import tips
 from storage.models import OutboxMessage, Tip, TipStatus
 from tests.helpers import (

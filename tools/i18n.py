@@ -12,7 +12,17 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ("bot", "handlers", "reports", "broadcasts", "engine", "campaign", "storage", "kernel")
+SOURCES = (
+    "bot",
+    "handlers",
+    "reports",
+    "notices",
+    "broadcasts",
+    "engine",
+    "campaign",
+    "storage",
+    "kernel",
+)
 LOCALES = ROOT / "kernel" / "locale"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 

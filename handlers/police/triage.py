@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from engine.conversation import Context, Router
 from handlers.guards import officer_account, police, police_action
 from handlers.ids import parse_id, parse_typed_id
-from handlers.notices import tell_reporter
 from handlers.resident.status import ask_reporter
 from handlers.start import home
 from kernel.categories import CATEGORIES, WHEN
@@ -22,6 +21,7 @@ from kernel.clock import utcnow
 from kernel.i18n import N_
 from kernel.messages import Button, Media
 from kernel.search_keys import search_key
+from notices import tell_reporter
 from storage import officers, tips, triage, wards
 from storage.models import Officer, OfficerRole, Tip, TipStatus
 from storage.session import AsyncSession

@@ -1,7 +1,6 @@
-"""Messages the bot leaves for people other than the one it is answering: the neutral
-notice to a reporter, and the police's notices (new tips, answers, overdue tips, the
-morning digest, TDPs the awareness messages cannot reach, finished broadcasts). All go
-through the outbox, after the transaction that caused them."""
+"""The police's notices: new tips, a reporter's answers, overdue tips, the morning
+digest, TDPs the awareness messages cannot reach, finished broadcasts. All go through
+the outbox, after the transaction that caused them."""
 
 from __future__ import annotations
 
@@ -15,8 +14,7 @@ from engine.delivery import enqueue_reply
 from engine.services import Services
 from kernel.categories import CATEGORIES
 from kernel.i18n import N_
-from kernel.messages import Button
-from storage import officers, tips, triage, wards
+from storage import officers, triage, wards
 from storage.models import (
     Broadcast,
     Officer,
@@ -26,24 +24,6 @@ from storage.models import (
     TipStatus,
 )
 from storage.session import AsyncSession
-
-
-async def tell_reporter(session: AsyncSession, services: Services, tip: Tip) -> bool:
-    """Tell the reporter, through the bot, that the police wrote. The notice says
-    nothing about the tip (someone else may hold the phone) and the officer never
-    learns the reporter's account. Returns whether the reporter could be told."""
-    route = tips.read_route(services.vault, tip)
-    if route is None:
-        return False
-    language = tip.language if tip.language in ("vi", "en") else "vi"
-    _ = services.translator.get(language).gettext
-    text = _(
-        "You have a new message. To read it, choose “Check a tip I sent” and type your code "
-        "and secret."
-    )
-    check = Button(_("Check a tip I sent"), "status:start", "/status")
-    await enqueue_reply(session, services, route, text, [[check]])
-    return True
 
 
 async def notify_new_tip(session: AsyncSession, services: Services, tip: Tip) -> int:
