@@ -216,7 +216,7 @@ async def scene(app: App) -> Scene:
     # The same states are also tried on a channel with buttons that can delete messages
     # and send files (where these chats are strangers: officers are enrolled on the console).
     app.dispatcher.register_channel(
-        ChannelInfo(BUTTONS, has_buttons=True, can_delete_messages=True, can_send_files=True)
+        ChannelInfo(BUTTONS, can_delete_messages=True, can_send_files=True)
     )
     stages: list[Stage] = []
 

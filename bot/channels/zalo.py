@@ -68,7 +68,7 @@ class ZaloChannel(NetworkChannel):
         self.api = ZaloBotAPI(settings.token, api_base=settings.api_base,
                               request_timeout=POLL_SECONDS + 15)  # fmt: skip
         self._files: aiohttp.ClientSession | None = None
-        self._info = ChannelInfo(CHANNEL, has_buttons=False, can_delete_messages=False,
+        self._info = ChannelInfo(CHANNEL, can_delete_messages=False,
                                  fetch=self._fetch)  # fmt: skip
 
     @property
