@@ -438,9 +438,9 @@ async def test_officers_may_type_full_width_numbers(scene, caplog) -> None:
     commander = await answer(scene, "commander", _message(text="/approve １２"), caplog)
     assert "Không có bản tin #12 ở phường của đồng chí." in commander.text
     await answer(scene, "commander", _message(text="/approve ١٢"), caplog)
-    assert "/approve 12 · /reject 12" in commander.text
+    assert "Cách dùng: /approve SỐ · /reject SỐ" in commander.text
     await answer(scene, "commander", _message(text="/reject " + "9" * 40), caplog)
-    assert "/approve 12 · /reject 12" in commander.text
+    assert "Cách dùng: /approve SỐ · /reject SỐ" in commander.text
 
 
 # ---- the channel boundary and the parser ------------------------------------------------

@@ -265,7 +265,7 @@ async def reject_pressed(ctx: Context, officer: Officer) -> None:
 async def _decide(ctx: Context, officer: Officer, number: int | None, *, approve: bool) -> None:
     """`number`: the broadcast's, as parse_id read it ("007" is #7); None when it is not one."""
     if number is None:
-        ctx.reply(ctx._("Usage: {usage}").format(usage="/approve 12 · /reject 12"))
+        ctx.reply(ctx._("Usage: {usage}").format(usage=ctx._("/approve NUMBER · /reject NUMBER")))
         return
     try:
         broadcast = await approval.decide(
