@@ -55,6 +55,7 @@ from bot.channels.rendering import numbered_text, split_text
 from engine.conversation import Dispatcher
 from kernel.config import ChannelSettings
 from kernel.errors import describe
+from kernel.faults import PROGRAMMING_ERRORS
 from kernel.i18n import N_
 from kernel.messages import Attachment, ChannelInfo, ChatEvent, ChatKind, Inbound, Media, Reply
 from kernel.routes import Route
@@ -622,6 +623,8 @@ class TelegramChannel(NetworkChannel):
             return Failure(Fault.TRANSIENT)
         if isinstance(exc, asyncio.CancelledError):
             raise exc
+        if isinstance(exc, PROGRAMMING_ERRORS):  # ours, not Telegram's (aiogram's are above)
+            return Failure(Fault.ERROR)
         return Failure(Fault.REJECTED)
 
 

@@ -40,6 +40,7 @@ from bot.channels.zalo_api import (
 from engine.conversation import Dispatcher
 from kernel.config import ChannelSettings
 from kernel.errors import describe
+from kernel.faults import PROGRAMMING_ERRORS
 from kernel.messages import Attachment, ChannelInfo, ChatKind, Inbound, Reply
 from kernel.routes import Route
 from storage.attachments import MAX_BYTES
@@ -234,4 +235,6 @@ class ZaloChannel(NetworkChannel):
             raise exc
         if isinstance(exc, ZaloError):
             return Failure(Fault.REJECTED)
+        if isinstance(exc, PROGRAMMING_ERRORS):  # ours, not Zalo's: ZaloBotAPI's are above
+            return Failure(Fault.ERROR)
         return Failure(Fault.REJECTED)
