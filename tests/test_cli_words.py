@@ -84,3 +84,17 @@ def test_every_command_is_a_plain_async_function() -> None:
                 if inner is not outer and isinstance(inner, ast.AsyncFunctionDef):
                     nested.append(f"{path.name}:{outer.name}.{inner.name}")
     assert sorted(nested) == ["cli_common.py:on_app.handler", "cli_common.py:on_db.handler"]
+
+
+def test_argparse_translations_keep_their_placeholders() -> None:
+    import re
+
+    from bot.cli_common import ARGPARSE_WORDS
+    from kernel.i18n import Translator
+
+    vi = Translator().get("vi")
+    placeholder = re.compile(r"%(?:\([a-z_]+\))?[sr]")
+    for message in ARGPARSE_WORDS:
+        translated = vi.gettext(message)
+        assert translated != message, message
+        assert sorted(placeholder.findall(translated)) == sorted(placeholder.findall(message))
