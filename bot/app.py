@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 class App:
     services: Services
     dispatcher: Dispatcher
+    # This start made the keyring (an empty database): the operator is told to back it up.
+    keyring_created: bool = False
 
     async def close(self) -> None:
         await self.dispatcher.write_notes()
@@ -100,11 +102,8 @@ async def open_app(
     try:
         await migrate.upgrade(db, in_child=migrate_in_child)
         keys, created = await bind_keyring(db, settings.keyring_path, create=create_keyring)
-        if created:
-            log.warning(
-                "created a new keyring at %s: back it up; without it nothing encrypted can be read",
-                settings.keyring_path,
-            )
+        if created:  # the operator is told in their language to back it up (cli_common.opened)
+            log.debug("made a new keyring at %s (first start)", settings.keyring_path)
         vault = Vault(keys, source=KeyringFile(settings.keyring_path))
         # Once: tips and conversations from before period keys move under them.
         await rewrap_to_period_keys(db, vault)
@@ -132,7 +131,7 @@ async def open_app(
     dispatcher = Dispatcher(
         services, build_routers(), fallback=fallback, group_fallback=group_pointer
     )
-    return App(services, dispatcher)
+    return App(services, dispatcher, keyring_created=created)
 
 
 async def _cut(session: AsyncSession, services: Services, cut: Cut) -> None:

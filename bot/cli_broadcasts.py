@@ -4,27 +4,35 @@ the yearly campaigns, and the monthly coverage table a commander reports from.""
 from __future__ import annotations
 
 import argparse
+import asyncio
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.cli_common import CommandError, find_ward, the_ward, with_app
-from broadcasts import coverage, library
+from bot.app import App
+from bot.cli_common import CommandError, Translate, find_ward, on_app, the_ward, with_app
+from broadcasts import approval, coverage, deliveries, library
 from broadcasts.calendar import parse_period, period_of
 from broadcasts.library import Content, ContentError
 from kernel.clock import utcnow
-from kernel.config import Settings
+from kernel.config import CampaignSettings, ConfigError, Settings, parse_campaigns
+from storage import broadcasts as broadcast_rows
 from storage import campaigns
-from storage.models import Campaign
-
-Translate = Callable[[str], str]
+from storage.labels import (
+    BROADCAST_KIND_LABELS,
+    BROADCAST_STATUS_LABELS,
+    CAMPAIGN_ORIGIN_LABELS,
+    label_of,
+)
+from storage.models import BroadcastStatus, Campaign
 
 
 def add_commands(
     commands: Any, command: Callable[..., argparse.ArgumentParser], _: Translate
 ) -> None:
     content = commands.add_parser("content", help=_("awareness messages")).add_subparsers(
-        metavar="ACTION"
+        metavar=_("ACTION")
     )
     listing = content.add_parser("list", help=_("list the awareness messages"))
     listing.add_argument("--campaign", default=None, help=_("only this campaign's set"))
@@ -53,7 +61,7 @@ def add_commands(
         sub.set_defaults(handler=cmd_content_toggle, active=active)
 
     campaign = commands.add_parser("campaign", help=_("yearly campaigns")).add_subparsers(
-        metavar="ACTION"
+        metavar=_("ACTION")
     )
     campaign.add_parser("list", help=_("list campaigns")).set_defaults(handler=cmd_campaign_list)
     add = campaign.add_parser("add", help=_("add a yearly date, e.g. 19/8"))
@@ -70,7 +78,7 @@ def add_commands(
     stop.set_defaults(handler=cmd_campaign_disable)
 
     broadcast = commands.add_parser("broadcast", help=_("broadcasts and their delivery"))
-    actions = broadcast.add_subparsers(metavar="ACTION")
+    actions = broadcast.add_subparsers(metavar=_("ACTION"))
     recent = actions.add_parser("list", help=_("recent broadcasts with their figures"))
     recent.add_argument("--ward", default="")
     recent.set_defaults(handler=cmd_broadcast_list)
@@ -104,32 +112,30 @@ def _content_error(exc: ContentError, _: Translate) -> CommandError:
     return CommandError(_(exc.problem).format(value=exc.value))
 
 
-async def cmd_content_list(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
-    async def work(app: Any) -> int:
-        async with app.services.db.transaction() as session:
-            rows = await library.list_messages(session, campaign=args.campaign)
-        for row in rows:
-            state = _("on") if row.active else _("off")
-            first = row.text_vi.strip().splitlines()[0][:60]
-            print(
-                f"{row.slug}\t{row.topic}\t{row.audience}\t{row.campaign or '-'}\t{state}\t{first}"
-            )
-        print(_("{count} messages").format(count=len(rows)))
-        return 0
-
-    return await with_app(settings, work)
+@on_app
+async def cmd_content_list(
+    app: App, args: argparse.Namespace, settings: Settings, _: Translate
+) -> int:
+    async with app.services.db.transaction() as session:
+        rows = await library.list_messages(session, campaign=args.campaign)
+    for row in rows:
+        state = _("on") if row.active else _("off")
+        first = row.text_vi.strip().splitlines()[0][:60]
+        print(f"{row.slug}\t{row.topic}\t{row.audience}\t{row.campaign or '-'}\t{state}\t{first}")
+    print(_("{count} messages").format(count=len(rows)))
+    return 0
 
 
-async def cmd_content_show(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
-    async def work(app: Any) -> int:
-        async with app.services.db.transaction() as session:
-            row = await _message(session, args.slug, _)
-        print(f"{row.slug} · {row.topic} · {row.audience} · {row.campaign or '-'}")
-        print(_("source: {source}").format(source=row.source or "-"))
-        print(f"\n[vi]\n{row.text_vi}\n\n[en]\n{row.text_en or '-'}")
-        return 0
-
-    return await with_app(settings, work)
+@on_app
+async def cmd_content_show(
+    app: App, args: argparse.Namespace, settings: Settings, _: Translate
+) -> int:
+    async with app.services.db.transaction() as session:
+        row = await _message(session, args.slug, _)
+    print(f"{row.slug} · {row.topic} · {row.audience} · {row.campaign or '-'}")
+    print(_("source: {source}").format(source=row.source or "-"))
+    print(f"\n[vi]\n{row.text_vi}\n\n[en]\n{row.text_en or '-'}")
+    return 0
 
 
 async def _message(session: Any, slug: str, _: Translate) -> Any:
@@ -141,72 +147,70 @@ async def _message(session: Any, slug: str, _: Translate) -> Any:
 
 
 async def cmd_content_add(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
-    fields = _content_from(args, _)
+    fields = _content_from(args, _)  # the files are read before anything is opened
     if not fields["text_vi"] or not fields["topic"] or not fields["audience"]:
         raise CommandError(_("a new message needs --topic, --audience and --vi"))
+    return await with_app(settings, _, _add_message, args.slug, fields, _)
 
-    async def work(app: Any) -> int:
-        try:
-            content = Content(args.slug, **{k: v or "" for k, v in fields.items()})  # type: ignore[arg-type]
-            async with app.services.db.transaction() as session:
-                await library.add(session, content)
-        except ContentError as exc:
-            raise _content_error(exc, _) from None
-        print(_("message {slug} added").format(slug=args.slug))
-        return 0
 
-    return await with_app(settings, work)
+async def _add_message(app: App, slug: str, fields: dict[str, str | None], _: Translate) -> int:
+    try:
+        content = Content(slug, **{k: v or "" for k, v in fields.items()})  # type: ignore[arg-type]
+        async with app.services.db.transaction() as session:
+            await library.add(session, content)
+    except ContentError as exc:
+        raise _content_error(exc, _) from None
+    print(_("message {slug} added").format(slug=slug))
+    return 0
 
 
 async def cmd_content_edit(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
-    fields = _content_from(args, _)
-
-    async def work(app: Any) -> int:
-        try:
-            async with app.services.db.transaction() as session:
-                row = await _message(session, args.slug, _)
-                await library.edit(session, row, **fields)  # type: ignore[arg-type]
-        except ContentError as exc:
-            raise _content_error(exc, _) from None
-        print(_("message {slug} changed").format(slug=args.slug))
-        return 0
-
-    return await with_app(settings, work)
+    return await with_app(settings, _, _edit_message, args.slug, _content_from(args, _), _)
 
 
-async def cmd_content_toggle(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
-    async def work(app: Any) -> int:
+async def _edit_message(app: App, slug: str, fields: dict[str, str | None], _: Translate) -> int:
+    try:
         async with app.services.db.transaction() as session:
-            row = await _message(session, args.slug, _)
-            row.active = args.active
-            row.edited = True  # the library file no longer decides for this message
-            row.updated_at = utcnow()
-        line = _("message {slug} is used again") if args.active else _(
-            "message {slug} will not be sent any more")  # fmt: skip
-        print(line.format(slug=args.slug))
-        return 0
-
-    return await with_app(settings, work)
+            row = await _message(session, slug, _)
+            await library.edit(session, row, **fields)  # type: ignore[arg-type]
+    except ContentError as exc:
+        raise _content_error(exc, _) from None
+    print(_("message {slug} changed").format(slug=slug))
+    return 0
 
 
-async def cmd_campaign_list(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
-    async def work(app: Any) -> int:
-        async with app.services.db.transaction() as session:
-            rows = await campaigns.by_date(session)
-        for row in rows:
-            when = (f"{row.day}/{row.month}" if row.day else
-                    _("every week of month {month}").format(month=row.month))  # fmt: skip
-            state = _("on") if row.active else _("off")
-            print(f"{row.slug}\t{when} {row.at_time}\t{row.content or '-'}\t{row.origin}\t"
-                  f"{state}\t{row.name}")  # fmt: skip
-        return 0
+@on_app
+async def cmd_content_toggle(
+    app: App, args: argparse.Namespace, settings: Settings, _: Translate
+) -> int:
+    async with app.services.db.transaction() as session:
+        row = await _message(session, args.slug, _)
+        row.active = args.active
+        row.edited = True  # the library file no longer decides for this message
+        row.updated_at = utcnow()
+    line = _("message {slug} is used again") if args.active else _(
+        "message {slug} will not be sent any more")  # fmt: skip
+    print(line.format(slug=args.slug))
+    return 0
 
-    return await with_app(settings, work)
+
+@on_app
+async def cmd_campaign_list(
+    app: App, args: argparse.Namespace, settings: Settings, _: Translate
+) -> int:
+    async with app.services.db.transaction() as session:
+        rows = await campaigns.by_date(session)
+    for row in rows:
+        when = (f"{row.day}/{row.month}" if row.day else
+                _("every week of month {month}").format(month=row.month))  # fmt: skip
+        state = _("on") if row.active else _("off")
+        origin = _(label_of(CAMPAIGN_ORIGIN_LABELS, row.origin))
+        print(f"{row.slug}\t{when} {row.at_time}\t{row.content or '-'}\t{origin}\t"
+              f"{state}\t{row.name}")  # fmt: skip
+    return 0
 
 
 async def cmd_campaign_add(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
-    from kernel.config import ConfigError, parse_campaigns
-
     try:
         entry = parse_campaigns({"campaign": [{
             "slug": args.slug, "name": args.name, "date": args.date, "time": args.time,
@@ -214,36 +218,38 @@ async def cmd_campaign_add(args: argparse.Namespace, settings: Settings, _: Tran
         }]})[0]  # fmt: skip
     except ConfigError as exc:
         raise CommandError(f"{exc.key}: {_(exc.problem).format(value=exc.value)}") from None
-
-    async def work(app: Any) -> int:
-        async with app.services.db.transaction() as session:
-            if await campaigns.find(session, entry.slug):
-                raise CommandError(_("a campaign called {slug} exists already").format(
-                    slug=entry.slug))  # fmt: skip
-            ward = await find_ward(session, args.ward, _) if args.ward else None
-            campaigns.add(session, Campaign(
-                slug=entry.slug, name=entry.name, ward_id=ward.id if ward else None,
-                month=entry.month, day=entry.day, at_time=entry.at_time, content=entry.content,
-                subscribers=entry.subscribers, active=True, origin="admin", created_at=utcnow(),
-            ))  # fmt: skip
-        print(_("campaign {slug} added: every year on {date} at {time}").format(
-            slug=entry.slug, date=f"{entry.day}/{entry.month}", time=entry.at_time))  # fmt: skip
-        return 0
-
-    return await with_app(settings, work)
+    return await with_app(settings, _, _add_campaign, args, entry, _)
 
 
-async def cmd_campaign_disable(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
-    async def work(app: Any) -> int:
-        async with app.services.db.transaction() as session:
-            row = await campaigns.find(session, args.slug)
-            if row is None:
-                raise CommandError(_("no campaign called {slug}").format(slug=args.slug))
-            row.active = False
-        print(_("campaign {slug} stopped").format(slug=args.slug))
-        return 0
+async def _add_campaign(
+    app: App, args: argparse.Namespace, entry: CampaignSettings, _: Translate
+) -> int:
+    async with app.services.db.transaction() as session:
+        if await campaigns.find(session, entry.slug):
+            raise CommandError(_("a campaign called {slug} exists already").format(
+                slug=entry.slug))  # fmt: skip
+        ward = await find_ward(session, args.ward, _) if args.ward else None
+        campaigns.add(session, Campaign(
+            slug=entry.slug, name=entry.name, ward_id=ward.id if ward else None,
+            month=entry.month, day=entry.day, at_time=entry.at_time, content=entry.content,
+            subscribers=entry.subscribers, active=True, origin="admin", created_at=utcnow(),
+        ))  # fmt: skip
+    print(_("campaign {slug} added: every year on {date} at {time}").format(
+        slug=entry.slug, date=f"{entry.day}/{entry.month}", time=entry.at_time))  # fmt: skip
+    return 0
 
-    return await with_app(settings, work)
+
+@on_app
+async def cmd_campaign_disable(
+    app: App, args: argparse.Namespace, settings: Settings, _: Translate
+) -> int:
+    async with app.services.db.transaction() as session:
+        row = await campaigns.find(session, args.slug)
+        if row is None:
+            raise CommandError(_("no campaign called {slug}").format(slug=args.slug))
+        row.active = False
+    print(_("campaign {slug} stopped").format(slug=args.slug))
+    return 0
 
 
 async def cmd_coverage(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
@@ -253,77 +259,73 @@ async def cmd_coverage(args: argparse.Namespace, settings: Settings, _: Translat
     except ValueError:
         raise CommandError(_("--month must look like 2026-11, not {month}").format(
             month=month)) from None  # fmt: skip
-
-    async def work(app: Any) -> int:
-        async with app.services.db.transaction() as session:
-            ward = await the_ward(session, args.ward, settings, _)
-            table = await coverage.month_table(session, ward.id, month)
-        print(coverage.render_table(table, ward.name, month, _, settings.zone))
-        return 0
-
-    return await with_app(settings, work)
+    return await with_app(settings, _, _coverage, args, settings, month, _)
 
 
-async def cmd_broadcast_list(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
-    from broadcasts import approval, deliveries
-
-    async def work(app: Any) -> int:
-        async with app.services.db.transaction() as session:
-            ward = await the_ward(session, args.ward, settings, _)
-            rows = await approval.recent(session, ward.id, limit=20)
-            for row in rows:
-                done = await deliveries.progress(session, row.id)
-                when = row.scheduled_at.astimezone(settings.zone).strftime("%d/%m/%Y %H:%M")
-                print(_("#{id}\t{kind}\t{status}\t{when}\t{sent}/{total} delivered, {blocked} "
-                        "blocked, {failed} failed").format(
-                    id=row.id, kind=row.kind, status=row.status, when=when, sent=done.sent,
-                    total=done.total, blocked=done.blocked, failed=done.failed))  # fmt: skip
-        if not rows:
-            print(_("no broadcasts yet"))
-        return 0
-
-    return await with_app(settings, work)
+async def _coverage(
+    app: App, args: argparse.Namespace, settings: Settings, month: str, _: Translate
+) -> int:
+    async with app.services.db.transaction() as session:
+        ward = await the_ward(session, args.ward, settings, _)
+        table = await coverage.month_table(session, ward.id, month)
+    print(coverage.render_table(table, ward.name, month, _, settings.zone))
+    return 0
 
 
-async def cmd_broadcast_watch(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
+@on_app
+async def cmd_broadcast_list(
+    app: App, args: argparse.Namespace, settings: Settings, _: Translate
+) -> int:
+    async with app.services.db.transaction() as session:
+        ward = await the_ward(session, args.ward, settings, _)
+        rows = await approval.recent(session, ward.id, limit=20)
+        for row in rows:
+            done = await deliveries.progress(session, row.id)
+            when = row.scheduled_at.astimezone(settings.zone).strftime("%d/%m/%Y %H:%M")
+            print(_("#{id}\t{kind}\t{status}\t{when}\t{sent}/{total} delivered, {blocked} "
+                    "blocked, {failed} failed").format(
+                id=row.id, kind=_(label_of(BROADCAST_KIND_LABELS, row.kind)),
+                status=_(label_of(BROADCAST_STATUS_LABELS, row.status)), when=when,
+                sent=done.sent, total=done.total, blocked=done.blocked,
+                failed=done.failed))  # fmt: skip
+    if not rows:
+        print(_("no broadcasts yet"))
+    return 0
+
+
+FINISHED = {BroadcastStatus.DONE, BroadcastStatus.REJECTED, BroadcastStatus.CANCELLED}
+
+
+@on_app
+async def cmd_broadcast_watch(
+    app: App, args: argparse.Namespace, settings: Settings, _: Translate
+) -> int:
     """Follows a broadcast the running bot is sending; the bar counts finished messages."""
-    import asyncio
-    import sys
-
     from tqdm import tqdm
 
-    from broadcasts import deliveries
-    from storage import broadcasts as broadcast_rows
-    from storage.models import BroadcastStatus
-
-    finished = {BroadcastStatus.DONE, BroadcastStatus.REJECTED, BroadcastStatus.CANCELLED}
-
-    async def work(app: Any) -> int:
-        bar = None
-        try:
-            while True:
-                async with app.services.db.transaction() as session:
-                    row = await broadcast_rows.get(session, args.broadcast_id)
-                    if row is None:
-                        raise CommandError(_("no broadcast #{id}").format(id=args.broadcast_id))
-                    done = await deliveries.progress(session, row.id)
-                if bar is None:
-                    bar = tqdm(total=done.total, unit=_("msg"), file=sys.stderr,
-                               desc=f"#{row.id}", dynamic_ncols=True)  # fmt: skip
-                bar.total = max(bar.total or 0, done.total)
-                bar.n = done.total - done.waiting
-                bar.set_postfix_str(_("{sent} delivered, {blocked} blocked, {failed} failed")
-                                    .format(sent=done.sent, blocked=done.blocked,
-                                            failed=done.failed), refresh=True)  # fmt: skip
-                if row.status in finished:
-                    break
-                await asyncio.sleep(1.0)
-        finally:
-            if bar is not None:
-                bar.close()
-        print(_("#{id} {status}: {sent} delivered, {blocked} blocked, {failed} failed").format(
-            id=row.id, status=row.status, sent=done.sent, blocked=done.blocked,
-            failed=done.failed))  # fmt: skip
-        return 0
-
-    return await with_app(settings, work)
+    bar = None
+    try:
+        while True:
+            async with app.services.db.transaction() as session:
+                row = await broadcast_rows.get(session, args.broadcast_id)
+                if row is None:
+                    raise CommandError(_("no broadcast #{id}").format(id=args.broadcast_id))
+                done = await deliveries.progress(session, row.id)
+            if bar is None:
+                bar = tqdm(total=done.total, unit=_("msg"), file=sys.stderr,
+                           desc=f"#{row.id}", dynamic_ncols=True)  # fmt: skip
+            bar.total = max(bar.total or 0, done.total)
+            bar.n = done.total - done.waiting
+            bar.set_postfix_str(_("{sent} delivered, {blocked} blocked, {failed} failed")
+                                .format(sent=done.sent, blocked=done.blocked,
+                                        failed=done.failed), refresh=True)  # fmt: skip
+            if row.status in FINISHED:
+                break
+            await asyncio.sleep(1.0)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(_("#{id} {status}: {sent} delivered, {blocked} blocked, {failed} failed").format(
+        id=row.id, status=_(label_of(BROADCAST_STATUS_LABELS, row.status)), sent=done.sent,
+        blocked=done.blocked, failed=done.failed))  # fmt: skip
+    return 0

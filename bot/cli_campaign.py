@@ -4,12 +4,14 @@ posters, the drug-free TDP tracker, organisation pledges and the monthly report.
 from __future__ import annotations
 
 import argparse
+import asyncio
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.cli_common import CommandError, the_group, the_ward, with_app
+from bot.app import App
+from bot.cli_common import CommandError, Translate, on_app, the_group, the_ward, with_app
 from broadcasts.calendar import parse_period
 from campaign.links import group_payload, links_for
 from kernel import drug_free as rules
@@ -19,8 +21,6 @@ from kernel.i18n import Translator, normalise
 from storage import drug_free, pledges
 from storage.models import PledgeKind, ResidentialGroup, Ward
 from storage.pledges import KIND_LABELS, PledgeError
-
-Translate = Callable[[str], str]
 
 
 def add_commands(
@@ -38,7 +38,7 @@ def add_commands(
     progress.add_argument("--year", type=int, default=0)
 
     tracker = commands.add_parser("drugfree", help=_("drug-free TDP status")).add_subparsers(
-        metavar="ACTION"
+        metavar=_("ACTION")
     )
     mark = tracker.add_parser("set", help=_("record a TDP's status for a year"))
     mark.add_argument("--tdp", required=True)
@@ -53,7 +53,7 @@ def add_commands(
     listing.set_defaults(handler=cmd_drugfree_list)
 
     pledge = commands.add_parser("pledge", help=_("pledges of schools, businesses and TDPs"))
-    actions = pledge.add_subparsers(metavar="ACTION")
+    actions = pledge.add_subparsers(metavar=_("ACTION"))
     add = actions.add_parser("add", help=_("record a signed pledge"))
     add.add_argument("--kind", required=True, choices=[k.value for k in KIND_LABELS])
     add.add_argument("--name", default="", help=_("the organisation's name"))
@@ -95,32 +95,34 @@ def _day(text: str, settings: Settings, _: Translate) -> date:
 
 
 async def cmd_poster(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
+    gettext = Translator().get(_language(args.lang, _)).gettext
+    return await with_app(settings, _, _poster, args, settings, gettext, _)
+
+
+async def _poster(
+    app: App, args: argparse.Namespace, settings: Settings, gettext: Translate, _: Translate
+) -> int:
     from reports.poster import render_poster  # fpdf2 and pdfium: loaded when needed
 
-    gettext = Translator().get(_language(args.lang, _)).gettext
-
-    async def work(app: Any) -> int:
-        async with app.services.db.transaction() as session:
-            ward = await the_ward(session, args.ward, settings, _)
-            group = await the_group(session, ward, args.tdp, _)
-        try:
-            text = poster_text(ward, group, settings, gettext)
-            files = render_poster(text, args.out)
-        except ValueError:
-            raise CommandError(_("the poster cannot hold this text on one A4 page: use at most "
-                                 "8 hotline numbers with short labels, and bot links of at "
-                                 "most 300 characters")) from None  # fmt: skip
-        except OSError as exc:
-            raise CommandError(_("cannot write {file}: {problem}").format(
-                file=args.out, problem=exc.strerror or type(exc).__name__)) from None  # fmt: skip
-        if not text.links:
-            print(_("Note: no bot links are configured ([links] telegram_username, zalo), so "
-                    "the poster has no QR code."))  # fmt: skip
-        print(files.pdf)
-        print(files.png)
-        return 0
-
-    return await with_app(settings, work)
+    async with app.services.db.transaction() as session:
+        ward = await the_ward(session, args.ward, settings, _)
+        group = await the_group(session, ward, args.tdp, _)
+    try:
+        text = poster_text(ward, group, settings, gettext)
+        files = render_poster(text, args.out)
+    except ValueError:
+        raise CommandError(_("the poster cannot hold this text on one A4 page: use at most "
+                             "8 hotline numbers with short labels, and bot links of at "
+                             "most 300 characters")) from None  # fmt: skip
+    except OSError as exc:
+        raise CommandError(_("cannot write {file}: {problem}").format(
+            file=args.out, problem=exc.strerror or type(exc).__name__)) from None  # fmt: skip
+    if not text.links:
+        print(_("Note: no bot links are configured ([links] telegram_username, zalo), so "
+                "the poster has no QR code."))  # fmt: skip
+    print(files.pdf)
+    print(files.png)
+    return 0
 
 
 def poster_text(ward: Ward, group: ResidentialGroup, settings: Settings, _: Translate) -> Any:
@@ -158,122 +160,118 @@ async def _tracker(app: Any, args: argparse.Namespace, settings: Settings, _: Tr
     return ward, args.year or datetime.now(settings.zone).year, groups, marks
 
 
-async def cmd_progress(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
-    async def work(app: Any) -> int:
-        ward, year, groups, marks = await _tracker(app, args, settings, _)
-        targets = settings.targets.get(ward.code, ())
-        print(_("Drug-free residential groups, {ward}:").format(ward=ward.name))
-        print("\t".join([_("year"), _("drug-free"), _("of"), _("target"), _("met")]))
-        for row in rules.progress(marks, len(groups), targets, year):
-            met = "" if row.met is None else (_("yes") if row.met else _("no"))
-            target = row.target.label(row.total) if row.target else "—"
-            print("\t".join(map(str, (row.year, row.achieved, row.total, target, met))))
-        if not targets:
-            print(_("No targets are set for this ward (see [targets] in the config)."))
-        return 0
-
-    return await with_app(settings, work)
+@on_app
+async def cmd_progress(app: App, args: argparse.Namespace, settings: Settings, _: Translate) -> int:
+    ward, year, groups, marks = await _tracker(app, args, settings, _)
+    targets = settings.targets.get(ward.code, ())
+    print(_("Drug-free residential groups, {ward}:").format(ward=ward.name))
+    print("\t".join([_("year"), _("drug-free"), _("of"), _("target"), _("met")]))
+    for row in rules.progress(marks, len(groups), targets, year):
+        met = "" if row.met is None else (_("yes") if row.met else _("no"))
+        target = row.target.label(row.total) if row.target else "—"
+        print("\t".join(map(str, (row.year, row.achieved, row.total, target, met))))
+    if not targets:
+        print(_("No targets are set for this ward (see [targets] in the config)."))
+    return 0
 
 
 async def cmd_drugfree_set(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
     decided = _day(args.date, settings, _)
+    return await with_app(settings, _, _record_drug_free, args, settings, decided, _)
+
+
+async def _record_drug_free(
+    app: App, args: argparse.Namespace, settings: Settings, decided: date, _: Translate
+) -> int:
     year = args.year or decided.year
-
-    async def work(app: Any) -> int:
-        async with app.services.db.transaction() as session:
-            ward = await the_ward(session, args.ward, settings, _)
-            group = await the_group(session, ward, args.tdp, _)
-            status = DrugFreeStatus(args.status)
-            try:
-                await drug_free.record(session, group, year=year, status=status,
-                                       decided_on=decided, officer_id=None)  # fmt: skip
-            except TransitionError as exc:
-                raise CommandError(exc.translated(_)) from None
-            await app.services.audit.append(
-                session, "drug_free.record", ward_id=ward.id,
-                detail={"group_id": group.id, "year": year, "status": str(status), "by": "cli"},
-            )  # fmt: skip
-        print(_("Recorded: {tdp} is {status} for {year}.").format(
-            tdp=group.name, status=_(rules.LABELS[status]), year=year))  # fmt: skip
-        return 0
-
-    return await with_app(settings, work)
+    async with app.services.db.transaction() as session:
+        ward = await the_ward(session, args.ward, settings, _)
+        group = await the_group(session, ward, args.tdp, _)
+        status = DrugFreeStatus(args.status)
+        try:
+            await drug_free.record(session, group, year=year, status=status,
+                                   decided_on=decided, officer_id=None)  # fmt: skip
+        except TransitionError as exc:
+            raise CommandError(exc.translated(_)) from None
+        await app.services.audit.append(
+            session, "drug_free.record", ward_id=ward.id,
+            detail={"group_id": group.id, "year": year, "status": str(status), "by": "cli"},
+        )  # fmt: skip
+    print(_("Recorded: {tdp} is {status} for {year}.").format(
+        tdp=group.name, status=_(rules.LABELS[status]), year=year))  # fmt: skip
+    return 0
 
 
-async def cmd_drugfree_list(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
-    async def work(app: Any) -> int:
-        _ward, year, groups, marks = await _tracker(app, args, settings, _)
-        for group in sorted(groups, key=lambda g: g.search_key):
-            mark = rules.status_at(marks.get(group.id, []), year)
-            shown = "—" if mark is None else f"{_(rules.LABELS[mark.status])} ({mark.year})"
-            print(f"{group.name}\t{shown}")
-        return 0
-
-    return await with_app(settings, work)
+@on_app
+async def cmd_drugfree_list(
+    app: App, args: argparse.Namespace, settings: Settings, _: Translate
+) -> int:
+    _ward, year, groups, marks = await _tracker(app, args, settings, _)
+    for group in sorted(groups, key=lambda g: g.search_key):
+        mark = rules.status_at(marks.get(group.id, []), year)
+        shown = "—" if mark is None else f"{_(rules.LABELS[mark.status])} ({mark.year})"
+        print(f"{group.name}\t{shown}")
+    return 0
 
 
 async def cmd_pledge_add(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
     signed = _day(args.date, settings, _)
+    return await with_app(settings, _, _add_pledge, args, settings, signed, _)
+
+
+async def _add_pledge(
+    app: App, args: argparse.Namespace, settings: Settings, signed: date, _: Translate
+) -> int:
     kind = PledgeKind(args.kind)
-
-    async def work(app: Any) -> int:
-        async with app.services.db.transaction() as session:
-            ward = await the_ward(session, args.ward, settings, _)
-            group = await the_group(session, ward, args.tdp, _) if args.tdp else None
-            name = args.name or (group.name if kind is PledgeKind.GROUP and group else "")
-            try:
-                row = await pledges.add_organisation(session, ward_id=ward.id, kind=kind,
-                                                     name=name, group=group, signed_on=signed,
-                                                     officer_id=None)  # fmt: skip
-            except PledgeError as exc:
-                raise CommandError(_(exc.reason)) from None
-        print(_("Recorded pledge {id}: {name}").format(id=row.id, name=row.name))
-        return 0
-
-    return await with_app(settings, work)
+    async with app.services.db.transaction() as session:
+        ward = await the_ward(session, args.ward, settings, _)
+        group = await the_group(session, ward, args.tdp, _) if args.tdp else None
+        name = args.name or (group.name if kind is PledgeKind.GROUP and group else "")
+        try:
+            row = await pledges.add_organisation(session, ward_id=ward.id, kind=kind,
+                                                 name=name, group=group, signed_on=signed,
+                                                 officer_id=None)  # fmt: skip
+        except PledgeError as exc:
+            raise CommandError(_(exc.reason)) from None
+    print(_("Recorded pledge {id}: {name}").format(id=row.id, name=row.name))
+    return 0
 
 
-async def cmd_pledge_list(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
-    async def work(app: Any) -> int:
-        async with app.services.db.transaction() as session:
-            ward = await the_ward(session, args.ward, settings, _)
-            rows = await pledges.organisations(session, ward.id)
-            counts = await pledges.household_counts(session, ward.id)
-            names = {g.id: g.name for g in await drug_free.active_groups(session, ward.id)}
-        for row in rows:
-            kind = _(KIND_LABELS.get(PledgeKind(row.kind), row.kind))
-            group = names.get(row.group_id, "") if row.group_id else ""
-            print(f"{row.id}\t{row.signed_on.isoformat()}\t{kind}\t{row.name}\t{group}")
-        print(_("Family pledges in force: {n}").format(n=counts.total))
-        for group_id, n in sorted(counts.by_group.items(), key=lambda item: -item[1]):
-            print(f"\t{names.get(group_id, '?')}\t{n}")
-        return 0
+@on_app
+async def cmd_pledge_list(
+    app: App, args: argparse.Namespace, settings: Settings, _: Translate
+) -> int:
+    async with app.services.db.transaction() as session:
+        ward = await the_ward(session, args.ward, settings, _)
+        rows = await pledges.organisations(session, ward.id)
+        counts = await pledges.household_counts(session, ward.id)
+        names = {g.id: g.name for g in await drug_free.active_groups(session, ward.id)}
+    for row in rows:
+        kind = _(KIND_LABELS.get(PledgeKind(row.kind), row.kind))
+        group = names.get(row.group_id, "") if row.group_id else ""
+        print(f"{row.id}\t{row.signed_on.isoformat()}\t{kind}\t{row.name}\t{group}")
+    print(_("Family pledges in force: {n}").format(n=counts.total))
+    for group_id, n in sorted(counts.by_group.items(), key=lambda item: -item[1]):
+        print(f"\t{names.get(group_id, '?')}\t{n}")
+    return 0
 
-    return await with_app(settings, work)
 
-
-async def cmd_pledge_withdraw(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
-    async def work(app: Any) -> int:
-        async with app.services.db.transaction() as session:
-            ward = await the_ward(session, args.ward, settings, _)
-            done = await pledges.withdraw_organisation(session, ward.id, args.pledge_id)
-        if not done:
-            raise CommandError(_("no organisation pledge {id} in force in this ward").format(
-                id=args.pledge_id))  # fmt: skip
-        print(_("Pledge {id} withdrawn.").format(id=args.pledge_id))
-        return 0
-
-    return await with_app(settings, work)
+@on_app
+async def cmd_pledge_withdraw(
+    app: App, args: argparse.Namespace, settings: Settings, _: Translate
+) -> int:
+    async with app.services.db.transaction() as session:
+        ward = await the_ward(session, args.ward, settings, _)
+        done = await pledges.withdraw_organisation(session, ward.id, args.pledge_id)
+    if not done:
+        raise CommandError(_("no organisation pledge {id} in force in this ward").format(
+            id=args.pledge_id))  # fmt: skip
+    print(_("Pledge {id} withdrawn.").format(id=args.pledge_id))
+    return 0
 
 
 async def cmd_report(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
-    import asyncio
-
-    from reports.document import write_report  # matplotlib and fpdf2: loaded when needed
-    from reports.monthly import gather
-
     language = _language(args.lang, _)
-    gettext = Translator().get(language).gettext
     now = datetime.now(settings.zone)
     try:
         first = parse_period(args.month)
@@ -282,22 +280,33 @@ async def cmd_report(args: argparse.Namespace, settings: Settings, _: Translate)
             month=args.month)) from None  # fmt: skip
     if first > now.date():
         raise CommandError(_("that month has not begun yet"))
+    return await with_app(settings, _, _report, args, settings, language, now, _)
 
-    async def work(app: Any) -> int:
-        async with app.services.db.transaction() as session:
-            ward = await the_ward(session, args.ward, settings, _)
-            report = await gather(session, settings, ward, args.month, gettext, language, now)
-            await app.services.audit.append(
-                session, "report.monthly", ward_id=ward.id,
-                detail={"month": report.month, "by": "cli"},
-            )  # fmt: skip
-        try:
-            files = await asyncio.to_thread(write_report, report, args.out, gettext)
-        except OSError as exc:
-            raise CommandError(_("cannot write {file}: {problem}").format(
-                file=args.out, problem=exc.strerror or type(exc).__name__)) from None  # fmt: skip
-        for path in (files.pdf, *files.csvs, *files.charts):
-            print(path)
-        return 0
 
-    return await with_app(settings, work)
+async def _report(
+    app: App,
+    args: argparse.Namespace,
+    settings: Settings,
+    language: str,
+    now: datetime,
+    _: Translate,
+) -> int:
+    from reports.document import write_report  # matplotlib and fpdf2: loaded when needed
+    from reports.monthly import gather
+
+    gettext = Translator().get(language).gettext
+    async with app.services.db.transaction() as session:
+        ward = await the_ward(session, args.ward, settings, _)
+        report = await gather(session, settings, ward, args.month, gettext, language, now)
+        await app.services.audit.append(
+            session, "report.monthly", ward_id=ward.id,
+            detail={"month": report.month, "by": "cli"},
+        )  # fmt: skip
+    try:
+        files = await asyncio.to_thread(write_report, report, args.out, gettext)
+    except OSError as exc:
+        raise CommandError(_("cannot write {file}: {problem}").format(
+            file=args.out, problem=exc.strerror or type(exc).__name__)) from None  # fmt: skip
+    for path in (files.pdf, *files.csvs, *files.charts):
+        print(path)
+    return 0

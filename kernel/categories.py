@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kernel.i18n import N_
+from kernel.search_keys import word_key
 
 # The tip categories of the ward plans (see DESIGN.md), in the order residents see them.
 CATEGORIES: dict[str, str] = {
@@ -20,6 +21,35 @@ CATEGORIES: dict[str, str] = {
     "school": N_("Involving students or a school"),
     "other": N_("Something else"),
 }
+# What the police type for a category in `/triage`: first the Vietnamese word without
+# accents that the usage line lists, then other words meaning the same. The stored slug
+# (the English key above) is accepted too; case, accents and spaces do not matter.
+CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
+    "dealing": ("muaban", "ban"),
+    "use": ("sudung", "hut"),
+    "addiction": ("nghien", "tainghien"),
+    "venue": ("tochuc", "chuachap", "tu"),
+    "trafficking": ("vanchuyen", "tangtru", "buonban"),
+    "growing": ("trongcay", "trong"),
+    "wanted": ("truyna",),
+    "driving": ("laixe",),
+    "danger": ("nguyhiem", "ngao", "loanthan"),
+    "disguised": ("nguytrang",),
+    "online": ("tructuyen", "qua mang"),
+    "school": ("truonghoc", "hocsinh"),
+    "other": ("khac",),
+}
+
+
+def category_for(text: str) -> str | None:
+    """The category slug `text` names, in Vietnamese or as the slug itself; None if none."""
+    typed = word_key(text)
+    for key, words in CATEGORY_WORDS.items():
+        if typed == key or typed in {word_key(word) for word in words}:
+            return key
+    return None
+
+
 WHEN: dict[str, str] = {
     "now": N_("It is happening now"),
     "today": N_("Earlier today"),

@@ -12,6 +12,21 @@ class Fault(StrEnum):
     GONE = "gone"  # 403: blocked, removed, chat deleted
     MOVED = "moved"  # the group became a supergroup at `moved_to`
     REJECTED = "rejected"  # the request itself is wrong: retrying cannot help
+    ERROR = "error"  # the bot's own code failed (a bug), not the platform: logged as an error
+
+
+# What our own code raises when it is wrong, never what a platform answers: classify()
+# gives these Fault.ERROR, so a bug is logged as one instead of as the platform refusing.
+PROGRAMMING_ERRORS: tuple[type[Exception], ...] = (
+    TypeError,
+    AttributeError,
+    KeyError,
+    IndexError,
+    ValueError,
+    NameError,
+    AssertionError,
+    NotImplementedError,
+)
 
 
 @dataclass(frozen=True)

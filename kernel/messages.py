@@ -182,7 +182,6 @@ class ChannelInfo:
     channel it is on."""
 
     name: str
-    has_buttons: bool = False
     can_delete_messages: bool = False
     can_send_files: bool = False  # a PDF or an image given as bytes, not only by link
     fetch: Callable[[Attachment], Awaitable[bytes]] = _cannot_fetch

@@ -44,14 +44,18 @@ class AttachmentRejected(Exception):
     """The file cannot be kept. The message is a fixed sentence per reason: it never
     holds the file's name, content or metadata, so it is safe to log or show."""
 
-    def __init__(self, reason: RejectReason) -> None:
+    def __init__(self, reason: RejectReason, where: str = "") -> None:
+        """`where`: for a file refused because a parser failed on it, that failure as
+        kernel.errors.describe gives it (type and code places, never its message), so
+        the bot's process can log it; empty otherwise."""
         if not isinstance(reason, RejectReason):
             raise TypeError("reason must be a RejectReason")
         super().__init__(_MESSAGES[reason])
         self.reason: RejectReason = reason
+        self.where = where
 
-    def __reduce__(self) -> tuple[type[AttachmentRejected], tuple[RejectReason]]:
-        return (type(self), (self.reason,))  # picklable, e.g. across a process pool
+    def __reduce__(self) -> tuple[type[AttachmentRejected], tuple[RejectReason, str]]:
+        return (type(self), (self.reason, self.where))  # picklable, e.g. across a process pool
 
 
 # kind, MIME type and extension: the only combinations a CleanFile can hold.

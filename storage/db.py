@@ -157,10 +157,6 @@ class Lead:
         return self._held
 
 
-def sqlite_url(path: Path) -> str:
-    return f"sqlite+aiosqlite:///{path}"
-
-
 # Tables whose rows tie a person's act to a record (a tip, a subscription...): after a
 # commit that wrote one, SQLite's WAL is truncated (Database._truncate_wal).
 DOMAIN_TABLES = frozenset(

@@ -11,7 +11,8 @@ pages by a whitelist, with every embedded photo re-encoded the same way.
 
 The type is read from the content, never from a file name or a declared MIME type.
 Parsers only see files that passed the size check, and every parser failure becomes
-a bare RejectReason: no exception text, file name or metadata value leaves here.
+a RejectReason, with at most the failure's type and code places for the log (never
+its message): no exception text, file name or metadata value leaves here.
 
 A file whose structure would cost too much to check (a JPEG of thousands of scans, a
 PDF inflating to gigabytes or of millions of drawing operators) is refused as
@@ -63,6 +64,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
+from kernel.errors import describe
 from storage.attachments import (
     IMAGE_TYPES,
     MAX_BYTES,
@@ -156,7 +158,8 @@ def _image_format(data: bytes) -> str | None:
 
 
 def _guarded(step: Callable[[], CleanFile]) -> CleanFile:
-    """Runs a parse; any failure becomes a bare reason.
+    """Runs a parse; any failure becomes a reason, and an unexpected one also says its
+    type and code places (kernel.errors.describe) for the bot's process to log.
 
     Pillow and pypdf messages can quote the file, so none is kept, not even as the
     chained __context__ (the rejection is raised after the handler has finished).
@@ -164,6 +167,7 @@ def _guarded(step: Callable[[], CleanFile]) -> CleanFile:
     warning, made an error. The filters are restored on exit: no global state changes.
     """
     reason: RejectReason
+    where = ""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -178,9 +182,10 @@ def _guarded(step: Callable[[], CleanFile]) -> CleanFile:
         reason = RejectReason.UNREADABLE if damaged else RejectReason.TOO_COMPLEX
     except (MemoryError, RecursionError):  # the worker's memory limit; nesting pypdf recurses on
         reason = RejectReason.TOO_COMPLEX
-    except Exception:  # whatever a parser raises on a hostile file
+    except Exception as exc:  # whatever a parser raises on a hostile file, or a bug of ours
         reason = RejectReason.UNREADABLE
-    raise AttachmentRejected(reason)
+        where = describe(exc)  # its type and places only: the bot's process logs it
+    raise AttachmentRejected(reason, where)
 
 
 # --- images -------------------------------------------------------------------------

@@ -6,7 +6,6 @@ under the row's own data key. One chat serves one TDP; a TDP may have several ch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -121,11 +120,3 @@ async def deactivate(
     row.inactive_since = utcnow()
     await session.flush()
     return row
-
-
-async def for_group(session: AsyncSession, group_id: int) -> Sequence[GroupChat]:
-    return (
-        await session.scalars(
-            select(GroupChat).where(GroupChat.group_id == group_id).order_by(GroupChat.id)
-        )
-    ).all()

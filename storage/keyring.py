@@ -506,16 +506,6 @@ def not_this_database(path: Path) -> KeyringMismatch:
     )
 
 
-def load_or_create(path: Path) -> tuple[Keyring, bool]:
-    """The keyring at path, made if there is none. Returns (keyring, created). The app
-    does not use this: storage.keys.bind_keyring makes one only for an empty database."""
-    if path.exists():
-        return load(path), False
-    keyring = Keyring.generate()
-    save(keyring, path, overwrite=False)
-    return keyring, True
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 

@@ -116,7 +116,9 @@ class FileSandbox:
             except asyncio.CancelledError:
                 future.cancel()  # the bot is stopping: the worker is killed, not waited for
                 raise
-        except AttachmentRejected:
+        except AttachmentRejected as rejected:
+            if rejected.where:  # a parser failed: damaged or hostile, or a bug to fix
+                log.info("a file was refused as damaged: %s", rejected.where)
             raise
         except TimeoutError:
             log.info("a file took longer than %.0f s to clean; refused", self.limits.wall_seconds)

@@ -8,7 +8,6 @@ and only their own new /subscribe brings them back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
@@ -111,22 +110,3 @@ async def counts_by_group(session: AsyncSession, ward_id: int) -> dict[int, int]
         .group_by(Subscriber.group_id)
     )
     return {group_id: count for group_id, count in rows.all()}
-
-
-async def active_in(
-    session: AsyncSession, group_ids: Sequence[int], after_id: int, limit: int
-) -> Sequence[Subscriber]:
-    """The next batch of active subscribers of these TDPs, by id: recipients are streamed,
-    never loaded whole."""
-    return (
-        await session.scalars(
-            select(Subscriber)
-            .where(
-                Subscriber.group_id.in_(group_ids),
-                Subscriber.active.is_(True),
-                Subscriber.id > after_id,
-            )
-            .order_by(Subscriber.id)
-            .limit(limit)
-        )
-    ).all()

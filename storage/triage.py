@@ -23,6 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from kernel.clock import utcnow
 from kernel.i18n import N_
 from kernel.routes import Route
+from kernel.search_keys import word_key
 from storage import tips
 from storage.audit import AuditLog
 from storage.crypto import Vault
@@ -54,6 +55,15 @@ class Outcome(StrEnum):
     REFERRED = "referred"
 
 
+# What a tip's status is called, to the police.
+STATUS_LABELS: dict[str, str] = {
+    TipStatus.NEW: N_("new"),
+    TipStatus.ACKNOWLEDGED: N_("acknowledged"),
+    TipStatus.ASSIGNED: N_("assigned"),
+    TipStatus.INVESTIGATING: N_("investigating"),
+    TipStatus.CLOSED: N_("closed"),
+}
+
 # What an outcome is called, to the police and to the reporter alike (keyed by the
 # stored string, which each Outcome is).
 OUTCOME_LABELS: dict[str, str] = {
@@ -62,6 +72,24 @@ OUTCOME_LABELS: dict[str, str] = {
     Outcome.DUPLICATE: N_("the same as another tip, handled there"),
     Outcome.REFERRED: N_("passed on to higher police"),
 }
+# What the police type for an outcome in `/close`: first the Vietnamese word without
+# accents that the usage line lists, then other words meaning the same. The stored
+# value (`confirmed`…) is accepted too; case, accents and spaces do not matter.
+OUTCOME_WORDS: dict[Outcome, tuple[str, ...]] = {
+    Outcome.CONFIRMED: ("xacminh", "dung", "daxuly"),
+    Outcome.UNFOUNDED: ("khongco", "sai"),
+    Outcome.DUPLICATE: ("trung", "trunglap"),
+    Outcome.REFERRED: ("chuyen", "chuyencap"),
+}
+
+
+def outcome_for(text: str) -> Outcome | None:
+    """The outcome `text` names, in Vietnamese or as the stored value; None if none."""
+    typed = word_key(text)
+    for outcome, words in OUTCOME_WORDS.items():
+        if typed == outcome.value or typed in {word_key(word) for word in words}:
+            return outcome
+    return None
 
 
 class TransitionRefused(Exception):

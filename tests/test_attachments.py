@@ -724,6 +724,32 @@ def test_a_rejection_carries_no_content_and_no_parser_error(data: bytes) -> None
     assert copy.reason is rejected.reason and str(copy) == str(rejected)
 
 
+def test_a_parser_failure_says_its_type_and_place_but_never_its_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the catch-all turns into "damaged" is told (for the log) as type and code
+    places only, so a bug of ours does not hide behind residents' damaged files."""
+    with pytest.raises(AttachmentRejected) as caught:
+        sanitize(REFUSED["truncated-png"][0])
+    assert caught.value.reason is RejectReason.UNREADABLE
+    assert caught.value.where.startswith("OSError at ") and ".py:" in caught.value.where
+
+    def broken(image: Image.Image, image_format: str) -> Image.Image:
+        raise TypeError(f"a bug of ours, holding {MARK}")
+
+    monkeypatch.setattr(attachments, "_pixels_only", broken)
+    with pytest.raises(AttachmentRejected) as caught:
+        sanitize(_jpeg())
+    where = caught.value.where
+    assert where.startswith("TypeError at test_attachments.py:") and "file_cleaning.py:" in where
+    assert MARK not in where and MARK not in str(caught.value)
+    copy = pickle.loads(pickle.dumps(caught.value))  # noqa: S301 (our own bytes)
+    assert copy.where == where  # it crosses from the worker to the bot's process
+    with pytest.raises(AttachmentRejected) as caught:
+        sanitize(b"")  # refused by a check, not by a failure: nothing to tell
+    assert caught.value.where == ""
+
+
 def test_every_reason_has_its_own_fixed_sentence() -> None:
     sentences = {str(AttachmentRejected(reason)) for reason in RejectReason}
     assert len(sentences) == len(RejectReason)

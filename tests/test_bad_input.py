@@ -216,7 +216,7 @@ async def scene(app: App) -> Scene:
     # The same states are also tried on a channel with buttons that can delete messages
     # and send files (where these chats are strangers: officers are enrolled on the console).
     app.dispatcher.register_channel(
-        ChannelInfo(BUTTONS, has_buttons=True, can_delete_messages=True, can_send_files=True)
+        ChannelInfo(BUTTONS, can_delete_messages=True, can_send_files=True)
     )
     stages: list[Stage] = []
 
@@ -438,9 +438,9 @@ async def test_officers_may_type_full_width_numbers(scene, caplog) -> None:
     commander = await answer(scene, "commander", _message(text="/approve １２"), caplog)
     assert "Không có bản tin #12 ở phường của đồng chí." in commander.text
     await answer(scene, "commander", _message(text="/approve ١٢"), caplog)
-    assert "/approve 12 · /reject 12" in commander.text
+    assert "Cách dùng: /approve SỐ · /reject SỐ" in commander.text
     await answer(scene, "commander", _message(text="/reject " + "9" * 40), caplog)
-    assert "/approve 12 · /reject 12" in commander.text
+    assert "Cách dùng: /approve SỐ · /reject SỐ" in commander.text
 
 
 # ---- the channel boundary and the parser ------------------------------------------------

@@ -535,3 +535,42 @@ def test_the_answer_types_aiogram_reads_every_call_with_are_not_built_again() ->
 def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.delenv(name, raising=False)
+
+
+# ---- errors of ours -----------------------------------------------------------------------
+
+
+def test_a_programming_error_is_an_error_not_the_platform_refusing(app) -> None:
+    from aiogram.exceptions import TelegramBadRequest
+
+    from bot.channels.zalo_api import ZaloError
+    from kernel.faults import Fault
+
+    telegram = TelegramChannel(app.dispatcher, channel_settings("telegram", "1:x", "http://t"))
+    zalo = ZaloChannel(app.dispatcher, channel_settings("zalo", "z", "http://z"))
+    refused = TelegramBadRequest(method=None, message="Bad Request: message text is empty")  # type: ignore[arg-type]
+    for channel, platform_says in ((telegram, refused), (zalo, ZaloError(400, "bad request"))):
+        for bug in (TypeError(), AttributeError(), KeyError("k"), ValueError(), IndexError()):
+            assert channel.classify(bug).fault is Fault.ERROR, (channel.name, bug)
+        assert channel.classify(platform_says).fault is Fault.REJECTED, channel.name
+        assert channel.classify(RuntimeError()).fault is Fault.REJECTED, channel.name
+
+
+async def test_a_bug_while_sending_is_logged_as_an_error_and_counted(app, monkeypatch, caplog):
+    """A TypeError raised by our side of a send is not "the platform refused": it is
+    logged at ERROR with its type and place (never its text), and counted apart."""
+    from aiogram import Bot
+
+    async def broken(self, *args, **kwargs):
+        raise TypeError("a bug of ours, with the resident's words in it")
+
+    monkeypatch.setattr(Bot, "send_message", broken)
+    async with FakeTelegram(max_poll=0.5) as tg, running(tg_channel(app, tg)) as channel:
+        tg.user_sends(RESIDENT, "/start")
+        await until(lambda: channel.counts["send_error"] == 1)
+    errors = [r for r in caplog.records if r.levelname == "ERROR" and r.name.startswith("bot.")]
+    assert len(errors) == 1, [r.getMessage() for r in caplog.records]
+    line = errors[0].getMessage()
+    assert "TypeError at test_channel_telegram.py:" in line and "resident's words" not in line
+    assert not any("refused" in r.getMessage() for r in caplog.records)
+    assert channel.counts["send_rejected"] == 0

@@ -195,3 +195,23 @@ def _far():
 def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.delenv(name, raising=False)
+
+
+async def test_a_bug_while_sending_is_an_error_not_zalo_refusing(app, monkeypatch, caplog):
+    """ZaloBotAPI raises ValueError for what our code should never pass it: logged as an
+    error of the bot (type and place only), counted apart, not as Zalo refusing."""
+    from bot.channels.zalo_api import ZaloBotAPI
+
+    async def broken(self, chat_id: str, text: str) -> dict:
+        raise ValueError("text must be 1-2000 characters, was: the resident's words")
+
+    monkeypatch.setattr(ZaloBotAPI, "send_message", broken)
+    async with FakeZalo(max_poll=0.5) as zalo, running(zalo_channel(app, zalo)) as channel:
+        zalo.user_sends("resident-1", "/start")
+        await until(lambda: channel.counts["send_error"] == 1)
+    errors = [r for r in caplog.records if r.levelname == "ERROR" and r.name.startswith("bot.")]
+    assert len(errors) == 1, [r.getMessage() for r in caplog.records]
+    line = errors[0].getMessage()
+    assert "ValueError at test_channel_zalo.py:" in line and "resident's words" not in line
+    assert not any("refused" in r.getMessage() for r in caplog.records)
+    assert channel.counts["send_rejected"] == 0

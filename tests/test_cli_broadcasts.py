@@ -63,10 +63,12 @@ def test_content_list_add_edit_disable(cli_env, tmp_path: Path) -> None:
 def test_campaign_add_list_disable(cli_env) -> None:
     listing = _ok(cli_env, "campaign", "list")
     assert "june\t" in listing and "day-26-6\t26/6 08:00" in listing
+    assert "\ttừ tệp cấu hình\t" in listing and "\tconfig\t" not in listing
     assert "31/2" in _refused(cli_env, "campaign", "add", "cand", "--name", "Ngày CAND",
                               "--date", "31/2")  # fmt: skip
     _ok(cli_env, "campaign", "add", "cand", "--name", "Ngày Công an nhân dân", "--date", "19/8")
-    assert "cand\t19/8 08:00" in _ok(cli_env, "campaign", "list")
+    added = next(x for x in _ok(cli_env, "campaign", "list").splitlines() if x.startswith("cand"))
+    assert "cand\t19/8 08:00" in added and "\tthêm bằng dòng lệnh\t" in added
     _ok(cli_env, "campaign", "disable", "cand")
     line = next(x for x in _ok(cli_env, "campaign", "list").splitlines() if x.startswith("cand"))
     assert "\ttắt\t" in line
@@ -104,3 +106,7 @@ async def test_coverage_shows_which_tdp_was_reached(cli_env, settings) -> None:
     watched = run_cli("broadcast", "watch", sent_id, env=cli_env)
     assert watched.returncode == 0 and "Traceback" not in watched.stderr
     assert f"#{sent_id}" in watched.stdout and "đã gửi 1, 0 bị chặn, 0 lỗi" in watched.stdout
+    # Kind and status by their names, not as stored ("monthly", "done").
+    line = next(x for x in listing.splitlines() if x.startswith(f"#{sent_id}\t"))
+    assert line.split("\t")[1:3] == ["tin định kỳ hằng tháng", "đã gửi xong"], line
+    assert f"#{sent_id} đã gửi xong:" in watched.stdout

@@ -105,12 +105,10 @@ def test_rotation_keeps_old_records_readable_and_rewrap_moves_them() -> None:
 
 def test_keyring_file_is_private_and_never_overwritten(tmp_path) -> None:
     path = tmp_path / "sub" / "keyring.json"
-    keys, created = keyring_file.load_or_create(path)
-    assert created
+    keys = Keyring.generate()
+    keyring_file.save(keys, path, overwrite=False)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    again, created_again = keyring_file.load_or_create(path)
-    assert not created_again
-    assert again.to_json() == keys.to_json()
+    assert keyring_file.load(path).to_json() == keys.to_json()
     with pytest.raises(KeyringError, match="already exists"):
         keyring_file.save(Keyring.generate(), path, overwrite=False)
     os.chmod(path, 0o644)

@@ -17,12 +17,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from storage.db import Database, sqlite_url
+from storage.db import Database
 from storage.sqlite_inline import LOCK_WAIT_SECONDS
 
 
 async def _database(tmp_path: Path) -> Database:
-    db = Database(sqlite_url(tmp_path / "w.db"))
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
     async with db.transaction() as session:
         await session.execute(text("CREATE TABLE t (n INTEGER)"))
     return db

@@ -101,6 +101,23 @@ async def test_the_sandbox_cleans_in_another_process_and_refuses_what_exceeds_it
         sandbox.close()
 
 
+async def test_a_file_a_parser_fails_on_is_logged_by_type_and_place(caplog) -> None:
+    sandbox = FileSandbox(SandboxLimits(wall_seconds=30))
+    truncated = _jpeg((640, 480))[:-400]
+    try:
+        with (
+            caplog.at_level("INFO", logger="storage.sandbox"),
+            pytest.raises(AttachmentRejected) as refused,
+        ):
+            await sandbox.clean(truncated)
+    finally:
+        sandbox.close()
+    assert refused.value.reason is RejectReason.UNREADABLE
+    lines = [r.getMessage() for r in caplog.records if r.name == "storage.sandbox"]
+    assert lines == [f"a file was refused as damaged: {refused.value.where}"]
+    assert lines[0].startswith("a file was refused as damaged: OSError at ")
+
+
 async def test_a_full_queue_is_refused_at_once_rather_than_waited_for():
     sandbox = FileSandbox(SandboxLimits(workers=1, max_waiting=1, wall_seconds=30))
     try:

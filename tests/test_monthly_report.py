@@ -294,8 +294,7 @@ async def test_the_report_command_writes_the_pdf_csv_and_charts(app, settings, c
 
 async def _commander_on_telegram(app, ward_id: int, user: str) -> Chat:  # type: ignore[no-untyped-def]
     """A commander enrolled from a chat that can receive files, as Telegram can."""
-    app.dispatcher.register_channel(ChannelInfo("telegram", has_buttons=True,
-                                                can_send_files=True))  # fmt: skip
+    app.dispatcher.register_channel(ChannelInfo("telegram", can_send_files=True))  # fmt: skip
     async with app.services.db.transaction() as session:
         _row, code = await app.services.invites.create(
             session, ward_id=ward_id, role=OfficerRole.COMMANDER, label="Trần Văn Hùng (TG)"

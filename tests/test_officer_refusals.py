@@ -168,7 +168,7 @@ async def test_what_a_role_may_not_use_is_exactly_an_unknown_command(app, ward, 
 async def test_a_commander_still_decides_and_gets_polite_answers(app, ward) -> None:
     draft = await _draft(ward.officer)
     commander = ward.commander
-    usage = vi(app, "Usage: {usage}").format(usage="/approve 12 · /reject 12")
+    usage = vi(app, "Usage: {usage}").format(usage=vi(app, "/approve NUMBER · /reject NUMBER"))
     for typed in (f"/approve {HUGE}", "/approve ١٢", "/approve 2147483648", "/reject -1"):
         await commander.send(typed)
         assert commander.text == usage, typed

@@ -370,7 +370,7 @@ async def test_photos_are_scrubbed_limited_and_survive_in_the_draft(
 async def test_sent_ids_a_chat_does_not_follow_up_are_noted_before_a_restart(
     settings, ward_settings, noted
 ) -> None:
-    fakegram = ChannelInfo("fakegram", has_buttons=True, can_delete_messages=True)
+    fakegram = ChannelInfo("fakegram", can_delete_messages=True)
     first = await open_app(settings)
     try:
         first.dispatcher.register_channel(fakegram)
@@ -405,9 +405,7 @@ async def test_sent_ids_a_chat_does_not_follow_up_are_noted_before_a_restart(
 
 
 async def test_trace_cleanup_deletes_both_sides_where_the_channel_can(app, ward) -> None:
-    app.dispatcher.register_channel(
-        ChannelInfo("fakegram", has_buttons=True, can_delete_messages=True)
-    )
+    app.dispatcher.register_channel(ChannelInfo("fakegram", can_delete_messages=True))
     chat = Chat(app, "quang", channel="fakegram")
     await chat.send("/start")
     await chat.send(action="report:start")

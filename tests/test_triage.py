@@ -239,7 +239,7 @@ async def test_tip_view_is_protected_audited_and_acknowledges(app, police) -> No
         actions = [e.action for e in await app.services.audit.history(session, tip.id)]
     assert actions[:3] == ["received", "view", "status"]
     await police.commander.send(f"/audit {code}")
-    assert "Trinh sát Minh: view" in police.commander.text
+    assert "Trinh sát Minh xem nội dung tin." in police.commander.text
 
 
 async def test_new_tips_notify_officers_and_urgent_ones_the_commander(app, police) -> None:

@@ -504,6 +504,10 @@ class NetworkChannel(ABC):
                     route = moved
                     if attempt < 3:  # a migration is followed once or twice, not forever
                         continue
+                if failure.fault is Fault.ERROR:  # a bug: sending it again cannot help
+                    log.error("%s: a message could not be sent because of an error in the "
+                              "bot (%s)", self.name, describe(exc))  # fmt: skip
+                    raise Undeliverable from None
                 if failure.fault in (Fault.REJECTED, Fault.MOVED):
                     log.warning("%s: the platform refused a message (%s)",
                                 self.name, describe(exc))  # fmt: skip

@@ -32,7 +32,7 @@ async def _fetch(attachment: Attachment) -> bytes:
         raise LookupError("file not readable") from None
 
 
-INFO = ChannelInfo(CHANNEL, has_buttons=False, can_delete_messages=False, fetch=_fetch)
+INFO = ChannelInfo(CHANNEL, can_delete_messages=False, fetch=_fetch)
 
 
 def parse_line(route: Route, line: str, language_hint: str | None = None) -> Inbound:

@@ -55,6 +55,7 @@ from bot.channels.rendering import numbered_text, split_text
 from engine.conversation import Dispatcher
 from kernel.config import ChannelSettings
 from kernel.errors import describe
+from kernel.faults import PROGRAMMING_ERRORS
 from kernel.i18n import N_
 from kernel.messages import Attachment, ChannelInfo, ChatEvent, ChatKind, Inbound, Media, Reply
 from kernel.routes import Route
@@ -67,7 +68,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105  # a header name
 MAX_TEXT = 4096
-MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
 DELETE_BATCH = 100
 POLL_SECONDS = 25
@@ -134,7 +134,7 @@ class TelegramChannel(NetworkChannel):
         self._conflict_logged: float | None = None  # when the conflict was last logged
         self._conflict_announced = False  # logged, and polling again not logged yet
         self._officer_chats: set[str] = set()
-        self._info = ChannelInfo(CHANNEL, has_buttons=True, can_delete_messages=True,
+        self._info = ChannelInfo(CHANNEL, can_delete_messages=True,
                                  can_send_files=True, fetch=self._fetch)  # fmt: skip
 
     @property
@@ -623,6 +623,8 @@ class TelegramChannel(NetworkChannel):
             return Failure(Fault.TRANSIENT)
         if isinstance(exc, asyncio.CancelledError):
             raise exc
+        if isinstance(exc, PROGRAMMING_ERRORS):  # ours, not Telegram's (aiogram's are above)
+            return Failure(Fault.ERROR)
         return Failure(Fault.REJECTED)
 
 

@@ -40,6 +40,7 @@ from bot.channels.zalo_api import (
 from engine.conversation import Dispatcher
 from kernel.config import ChannelSettings
 from kernel.errors import describe
+from kernel.faults import PROGRAMMING_ERRORS
 from kernel.messages import Attachment, ChannelInfo, ChatKind, Inbound, Reply
 from kernel.routes import Route
 from storage.attachments import MAX_BYTES
@@ -68,7 +69,7 @@ class ZaloChannel(NetworkChannel):
         self.api = ZaloBotAPI(settings.token, api_base=settings.api_base,
                               request_timeout=POLL_SECONDS + 15)  # fmt: skip
         self._files: aiohttp.ClientSession | None = None
-        self._info = ChannelInfo(CHANNEL, has_buttons=False, can_delete_messages=False,
+        self._info = ChannelInfo(CHANNEL, can_delete_messages=False,
                                  fetch=self._fetch)  # fmt: skip
 
     @property
@@ -234,4 +235,6 @@ class ZaloChannel(NetworkChannel):
             raise exc
         if isinstance(exc, ZaloError):
             return Failure(Fault.REJECTED)
+        if isinstance(exc, PROGRAMMING_ERRORS):  # ours, not Zalo's: ZaloBotAPI's are above
+            return Failure(Fault.ERROR)
         return Failure(Fault.REJECTED)

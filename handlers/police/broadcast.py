@@ -26,6 +26,7 @@ from kernel.clock import utcnow
 from kernel.i18n import N_
 from kernel.messages import Button
 from storage import officers, triage, wards
+from storage.labels import BROADCAST_KIND_LABELS, label_of
 from storage.models import Broadcast, BroadcastStatus, Officer, OfficerRole, Ward
 
 router = Router("broadcast")
@@ -265,7 +266,7 @@ async def reject_pressed(ctx: Context, officer: Officer) -> None:
 async def _decide(ctx: Context, officer: Officer, number: int | None, *, approve: bool) -> None:
     """`number`: the broadcast's, as parse_id read it ("007" is #7); None when it is not one."""
     if number is None:
-        ctx.reply(ctx._("Usage: {usage}").format(usage="/approve 12 · /reject 12"))
+        ctx.reply(ctx._("Usage: {usage}").format(usage=ctx._("/approve NUMBER · /reject NUMBER")))
         return
     try:
         broadcast = await approval.decide(
@@ -335,5 +336,6 @@ async def _line(ctx: Context, broadcast: Broadcast) -> str:
     return ctx._("{mark} #{id} {kind}, {when}: {sent} of {total} delivered, {blocked} "
                  "blocked, {failed} failed").format(
         mark=STATUS.get(BroadcastStatus(broadcast.status), ""), id=broadcast.id,
-        kind=broadcast.kind, when=when, sent=done.sent, total=done.total,
+        kind=ctx._(label_of(BROADCAST_KIND_LABELS, broadcast.kind)), when=when,
+        sent=done.sent, total=done.total,
         blocked=done.blocked, failed=done.failed)  # fmt: skip

@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from engine.conversation import Context, Router
 from handlers.guards import officer_account, police, police_action
 from handlers.ids import parse_id, parse_typed_id
+from handlers.police import audit_text
 from handlers.resident.status import ask_reporter
 from handlers.start import home
-from kernel.categories import CATEGORIES, WHEN
+from kernel.categories import CATEGORIES, CATEGORY_WORDS, WHEN, category_for
 from kernel.clock import utcnow
 from kernel.i18n import N_
 from kernel.messages import Button, Media
@@ -26,25 +27,32 @@ from storage import officers, tips, triage, wards
 from storage.models import Officer, OfficerRole, Tip, TipStatus
 from storage.session import AsyncSession
 from storage.tips import EventKind
-from storage.triage import OUTCOME_LABELS, Outcome, TransitionRefused
+from storage.triage import (
+    OUTCOME_LABELS,
+    OUTCOME_WORDS,
+    STATUS_LABELS,
+    Outcome,
+    TransitionRefused,
+    outcome_for,
+)
 
 router = Router("triage")
 
 PAGE = 10
 PRIORITY_MARK = {1: "🔴", 2: "🟠", 3: "🟢"}
-STATUS_LABELS = {
-    TipStatus.NEW: N_("new"),
-    TipStatus.ACKNOWLEDGED: N_("acknowledged"),
-    TipStatus.ASSIGNED: N_("assigned"),
-    TipStatus.INVESTIGATING: N_("investigating"),
-    TipStatus.CLOSED: N_("closed"),
-}
-OUTCOMES = {
-    "confirmed": Outcome.CONFIRMED, "xacminh": Outcome.CONFIRMED, "dung": Outcome.CONFIRMED,
-    "unfounded": Outcome.UNFOUNDED, "khongco": Outcome.UNFOUNDED, "sai": Outcome.UNFOUNDED,
-    "duplicate": Outcome.DUPLICATE, "trung": Outcome.DUPLICATE,
-    "referred": Outcome.REFERRED, "chuyen": Outcome.REFERRED,
-}  # fmt: skip
+# How each command is used, with its placeholders in the reader's language.
+USAGE_TIP = N_("/tip CODE")
+USAGE_CLAIM = N_("/claim CODE")
+USAGE_ASSIGN = N_("/assign CODE OFFICER")
+USAGE_TRIAGE = N_("/triage CODE CATEGORY PRIORITY (1, 2 or 3)")
+USAGE_NOTE = N_("/note CODE TEXT")
+USAGE_ASK = N_("/ask CODE TEXT")
+USAGE_REPLY = N_("/reply CODE TEXT")
+USAGE_CLOSE = N_(
+    "/close CODE {confirmed}|{unfounded}|{referred}, or /close CODE {duplicate} OTHER-CODE"
+)
+USAGE_MERGE = N_("/merge CODE OTHER-CODE")
+USAGE_AUDIT = N_("/audit CODE")
 
 EVENT_LABELS = {
     EventKind.QUESTION: N_("Question to the reporter"),
@@ -78,7 +86,25 @@ def _split(args: str) -> tuple[str, str]:
 
 
 def _usage(ctx: Context, usage: str) -> None:
-    ctx.reply(ctx._("Usage: {usage}").format(usage=usage))
+    """`usage`: one of the USAGE_ messages, not yet translated."""
+    ctx.reply(ctx._("Usage: {usage}").format(usage=ctx._(usage).format(**_outcome_words(ctx))))
+
+
+def _outcome_words(ctx: Context) -> dict[str, str]:
+    """The word the reader types for each outcome: the Vietnamese one without accents, or
+    the stored value for a reader in English (both are accepted from everyone)."""
+    return {
+        outcome.value: words[0] if ctx.language == "vi" else outcome.value
+        for outcome, words in OUTCOME_WORDS.items()
+    }
+
+
+def _category_words(ctx: Context) -> str:
+    """One line per category: the word /triage takes for it, and what it means."""
+    return "\n".join(
+        f"• {words[0] if ctx.language == 'vi' else key}: {ctx._(CATEGORIES[key])}"
+        for key, words in CATEGORY_WORDS.items()
+    )
 
 
 # ---- help and the queue ----------------------------------------------------------------
@@ -105,7 +131,9 @@ async def help_police(ctx: Context, officer: Officer) -> None:
         ctx._("/note CODE TEXT: an internal note"),
         ctx._("/ask CODE TEXT: an anonymous question to the reporter"),
         ctx._("/reply CODE TEXT: a public answer the reporter sees"),
-        ctx._("/close CODE OUTCOME: confirmed, unfounded, duplicate OTHER-CODE, or referred"),
+        ctx._(
+            "/close CODE OUTCOME: {confirmed}, {unfounded}, {duplicate} OTHER-CODE, or {referred}"
+        ).format(**_outcome_words(ctx)),
         ctx._("/merge CODE OTHER-CODE: the same matter as another tip"),
         ctx._("/stats: the queue in numbers"),
         ctx._("/progress: drug-free residential groups against the targets"),
@@ -217,7 +245,7 @@ async def _group_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
 
 @police("tip", on=router)
 async def read_tip(ctx: Context, officer: Officer) -> None:
-    tip = await _tip_argument(ctx, officer, "/tip CODE")
+    tip = await _tip_argument(ctx, officer, USAGE_TIP)
     if tip is None:
         return
     services = ctx.services
@@ -341,7 +369,7 @@ async def _change(ctx: Context, officer: Officer, tip: Tip, to: str, **kwargs: o
 
 @police("claim", on=router)
 async def claim(ctx: Context, officer: Officer) -> None:
-    tip = await _tip_argument(ctx, officer, "/claim CODE")
+    tip = await _tip_argument(ctx, officer, USAGE_CLAIM)
     if tip is None:
         return
     if tip.assigned_officer_id == officer.id and tip.status in (
@@ -358,7 +386,7 @@ async def claim(ctx: Context, officer: Officer) -> None:
 async def assign(ctx: Context, officer: Officer) -> None:
     code, who = _split(ctx.args)
     if not code or not who:
-        _usage(ctx, "/assign CODE OFFICER")
+        _usage(ctx, USAGE_ASSIGN)
         return
     tip = await _tip(ctx, officer, code)
     if tip is None:
@@ -385,10 +413,12 @@ async def assign(ctx: Context, officer: Officer) -> None:
 
 @police("triage", on=router)
 async def set_triage(ctx: Context, officer: Officer) -> None:
+    # "/triage AB12CD3 mua bán 2": the category may be written in two words, with accents.
     parts = ctx.args.split()
-    if len(parts) != 3 or parts[1] not in CATEGORIES or parts[2] not in ("1", "2", "3"):
-        _usage(ctx, "/triage CODE CATEGORY PRIORITY")
-        ctx.reply(ctx._("Categories: {keys}").format(keys=", ".join(CATEGORIES)))
+    category = category_for(" ".join(parts[1:-1])) if len(parts) >= 3 else None
+    if category is None or parts[-1] not in ("1", "2", "3"):
+        _usage(ctx, USAGE_TRIAGE)
+        ctx.reply(ctx._("Categories:") + "\n" + _category_words(ctx))
         return
     tip = await _tip(ctx, officer, parts[0])
     if tip is None:
@@ -397,7 +427,7 @@ async def set_triage(ctx: Context, officer: Officer) -> None:
         ctx.reply(ctx._("Tip {code} is closed.").format(code=tip.code))
         return
     before = {"category": tip.category, "priority": tip.priority}
-    tip.category, tip.priority = parts[1], int(parts[2])
+    tip.category, tip.priority = category, int(parts[-1])
     await triage.acknowledge(ctx.session, ctx.services.vault, ctx.services.audit, tip, officer)
     await ctx.services.audit.append(
         ctx.session, "triage", ward_id=tip.ward_id, tip_id=tip.id, officer_id=officer.id,
@@ -439,7 +469,7 @@ async def _text_command(ctx: Context, officer: Officer, usage: str) -> tuple[Tip
 
 @police("note", on=router)
 async def note(ctx: Context, officer: Officer) -> None:
-    found = await _text_command(ctx, officer, "/note CODE TEXT")
+    found = await _text_command(ctx, officer, USAGE_NOTE)
     if found is None:
         return
     tip, text = found
@@ -455,7 +485,7 @@ async def note(ctx: Context, officer: Officer) -> None:
 
 @police("ask", on=router)
 async def ask(ctx: Context, officer: Officer) -> None:
-    found = await _text_command(ctx, officer, "/ask CODE TEXT")
+    found = await _text_command(ctx, officer, USAGE_ASK)
     if found is None:
         return
     tip, text = found
@@ -485,7 +515,7 @@ def _tell_reporter_apart(ctx: Context, tip: Tip) -> None:
 
 @police("reply", on=router)
 async def public_reply(ctx: Context, officer: Officer) -> None:
-    found = await _text_command(ctx, officer, "/reply CODE TEXT")
+    found = await _text_command(ctx, officer, USAGE_REPLY)
     if found is None:
         return
     tip, text = found
@@ -507,12 +537,12 @@ async def public_reply(ctx: Context, officer: Officer) -> None:
 @police("close", on=router)
 async def close(ctx: Context, officer: Officer) -> None:
     parts = ctx.args.split()
-    # "xác minh" or "xacminh", "duplicate AB12CD3": officers type what is quickest.
-    duplicate = len(parts) == 3 and OUTCOMES.get(search_key(parts[1])) == Outcome.DUPLICATE
+    # "xác minh" or "xacminh", "Trùng AB12CD3": officers type what is quickest.
+    duplicate = len(parts) == 3 and outcome_for(parts[1]) == Outcome.DUPLICATE
     words = parts[1:2] if duplicate else parts[1:]
-    outcome = OUTCOMES.get(search_key(" ".join(words)).replace(" ", "")) if words else None
+    outcome = outcome_for(" ".join(words)) if words else None
     if outcome is None or (outcome == Outcome.DUPLICATE) != duplicate:
-        _usage(ctx, "/close CODE confirmed|unfounded|referred, /close CODE duplicate OTHER-CODE")
+        _usage(ctx, USAGE_CLOSE)
         return
     tip = await _tip(ctx, officer, parts[0])
     if tip is None:
@@ -533,7 +563,7 @@ async def close(ctx: Context, officer: Officer) -> None:
 async def merge(ctx: Context, officer: Officer) -> None:
     parts = ctx.args.split()
     if len(parts) != 2:
-        _usage(ctx, "/merge CODE OTHER-CODE")
+        _usage(ctx, USAGE_MERGE)
         return
     tip = await _tip(ctx, officer, parts[0])
     if tip is not None:
@@ -592,19 +622,18 @@ async def show_stats(ctx: Context, officer: Officer) -> None:
 
 @police("audit", commander=True, on=router)
 async def audit_history(ctx: Context, officer: Officer) -> None:
-    tip = await _tip_argument(ctx, officer, "/audit CODE")
+    tip = await _tip_argument(ctx, officer, USAGE_AUDIT)
     if tip is None:
         return
     entries = await ctx.services.audit.history(ctx.session, tip.id)
-    labels = {o.id: o.label for o in await triage.ward_officers(ctx.session, officer.ward_id)}
-    lines = [ctx._("History of tip {code}:").format(code=tip.code)]
-    zone = ctx.services.settings.zone
+    names = {o.id: o.label for o in await triage.ward_officers(ctx.session, officer.ward_id)}
+    codes: dict[int, str] = {}
     for entry in entries:
-        who = labels.get(
-            entry.officer_id or 0,
-            ctx._("system") if entry.officer_id is None else f"#{entry.officer_id}",
-        )
-        detail = " ".join(f"{k}={v}" for k, v in sorted(entry.detail.items()))
-        when = entry.created_at.astimezone(zone)
-        lines.append(f"{when:%d/%m %H:%M} {who}: {entry.action} {detail}".rstrip())
+        into = (entry.detail or {}).get("into")
+        if entry.action == "merge" and isinstance(into, int) and into not in codes:
+            other = await tips.get_tip(ctx.session, into)
+            codes[into] = other.code if other is not None else "-"
+    zone = ctx.services.settings.zone
+    lines = [ctx._("History of tip {code}:").format(code=tip.code)]
+    lines += [audit_text.line(ctx._, entry, zone, names, codes) for entry in entries]
     ctx.reply("\n".join(lines))
