@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.clock import utcnow
 from kernel.routes import Route
+from kernel.tip_sources import TipSource
 from storage.crypto import RecordCipher, RecordRef, Vault, WrappedKey
 from storage.models import Tip, TipAttachment, TipEvent, TipStatus, floor_hour
 from storage.receipts import (
@@ -131,6 +132,7 @@ class Submission:
     urgent: bool = False
     language: str = "vi"
     attachments: Sequence[NewAttachment] = field(default=(), repr=False)
+    source: TipSource = TipSource.BOT
 
     def to_payload(self) -> dict[str, Any]:
         return {
@@ -146,6 +148,7 @@ class Submission:
             "priority": self.priority,
             "urgent": self.urgent,
             "language": self.language,
+            "source": str(self.source),
             "attachments": [
                 {"kind": a.kind, "mime_type": a.mime_type, "data": _b64(a.data)}
                 for a in self.attachments
@@ -166,6 +169,8 @@ class Submission:
             priority=int(data["priority"]),
             urgent=bool(data["urgent"]),
             language=str(data["language"]),
+            # Drops sealed before sources were recorded are all the bot's.
+            source=TipSource(data.get("source", TipSource.BOT)),
             attachments=tuple(
                 NewAttachment(a["kind"], a["mime_type"], _unb64(a["data"]))
                 for a in data["attachments"]
@@ -225,6 +230,7 @@ async def create_tip(session: AsyncSession, vault: Vault, submission: Submission
         urgent=s.urgent,
         status=TipStatus.NEW,
         language=s.language,
+        source=s.source,
         created_at=hour,
         updated_at=hour,
     )
