@@ -13,7 +13,7 @@ from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("bot", "handlers", "reports", "broadcasts", "engine", "campaign", "storage", "kernel")
-LOCALES = ROOT / "bot" / "locale"
+LOCALES = ROOT / "kernel" / "locale"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 
 
