@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.clock import utcnow
+from kernel.i18n import N_
 from kernel.routes import Route
 from kernel.tip_sources import TipSource
 from storage.crypto import RecordCipher, RecordRef, Vault, WrappedKey
@@ -42,6 +43,18 @@ class EventKind(StrEnum):
     ADDITION = "addition"  # more information from the reporter
     CONTACT_STOPPED = "contact_stopped"
 
+
+# What each event is called in a tip's history, to the police.
+EVENT_LABELS: dict[str, str] = {
+    EventKind.SUBMITTED: N_("Received"),
+    EventKind.STATUS: N_("State changed"),
+    EventKind.CONTACT_STOPPED: N_("The reporter stopped all contact"),
+    EventKind.QUESTION: N_("Question to the reporter"),
+    EventKind.ANSWER: N_("Reporter's answer"),
+    EventKind.ADDITION: N_("Reporter added"),
+    EventKind.REPLY: N_("Public answer"),
+    EventKind.NOTE: N_("Note"),
+}
 
 # What the reporter sees when checking a tip; notes stay with the police.
 REPORTER_VISIBLE = frozenset(
@@ -358,6 +371,19 @@ async def timeline(session: AsyncSession, vault: Vault, tip: Tip) -> list[Timeli
         select(TipEvent)
         .where(TipEvent.tip_id == tip.id, TipEvent.kind.in_(REPORTER_VISIBLE))
         .order_by(TipEvent.id)
+    )
+    return [
+        TimelineEntry(
+            e.id, e.kind, e.created_at, e.to_status, read_event_body(vault, tip, e), e.reply_to_id
+        )
+        for e in events
+    ]
+
+
+async def everything(session: AsyncSession, vault: Vault, tip: Tip) -> list[TimelineEntry]:
+    """The whole history, notes of the police included, oldest first: for the case file."""
+    events = await session.scalars(
+        select(TipEvent).where(TipEvent.tip_id == tip.id).order_by(TipEvent.id)
     )
     return [
         TimelineEntry(

@@ -56,6 +56,15 @@ class Outcome(StrEnum):
     REFERRED = "referred"
 
 
+# What a state is called, to the police (a reporter is told it in words of their own).
+STATUS_LABELS: dict[str, str] = {
+    TipStatus.NEW: N_("new"),
+    TipStatus.ACKNOWLEDGED: N_("acknowledged"),
+    TipStatus.ASSIGNED: N_("assigned"),
+    TipStatus.INVESTIGATING: N_("investigating"),
+    TipStatus.CLOSED: N_("closed"),
+}
+
 # What an outcome is called, to the police and to the reporter alike (keyed by the
 # stored string, which each Outcome is).
 OUTCOME_LABELS: dict[str, str] = {

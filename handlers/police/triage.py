@@ -25,34 +25,19 @@ from kernel.search_keys import search_key
 from storage import officers, tips, triage, wards
 from storage.models import Officer, OfficerRole, Tip, TipStatus
 from storage.session import AsyncSession
-from storage.tips import EventKind
-from storage.triage import OUTCOME_LABELS, Outcome, TransitionRefused
+from storage.tips import EVENT_LABELS, EventKind
+from storage.triage import OUTCOME_LABELS, STATUS_LABELS, Outcome, TransitionRefused
 
 router = Router("triage")
 
 PAGE = 10
 PRIORITY_MARK = {1: "🔴", 2: "🟠", 3: "🟢"}
-STATUS_LABELS = {
-    TipStatus.NEW: N_("new"),
-    TipStatus.ACKNOWLEDGED: N_("acknowledged"),
-    TipStatus.ASSIGNED: N_("assigned"),
-    TipStatus.INVESTIGATING: N_("investigating"),
-    TipStatus.CLOSED: N_("closed"),
-}
 OUTCOMES = {
     "confirmed": Outcome.CONFIRMED, "xacminh": Outcome.CONFIRMED, "dung": Outcome.CONFIRMED,
     "unfounded": Outcome.UNFOUNDED, "khongco": Outcome.UNFOUNDED, "sai": Outcome.UNFOUNDED,
     "duplicate": Outcome.DUPLICATE, "trung": Outcome.DUPLICATE,
     "referred": Outcome.REFERRED, "chuyen": Outcome.REFERRED,
 }  # fmt: skip
-
-EVENT_LABELS = {
-    EventKind.QUESTION: N_("Question to the reporter"),
-    EventKind.ANSWER: N_("Reporter's answer"),
-    EventKind.ADDITION: N_("Reporter added"),
-    EventKind.REPLY: N_("Public answer"),
-    EventKind.NOTE: N_("Note"),
-}
 
 
 async def _tip(ctx: Context, officer: Officer, code_text: str) -> Tip | None:
