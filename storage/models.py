@@ -459,6 +459,22 @@ class AreaAssignment(Base):
     deputy_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"))
 
 
+class ReportRemarks(Base):
+    """What the commander writes into a period's report: difficulties, obstacles and
+    proposals ("khó khăn, vướng mắc, đề xuất"), before the PDF is made. The ward's own
+    words about its work, not about a tip or a person."""
+
+    __tablename__ = "report_remarks"
+    __table_args__ = (UniqueConstraint("ward_id", "period", name="uq_report_remarks_period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("wards.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(10))  # 2026-11, 2026-Q3, 2026-H1, 2026
+    text: Mapped[str] = mapped_column(Text)
+    written_by: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class AwarenessMessage(Base):
     """One awareness message of the content library (shipped in broadcasts/library.toml
     or written by the ward). Public information: nothing here is secret."""

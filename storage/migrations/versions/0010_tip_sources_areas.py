@@ -1,4 +1,4 @@
-"""tips.source, tip boxes and boards, box openings, area officers
+"""tips.source, tip boxes and boards, box openings, area officers, report remarks
 
 Revision ID: 0010
 Revises: 0009
@@ -52,9 +52,23 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["deputy_id"], ["officers.id"], ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("group_id"),
     )
+    op.create_table(
+        "report_remarks",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("ward_id", sa.Integer(), nullable=False),
+        sa.Column("period", sa.String(length=10), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("written_by", sa.Integer(), nullable=True),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["ward_id"], ["wards.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["written_by"], ["officers.id"], ondelete="SET NULL"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("ward_id", "period", name="uq_report_remarks_period"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("report_remarks")
     op.drop_table("area_officers")
     op.drop_index("ix_box_openings_group_id", table_name="box_openings")
     op.drop_table("box_openings")
