@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from kernel.tip_sources import TipSource
-from reports.figures import Share
+from reports.figures import Share, sum_shares
 
 
 class Deadline(StrEnum):
@@ -116,8 +116,8 @@ def compute(rows: Iterable[TipTimes], start: datetime, end: datetime, as_of: dat
     return Indicator(
         by_source=by_source,
         received=sum(f.received for f in by_source),
-        received_on_time=_sum(f.received_on_time for f in by_source),
-        handled_on_time=_sum(f.handled_on_time for f in by_source),
+        received_on_time=sum_shares(f.received_on_time for f in by_source),
+        handled_on_time=sum_shares(f.handled_on_time for f in by_source),
         misses=tuple(sorted(misses, key=lambda m: m.late_by, reverse=True)),
         outcomes=outcomes,
     )
@@ -146,11 +146,3 @@ def _source(raw: str) -> TipSource:
         return TipSource(raw)
     except ValueError:
         return TipSource.BOT
-
-
-def _sum(shares: Iterable[Share]) -> Share:
-    parts = wholes = 0
-    for share in shares:
-        parts += share.part
-        wholes += share.whole
-    return Share(parts, wholes)
