@@ -8,6 +8,7 @@ others are withheld ("x") that no masked count can be worked out from the total.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -112,6 +113,15 @@ class Share:
     def shown(self) -> str:
         """As printed in the report: a dash when there was nothing to count."""
         return "—" if self.whole == 0 else str(self)
+
+
+def sum_shares(shares: Iterable[Share]) -> Share:
+    """The parts over the wholes: 9 of 10 and 1 of 2 make 10 of 12."""
+    parts = wholes = 0
+    for share in shares:
+        parts += share.part
+        wholes += share.whole
+    return Share(parts, wholes)
 
 
 @dataclass(frozen=True)

@@ -213,6 +213,8 @@ class Tip(Base):
     ack_escalated_at: Mapped[datetime | None] = mapped_column(MinuteUTC)
     close_escalated_at: Mapped[datetime | None] = mapped_column(MinuteUTC)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tips.id", ondelete="SET NULL"))
+    # kernel/tip_sources.py: the bot, or what an officer recorded (hotline, tip box…).
+    source: Mapped[str] = mapped_column(String(16), default="bot", server_default="bot")
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     sealed_content: Mapped[bytes | None] = mapped_column(LargeBinary)
     sealed_route: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -412,6 +414,65 @@ class GroupChat(Base):
     )
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     inactive_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TipPoints(Base):
+    """A residential group's tip box ("hòm thư tố giác") and posted board of hotline
+    numbers, and since when (seed 001, mục III.1). No row: neither is known."""
+
+    __tablename__ = "tip_points"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("residential_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    box_since: Mapped[date | None] = mapped_column(Date)
+    board_since: Mapped[date | None] = mapped_column(Date)
+
+
+class BoxOpening(Base):
+    """One opening of a group's tip box: when, by whom (as written: often a TDP leader
+    with the area officer), and how many tips were in it, none included. The tips found
+    are recorded as tips of source "tip_box"."""
+
+    __tablename__ = "box_openings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("residential_groups.id", ondelete="CASCADE"), index=True
+    )
+    opened_on: Mapped[date] = mapped_column(Date)
+    opened_by: Mapped[str] = mapped_column(String(120))
+    tips_found: Mapped[int] = mapped_column(Integer)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"))
+
+
+class AreaAssignment(Base):
+    """The area officer (cảnh sát khu vực) of a residential group and their deputy: a new
+    tip of the group goes to them first ("rõ người, rõ việc", seed 003)."""
+
+    __tablename__ = "area_officers"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("residential_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"))
+    deputy_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"))
+
+
+class ReportRemarks(Base):
+    """What the commander writes into a period's report: difficulties, obstacles and
+    proposals ("khó khăn, vướng mắc, đề xuất"), before the PDF is made. The ward's own
+    words about its work, not about a tip or a person."""
+
+    __tablename__ = "report_remarks"
+    __table_args__ = (UniqueConstraint("ward_id", "period", name="uq_report_remarks_period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("wards.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(10))  # 2026-11, 2026-Q3, 2026-H1, 2026
+    text: Mapped[str] = mapped_column(Text)
+    written_by: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AwarenessMessage(Base):

@@ -69,3 +69,39 @@ async def subscribed_on_at(
             )
         )
     ).all()
+
+
+async def tip_deadlines(
+    session: AsyncSession, ward_id: int, start: datetime, end: datetime
+) -> Sequence[
+    Row[
+        str,
+        datetime,
+        datetime | None,
+        datetime | None,
+        datetime | None,
+        datetime | None,
+        str | None,
+    ]
+]:
+    """(source, received, acknowledged at, acknowledgement due, closed at, close due,
+    outcome) of every tip that counts for the indicator of [start, end): received in it,
+    closed in it, or whose closing deadline fell in it."""
+    return (
+        await session.execute(
+            select(
+                Tip.source,
+                Tip.created_at,
+                Tip.acknowledged_at,
+                Tip.ack_due_at,
+                Tip.closed_at,
+                Tip.close_due_at,
+                Tip.outcome,
+            ).where(
+                Tip.ward_id == ward_id,
+                ((Tip.created_at >= start) & (Tip.created_at < end))
+                | ((Tip.closed_at >= start) & (Tip.closed_at < end))
+                | ((Tip.close_due_at >= start) & (Tip.close_due_at < end)),
+            )
+        )
+    ).all()

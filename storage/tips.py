@@ -14,7 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.clock import utcnow
+from kernel.i18n import N_
 from kernel.routes import Route
+from kernel.tip_sources import TipSource
 from storage.crypto import RecordCipher, RecordRef, Vault, WrappedKey
 from storage.models import Tip, TipAttachment, TipEvent, TipStatus, floor_hour
 from storage.receipts import (
@@ -41,6 +43,18 @@ class EventKind(StrEnum):
     ADDITION = "addition"  # more information from the reporter
     CONTACT_STOPPED = "contact_stopped"
 
+
+# What each event is called in a tip's history, to the police.
+EVENT_LABELS: dict[str, str] = {
+    EventKind.SUBMITTED: N_("Received"),
+    EventKind.STATUS: N_("State changed"),
+    EventKind.CONTACT_STOPPED: N_("The reporter stopped all contact"),
+    EventKind.QUESTION: N_("Question to the reporter"),
+    EventKind.ANSWER: N_("Reporter's answer"),
+    EventKind.ADDITION: N_("Reporter added"),
+    EventKind.REPLY: N_("Public answer"),
+    EventKind.NOTE: N_("Note"),
+}
 
 # What the reporter sees when checking a tip; notes stay with the police.
 REPORTER_VISIBLE = frozenset(
@@ -131,6 +145,7 @@ class Submission:
     urgent: bool = False
     language: str = "vi"
     attachments: Sequence[NewAttachment] = field(default=(), repr=False)
+    source: TipSource = TipSource.BOT
 
     def to_payload(self) -> dict[str, Any]:
         return {
@@ -146,6 +161,7 @@ class Submission:
             "priority": self.priority,
             "urgent": self.urgent,
             "language": self.language,
+            "source": str(self.source),
             "attachments": [
                 {"kind": a.kind, "mime_type": a.mime_type, "data": _b64(a.data)}
                 for a in self.attachments
@@ -166,6 +182,8 @@ class Submission:
             priority=int(data["priority"]),
             urgent=bool(data["urgent"]),
             language=str(data["language"]),
+            # Drops sealed before sources were recorded are all the bot's.
+            source=TipSource(data.get("source", TipSource.BOT)),
             attachments=tuple(
                 NewAttachment(a["kind"], a["mime_type"], _unb64(a["data"]))
                 for a in data["attachments"]
@@ -225,6 +243,7 @@ async def create_tip(session: AsyncSession, vault: Vault, submission: Submission
         urgent=s.urgent,
         status=TipStatus.NEW,
         language=s.language,
+        source=s.source,
         created_at=hour,
         updated_at=hour,
     )
@@ -352,6 +371,19 @@ async def timeline(session: AsyncSession, vault: Vault, tip: Tip) -> list[Timeli
         select(TipEvent)
         .where(TipEvent.tip_id == tip.id, TipEvent.kind.in_(REPORTER_VISIBLE))
         .order_by(TipEvent.id)
+    )
+    return [
+        TimelineEntry(
+            e.id, e.kind, e.created_at, e.to_status, read_event_body(vault, tip, e), e.reply_to_id
+        )
+        for e in events
+    ]
+
+
+async def everything(session: AsyncSession, vault: Vault, tip: Tip) -> list[TimelineEntry]:
+    """The whole history, notes of the police included, oldest first: for the case file."""
+    events = await session.scalars(
+        select(TipEvent).where(TipEvent.tip_id == tip.id).order_by(TipEvent.id)
     )
     return [
         TimelineEntry(

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import NewType
@@ -24,6 +24,7 @@ from kernel.clock import utcnow
 from kernel.i18n import N_
 from kernel.routes import Route
 from kernel.search_keys import word_key
+from kernel.tip_sources import TipSource
 from storage import tips
 from storage.audit import AuditLog
 from storage.crypto import Vault
@@ -31,7 +32,8 @@ from storage.keyring import Keyring
 from storage.models import Digest, Officer, OfficerRole, OfficerStatus, Tip, TipStatus
 from storage.officers import add_officer, bind_account
 from storage.pseudonyms import Pseudonym
-from storage.receipts import ALPHABET, parse_code
+from storage.receipts import ALPHABET, ReceiptHasher, parse_code
+from storage.tips import Receipt
 
 InviteCode = NewType("InviteCode", str)
 INVITE_CHARS = 10  # 50 bits, for 24 hours, one use
@@ -378,3 +380,84 @@ async def claim_digest(session: AsyncSession, ward_id: int, day: date) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+# ---- tips the police record --------------------------------------------------------------
+
+OLDEST_RECEIVED = timedelta(days=92)
+
+
+@dataclass(frozen=True)
+class Received:
+    """A tip told to the police another way (by phone, in a tip box, in person, through
+    VNeID or another agency), as an officer records it. No reporter identifier is
+    asked for or kept: `content` is what was reported, sealed like a resident's tip."""
+
+    ward_id: int
+    group_id: int | None
+    source: TipSource
+    category: str
+    urgent: bool
+    content: dict[str, str] = field(repr=False)
+    received_at: datetime
+
+
+class RecordRefused(ValueError):
+    """`reason` in English, for the caller's own translated sentence."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def record_received(
+    session: AsyncSession,
+    vault: Vault,
+    hasher: ReceiptHasher,
+    audit: AuditLog,
+    sla: Sla,
+    officer: Officer,
+    received: Received,
+) -> tuple[Tip, Receipt]:
+    """Store the tip with a code and receipt like any other, deadlines counted from when
+    it was received, and acknowledged then by the officer who received it (the police
+    had it in hand). The receipt lets a person who reported in person follow it in the
+    bot, anonymously."""
+    now = utcnow()
+    at = received.received_at.astimezone(UTC)
+    if received.source == TipSource.BOT:
+        raise RecordRefused("the bot's own tips are not recorded by hand")
+    if received.ward_id != officer.ward_id:
+        raise RecordRefused("another ward")
+    if at > now + timedelta(minutes=5) or at < now - OLDEST_RECEIVED:
+        raise RecordRefused("received more than 92 days ago or in the future")
+    if not received.content.get("what", "").strip():
+        raise RecordRefused("no content")
+    receipt, secret_hash = await tips.new_receipt(session, hasher)
+    submission = tips.Submission(
+        ward_id=received.ward_id,
+        group_id=received.group_id,
+        category=received.category,
+        content=dict(received.content),
+        route=None,
+        code=receipt.code,
+        secret_hash=secret_hash,
+        submitted_at=min(at, now),
+        priority=1 if received.urgent else 2,
+        urgent=received.urgent,
+        source=received.source,
+    )
+    tip = await tips.create_tip(session, vault, submission)
+    set_deadlines(tip, sla, submission.submitted_at)
+    await audit.append(
+        session,
+        "recorded",
+        ward_id=tip.ward_id,
+        tip_id=tip.id,
+        officer_id=officer.id,
+        detail={"source": str(tip.source), "category": tip.category, "urgent": tip.urgent},
+    )
+    await change_status(session, vault, audit, tip, TipStatus.ACKNOWLEDGED, officer)
+    tip.acknowledged_at = submission.submitted_at
+    await session.flush()
+    return tip, receipt

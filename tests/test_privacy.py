@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import date
 
 from sqlalchemy import func, select
 
 from bot.app import open_app
 from engine.conversation import Dispatcher
 from handlers import build_routers, fallback
+from kernel.clock import utcnow
 from kernel.messages import ChatKind
 from kernel.routes import Route
-from storage import officers, pledges, tips, wards
+from kernel.tip_sources import TipSource
+from storage import areas, officers, pledges, tip_boxes, tips, triage, wards
 from storage.models import OfficerRole, QuizAnswer
 from storage.tips import read_content, read_event_body, read_route
 from tests.helpers import Chat, leaks, needles, raw_database_bytes, stored_tip, survey
@@ -33,11 +36,12 @@ async def test_raw_database_bytes_hold_no_identifiers_or_tip_text(settings, capl
     tip_place = f"quán karaoke Hoa Hồng {tag}"
     draft_text = f"Trần Văn Bình {tag}"
     note_text = f"đã xác minh, đối tượng Lê Văn C {tag}"
+    hotline_text = f"gọi điện báo: kho hàng sau chợ Đôn {tag}"
     phone = f"09{secrets.randbelow(10**8):08d}"
     secret_values = needles(
         telegram_user=telegram_user, group_user=group_user, officer_chat=officer_chat,
         console_name=console_name, tip_text=tip_text, tip_place=tip_place,
-        draft_text=draft_text, note_text=note_text, phone=phone,
+        draft_text=draft_text, note_text=note_text, phone=phone, hotline_text=hotline_text,
     )  # fmt: skip
 
     caplog.set_level(logging.DEBUG)
@@ -86,6 +90,22 @@ async def test_raw_database_bytes_hold_no_identifiers_or_tip_text(settings, capl
                 actor_officer_id=officer.id, to_status="acknowledged",
             )  # fmt: skip
             tip_id, event_id = tip.id, event.id
+            # A tip told by phone, recorded by the officer, and the group's tip box.
+            await triage.record_received(
+                session, app.services.vault, app.services.receipts, app.services.audit,
+                app.services.sla, officer,
+                triage.Received(
+                    ward_id=ward.id, group_id=group.id, source=TipSource.HOTLINE,
+                    category="dealing", urgent=False, content={"what": hotline_text},
+                    received_at=utcnow(),
+                ),
+            )  # fmt: skip
+            await tip_boxes.set_points(session, group, box_since=date(2026, 1, 1), board_since=None)
+            await tip_boxes.record_opening(
+                session, group, opened_on=date(2026, 2, 1), opened_by="CSKV và tổ trưởng",
+                tips_found=1, recorded_by=officer, today=date(2026, 2, 2),
+            )  # fmt: skip
+            await areas.set_area(session, group, officer)
 
         # The same resident takes part in the campaign: subscribes, pledges, answers the
         # quiz. Each is kept under its own pseudonym, none under the account.

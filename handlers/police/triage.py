@@ -26,7 +26,7 @@ from notices import tell_reporter
 from storage import officers, tips, triage, wards
 from storage.models import Officer, OfficerRole, Tip, TipStatus
 from storage.session import AsyncSession
-from storage.tips import EventKind
+from storage.tips import EVENT_LABELS, EventKind
 from storage.triage import (
     OUTCOME_LABELS,
     OUTCOME_WORDS,
@@ -53,14 +53,6 @@ USAGE_CLOSE = N_(
 )
 USAGE_MERGE = N_("/merge CODE OTHER-CODE")
 USAGE_AUDIT = N_("/audit CODE")
-
-EVENT_LABELS = {
-    EventKind.QUESTION: N_("Question to the reporter"),
-    EventKind.ANSWER: N_("Reporter's answer"),
-    EventKind.ADDITION: N_("Reporter added"),
-    EventKind.REPLY: N_("Public answer"),
-    EventKind.NOTE: N_("Note"),
-}
 
 
 async def _tip(ctx: Context, officer: Officer, code_text: str) -> Tip | None:
