@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot import cli_broadcasts, cli_campaign
+from bot import cli_broadcasts, cli_campaign, cli_tips
 from bot.app import App
 from bot.channels import console
 from bot.cli_common import (
@@ -215,6 +215,7 @@ def _parser(_: Callable[[str], str]) -> argparse.ArgumentParser:
     tips.add_parser(
         "shred-expired", help=_("destroy the content of tips closed longer than the retention")
     ).set_defaults(handler=cmd_tips_shred)
+    cli_tips.add_commands(commands, tips, command, _)
 
     tdp = commands.add_parser("tdp", help=_("residential groups (TDP)")).add_subparsers(
         metavar=_("ACTION")

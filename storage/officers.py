@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.clock import utcnow
 from kernel.routes import Route
+from kernel.search_keys import search_key
 from storage.crypto import RecordRef, Vault, WrappedKey
 from storage.models import Officer, OfficerRole, OfficerStatus
 from storage.pseudonyms import Pseudonym
@@ -81,3 +82,17 @@ async def revoke(session: AsyncSession, officer: Officer) -> None:
 
 async def get_officer(session: AsyncSession, officer_id: int) -> Officer | None:
     return await session.get(Officer, officer_id)
+
+
+async def matching(session: AsyncSession, ward_id: int, text: str) -> Sequence[Officer]:
+    """The ward's active officers that `text` names: by number (their id) or by label,
+    accents and case aside."""
+    wanted = text.strip()
+    number = int(wanted) if wanted.isascii() and wanted.isdecimal() and len(wanted) <= 10 else 0
+    key = search_key(wanted)
+    rows = await session.scalars(
+        select(Officer)
+        .where(Officer.ward_id == ward_id, Officer.status == OfficerStatus.ACTIVE)
+        .order_by(Officer.id)
+    )
+    return [o for o in rows.all() if o.id == number or (key and search_key(o.label) == key)]

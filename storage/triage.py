@@ -416,18 +416,18 @@ async def record_received(
     hasher: ReceiptHasher,
     audit: AuditLog,
     sla: Sla,
-    officer: Officer,
+    officer: Officer | None,
     received: Received,
 ) -> tuple[Tip, Receipt]:
     """Store the tip with a code and receipt like any other, deadlines counted from when
     it was received, and acknowledged then by the officer who received it (the police
     had it in hand). The receipt lets a person who reported in person follow it in the
-    bot, anonymously."""
+    bot, anonymously. `officer` None: entered by the ward's operator (`wardbot tips add`)."""
     now = utcnow()
     at = received.received_at.astimezone(UTC)
     if received.source == TipSource.BOT:
         raise RecordRefused("the bot's own tips are not recorded by hand")
-    if received.ward_id != officer.ward_id:
+    if officer is not None and received.ward_id != officer.ward_id:
         raise RecordRefused("another ward")
     if at > now + timedelta(minutes=5) or at < now - OLDEST_RECEIVED:
         raise RecordRefused("received more than 92 days ago or in the future")
@@ -454,7 +454,7 @@ async def record_received(
         "recorded",
         ward_id=tip.ward_id,
         tip_id=tip.id,
-        officer_id=officer.id,
+        officer_id=officer.id if officer else None,
         detail={"source": str(tip.source), "category": tip.category, "urgent": tip.urgent},
     )
     await change_status(session, vault, audit, tip, TipStatus.ACKNOWLEDGED, officer)
