@@ -17,6 +17,7 @@ from bot.cli_common import CommandError, Translate, on_app, the_group, the_ward
 from kernel.categories import category_for
 from kernel.config import Settings
 from kernel.tip_sources import RECORDED_BY_OFFICERS, TipSource
+from notices.police import notify_new_tip
 from storage import areas, officers, tip_boxes, triage, wards
 from storage.areas import AreaRefused
 from storage.models import Ward
@@ -135,6 +136,8 @@ async def cmd_tips_add(app: App, args: argparse.Namespace, settings: Settings, _
                 )
             except RecordRefused as refused:
                 raise CommandError(_where(row, _) + _refusal(refused.reason, _)) from None
+        for tip, _receipt in recorded:
+            await notify_new_tip(session, s, tip)  # its area officer first, as any tip
     print(
         _(
             "{n} tips recorded. Give a receipt only to the person who reported it, if they "

@@ -14,7 +14,7 @@ from engine.delivery import enqueue_reply
 from engine.services import Services
 from kernel.categories import CATEGORIES
 from kernel.i18n import N_
-from storage import officers, triage, wards
+from storage import areas, officers, triage, wards
 from storage.models import (
     Broadcast,
     Officer,
@@ -27,10 +27,11 @@ from storage.session import AsyncSession
 
 
 async def notify_new_tip(session: AsyncSession, services: Services, tip: Tip) -> int:
-    """Tell the ward's officers a tip arrived: its category, group, priority and code,
-    never its content. Urgent tips reach the commander too."""
-    roles = [OfficerRole.OFFICER, OfficerRole.COMMANDER] if tip.urgent else [OfficerRole.OFFICER]
-    recipients = await triage.ward_officers(session, tip.ward_id, roles=roles)
+    """Tell who should take the tip that it arrived: its category, group, priority and
+    code, never its content. A group's tip goes to its area officer and deputy (urgent
+    ones to the commanders too); any other tip to every officer on duty, commanders
+    included (storage/areas.py)."""
+    recipients = (await areas.new_tip_recipients(session, tip)).officers
     _ = services.translator.get(services.settings.default_language).gettext
     group = await wards.get_group(session, tip.group_id) if tip.group_id else None
     text = (_("🚨 URGENT tip {code}") if tip.urgent else _("🆕 New tip {code}")).format(
@@ -102,16 +103,22 @@ async def escalate_overdue(session: AsyncSession, services: Services, now: datet
         *((t, "ack") for t in await triage.overdue_acknowledgements(session, now)),
         *((t, "close") for t in await triage.overdue_closures(session, now)),
     ]:
+        told = await triage.ward_officers(session, tip.ward_id, roles=[OfficerRole.COMMANDER])
         if kind == "ack":
             tip.ack_escalated_at = now
             text = _("⏰ Tip {code} was not acknowledged in time. /tip {code}")
+            if (await areas.new_tip_recipients(session, tip)).area:
+                # Its area officer did not take it: now everyone on duty is asked to.
+                told = await areas.everyone_on_duty(session, tip.ward_id)
+                text = _(
+                    "⏰ Tip {code} was not acknowledged in time by its area officer: "
+                    "whoever is on duty, please take it. /tip {code}"
+                )
         else:
             tip.close_escalated_at = now
             text = _("⏰ Tip {code} is past its closing deadline. /tip {code}")
-        for commander in await triage.ward_officers(
-            session, tip.ward_id, roles=[OfficerRole.COMMANDER]
-        ):
-            route = officers.read_route(services.vault, commander)
+        for person in told:
+            route = officers.read_route(services.vault, person)
             if route is not None:
                 await enqueue_reply(session, services, route, text.format(code=tip.code))
         await services.audit.append(
@@ -142,9 +149,12 @@ async def send_digests(session: AsyncSession, services: Services, now: datetime)
             "☀ Morning digest for {ward}: {open} open tips ({new} new), {overdue} not "
             "acknowledged in time, {late} past the closing deadline. /queue"
         ).format(
-            ward=ward.name, open=open_count, new=numbers.by_status.get(TipStatus.NEW, 0),
-            overdue=numbers.overdue_ack, late=numbers.overdue_close,
-        )  # fmt: skip
+            ward=ward.name,
+            open=open_count,
+            new=numbers.by_status.get(TipStatus.NEW, 0),
+            overdue=numbers.overdue_ack,
+            late=numbers.overdue_close,
+        )
         audit_line = (
             _("🔒 Audit log: last entry {id}, MAC {mac}").format(id=head.id, mac=head.short)
             if head is not None

@@ -3,13 +3,25 @@ would: tips from every source with their receipts, area officers, tip boxes."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import select, update
 
 from bot.app import App
+from bot.jobs import police_tick
+from kernel.clock import utcnow
 from kernel.tip_sources import TipSource
 from storage import areas, tip_boxes, tips
 from storage.models import AuditEntry, OfficerRole, Tip, TipStatus
-from tests.helpers import add_phu_lien, enrol, group_id, leaks, needles, raw_database_bytes
+from tests.helpers import (
+    add_phu_lien,
+    enrol,
+    group_id,
+    leaks,
+    needles,
+    outbox_for,
+    raw_database_bytes,
+)
 
 WHAT = "Bà bán nước đầu ngõ 12 nói có người lạ giao hàng đêm thứ bảy"
 
@@ -125,3 +137,31 @@ async def test_area_officers_and_tip_boxes_from_the_command_line(app: App, wardb
         )
     shown = await wardbot("box", "list")
     assert "Nam Hải\tsince 05/01/2026\tnone\t" in shown.out
+
+
+async def test_a_groups_tip_goes_to_its_area_officer_then_to_everyone(app: App, wardbot) -> None:
+    ward = await add_phu_lien(app)
+    await enrol(app, ward, OfficerRole.OFFICER, "area-1", "CSKV Lan")
+    await enrol(app, ward, OfficerRole.OFFICER, "other-1", "Trinh sát Minh")
+    await enrol(app, ward, OfficerRole.COMMANDER, "boss-1", "Trưởng CA Hùng")
+    assert (await wardbot("area", "set", "--tdp", "Nam Hai", "--officer", "CSKV Lan")).code == 0
+    done = await wardbot("tips", "add", "--source", "vneid", "--tdp", "Nam Hai", "--text", WHAT)
+    code = done.out.strip().splitlines()[-1].split("\t")[0]
+    assert f"Tin mới {code}" in await outbox_for(app, "area-1")
+    assert code not in await outbox_for(app, "other-1") + await outbox_for(app, "boss-1")
+    # Its area officer did not acknowledge it in time: everyone on duty is asked.
+    async with app.services.db.transaction() as session:
+        await session.execute(
+            update(Tip)
+            .where(Tip.code == code)
+            .values(
+                status=TipStatus.NEW,
+                acknowledged_at=None,
+                ack_due_at=utcnow() - timedelta(minutes=1),
+            )
+        )
+    assert await police_tick(app.services) == 1
+    for user in ("other-1", "boss-1", "area-1"):
+        box = await outbox_for(app, user)
+        assert f"Tin {code}" in box and "khu vực" in box, (user, box)
+    assert await police_tick(app.services) == 0  # once per deadline
