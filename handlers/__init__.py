@@ -6,7 +6,17 @@ from __future__ import annotations
 
 from engine.conversation import Router
 from handlers import groups, language, start
-from handlers.police import broadcast, drug_free, enrol, org_pledge, triage, ward_report
+from handlers.police import (
+    areas,
+    broadcast,
+    case_file,
+    drug_free,
+    enrol,
+    org_pledge,
+    record,
+    triage,
+    ward_report,
+)
 from handlers.resident import cleanup, info, pledge, quiz, report, status, subscribe, tdp_choice
 from handlers.start import fallback, group_pointer
 
@@ -32,4 +42,7 @@ def build_routers() -> list[Router]:
         org_pledge.router,
         drug_free.router,
         ward_report.router,
+        record.router,
+        case_file.router,
+        areas.router,
     ]

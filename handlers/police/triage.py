@@ -131,9 +131,15 @@ async def help_police(ctx: Context, officer: Officer) -> None:
         ctx._("/progress: drug-free residential groups against the targets"),
         ctx._("/drugfree TDP: record a residential group's drug-free status"),
         ctx._("/orgpledge: record a school's, business's or TDP's pledge"),
+        ctx._(
+            "/ghitin: record a tip received by phone, in a tip box, in person, VNeID or "
+            "from another agency"
+        ),
+        ctx._("/hoso CODE: the tip as a PDF record for the case file (your own tips)"),
     ]
     if officer.role == OfficerRole.COMMANDER:
         lines += [
+            ctx._("/khuvuc: the area officer of each residential group"),
             ctx._("/assign CODE OFFICER: give a tip to an officer (number or name)"),
             ctx._("/audit CODE: the full history of a tip"),
             ctx._("/baocao [MONTH]: the monthly report for the ward People's Committee (PDF)"),

@@ -1,0 +1,138 @@
+"""The police record tips from every source in chat (/ghitin), set area officers
+(/khuvuc) and make a tip's case-file record (/hoso); residents and officers without the
+role get the unknown-command answer, forged buttons change nothing."""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from bot.app import App
+from kernel.messages import ChannelInfo
+from kernel.tip_sources import TipSource
+from storage import areas
+from storage.models import AuditEntry, OfficerRole, Tip, TipStatus
+from tests.helpers import Chat, add_phu_lien, enrol, group_id, outbox_for
+
+UNKNOWN = "Xin lỗi, tôi chưa hiểu ý bạn."
+WHAT = "Gọi điện báo: tối nào cũng có người giao hàng ở quán net đầu ngõ 3"
+RECEIPT = re.compile(r"Mã: (?P<code>[A-Z0-9]{7})\nMật mã: (?P<secret>[A-Z0-9-]{19})")
+
+
+async def _record(officer: Chat, *, tdp: str = "Nam Hai", urgent: bool = False) -> tuple[str, str]:
+    await officer.send("/ghitin")
+    assert "Tin đến từ đâu?" in officer.text
+    await officer.send(action="rec:src:hotline")
+    await officer.send(action="rec:cat:dealing")
+    await officer.send(tdp)
+    await officer.send(action=f"rec:urgent:{'yes' if urgent else 'no'}")
+    assert "Không ghi tên hay số điện thoại" in officer.text
+    await officer.send(WHAT)
+    assert "Đường dây nóng" in officer.text and WHAT in officer.text
+    assert all(reply.protect for reply in officer.last)
+    await officer.send(action="rec:save")
+    found = RECEIPT.search(officer.text)
+    assert found, officer.text
+    assert all(reply.protect and reply.delete_after for reply in officer.last)
+    return found["code"], found["secret"]
+
+
+async def test_a_phoned_tip_recorded_in_chat_reaches_its_area_officer(app: App) -> None:
+    ward = await add_phu_lien(app)
+    taker = await enrol(app, ward, OfficerRole.OFFICER, "taker", "Trực ban Hòa")
+    await enrol(app, ward, OfficerRole.OFFICER, "area", "CSKV Lan")
+    commander = await enrol(app, ward, OfficerRole.COMMANDER, "boss", "Trưởng CA Hùng")
+    await commander.send("/khuvuc")
+    assert "Nam Hải: chưa có" in commander.text
+    await commander.send("nam hai")
+    await commander.pick("CSKV Lan")
+    assert "Còn cán bộ phó?" in commander.text
+    await commander.pick("Không có cán bộ phó")
+    assert "Nam Hải: cảnh sát khu vực CSKV Lan" in commander.text
+    nam_hai = await group_id(app, "Nam Hải")
+    async with app.services.db.transaction() as session:
+        area = await areas.area_of(session, nam_hai)
+        assert area is not None and area.officer is not None and area.officer.label == "CSKV Lan"
+
+    code, secret = await _record(taker)
+    async with app.services.db.transaction() as session:
+        tip = (await session.scalars(select(Tip).where(Tip.code == code))).one()
+        assert (tip.source, tip.group_id, tip.status) == (
+            TipSource.HOTLINE,
+            nam_hai,
+            TipStatus.ACKNOWLEDGED,
+        )
+        actions = (
+            await session.scalars(select(AuditEntry.action).where(AuditEntry.action == "area"))
+        ).all()
+        assert actions == ["area"]
+    assert f"Tin mới {code}" in await outbox_for(app, "area")
+    assert code not in await outbox_for(app, "boss")
+    # The person who reported in person follows it with the receipt, anonymously.
+    person = Chat(app, "a-neighbour")
+    await person.send(f"/kiemtra {code} {secret}")
+    assert f"Tin {code}" in person.text
+
+
+async def test_only_the_police_record_and_only_commanders_set_areas(app: App) -> None:
+    ward = await add_phu_lien(app)
+    officer = await enrol(app, ward, OfficerRole.OFFICER, "o1", "Trinh sát Minh")
+    resident = Chat(app, "resident")
+    for chat, command in [(resident, "/ghitin"), (resident, "/khuvuc"), (officer, "/khuvuc")]:
+        await chat.send(command)
+        assert chat.text.startswith(UNKNOWN), (chat.user, command)
+    await resident.send(action="rec:src:hotline")
+    assert resident.text.startswith(UNKNOWN)
+    # Forged and stale buttons: nothing is recorded, the officer is asked again.
+    await officer.send(action="rec:save")
+    assert "Không có gì để ghi" in officer.text
+    await officer.send(action="rec:src:bot")  # the bot's own source is not for hand entry
+    assert "Tin đến từ đâu?" in officer.text
+    await officer.send(action="rec:src:hotline")
+    await officer.send(action="rec:cat:nonsense")
+    assert "Tin đến từ đâu?" in officer.text
+    await officer.send(action="rec:src:hotline")
+    await officer.send(action="rec:cat:use")
+    await officer.send(action=f"rec:grp:{'9' * 40}")
+    assert "Gõ tên tổ" in officer.text
+    await officer.send("Qwxyz")
+    assert "Không có tổ dân phố nào tên như vậy" in officer.text
+    await officer.send(action="rec:cancel")
+    async with app.services.db.transaction() as session:
+        assert (await session.scalars(select(Tip.id))).all() == []
+
+
+async def test_the_case_file_for_the_commander_as_a_protected_pdf(app: App) -> None:
+    ward = await add_phu_lien(app)
+    taker = await enrol(app, ward, OfficerRole.OFFICER, "taker", "Trực ban Hòa")
+    code, _ = await _record(taker, urgent=True)
+    await taker.send(f"/hoso {code}")  # not assigned to them, not a commander
+    assert "Không có tin nào mang mã này" in taker.text
+    app.dispatcher.register_channel(ChannelInfo("telegram", can_send_files=True))
+    async with app.services.db.transaction() as session:
+        _row, invite = await app.services.invites.create(
+            session, ward_id=ward, role=OfficerRole.COMMANDER, label="Trưởng CA Hùng"
+        )
+    commander = Chat(app, "800", channel="telegram")
+    await commander.send(f"/join {invite.lower()}")
+    await commander.send(f"/hoso {code}")
+    files = [(reply, m) for reply in commander.last for m in reply.media]
+    assert len(files) == 1, commander.text
+    reply, pdf = files[0]
+    assert reply.protect and pdf.filename == f"phieu-{code}.pdf"
+    text = unicodedata.normalize(
+        "NFC", " ".join((PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text() or "").split())
+    )
+    for expected in (code, "Đường dây nóng", WHAT, "khẩn cấp", "Nam Hải", "Trưởng CA Hùng"):
+        assert expected in text, expected
+    async with app.services.db.transaction() as session:
+        produced = (
+            await session.scalars(select(AuditEntry).where(AuditEntry.action == "case_file"))
+        ).all()
+    assert len(produced) == 1
+    await commander.send("/hoso ZZZZZZZ")
+    assert "Không có tin nào mang mã này" in commander.text
