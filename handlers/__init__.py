@@ -14,6 +14,8 @@ from handlers.police import (
     enrol,
     org_pledge,
     record,
+    remarks,
+    tip_boxes,
     triage,
     ward_report,
 )
@@ -45,4 +47,6 @@ def build_routers() -> list[Router]:
         record.router,
         case_file.router,
         areas.router,
+        tip_boxes.router,
+        remarks.router,
     ]

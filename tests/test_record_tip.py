@@ -12,6 +12,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from bot.app import App
+from kernel.clock import utcnow
 from kernel.messages import ChannelInfo
 from kernel.tip_sources import TipSource
 from storage import areas
@@ -136,3 +137,57 @@ async def test_the_case_file_for_the_commander_as_a_protected_pdf(app: App) -> N
     assert len(produced) == 1
     await commander.send("/hoso ZZZZZZZ")
     assert "Không có tin nào mang mã này" in commander.text
+
+
+async def test_tip_boxes_and_their_openings_from_chat(app: App) -> None:
+    ward = await add_phu_lien(app)
+    officer = await enrol(app, ward, OfficerRole.OFFICER, "o1", "CSKV Lan")
+    await officer.send("/hommthu")
+    assert "Nam Hải: hòm thư không có" in officer.text
+    await officer.send("nam hai")
+    await officer.pick("Một lần mở hòm thư")
+    await officer.send("0")
+    assert "chưa được ghi là có hòm thư" in officer.text  # no box on record yet
+    await officer.send("/hommthu")
+    await officer.send("nam hai")
+    await officer.pick("Có hòm thư từ hôm nay")
+    assert "Nam Hải: hòm thư từ" in officer.text
+    await officer.send("/hommthu")
+    await officer.send("nam hai")
+    await officer.pick("Một lần mở hòm thư")
+    await officer.send("nhiều")
+    assert "từ 0 đến 500" in officer.text
+    await officer.send("2")
+    assert "có 2 tin báo" in officer.text
+    await officer.pick("Ghi một tin báo từ hòm thư")  # straight into /ghitin, source known
+    assert "Tin báo về việc gì?" in officer.text
+    nam_hai = await group_id(app, "Nam Hải")
+    async with app.services.db.transaction() as session:
+        from storage import tip_boxes
+
+        today = utcnow().astimezone(app.services.settings.zone).date()
+        openings = await tip_boxes.openings_between(session, ward, today, today)
+        assert [(o.group_id, o.tips_found, o.opened_by) for o in openings] == [
+            (nam_hai, 2, "CSKV Lan")
+        ]
+
+
+async def test_the_commanders_remarks_for_a_report(app: App) -> None:
+    ward = await add_phu_lien(app)
+    commander = await enrol(app, ward, OfficerRole.COMMANDER, "boss", "Trưởng CA Hùng")
+    officer = await enrol(app, ward, OfficerRole.OFFICER, "o1", "CSKV Lan")
+    await officer.send("/nhanxet")
+    assert officer.text.startswith(UNKNOWN)
+    await commander.send("/nhanxet 2026-Q3")
+    assert "Quý III/2026" in commander.text
+    await commander.send("Thiếu kinh phí cho camera; đề xuất hỗ trợ thêm.")
+    assert "Đã lưu vào báo cáo Quý III/2026" in commander.text
+    await commander.send("/nhanxet 2026-q3")
+    assert "Thiếu kinh phí cho camera" in commander.text
+    await commander.send("-")
+    async with app.services.db.transaction() as session:
+        from storage import report_remarks
+
+        assert await report_remarks.read(session, ward, "2026-Q3") == ""
+    await commander.send("/nhanxet quý ba")
+    assert "Cách dùng" in commander.text

@@ -136,10 +136,12 @@ async def help_police(ctx: Context, officer: Officer) -> None:
             "from another agency"
         ),
         ctx._("/hoso CODE: the tip as a PDF record for the case file (your own tips)"),
+        ctx._("/hommthu: the residential groups' tip boxes and boards, and box openings"),
     ]
     if officer.role == OfficerRole.COMMANDER:
         lines += [
             ctx._("/khuvuc: the area officer of each residential group"),
+            ctx._("/nhanxet [PERIOD]: difficulties and proposals for the report"),
             ctx._("/assign CODE OFFICER: give a tip to an officer (number or name)"),
             ctx._("/audit CODE: the full history of a tip"),
             ctx._("/baocao [MONTH]: the monthly report for the ward People's Committee (PDF)"),
