@@ -13,6 +13,7 @@ from broadcasts.calendar import period_of
 from broadcasts.planner import Unreachable
 from engine.delivery import enqueue_reply
 from engine.services import Services
+from kernel.actions import StatusStart
 from kernel.categories import CATEGORIES
 from kernel.i18n import N_
 from kernel.messages import Button
@@ -41,7 +42,7 @@ async def tell_reporter(session: AsyncSession, services: Services, tip: Tip) -> 
         "You have a new message. To read it, choose “Check a tip I sent” and type your code "
         "and secret."
     )
-    check = Button(_("Check a tip I sent"), "status:start", "/status")
+    check = Button(_("Check a tip I sent"), StatusStart(), "/status")
     await enqueue_reply(session, services, route, text, [[check]])
     return True
 
