@@ -4,6 +4,11 @@ For each inbound message: lock and load the chat's conversation from the databas
 pick the handler (a button's action, a command, or the current step's text handler),
 let it answer, save the state and commit, then hand the replies to the channel. Replies
 go out only after the commit, so nothing a user was told is lost on a crash.
+
+A button's data is parsed into its typed action (kernel/actions.py) before any handler
+sees it: data no action packs, forged or from a version that offered other buttons,
+reaches the unknown-command answer. What a conversation collects is its flow
+(engine/flows.py), written back into the state just before it is sealed.
 """
 
 from __future__ import annotations
@@ -13,11 +18,15 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from engine.delivery import enqueue_reply
+from engine.flows import Flow
 from engine.services import Services
+from kernel import actions
+from kernel.actions import Action
 from kernel.clock import utcnow
 from kernel.errors import describe
 from kernel.i18n import N_, normalise
@@ -40,6 +49,8 @@ from storage.session import AsyncSession
 log = logging.getLogger(__name__)
 
 Handler = Callable[["Context"], Awaitable[None]]
+A = TypeVar("A", bound=Action)
+F = TypeVar("F", bound=Flow)
 # What to do with the result of slow work, back in a transaction (see Context.continue_after).
 Continuation = Callable[["Context", Any], Awaitable[None]]
 RECENT_UPDATES = 16
@@ -63,15 +74,18 @@ class Context:
     channel: ChannelInfo
     language: str
     args: str = ""
-    action_arg: str = ""
+    # The button pressed (or followed), parsed and checked; see Context.action.
+    pressed: Action | None = None
     command: str = ""  # the command typed ("report" for /report); "" for a button or a pick
     # True when the message is free writing (not a command, a button, an option number, or
     # the answer to a step that asks for a name or a code): its language is detected.
     typed: bool = False
     replies: list[Outbound] = field(default_factory=list)
-    follow_action: Callable[[Context, str], Awaitable[None]] | None = field(
+    follow_action: Callable[[Context, Action], Awaitable[None]] | None = field(
         default=None, repr=False
     )
+    # The flows (engine/flows.py) read in this transaction, written back when sealed.
+    flows: dict[type[Flow], Flow] = field(default_factory=dict, repr=False)
     later: list[Callable[[], Awaitable[list[Outbound]]]] = field(default_factory=list, repr=False)
     slow: list[tuple[Callable[[], Awaitable[Any]], Continuation]] = field(
         default_factory=list, repr=False
@@ -109,10 +123,61 @@ class Context:
         update is refused politely if it is delivered again, never run blindly."""
         self.slow.append((work, then))
 
-    async def follow(self, action: str) -> None:
+    async def follow(self, action: Action) -> None:
         """Carry on with the handler of `action`, as if that button had been pressed."""
         if self.follow_action is not None:
             await self.follow_action(self, action)
+
+    def action(self, kind: type[A]) -> A:
+        """The pressed button's action, as the class its handler was registered for
+        (Router.action): the dispatcher calls a handler only with its own."""
+        if not isinstance(self.pressed, kind):
+            raise TypeError(f"this handler was not reached by a {kind.__name__} button")
+        return self.pressed
+
+    def flow(self, kind: type[F]) -> F:
+        """This conversation's `kind` state: as stored, or new (and then not stored until
+        it holds something). Changes are written back when the state is sealed."""
+        state = self.state
+        until = state.expires.get(kind.KEY)
+        if until is not None and datetime.fromisoformat(until) <= utcnow():
+            self.end_flow(kind)
+        found = self.flows.get(kind)
+        if found is None:
+            raw = state.data.get(kind.KEY)
+            found = kind.from_json(raw) if raw is not None else None
+            if found is None:
+                state.forget(kind.KEY)  # never started, or stored in a shape that is gone
+                found = kind()
+            self.flows[kind] = found
+        return found  # type: ignore[return-value]
+
+    def flow_until(self, kind: type[F], until: datetime) -> F:
+        """`flow(kind)`, gone at `until` even if the chat never writes again."""
+        flow = self.flow(kind)
+        self.state.expires[kind.KEY] = until.astimezone(UTC).isoformat()
+        return flow
+
+    def end_flow(self, *kinds: type[Flow]) -> None:
+        """Drop these flows: what they collected is forgotten."""
+        for kind in kinds:
+            self.flows.pop(kind, None)
+            self.state.forget(kind.KEY)
+
+    def end_flows_but(self, *keep: type[Flow]) -> None:
+        """Drop every flow, and whatever else the state holds, except `keep`."""
+        kept = {kind.KEY for kind in keep}
+        for key in [k for k in self.state.data if k not in kept]:
+            self.state.forget(key)
+        self.flows = {kind: flow for kind, flow in self.flows.items() if kind in keep}
+
+    def seal_flows(self) -> None:
+        """Write the flows read back into the state; one that holds nothing is removed."""
+        for kind, flow in self.flows.items():
+            if flow == kind():
+                self.state.forget(kind.KEY)
+            else:
+                self.state.data[kind.KEY] = flow.to_json()
 
     @property
     def state(self) -> ConversationState:
@@ -167,9 +232,10 @@ class Context:
         """A message for another chat, sent by its channel from the outbox."""
         await enqueue_reply(self.session, self.services, route, text, buttons)
 
-    def go(self, step: str) -> None:
-        """The step whose text handler receives the next typed message ('' for none)."""
-        self.state.step = step
+    def go(self, step: StrEnum | None) -> None:
+        """The step whose text handler receives the next typed message (None for none).
+        Steps are each conversation's StrEnum; their values are what is stored."""
+        self.state.step = "" if step is None else step.value
 
     def set_language(self, language: str) -> None:
         chosen = normalise(language)
@@ -180,13 +246,14 @@ class Context:
 
 
 class Router:
-    """Handlers of one conversation, registered by command, button action and step."""
+    """Handlers of one conversation, registered by command, by button action class
+    (kernel/actions.py) and by step (the conversation's StrEnum)."""
 
     def __init__(self, name: str):
         self.name = name
         self.commands: dict[str, Handler] = {}
         self.group_commands: set[str] = set()
-        self.actions: dict[str, Handler] = {}
+        self.actions: dict[type[Action], Handler] = {}
         self.steps: dict[str, Handler] = {}
         self.events: dict[str, Handler] = {}
         self.prose_steps: set[str] = set()
@@ -198,13 +265,18 @@ class Router:
             self.group_commands.update(names)
         return self._register(self.commands, names)
 
-    def action(self, *prefixes: str) -> Callable[[Handler], Handler]:
-        """`lang:` matches `lang:en`; the rest reaches the handler as ctx.action_arg."""
-        return self._register(self.actions, prefixes)
+    def action(self, *kinds: type[Action]) -> Callable[[Handler], Handler]:
+        """A handler for buttons of these action classes (kernel/actions.py); it reads
+        the pressed one, parsed and checked, with `ctx.action(Kind)`."""
+        for kind in kinds:
+            if not kind.prefix:
+                raise ValueError(f"{kind.__name__} is not a button's action")
+        return self._register(self.actions, kinds)
 
-    def step(self, *names: str, prose: bool = False) -> Callable[[Handler], Handler]:
+    def step(self, *steps: StrEnum, prose: bool = False) -> Callable[[Handler], Handler]:
         """`prose`: what is typed here is free writing, so its language is detected (not
         on names, codes or secrets, which would mislead the detector)."""
+        names = tuple(step.value for step in steps)
         if prose:
             self.prose_steps.update(names)
         return self._register(self.steps, names)
@@ -215,7 +287,7 @@ class Router:
         return self._register(self.events, tuple(str(e) for e in events))
 
     @staticmethod
-    def _register(table: dict[str, Handler], keys: tuple[str, ...]) -> Callable[[Handler], Handler]:
+    def _register(table: dict[Any, Handler], keys: tuple[Any, ...]) -> Callable[[Handler], Handler]:
         def decorator(handler: Handler) -> Handler:
             for key in keys:
                 if key in table:
@@ -241,19 +313,21 @@ class Dispatcher:
         self._group_commands: set[str] = set()
         self._prose_steps: set[str] = set()
         self._commands: dict[str, Handler] = {}
-        self._actions: dict[str, Handler] = {}
+        self._actions: dict[type[Action], Handler] = {}
         self._steps: dict[str, Handler] = {}
         self._events: dict[str, Handler] = {}
         for router in routers:
-            for mine, theirs in (
+            tables: list[tuple[dict[Any, Handler], dict[Any, Handler]]] = [
                 (self._commands, router.commands),
                 (self._actions, router.actions),
                 (self._steps, router.steps),
                 (self._events, router.events),
-            ):
+            ]
+            for mine, theirs in tables:
                 clash = mine.keys() & theirs.keys()
                 if clash:
-                    raise ValueError(f"router {router.name} registers {sorted(clash)} again")
+                    again = sorted(getattr(k, "prefix", k) for k in clash)
+                    raise ValueError(f"router {router.name} registers {again} again")
                 mine.update(theirs)
             self._group_commands |= router.group_commands
             self._prose_steps |= router.prose_steps
@@ -263,6 +337,10 @@ class Dispatcher:
         # Per conversation, since when and which sent message ids wait to join its trace.
         self._unnoted: dict[Pseudonym, tuple[float, list[str]]] = {}
         self._noting: asyncio.Task[None] | None = None
+
+    def handles(self, kind: type[Action]) -> bool:
+        """Whether a button of this action class reaches a handler."""
+        return kind in self._actions
 
     def register_channel(self, info: ChannelInfo) -> None:
         self._channels[info.name] = info
@@ -422,6 +500,7 @@ class Dispatcher:
                 ctx.language = self._language(ctx)
                 offered_before = list(state.offered)
                 await body(ctx)
+                ctx.seal_flows()
                 self._remember_options(ctx, offered_before)
                 await conversations.save(session, self.services.vault, stored)
         except BaseException:
@@ -510,16 +589,19 @@ class Dispatcher:
         ctx.typed = bool(inbound.text.strip())
         return self._fallback
 
-    async def _follow(self, ctx: Context, action: str) -> None:
-        handler = self._action_handler(action, ctx) or self._fallback
-        await handler(ctx)
+    async def _follow(self, ctx: Context, action: Action) -> None:
+        handler = self._actions.get(type(action))
+        ctx.pressed = action if handler is not None else None
+        await (handler or self._fallback)(ctx)
 
-    def _action_handler(self, action: str, ctx: Context) -> Handler | None:
-        for prefix in sorted(self._actions, key=len, reverse=True):
-            if action.startswith(prefix):
-                ctx.action_arg = action[len(prefix) :]
-                return self._actions[prefix]
-        return None
+    def _action_handler(self, data: str, ctx: Context) -> Handler | None:
+        """The handler of the button `data` packs; None for data no action packs (forged,
+        or from a version that offered other buttons) and for one nobody handles."""
+        action = actions.parse(data)
+        handler = self._actions.get(type(action)) if action is not None else None
+        if handler is not None:
+            ctx.pressed = action
+        return handler
 
     @staticmethod
     def _remember_options(ctx: Context, offered_before: list[str]) -> None:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from engine.services import Services
+from kernel import actions
 from kernel.clock import utcnow
 from kernel.errors import describe
 from kernel.messages import Button, Reply
@@ -98,11 +99,19 @@ def payload_of(reply: Reply) -> dict[str, Any]:
     return payload
 
 
+def _stored_row(stored: list[Any]) -> tuple[Button, ...]:
+    """A row of buttons as stored; a button whose action no version of the bot offers
+    any more is left out."""
+    row = []
+    for label, data, *command in stored:
+        action = actions.parse(data)
+        if action is not None:
+            row.append(Button(str(label), action, str(command[0]) if command else ""))
+    return tuple(row)
+
+
 def reply_from_payload(payload: dict[str, Any]) -> Reply:
-    rows = tuple(
-        tuple(Button(str(b[0]), str(b[1]), str(b[2]) if len(b) > 2 else "") for b in row)
-        for row in payload.get("buttons", [])
-    )
+    rows = tuple(row for row in map(_stored_row, payload.get("buttons", [])) if row)
     return Reply(
         str(payload.get("text", "")),
         rows,

@@ -9,6 +9,7 @@ from functools import wraps
 
 from engine.conversation import Context, Router
 from handlers.start import fallback
+from kernel.actions import Action
 from storage import officers
 from storage.models import Officer, OfficerRole
 from storage.pseudonyms import Pseudonym, Purpose
@@ -30,7 +31,7 @@ async def typing_officer(ctx: Context) -> Officer | None:
     """Steps are reached by typing: the typist must still be an officer."""
     officer = await officers.officer_for_account(ctx.session, officer_account(ctx))
     if officer is None:
-        ctx.go("")
+        ctx.go(None)
         await fallback(ctx)
     return officer
 
@@ -49,7 +50,7 @@ def police(
             if officer is None or (commander and officer.role != OfficerRole.COMMANDER):
                 await fallback(ctx)
                 return
-            ctx.go("")
+            ctx.go(None)
             await handler(ctx, officer)
 
         return handler
@@ -58,13 +59,13 @@ def police(
 
 
 def police_action(
-    prefix: str, *, on: Router, commander: bool = False
+    kind: type[Action], *, on: Router, commander: bool = False
 ) -> Callable[[OfficerHandler], OfficerHandler]:
     """A button for enrolled officers (or only commanders); anyone else, with a real or
     a forged button, gets the unknown-command answer."""
 
     def decorator(handler: OfficerHandler) -> OfficerHandler:
-        @on.action(prefix)
+        @on.action(kind)
         @wraps(handler)
         async def guarded(ctx: Context) -> None:
             officer = await officers.officer_for_account(ctx.session, officer_account(ctx))

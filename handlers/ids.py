@@ -1,17 +1,19 @@
-"""Numbers read from button data, command arguments and typed text, checked before any
-use: a record id only within its column's range, so that a forged button's or a typo's
-number reaches no query it would break, and is answered like an unknown one.
+"""Numbers read from command arguments, deep links and typed text, checked before any
+use: a record id only within its column's range, so that a typo's number reaches no
+query it would break, and is answered like an unknown one. (Button data is read by its
+action, kernel/callback_data.py, by the same rules.)
 
-Button data is the bot's own: ASCII digits only. A number an officer types may come
-from a phone keyboard that writes full-width digits (１２); those count as 12. Other
-scripts' digits (١٢, which `str.isdecimal` and `int` accept) are not numbers here."""
+A number an officer types may come from a phone keyboard that writes full-width digits
+(１２); those count as 12. Other scripts' digits (١٢, which `str.isdecimal` and `int`
+accept) are not numbers here."""
 
 from __future__ import annotations
 
 import re
 
-# Record ids are 32-bit integer columns (storage/models.py): larger never reaches a query.
-MAX_ID = 2**31 - 1
+from kernel.callback_data import MAX_ID
+
+__all__ = ["MAX_ID", "parse_id", "parse_number", "parse_typed_id"]
 _DIGITS = re.compile(r"[0-9]{1,10}", re.ASCII)
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
 
@@ -26,7 +28,7 @@ def parse_number(text: str, *, most: int = MAX_ID) -> int | None:
 
 
 def parse_id(text: str) -> int | None:
-    """A record id from button data or a command: 1 to MAX_ID, as parse_number reads it."""
+    """A record id from a command or a link: 1 to MAX_ID, as parse_number reads it."""
     number = parse_number(text)
     return number if number else None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine.conversation import Context, Router
 from handlers.start import show_menu
+from kernel.actions import LanguagePick, MenuLanguage
 from kernel.messages import Button
 
 router = Router("language")
@@ -13,18 +14,19 @@ CHOICES = (("vi", "Tiếng Việt"), ("en", "English"))
 
 
 @router.command("language", "lang")
-@router.action("menu:language")
+@router.action(MenuLanguage)
 async def choose(ctx: Context) -> None:
     ctx.reply(
         ctx._("Choose your language:"),
-        [[Button(label, f"lang:{code}") for code, label in CHOICES]],
+        [[Button(label, LanguagePick(code)) for code, label in CHOICES]],
     )
 
 
-@router.action("lang:")
+@router.action(LanguagePick)
 async def chosen(ctx: Context) -> None:
-    if ctx.action_arg not in dict(CHOICES):
+    code = ctx.action(LanguagePick).code
+    if code not in dict(CHOICES):
         await choose(ctx)
         return
-    ctx.set_language(ctx.action_arg)
+    ctx.set_language(code)
     await show_menu(ctx, ctx._("I will answer in English from now on."))

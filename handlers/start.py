@@ -9,7 +9,20 @@ from __future__ import annotations
 import re
 
 from engine.conversation import Context, Router
+from handlers.flows import AfterWard, Resident, UnlockedTip
 from handlers.ids import parse_id
+from kernel.actions import (
+    Action,
+    InfoCampaign,
+    InfoHotline,
+    MenuHome,
+    MenuLanguage,
+    ReportDanger,
+    ReportStart,
+    StatusStart,
+    SubStart,
+    WardPick,
+)
 from kernel.messages import Button, ChatKind
 from storage import wards
 from storage.models import Ward
@@ -20,28 +33,28 @@ _DEEP_LINK = re.compile(r"(?P<kind>[gw])(?P<id>[0-9]{1,10})", re.ASCII)
 
 def menu(ctx: Context) -> list[list[Button]]:
     return [
-        [Button(ctx._("Report a tip"), "report:start")],
-        [Button(ctx._("🚨 Danger now: call 113"), "report:danger")],
-        [Button(ctx._("Check a tip I sent"), "status:start")],
-        [Button(ctx._("The campaign"), "info:campaign")],
-        [Button(ctx._("Receive anti-drug messages"), "sub:start")],
-        [Button(ctx._("Hotline numbers"), "info:hotline")],
-        [Button(ctx._("Language / Ngôn ngữ"), "menu:language")],
+        [Button(ctx._("Report a tip"), ReportStart())],
+        [Button(ctx._("🚨 Danger now: call 113"), ReportDanger())],
+        [Button(ctx._("Check a tip I sent"), StatusStart())],
+        [Button(ctx._("The campaign"), InfoCampaign())],
+        [Button(ctx._("Receive anti-drug messages"), SubStart())],
+        [Button(ctx._("Hotline numbers"), InfoHotline())],
+        [Button(ctx._("Language / Ngôn ngữ"), MenuLanguage())],
     ]
 
 
 async def show_menu(ctx: Context, text: str) -> None:
     """Back to the top: whatever was in progress elsewhere is left."""
-    ctx.go("")
-    ctx.state.forget("status_tip_id")
+    ctx.go(None)
+    ctx.end_flow(UnlockedTip)
     ctx.reply(text, menu(ctx))
 
 
 async def current_ward(ctx: Context) -> Ward | None:
     """The ward this resident is talking to: from a poster link, the configuration, or
     the only ward there is."""
-    ward_id = ctx.state.data.get("ward_id")
-    if isinstance(ward_id, int):
+    ward_id = ctx.flow(Resident).ward_id
+    if ward_id is not None:
         ward = await wards.get_ward(ctx.session, ward_id)
         if ward is not None:
             return ward
@@ -54,7 +67,7 @@ async def current_ward(ctx: Context) -> Ward | None:
     return every[0] if len(every) == 1 else None
 
 
-async def ask_ward(ctx: Context, then: str) -> bool:
+async def ask_ward(ctx: Context, then: Action) -> bool:
     """Ask which ward when it is not known; `then` is the action to resume. Returns
     False when there is no ward at all (the bot is not set up yet)."""
     every = await wards.list_wards(ctx.session)
@@ -66,34 +79,34 @@ async def ask_ward(ctx: Context, then: str) -> bool:
             )
         )
         return False
-    ctx.state.data["after_ward"] = then
+    ctx.flow(AfterWard).then = then
     ctx.reply(
         ctx._("Which ward (phường) is this about?"),
-        [[Button(ward.name, f"ward:{ward.id}")] for ward in every[:20]],
+        [[Button(ward.name, WardPick(ward.id))] for ward in every[:20]],
     )
     return True
 
 
-@router.action("ward:")
+@router.action(WardPick)
 async def ward_chosen(ctx: Context) -> None:
-    ward_id = parse_id(ctx.action_arg)  # a forged button's number never reaches a query
-    ward = await wards.get_ward(ctx.session, ward_id) if ward_id else None
+    ward = await wards.get_ward(ctx.session, ctx.action(WardPick).ward_id)
     if ward is None:
         await home(ctx)
         return
-    ctx.state.data["ward_id"] = ward.id
-    then = ctx.state.data.pop("after_ward", "")
-    if then:
+    ctx.flow(Resident).ward_id = ward.id
+    then = ctx.flow(AfterWard).then
+    ctx.end_flow(AfterWard)
+    if then is not None:
         await ctx.follow(then)  # what the resident asked for before choosing the ward
         return
     await home(ctx)
 
 
 def menu_button(ctx: Context) -> Button:
-    return Button(ctx._("Menu"), "menu:home")
+    return Button(ctx._("Menu"), MenuHome())
 
 
-async def private_ward(ctx: Context, resume: str) -> Ward | None:
+async def private_ward(ctx: Context, resume: Action) -> Ward | None:
     """The ward, for a resident conversation that belongs in a private chat: in a group
     the resident is pointed to one; an unknown ward is asked for, then `resume` runs.
     None when a reply was given instead."""
@@ -116,11 +129,7 @@ async def start(ctx: Context) -> None:
     if ctx.inbound.chat_kind is ChatKind.GROUP:
         await group_pointer(ctx)
         return
-    keep: dict[str, object] = {
-        k: ctx.state.data[k] for k in ("ward_id", "preset_group") if k in ctx.state.data
-    }
-    ctx.state.data.clear()
-    ctx.state.data.update(keep)
+    ctx.end_flows_but(Resident)
     link = _DEEP_LINK.fullmatch(ctx.args)
     record_id = parse_id(link["id"]) if link else None
     if link and record_id:
@@ -139,20 +148,21 @@ async def start(ctx: Context) -> None:
 
 
 async def _apply_deep_link(ctx: Context, kind: str, record_id: int) -> None:
+    resident = ctx.flow(Resident)
     if kind == "g":
         group = await wards.get_group(ctx.session, record_id)
         if group is not None and group.active:
-            ctx.state.data["ward_id"] = group.ward_id
-            ctx.state.data["preset_group"] = group.id
+            resident.ward_id = group.ward_id
+            resident.preset_group = group.id
     else:
         ward = await wards.get_ward(ctx.session, record_id)
         if ward is not None:
-            ctx.state.data["ward_id"] = ward.id
-            ctx.state.data.pop("preset_group", None)
+            resident.ward_id = ward.id
+            resident.preset_group = None
 
 
 @router.command("menu")
-@router.action("menu:home")
+@router.action(MenuHome)
 async def home(ctx: Context) -> None:
     await show_menu(ctx, ctx._("Please choose:"))
 

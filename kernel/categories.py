@@ -1,6 +1,10 @@
-"""The tip categories and time choices, shared by the report wizard and the police."""
+"""The tip categories and time choices, shared by the report wizard and the police; a
+tip's outcomes and the kinds of pledge, shared by storage and the buttons that name them
+(kernel/actions.py)."""
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from kernel.i18n import N_
 from kernel.search_keys import word_key
@@ -55,3 +59,19 @@ WHEN: dict[str, str] = {
     "today": N_("Earlier today"),
     "earlier": N_("Before today"),
 }
+
+
+class Outcome(StrEnum):
+    """How a closed tip ended (storage/triage.py keeps it, with its labels)."""
+
+    CONFIRMED = "confirmed"
+    UNFOUNDED = "unfounded"
+    DUPLICATE = "duplicate"
+    REFERRED = "referred"
+
+
+class PledgeKind(StrEnum):
+    HOUSEHOLD = "household"  # "Gia đình không ma túy", signed by a resident in the chat
+    SCHOOL = "school"  # entered by an officer
+    BUSINESS = "business"
+    GROUP = "group"  # a whole TDP's pledge

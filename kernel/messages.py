@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from kernel.actions import Action
 from kernel.routes import Route
 
 # What no stored or sealed text may hold: a UTF-16 surrogate on its own (JSON's "\ud800"
@@ -115,11 +116,22 @@ def _on_earth(location: tuple[float, float]) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Button:
+    """An option. What pressing it does is a typed action (kernel/actions.py), never a
+    string: `action` is its packed form, what a platform carries back."""
+
     label: str
-    action: str
+    press: Action
     # What to type for it where there are no buttons and the message is not an answer in
     # the conversation (a notice from the outbox): "/approve 4". See Reply.standalone.
     command: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.press, Action):
+            raise TypeError("a button's action is an Action (kernel/actions.py)")
+
+    @property
+    def action(self) -> str:
+        return self.press.pack()
 
 
 @dataclass(frozen=True, slots=True)

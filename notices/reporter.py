@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from engine.delivery import enqueue_reply
 from engine.services import Services
+from kernel.actions import StatusStart
 from kernel.messages import Button
 from storage import tips
 from storage.models import Tip
@@ -24,6 +25,6 @@ async def tell_reporter(session: AsyncSession, services: Services, tip: Tip) -> 
         "You have a new message. To read it, choose “Check a tip I sent” and type your code "
         "and secret."
     )
-    check = Button(_("Check a tip I sent"), "status:start", "/status")
+    check = Button(_("Check a tip I sent"), StatusStart(), "/status")
     await enqueue_reply(session, services, route, text, [[check]])
     return True

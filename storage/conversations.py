@@ -23,7 +23,8 @@ from storage.pseudonyms import Pseudonym
 
 @dataclass
 class ConversationState:
-    step: str = ""
+    step: str = ""  # a conversation's step, as its StrEnum's value ("report:where")
+    # Each conversation's flow (engine/flows.py), as JSON under the flow's own KEY.
     data: dict[str, Any] = field(default_factory=dict)
     language: str | None = None  # chosen by the user
     detected: str | None = None  # detected from what they typed

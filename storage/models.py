@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from kernel.categories import PledgeKind as PledgeKind  # where it is defined, below storage
 from kernel.clock import utcnow
 
 NAMING = {
@@ -666,13 +667,6 @@ class CoverageAlert(Base):
     period: Mapped[str] = mapped_column(String(7))
     reason: Mapped[str] = mapped_column(String(24))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class PledgeKind(StrEnum):
-    HOUSEHOLD = "household"  # "Gia đình không ma túy", signed by a resident in the chat
-    SCHOOL = "school"  # entered by an officer
-    BUSINESS = "business"
-    GROUP = "group"  # a whole TDP's pledge
 
 
 class Pledge(Base):

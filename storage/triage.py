@@ -12,7 +12,6 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
 from typing import NewType
 
 from sqlalchemy import and_, func, or_, select
@@ -20,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from kernel.categories import Outcome
 from kernel.clock import utcnow
 from kernel.i18n import N_
 from kernel.routes import Route
@@ -48,13 +48,6 @@ ALLOWED: dict[str, frozenset[str]] = {
     TipStatus.INVESTIGATING: frozenset({TipStatus.ASSIGNED, TipStatus.CLOSED}),
     TipStatus.CLOSED: frozenset(),
 }
-
-
-class Outcome(StrEnum):
-    CONFIRMED = "confirmed"
-    UNFOUNDED = "unfounded"
-    DUPLICATE = "duplicate"
-    REFERRED = "referred"
 
 
 # What a tip's status is called, to the police.

@@ -17,7 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -27,7 +29,9 @@ from bot import cli
 from bot.app import App
 from bot.mixer import mix
 from engine.conversation import Context, Router
+from engine.flows import Flow
 from engine.services import Services
+from kernel.callback_data import Action, Choice
 from kernel.clock import utcnow
 from kernel.messages import Attachment, Button, ChatKind, Inbound, Reply
 from kernel.routes import Route
@@ -341,39 +345,63 @@ async def _postgres_bytes(database_url: str) -> bytes:
     return b"".join(chunks)
 
 
-# A two-step conversation of the tests' own, composed through the public Router API.
+# A two-step conversation of the tests' own, composed through the public Router API:
+# its own actions, steps and state, as a conversation of the bot declares them.
+@dataclass(frozen=True)
+class SurveyColour(Action, prefix="colour"):
+    colour: Annotated[str, Choice(["red", "blue"])]
+
+
+@dataclass(frozen=True)
+class SurveyCancel(Action, prefix="survey:cancel"):
+    pass
+
+
+class SurveyStep(StrEnum):
+    NAME = "survey:name"
+    COLOUR = "survey:colour"
+
+
+@dataclass
+class SurveyAnswers(Flow):
+    KEY = "survey"
+    name: str | None = None
+
+
 survey = Router("survey")
 
 
 @survey.command("survey")
 async def ask_name(ctx: Context) -> None:
-    ctx.go("survey:name")
-    ctx.reply("name?", [[Button("cancel", "survey:cancel")]], free_text=True)
+    ctx.go(SurveyStep.NAME)
+    ctx.reply("name?", [[Button("cancel", SurveyCancel())]], free_text=True)
 
 
-@survey.step("survey:name")
+@survey.step(SurveyStep.NAME)
 async def got_name(ctx: Context) -> None:
-    ctx.state.data["name"] = ctx.inbound.text
-    ctx.go("survey:colour")
-    ctx.reply("colour?", [[Button("red", "colour:red"), Button("blue", "colour:blue")]])
+    ctx.flow(SurveyAnswers).name = ctx.inbound.text
+    ctx.go(SurveyStep.COLOUR)
+    ctx.reply("colour?", [[Button("red", SurveyColour("red")), Button("blue", SurveyColour("blue"))]])
 
 
-@survey.action("colour:")
+@survey.action(SurveyColour)
 async def got_colour(ctx: Context) -> None:
-    ctx.go("")
-    ctx.reply(f"{ctx.state.data.pop('name', '?')} likes {ctx.action_arg}")
+    ctx.go(None)
+    name = ctx.flow(SurveyAnswers).name or "?"
+    ctx.end_flow(SurveyAnswers)
+    ctx.reply(f"{name} likes {ctx.action(SurveyColour).colour}")
 
 
-@survey.action("survey:cancel")
+@survey.action(SurveyCancel)
 async def cancel(ctx: Context) -> None:
-    ctx.state.data.clear()
-    ctx.go("")
+    ctx.end_flow(SurveyAnswers)
+    ctx.go(None)
     ctx.reply("cancelled")
 
 
 @survey.command("boom")
 async def boom(ctx: Context) -> None:
-    ctx.state.data["name"] = "changed"
+    ctx.flow(SurveyAnswers).name = "changed"
     raise RuntimeError("secret tip text must not be logged")
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from bot.jobs import retention_tick
+from handlers.flows import UnlockedTip
 from kernel.clock import utcnow
 from storage import conversations, rate_limits
 from storage.crypto import RecordRef, WrappedKey
@@ -39,18 +40,18 @@ async def test_a_conversation_forgets_the_tip_it_unlocked_even_if_never_used_aga
     await reporter.send(f"/status {code} {secret}")
     assert code in reporter.text
     account = app.services.pseudonyms.of(Purpose.CONVERSATION, "console", "an")
-    assert "status_tip_id" in (await _sealed_state(app, account))["data"]
+    assert UnlockedTip.KEY in (await _sealed_state(app, account))["data"]
     await retention_tick(app.services)  # still within its time: kept
-    assert "status_tip_id" in (await _sealed_state(app, account))["data"]
+    assert UnlockedTip.KEY in (await _sealed_state(app, account))["data"]
     async with app.services.db.transaction() as session:  # its 25 minutes pass
         stored = await conversations.load(session, app.services.vault, account)
-        stored.state.expires["status_tip_id"] = (utcnow() - timedelta(seconds=1)).isoformat()
+        stored.state.expires[UnlockedTip.KEY] = (utcnow() - timedelta(seconds=1)).isoformat()
         await conversations.save(session, app.services.vault, stored)
     # A raw save keeps what expired; the periodic sweep, not a new message, removes it.
-    assert "status_tip_id" in (await _sealed_state(app, account))["data"]
+    assert UnlockedTip.KEY in (await _sealed_state(app, account))["data"]
     await retention_tick(app.services)
     state = await _sealed_state(app, account)
-    assert "status_tip_id" not in state["data"] and not state["expires"]
+    assert UnlockedTip.KEY not in state["data"] and not state["expires"]
 
 
 async def test_conversations_unused_for_a_month_go_with_their_drafts_and_files(app) -> None:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
+from kernel.callback_data import MAX_ID
 from kernel.messages import Reply
 from storage.models import (
     Broadcast,
@@ -172,8 +173,10 @@ async def test_a_commander_still_decides_and_gets_polite_answers(app, ward) -> N
     for typed in (f"/approve {HUGE}", "/approve ١٢", "/approve 2147483648", "/reject -1"):
         await commander.send(typed)
         assert commander.text == usage, typed
-    await commander.send(action=f"bc:reject:{HUGE}")
-    assert commander.text == usage
+    await commander.send(action=f"bc:reject:{HUGE}")  # no button carries it
+    assert commander.text == vi(app, UNKNOWN)
+    await commander.send(action="bc:reject:2147483647")  # one could: there is none
+    assert commander.text == vi(app, "No broadcast #{id} in your ward.").format(id=2147483647)
     await commander.send(f"/approve 00{draft}")
     assert f"#{draft}" in commander.text and vi(app, FAILED) not in commander.text
     async with app.services.db.transaction() as session:
@@ -185,10 +188,17 @@ async def test_a_commanders_malformed_month_is_answered_politely(app, ward) -> N
     how = vi(app, "Please write the month like this: /baocao 2026-11")
     commander = ward.commander
     for month in ("garbage", "2026-13", "2026-00", "1999-12", HUGE, "2026-11-01", "٢٠٢٦-١١"):
-        await commander.send(action=f"wardreport:month:{month}")
-        assert commander.text == how, month
         await commander.send(f"/baocao {month}")
         assert commander.text == how, month
+    for month in ("garbage", "2026-13", "٢٠٢٦-١١"):  # a commander's /report: the same answer
+        await commander.send(f"/report {month}")
+        assert commander.text == how, month
+    for month in ("2026-13", "2026-00", "1999-12", "-"):  # a button could carry these
+        await commander.send(action=f"wardreport:month:{month}")
+        assert commander.text == how, month
+    for month in ("garbage", HUGE, "2026-11-01", "٢٠٢٦-١١"):  # no button carries these
+        await commander.send(action=f"wardreport:month:{month}")
+        assert commander.text == vi(app, UNKNOWN), month
     await commander.send(action="wardreport:month:2026-01")
     assert vi(app, "Monthly report {month}, {ward}").split("{")[0] in commander.text
 
@@ -196,7 +206,7 @@ async def test_a_commanders_malformed_month_is_answered_politely(app, ward) -> N
 # ---- the queue's paging cursor --------------------------------------------------------
 
 
-async def test_a_forged_or_malformed_queue_cursor_shows_the_first_page(app, ward) -> None:
+async def test_a_forged_or_malformed_queue_cursor_is_an_unknown_command(app, ward) -> None:
     for i in range(11):
         await send_report(Chat(app, f"q{i}"), f"{WHAT} {i}", ward_id=ward.id)
     officer = ward.officer
@@ -238,11 +248,15 @@ async def test_a_forged_or_malformed_queue_cursor_shows_the_first_page(app, ward
     ]
     for value in forged:
         await officer.send(action=f"police:queue:{value}")
-        assert officer.text == first_page, value
+        assert officer.text == vi(app, UNKNOWN), value
+    await officer.send(action="police:queue:")  # the first page's own button
+    assert officer.text == first_page
 
 
 async def test_a_forged_close_button_does_not_echo_its_code(app, ward) -> None:
-    await ward.officer.send(action="police:close:<b>KHÔNG-CÓ</b>")
+    await ward.officer.send(action="police:close:<b>KHÔNG-CÓ</b>")  # no button carries it
+    assert ward.officer.text == vi(app, UNKNOWN)
+    await ward.officer.send(action="police:close:ZZZZZZZ")  # one could: no such tip
     assert ward.officer.text == vi(
         app, "No tip with that code in your ward. Use /queue to see the open tips."
     )
@@ -266,16 +280,22 @@ async def test_drug_free_records_only_this_year_after_the_confirmation(app, ward
 
     # A confirm button no confirmation was shown for: nothing, whatever the year.
     for forged in (f"{nam_hai}:2000:registered", f"{nam_hai}:2100:registered",
-                   f"{nam_hai}:{year}:registered", f"{HUGE}:{year}:registered",
-                   f"{nam_hai}:{HUGE}:registered", f"{nam_hai}:{year}:bogus", "", "::"):  # fmt: skip
+                   f"{nam_hai}:{year}:registered"):  # fmt: skip
         await officer.send(action=f"df:save:{forged}")
         assert officer.text == nothing, forged
     # A pick of another year, or of a group that is not there, is refused the same way.
     for forged in (f"{nam_hai}:{year - 1}:registered", f"{nam_hai}:{year + 1}:registered",
-                   f"{HUGE}:{year}:registered", f"2147483648:{year}:registered",
-                   f"{nam_hai}:٢٠٢٦:registered", f"{nam_hai}:{year}:bogus"):  # fmt: skip
+                   f"{MAX_ID}:{year}:registered"):  # fmt: skip
         await officer.send(action=f"df:pick:{forged}")
         assert officer.text == nothing, forged
+    # What no button carries (a number out of range, another script's digits, an unknown
+    # status, missing fields) is no button at all: the unknown-command answer.
+    for forged in (f"{HUGE}:{year}:registered", f"{nam_hai}:{HUGE}:registered",
+                   f"{nam_hai}:{year}:bogus", "", "::", f"2147483648:{year}:registered",
+                   f"{nam_hai}:٢٠٢٦:registered", f"{nam_hai}:1999:registered"):  # fmt: skip
+        for kind in ("df:save:", "df:pick:"):
+            await officer.send(action=kind + forged)
+            assert officer.text == vi(app, UNKNOWN), kind + forged
     assert await _records(app) == []
 
     await officer.send("/drugfree Nam Hải")

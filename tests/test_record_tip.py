@@ -91,14 +91,13 @@ async def test_only_the_police_record_and_only_commanders_set_areas(app: App) ->
     # Forged and stale buttons: nothing is recorded, the officer is asked again.
     await officer.send(action="rec:save")
     assert "Không có gì để ghi" in officer.text
-    await officer.send(action="rec:src:bot")  # the bot's own source is not for hand entry
-    assert "Tin đến từ đâu?" in officer.text
-    await officer.send(action="rec:src:hotline")
-    await officer.send(action="rec:cat:nonsense")
-    assert "Tin đến từ đâu?" in officer.text
+    # The bot's own source, an unknown category, a 40-digit group: refused as they are
+    # parsed, with the unknown-command answer.
+    for forged in ("rec:src:bot", "rec:cat:nonsense", f"rec:grp:{'9' * 40}", "rec:urgent:maybe"):
+        await officer.send(action=forged)
+        assert officer.text.startswith(UNKNOWN), forged
     await officer.send(action="rec:src:hotline")
     await officer.send(action="rec:cat:use")
-    await officer.send(action=f"rec:grp:{'9' * 40}")
     assert "Gõ tên tổ" in officer.text
     await officer.send("Qwxyz")
     assert "Không có tổ dân phố nào tên như vậy" in officer.text

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from bot.app import open_app
 from bot.channels import console
 from bot.jobs import retention_tick
+from handlers.flows import UnlockedTip
 from handlers.resident.status import ask_reporter
 from kernel.clock import utcnow
 from notices import tell_reporter
@@ -265,8 +266,8 @@ async def test_an_unlocked_tip_locks_again_after_half_an_hour(app, ward) -> None
 
         account = app.services.pseudonyms.of("conversation", "console", "an")
         stored = await conversations.load(session, app.services.vault, account)
-        assert stored.state.data["status_tip_id"]
-        stored.state.expires["status_tip_id"] = (utcnow() - timedelta(seconds=1)).isoformat()
+        assert stored.state.data[UnlockedTip.KEY]
+        stored.state.expires[UnlockedTip.KEY] = (utcnow() - timedelta(seconds=1)).isoformat()
         await conversations.save(session, app.services.vault, stored)
     await reporter.send(action="status:view")
     assert f"Tin {code}" not in reporter.text and "mã tin và mã bí mật" in reporter.text

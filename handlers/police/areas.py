@@ -4,8 +4,11 @@ has them; typing a group's name offers the ward's active officers as buttons."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from engine.conversation import Context, Router
 from handlers.guards import police, police_action, typing_officer
+from kernel.actions import AreaCancel, AreaClear, AreaDeputy, AreaOfficer
 from kernel.messages import Button
 from storage import areas, triage, wards
 from storage.areas import AreaRefused
@@ -15,8 +18,12 @@ router = Router("areas")
 MOST_LINES = 60
 
 
+class Step(StrEnum):
+    GROUP = "area:group"
+
+
 def _cancel(ctx: Context) -> list[Button]:
-    return [Button(ctx._("Cancel"), "area:cancel")]
+    return [Button(ctx._("Cancel"), AreaCancel())]
 
 
 @police("khuvuc", "areas", commander=True, on=router)
@@ -36,15 +43,15 @@ async def show(ctx: Context, officer: Officer) -> None:
     if len(groups) > MOST_LINES:
         lines.append(ctx._("…and {n} more.").format(n=len(groups) - MOST_LINES))
     lines.append(ctx._("To set one, type the residential group's name."))
-    ctx.go("area:group")
+    ctx.go(Step.GROUP)
     ctx.reply("\n".join(lines), [_cancel(ctx)], free_text=True)
 
 
-@router.step("area:group")
+@router.step(Step.GROUP)
 async def group_typed(ctx: Context) -> None:
     officer = await typing_officer(ctx)
     if officer is None or officer.role != OfficerRole.COMMANDER:
-        ctx.go("")
+        ctx.go(None)
         return
     ward = await wards.get_ward(ctx.session, officer.ward_id)
     found = await wards.match_groups(ctx.session, ward, ctx.inbound.text) if ward else []
@@ -55,7 +62,7 @@ async def group_typed(ctx: Context) -> None:
             free_text=True,
         )
         return
-    ctx.go("")
+    ctx.go(None)
     await _offer(ctx, officer, found[0].id, deputy_for=None)
 
 
@@ -66,53 +73,34 @@ async def _offer(ctx: Context, officer: Officer, group_id: int, *, deputy_for: i
         return
     if deputy_for is None:
         text = ctx._("Who is the area officer of {tdp}?").format(tdp=group.name)
-        rows = [[Button(o.label, f"area:officer:{group.id}:{o.id}")] for o in colleagues]
-        rows.append([Button(ctx._("No area officer"), f"area:clear:{group.id}")])
+        rows = [[Button(o.label, AreaOfficer(group.id, o.id))] for o in colleagues]
+        rows.append([Button(ctx._("No area officer"), AreaClear(group.id))])
     else:
         text = ctx._("And the deputy?")
         rows = [
-            [Button(o.label, f"area:deputy:{group.id}:{deputy_for}:{o.id}")]
+            [Button(o.label, AreaDeputy(group.id, deputy_for, o.id))]
             for o in colleagues
             if o.id != deputy_for
         ]
-        rows.append([Button(ctx._("No deputy"), f"area:deputy:{group.id}:{deputy_for}:0")])
+        rows.append([Button(ctx._("No deputy"), AreaDeputy(group.id, deputy_for, None))])
     ctx.reply(text, [*rows, _cancel(ctx)])
 
 
-def _numbers(text: str, count: int) -> list[int] | None:
-    parts = text.split(":")
-    if len(parts) != count or not all(
-        p.isascii() and p.isdecimal() and len(p) <= 10 for p in parts
-    ):
-        return None
-    return [int(p) for p in parts]
-
-
-@police_action("area:officer:", commander=True, on=router)
+@police_action(AreaOfficer, commander=True, on=router)
 async def officer_chosen(ctx: Context, officer: Officer) -> None:
-    numbers = _numbers(ctx.action_arg, 2)
-    if numbers is None:
-        await show(ctx, officer)
-        return
-    await _offer(ctx, officer, numbers[0], deputy_for=numbers[1])
+    chosen = ctx.action(AreaOfficer)
+    await _offer(ctx, officer, chosen.group_id, deputy_for=chosen.officer_id)
 
 
-@police_action("area:deputy:", commander=True, on=router)
+@police_action(AreaDeputy, commander=True, on=router)
 async def deputy_chosen(ctx: Context, officer: Officer) -> None:
-    numbers = _numbers(ctx.action_arg, 3)
-    if numbers is None:
-        await show(ctx, officer)
-        return
-    await _save(ctx, officer, numbers[0], numbers[1], numbers[2] or None)
+    chosen = ctx.action(AreaDeputy)
+    await _save(ctx, officer, chosen.group_id, chosen.officer_id, chosen.deputy_id)
 
 
-@police_action("area:clear:", commander=True, on=router)
+@police_action(AreaClear, commander=True, on=router)
 async def cleared(ctx: Context, officer: Officer) -> None:
-    numbers = _numbers(ctx.action_arg, 1)
-    if numbers is None:
-        await show(ctx, officer)
-        return
-    await _save(ctx, officer, numbers[0], None, None)
+    await _save(ctx, officer, ctx.action(AreaClear).group_id, None, None)
 
 
 async def _save(
@@ -153,7 +141,7 @@ async def _save(
     ctx.reply(text)
 
 
-@police_action("area:cancel", commander=True, on=router)
+@police_action(AreaCancel, commander=True, on=router)
 async def cancel(ctx: Context, officer: Officer) -> None:
-    ctx.go("")
+    ctx.go(None)
     ctx.reply(ctx._("Cancelled. Nothing was changed."))

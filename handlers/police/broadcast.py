@@ -7,6 +7,8 @@ Only officers see these commands (everyone else gets the unknown-command answer)
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from broadcasts import approval, deliveries
 from broadcasts.approval import ApprovalRefused, Refusal
 from broadcasts.library import (
@@ -19,9 +21,18 @@ from broadcasts.library import (
 )
 from broadcasts.planner import quiet_hours
 from engine.conversation import Context, Router
+from handlers.flows import BroadcastDraft
 from handlers.guards import police, police_action, typing_officer
-from handlers.ids import parse_id, parse_typed_id
+from handlers.ids import parse_typed_id
 from handlers.start import fallback
+from kernel.actions import (
+    BroadcastAgain,
+    BroadcastApprove,
+    BroadcastCancel,
+    BroadcastReject,
+    BroadcastScope,
+    BroadcastSubmit,
+)
 from kernel.clock import utcnow
 from kernel.i18n import N_
 from kernel.messages import Button
@@ -30,6 +41,13 @@ from storage.labels import BROADCAST_KIND_LABELS, label_of
 from storage.models import Broadcast, BroadcastStatus, Officer, OfficerRole, Ward
 
 router = Router("broadcast")
+
+
+class Step(StrEnum):
+    TEXT = "bc:text"
+    GROUP = "bc:group"
+
+
 STATUS = {
     BroadcastStatus.PENDING_APPROVAL: "⏳",
     BroadcastStatus.SCHEDULED: "🕒",
@@ -41,12 +59,11 @@ STATUS = {
 
 
 def _steps(ctx: Context) -> list[Button]:
-    return [Button(ctx._("Cancel"), "bc:cancel")]
+    return [Button(ctx._("Cancel"), BroadcastCancel())]
 
 
 def _drop_draft(ctx: Context) -> None:
-    ctx.state.data.pop("bc_text", None)
-    ctx.state.data.pop("bc_group", None)
+    ctx.end_flow(BroadcastDraft)
 
 
 async def _ward(ctx: Context, officer: Officer) -> Ward | None:
@@ -55,7 +72,7 @@ async def _ward(ctx: Context, officer: Officer) -> Ward | None:
     ward = await wards.get_ward(ctx.session, officer.ward_id)
     if ward is None:
         _drop_draft(ctx)
-        ctx.go("")
+        ctx.go(None)
         ctx.reply(
             ctx._(
                 "Your ward is no longer in the bot's records, so this message cannot be "
@@ -68,7 +85,7 @@ async def _ward(ctx: Context, officer: Officer) -> Ward | None:
 @police("broadcast", "thongbao", on=router)
 async def start(ctx: Context, officer: Officer) -> None:
     _drop_draft(ctx)
-    ctx.go("bc:text")
+    ctx.go(Step.TEXT)
     ctx.reply(
         ctx._(
             "Write the message residents will receive (up to 3,500 characters). You may "
@@ -80,7 +97,7 @@ async def start(ctx: Context, officer: Officer) -> None:
     )
 
 
-@router.step("bc:text")
+@router.step(Step.TEXT)
 async def text_written(ctx: Context) -> None:
     officer = await typing_officer(ctx)
     if officer is None:
@@ -89,13 +106,13 @@ async def text_written(ctx: Context) -> None:
     ward = await _ward(ctx, officer)
     if ward is None or not _acceptable(ctx, text, ward):
         return
-    ctx.state.data["bc_text"] = text
-    ctx.go("")
+    ctx.flow(BroadcastDraft).text = text
+    ctx.go(None)
     ctx.reply(
         ctx._("Who should receive it?"),
         [[Button(ctx._("Every residential group of {ward}").format(ward=ward.name),
-                 "bc:scope:all")],
-         [Button(ctx._("One residential group"), "bc:scope:one")], _steps(ctx)],
+                 BroadcastScope("all"))],
+         [Button(ctx._("One residential group"), BroadcastScope("one"))], _steps(ctx)],
     )  # fmt: skip
 
 
@@ -109,7 +126,7 @@ def _acceptable(ctx: Context, text: str, ward: Ward) -> bool:
         check_text(text)
         check_rendered(text, ward, headings(ctx.services.translator))
     except ContentError as exc:
-        ctx.go("bc:text")
+        ctx.go(Step.TEXT)
         ctx.reply(
             ctx._("This text cannot be sent: {problem}. Please write it again.").format(
                 problem=ctx._(exc.problem).format(value=exc.value)
@@ -121,20 +138,21 @@ def _acceptable(ctx: Context, text: str, ward: Ward) -> bool:
     return True
 
 
-@police_action("bc:scope:", on=router)
+@police_action(BroadcastScope, on=router)
 async def scope_chosen(ctx: Context, officer: Officer) -> None:
-    if "bc_text" not in ctx.state.data:
+    draft = ctx.flow(BroadcastDraft)
+    if draft.text is None:
         await start(ctx, officer)
         return
-    if ctx.action_arg == "one":
-        ctx.go("bc:group")
+    if ctx.action(BroadcastScope).scope == "one":
+        ctx.go(Step.GROUP)
         ctx.reply(ctx._("Which residential group? Type its name."), [_steps(ctx)], free_text=True)
         return
-    ctx.state.data["bc_group"] = None
+    draft.group_id = None
     await _preview(ctx, officer)
 
 
-@router.step("bc:group")
+@router.step(Step.GROUP)
 async def group_typed(ctx: Context) -> None:
     officer = await typing_officer(ctx)
     if officer is None:
@@ -149,8 +167,8 @@ async def group_typed(ctx: Context) -> None:
             free_text=True,
         )  # fmt: skip
         return
-    ctx.state.data["bc_group"] = matches[0].id
-    ctx.go("")
+    ctx.flow(BroadcastDraft).group_id = matches[0].id
+    ctx.go(None)
     await _preview(ctx, officer)
 
 
@@ -158,16 +176,17 @@ async def _preview(ctx: Context, officer: Officer) -> None:
     ward = await _ward(ctx, officer)
     if ward is None:
         return
-    group_id = ctx.state.data.get("bc_group")
+    draft = ctx.flow(BroadcastDraft)
+    group_id = draft.group_id
     chats, people = await approval.audience(ctx.session, officer.ward_id, group_id)
     scope = await _scope_name(ctx, ward, group_id)
-    text = render(ctx.state.data["bc_text"], ward, ctx._(HOTLINE_HEADING))
+    text = render(draft.text or "", ward, ctx._(HOTLINE_HEADING))
     ctx.reply(
         ctx._("Preview:\n\n{text}\n\n— To: {scope}, {chats} group chats and {people} "
               "subscribers. Send it to the commander for approval?").format(
             text=text, scope=scope, chats=chats, people=people),
-        [[Button(ctx._("Send for approval"), "bc:submit")],
-         [Button(ctx._("Write it again"), "bc:again")], _steps(ctx)],
+        [[Button(ctx._("Send for approval"), BroadcastSubmit())],
+         [Button(ctx._("Write it again"), BroadcastAgain())], _steps(ctx)],
     )  # fmt: skip
 
 
@@ -179,16 +198,17 @@ async def _scope_name(ctx: Context, ward: Ward, group_id: int | None) -> str:
     return ctx._("every residential group of {ward}").format(ward=ward.name)
 
 
-@police_action("bc:again", on=router)
+@police_action(BroadcastAgain, on=router)
 async def again(ctx: Context, officer: Officer) -> None:
     await start(ctx, officer)
 
 
-@police_action("bc:submit", on=router)
+@police_action(BroadcastSubmit, on=router)
 async def submit(ctx: Context, officer: Officer) -> None:
-    text = ctx.state.data.pop("bc_text", None)
-    group_id = ctx.state.data.pop("bc_group", None)
-    if not isinstance(text, str):
+    draft = ctx.flow(BroadcastDraft)
+    text, group_id = draft.text, draft.group_id
+    _drop_draft(ctx)
+    if text is None:
         ctx.reply(ctx._("There is no draft to send. Start with /broadcast."))
         return
     ward = await _ward(ctx, officer)
@@ -218,8 +238,8 @@ async def submit(ctx: Context, officer: Officer) -> None:
               "{people} subscribers):\n\n{text}\n\n/approve {id} or /reject {id}").format(
                 officer=officer.label, id=broadcast.id, scope=scope, chats=chats,
                 people=people, text=render(text, ward, _(HOTLINE_HEADING))),
-            [[Button(_("Approve"), f"bc:approve:{broadcast.id}", f"/approve {broadcast.id}"),
-              Button(_("Reject"), f"bc:reject:{broadcast.id}", f"/reject {broadcast.id}")]],
+            [[Button(_("Approve"), BroadcastApprove(broadcast.id), f"/approve {broadcast.id}"),
+              Button(_("Reject"), BroadcastReject(broadcast.id), f"/reject {broadcast.id}")]],
         )  # fmt: skip
         asked += 1
     if asked:
@@ -232,10 +252,10 @@ async def submit(ctx: Context, officer: Officer) -> None:
         ctx.reply(text.format(id=broadcast.id))
 
 
-@police_action("bc:cancel", on=router)
+@police_action(BroadcastCancel, on=router)
 async def cancel(ctx: Context, officer: Officer) -> None:
     _drop_draft(ctx)
-    ctx.go("")
+    ctx.go(None)
     ctx.reply(ctx._("Cancelled; nothing was sent."))
 
 
@@ -253,14 +273,14 @@ async def reject_command(ctx: Context, officer: Officer) -> None:
     await _decide(ctx, officer, parse_typed_id(ctx.args.strip().lstrip("#＃")), approve=False)
 
 
-@police_action("bc:approve:", commander=True, on=router)
+@police_action(BroadcastApprove, commander=True, on=router)
 async def approve_pressed(ctx: Context, officer: Officer) -> None:
-    await _decide(ctx, officer, parse_id(ctx.action_arg), approve=True)
+    await _decide(ctx, officer, ctx.action(BroadcastApprove).broadcast_id, approve=True)
 
 
-@police_action("bc:reject:", commander=True, on=router)
+@police_action(BroadcastReject, commander=True, on=router)
 async def reject_pressed(ctx: Context, officer: Officer) -> None:
-    await _decide(ctx, officer, parse_id(ctx.action_arg), approve=False)
+    await _decide(ctx, officer, ctx.action(BroadcastReject).broadcast_id, approve=False)
 
 
 async def _decide(ctx: Context, officer: Officer, number: int | None, *, approve: bool) -> None:

@@ -10,24 +10,27 @@ skip the confirmation."""
 
 from __future__ import annotations
 
-import re
+from enum import StrEnum
 
 from engine.conversation import Context, Router
+from handlers.flows import DrugFreeChoice
 from handlers.guards import police, police_action, typing_officer
-from handlers.ids import parse_id
 from kernel import drug_free as rules
+from kernel.actions import DrugFreeCancel, DrugFreePick, DrugFreeSave
 from kernel.drug_free import DrugFreeStatus, TransitionError
 from kernel.messages import Button
 from storage import drug_free, wards
 from storage.models import Officer, ResidentialGroup, Ward
 
 router = Router("drug_free")
-PENDING = "df_pending"  # "group:year:status" awaiting its confirm button
-_CHOICE = re.compile(r"([0-9]{1,10}):([0-9]{4}):([a-z-]{1,20})", re.ASCII)
+
+
+class Step(StrEnum):
+    NAME = "df:name"
 
 
 def _cancel(ctx: Context) -> list[Button]:
-    return [Button(ctx._("Cancel"), "df:cancel")]
+    return [Button(ctx._("Cancel"), DrugFreeCancel())]
 
 
 @police("progress", "tiendo", on=router)
@@ -72,15 +75,15 @@ async def progress_text(ctx: Context, ward: Ward) -> str:
 
 @police("drugfree", "khongmatuy", on=router)
 async def record_start(ctx: Context, officer: Officer) -> None:
-    ctx.state.data.pop(PENDING, None)
+    ctx.end_flow(DrugFreeChoice)
     if ctx.args:
         await _group_named(ctx, officer, ctx.args)
         return
-    ctx.go("df:name")
+    ctx.go(Step.NAME)
     ctx.reply(ctx._("Which residential group? Type its name."), [_cancel(ctx)], free_text=True)
 
 
-@router.step("df:name")
+@router.step(Step.NAME)
 async def name_typed(ctx: Context) -> None:
     officer = await typing_officer(ctx)
     if officer is not None:
@@ -91,13 +94,13 @@ async def _group_named(ctx: Context, officer: Officer, text: str) -> None:
     ward = await wards.get_ward(ctx.session, officer.ward_id)
     found = await wards.match_groups(ctx.session, ward, text) if ward else []
     if len(found) != 1:
-        ctx.go("df:name")
+        ctx.go(Step.NAME)
         ctx.reply(
             ctx._("Please type the exact name of one residential group."), [_cancel(ctx)],
             free_text=True,
         )  # fmt: skip
         return
-    ctx.go("")
+    ctx.go(None)
     group = found[0]
     year = ctx.local_now().date().year
     marks = await drug_free.history(ctx.session, group.id)
@@ -115,42 +118,48 @@ async def _group_named(ctx: Context, officer: Officer, text: str) -> None:
         return
     ctx.reply(
         text + "\n" + ctx._("Record for {year}:").format(year=year),
-        [*([Button(ctx._(rules.LABELS[s]), f"df:pick:{group.id}:{year}:{s}")] for s in choices),
+        [*([Button(ctx._(rules.LABELS[s]), DrugFreePick(group.id, year, s))] for s in choices),
          _cancel(ctx)],
     )  # fmt: skip
 
 
-@police_action("df:pick:", on=router)
+@police_action(DrugFreePick, on=router)
 async def picked(ctx: Context, officer: Officer) -> None:
-    ctx.state.data.pop(PENDING, None)
-    parsed = await _parse(ctx, officer)
+    ctx.end_flow(DrugFreeChoice)
+    pressed = ctx.action(DrugFreePick)
+    parsed = await _parse(ctx, officer, pressed.group_id, pressed.year)
     if parsed is None:
         _nothing(ctx)
         return
-    group, year, status = parsed
+    group, year, status = parsed, pressed.year, pressed.status
     marks = await drug_free.history(ctx.session, group.id)
     try:
         rules.check(marks[-1] if marks else None, year, status)
     except TransitionError as exc:
         ctx.reply(ctx._("Not recorded: {reason}.").format(reason=exc.translated(ctx._)))
         return
-    ctx.state.data[PENDING] = f"{group.id}:{year}:{status}"
+    choice = ctx.flow(DrugFreeChoice)
+    choice.group_id, choice.year, choice.status = group.id, year, status
     ctx.reply(
         ctx._("Record residential group {tdp} as {status} for {year}, decided today ({date})?")
         .format(tdp=group.name, status=ctx._(rules.LABELS[status]), year=year,
                 date=ctx.local_now().date().strftime("%d/%m/%Y")),
-        [[Button(ctx._("Confirm"), f"df:save:{group.id}:{year}:{status}")], _cancel(ctx)],
+        [[Button(ctx._("Confirm"), DrugFreeSave(group.id, year, status))], _cancel(ctx)],
     )  # fmt: skip
 
 
-@police_action("df:save:", on=router)
+@police_action(DrugFreeSave, on=router)
 async def save(ctx: Context, officer: Officer) -> None:
-    pending = ctx.state.data.pop(PENDING, None)
-    parsed = await _parse(ctx, officer) if pending == ctx.action_arg else None
+    pending = ctx.flow(DrugFreeChoice)
+    shown = (pending.group_id, pending.year, pending.status)
+    ctx.end_flow(DrugFreeChoice)
+    pressed = ctx.action(DrugFreeSave)
+    matches = shown == (pressed.group_id, pressed.year, pressed.status)
+    parsed = await _parse(ctx, officer, pressed.group_id, pressed.year) if matches else None
     if parsed is None:  # not the choice just confirmed: stale, repeated or forged
         _nothing(ctx)
         return
-    group, year, status = parsed
+    group, year, status = parsed, pressed.year, pressed.status
     try:
         await drug_free.record(
             ctx.session, group, year=year, status=status, decided_on=ctx.local_now().date(),
@@ -172,35 +181,28 @@ async def save(ctx: Context, officer: Officer) -> None:
     )
 
 
-@police_action("df:cancel", on=router)
+@police_action(DrugFreeCancel, on=router)
 async def cancel(ctx: Context, officer: Officer) -> None:
-    ctx.state.data.pop(PENDING, None)
-    ctx.go("")
+    ctx.end_flow(DrugFreeChoice)
+    ctx.go(None)
     ctx.reply(ctx._("Cancelled. Nothing was recorded."))
 
 
 def _nothing(ctx: Context) -> None:
-    ctx.go("")
+    ctx.go(None)
     ctx.reply(ctx._("Nothing to record. Start again with /drugfree."))
 
 
 async def _parse(
-    ctx: Context, officer: Officer
-) -> tuple[ResidentialGroup, int, DrugFreeStatus] | None:
-    """The button's group, year and status, each checked before any query: a group id
-    within the column's range, of the officer's ward and in use; this year in the ward
-    and no other; a known status."""
-    match = _CHOICE.fullmatch(ctx.action_arg)
-    if match is None:
-        return None
-    group_id, year = parse_id(match[1]), int(match[2])
-    try:
-        status = DrugFreeStatus(match[3])
-    except ValueError:
-        return None
-    if group_id is None or year != ctx.local_now().date().year:
+    ctx: Context, officer: Officer, group_id: int, year: int
+) -> ResidentialGroup | None:
+    """The button's group, if the button may record: its fields were checked as it was
+    parsed (a group id within the column's range, a known status, kernel/actions.py);
+    here the group must be of the officer's ward and in use, and the year this year in
+    the ward and no other."""
+    if year != ctx.local_now().date().year:
         return None
     group = await wards.get_group(ctx.session, group_id)
     if group is None or group.ward_id != officer.ward_id or not group.active:
         return None
-    return group, year, status
+    return group

@@ -54,7 +54,7 @@ async def join(ctx: Context) -> None:
     await ctx.services.audit.append(
         ctx.session, "joined", ward_id=officer.ward_id, officer_id=officer.id
     )
-    ctx.go("")
+    ctx.go(None)
     ctx.reply(
         ctx._("Welcome, {label}. You are enrolled as ward police.").format(label=officer.label)
     )

@@ -4,8 +4,12 @@ Organisations are public, so their names are kept as written."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from engine.conversation import Context, Router
+from handlers.flows import OrgPledgeDraft
 from handlers.guards import police, police_action, typing_officer
+from kernel.actions import OrgPledgeCancel, OrgPledgeKind, OrgPledgeSave, OrgPledgeWard
 from kernel.messages import Button
 from storage import pledges, wards
 from storage.models import Officer, PledgeKind
@@ -15,35 +19,33 @@ from storage.pledges import PledgeError
 router = Router("org_pledge")
 
 
+class Step(StrEnum):
+    NAME = "op:name"
+    GROUP = "op:group"
+
+
 def _cancel(ctx: Context) -> list[Button]:
-    return [Button(ctx._("Cancel"), "op:cancel")]
+    return [Button(ctx._("Cancel"), OrgPledgeCancel())]
 
 
 @police("orgpledge", "camketdonvi", on=router)
 async def start(ctx: Context, officer: Officer) -> None:
-    for key in ("op_kind", "op_name", "op_group"):
-        ctx.state.data.pop(key, None)
+    ctx.end_flow(OrgPledgeDraft)
     ctx.reply(
         ctx._("Record a pledge signed by:"),
-        [*([Button(ctx._(label), f"op:kind:{kind}")] for kind, label in PLEDGE_KINDS.items()),
+        [*([Button(ctx._(label), OrgPledgeKind(kind))] for kind, label in PLEDGE_KINDS.items()),
          _cancel(ctx)],
     )  # fmt: skip
 
 
-@police_action("op:kind:", on=router)
+@police_action(OrgPledgeKind, on=router)
 async def kind_chosen(ctx: Context, officer: Officer) -> None:
-    try:
-        kind = PledgeKind(ctx.action_arg)
-    except ValueError:
-        kind = PledgeKind.HOUSEHOLD
-    if kind is PledgeKind.HOUSEHOLD:  # not a choice offered (a forged button): ask again
-        await start(ctx, officer)
-        return
-    ctx.state.data["op_kind"] = str(kind)
+    kind = ctx.action(OrgPledgeKind).kind  # never the household's (kernel/actions.py)
+    ctx.flow(OrgPledgeDraft).kind = kind
     if kind is PledgeKind.GROUP:
         _ask_group(ctx)
         return
-    ctx.go("op:name")
+    ctx.go(Step.NAME)
     ctx.reply(
         ctx._("Type the name of the school or business, as it should appear in the report."),
         [_cancel(ctx)],
@@ -51,7 +53,7 @@ async def kind_chosen(ctx: Context, officer: Officer) -> None:
     )
 
 
-@router.step("op:name")
+@router.step(Step.NAME)
 async def name_typed(ctx: Context) -> None:
     if await typing_officer(ctx) is None:
         return
@@ -62,14 +64,14 @@ async def name_typed(ctx: Context) -> None:
             [_cancel(ctx)], free_text=True,
         )  # fmt: skip
         return
-    ctx.state.data["op_name"] = name
+    ctx.flow(OrgPledgeDraft).name = name
     _ask_group(ctx)
 
 
 def _ask_group(ctx: Context) -> None:
-    ctx.go("op:group")
-    whole_ward = [] if ctx.state.data.get("op_kind") == PledgeKind.GROUP else [
-        [Button(ctx._("The whole ward (no single TDP)"), "op:ward")]]  # fmt: skip
+    ctx.go(Step.GROUP)
+    whole_ward = [] if ctx.flow(OrgPledgeDraft).kind is PledgeKind.GROUP else [
+        [Button(ctx._("The whole ward (no single TDP)"), OrgPledgeWard())]]  # fmt: skip
     ctx.reply(
         ctx._("Which residential group is it in? Type its name."),
         [*whole_ward, _cancel(ctx)],
@@ -77,7 +79,7 @@ def _ask_group(ctx: Context) -> None:
     )
 
 
-@router.step("op:group")
+@router.step(Step.GROUP)
 async def group_typed(ctx: Context) -> None:
     officer = await typing_officer(ctx)
     if officer is None:
@@ -90,57 +92,62 @@ async def group_typed(ctx: Context) -> None:
             free_text=True,
         )  # fmt: skip
         return
-    ctx.state.data["op_group"] = found[0].id
-    if ctx.state.data.get("op_kind") == PledgeKind.GROUP:
-        ctx.state.data["op_name"] = found[0].name
+    draft = ctx.flow(OrgPledgeDraft)
+    draft.group_id = found[0].id
+    if draft.kind is PledgeKind.GROUP:
+        draft.name = found[0].name
     await _confirm(ctx)
 
 
-@police_action("op:ward", on=router)
+@police_action(OrgPledgeWard, on=router)
 async def whole_ward(ctx: Context, officer: Officer) -> None:
-    if "op_kind" not in ctx.state.data or "op_name" not in ctx.state.data:
+    draft = ctx.flow(OrgPledgeDraft)
+    if draft.kind is None or draft.name is None:
         ctx.reply(ctx._("Nothing to record. Start again with /orgpledge."))  # a stale button
         return
-    ctx.state.data["op_group"] = None
+    draft.group_id = None
     await _confirm(ctx)
 
 
 async def _confirm(ctx: Context) -> None:
-    ctx.go("")
-    group_id = ctx.state.data.get("op_group")
-    group = await wards.get_group(ctx.session, group_id) if isinstance(group_id, int) else None
-    kind = PledgeKind(str(ctx.state.data.get("op_kind")))
+    ctx.go(None)
+    draft = ctx.flow(OrgPledgeDraft)
+    group_id = draft.group_id
+    group = await wards.get_group(ctx.session, group_id) if group_id is not None else None
+    kind = draft.kind
+    if kind is None:  # a name typed to a step whose draft is gone
+        ctx.reply(ctx._("Nothing to record. Start again with /orgpledge."))
+        return
     ctx.reply(
         ctx._("Record this pledge, signed today ({date})?\n{kind}: {name}\nResidential group: "
               "{tdp}").format(
             date=ctx.local_now().date().strftime("%d/%m/%Y"),
             kind=ctx._(PLEDGE_KINDS[kind]).capitalize(),
-            name=ctx.state.data.get("op_name", ""),
+            name=draft.name or "",
             tdp=group.name if group else ctx._("the whole ward"),
         ),
-        [[Button(ctx._("Confirm"), "op:save")], _cancel(ctx)],
+        [[Button(ctx._("Confirm"), OrgPledgeSave())], _cancel(ctx)],
     )  # fmt: skip
 
 
-@police_action("op:save", on=router)
+@police_action(OrgPledgeSave, on=router)
 async def save(ctx: Context, officer: Officer) -> None:
-    data = ctx.state.data
-    if "op_kind" not in data or "op_name" not in data:
+    draft = ctx.flow(OrgPledgeDraft)
+    kind, name, group_id = draft.kind, draft.name, draft.group_id
+    if kind is None or name is None:
         ctx.reply(ctx._("Nothing to record. Start again with /orgpledge."))
         return
-    group_id = data.get("op_group")
-    group = await wards.get_group(ctx.session, group_id) if isinstance(group_id, int) else None
+    group = await wards.get_group(ctx.session, group_id) if group_id is not None else None
     try:
         row = await pledges.add_organisation(
-            ctx.session, ward_id=officer.ward_id, kind=PledgeKind(str(data["op_kind"])),
-            name=str(data["op_name"]), group=group, signed_on=ctx.local_now().date(),
+            ctx.session, ward_id=officer.ward_id, kind=kind,
+            name=name, group=group, signed_on=ctx.local_now().date(),
             officer_id=officer.id,
         )  # fmt: skip
     except PledgeError as exc:
         ctx.reply(ctx._("Not recorded: {reason}.").format(reason=ctx._(exc.reason)))
         return
-    for key in ("op_kind", "op_name", "op_group"):
-        data.pop(key, None)
+    ctx.end_flow(OrgPledgeDraft)
     await ctx.services.audit.append(
         ctx.session, "pledge.organisation", ward_id=officer.ward_id, officer_id=officer.id,
         detail={"pledge_id": row.id, "kind": row.kind},
@@ -148,9 +155,8 @@ async def save(ctx: Context, officer: Officer) -> None:
     ctx.reply(ctx._("Recorded: {name}. Thank you.").format(name=row.name))
 
 
-@police_action("op:cancel", on=router)
+@police_action(OrgPledgeCancel, on=router)
 async def cancel(ctx: Context, officer: Officer) -> None:
-    for key in ("op_kind", "op_name", "op_group"):
-        ctx.state.data.pop(key, None)
-    ctx.go("")
+    ctx.end_flow(OrgPledgeDraft)
+    ctx.go(None)
     ctx.reply(ctx._("Cancelled. Nothing was recorded."))

@@ -7,12 +7,24 @@ reported in person, to follow the tip anonymously in the bot."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from engine.conversation import Context, Router
+from handlers.flows import RecordedTip
 from handlers.guards import police, police_action, typing_officer
+from kernel.actions import (
+    PoliceTip,
+    RecordCancel,
+    RecordCategory,
+    RecordGroup,
+    RecordSave,
+    RecordSource,
+    RecordUrgent,
+)
 from kernel.categories import CATEGORIES
 from kernel.clock import utcnow
 from kernel.messages import Button
-from kernel.tip_sources import RECORDED_BY_OFFICERS, SOURCE_LABELS, TipSource
+from kernel.tip_sources import RECORDED_BY_OFFICERS, SOURCE_LABELS
 from notices.police import notify_new_tip
 from storage import triage, wards
 from storage.models import Officer
@@ -20,73 +32,64 @@ from storage.triage import Received, RecordRefused
 
 router = Router("record_tip")
 
-DRAFT = "recorded_tip"
 MOST_CHARS = 4000
 GROUP_CHOICES = 6
 
 
+class Step(StrEnum):
+    GROUP = "rec:group"
+    TEXT = "rec:text"
+
+
 def _cancel(ctx: Context) -> list[Button]:
-    return [Button(ctx._("Cancel"), "rec:cancel")]
-
-
-def _draft(ctx: Context) -> dict[str, object]:
-    draft = ctx.state.data.get(DRAFT)
-    if not isinstance(draft, dict):
-        draft = {}
-        ctx.state.data[DRAFT] = draft
-    return draft
+    return [Button(ctx._("Cancel"), RecordCancel())]
 
 
 @police("ghitin", "recordtip", on=router)
 async def start(ctx: Context, officer: Officer) -> None:
-    ctx.state.data.pop(DRAFT, None)
+    ctx.end_flow(RecordedTip)
     ctx.reply(
         ctx._("Record a tip the police received. Where did it come from?"),
         [
-            *([Button(ctx._(SOURCE_LABELS[s]), f"rec:src:{s}")] for s in RECORDED_BY_OFFICERS),
+            *([Button(ctx._(SOURCE_LABELS[s]), RecordSource(s))] for s in RECORDED_BY_OFFICERS),
             _cancel(ctx),
         ],
     )
 
 
-@police_action("rec:src:", on=router)
+@police_action(RecordSource, on=router)
 async def source_chosen(ctx: Context, officer: Officer) -> None:
-    try:
-        source = TipSource(ctx.action_arg)
-    except ValueError:
-        source = TipSource.BOT
-    if source not in RECORDED_BY_OFFICERS:  # a forged button: ask again
-        await start(ctx, officer)
-        return
-    _draft(ctx)["source"] = str(source)
+    # Never the bot's own source: kernel/actions.py refuses it as it parses the button.
+    ctx.flow(RecordedTip).source = ctx.action(RecordSource).source
     ctx.reply(
         ctx._("What is it about?"),
         [
-            *([Button(ctx._(label), f"rec:cat:{key}")] for key, label in CATEGORIES.items()),
+            *([Button(ctx._(label), RecordCategory(key))] for key, label in CATEGORIES.items()),
             _cancel(ctx),
         ],
     )
 
 
-@police_action("rec:cat:", on=router)
+@police_action(RecordCategory, on=router)
 async def category_chosen(ctx: Context, officer: Officer) -> None:
-    if ctx.action_arg not in CATEGORIES or "source" not in _draft(ctx):
+    draft = ctx.flow(RecordedTip)
+    if draft.source is None:  # a stale button
         await start(ctx, officer)
         return
-    _draft(ctx)["category"] = ctx.action_arg
+    draft.category = ctx.action(RecordCategory).category
     _ask_group(ctx)
 
 
 def _ask_group(ctx: Context, text: str = "") -> None:
-    ctx.go("rec:group")
+    ctx.go(Step.GROUP)
     ctx.reply(
         text or ctx._("Which residential group is it about? Type its name."),
-        [[Button(ctx._("Not known"), "rec:grp:none")], _cancel(ctx)],
+        [[Button(ctx._("Not known"), RecordGroup(None))], _cancel(ctx)],
         free_text=True,
     )
 
 
-@router.step("rec:group")
+@router.step(Step.GROUP)
 async def group_typed(ctx: Context) -> None:
     officer = await typing_officer(ctx)
     if officer is None:
@@ -94,7 +97,7 @@ async def group_typed(ctx: Context) -> None:
     ward = await wards.get_ward(ctx.session, officer.ward_id)
     found = await wards.match_groups(ctx.session, ward, ctx.inbound.text) if ward else []
     if len(found) == 1:
-        _draft(ctx)["group_id"] = found[0].id
+        ctx.flow(RecordedTip).group_id = found[0].id
         _ask_urgent(ctx)
         return
     if not found:
@@ -103,53 +106,50 @@ async def group_typed(ctx: Context) -> None:
     ctx.reply(
         ctx._("Which one?"),
         [
-            *([Button(g.name, f"rec:grp:{g.id}")] for g in found[:GROUP_CHOICES]),
-            [Button(ctx._("Not known"), "rec:grp:none")],
+            *([Button(g.name, RecordGroup(g.id))] for g in found[:GROUP_CHOICES]),
+            [Button(ctx._("Not known"), RecordGroup(None))],
             _cancel(ctx),
         ],
         free_text=True,
     )
 
 
-@police_action("rec:grp:", on=router)
+@police_action(RecordGroup, on=router)
 async def group_chosen(ctx: Context, officer: Officer) -> None:
-    draft = _draft(ctx)
-    if "category" not in draft:
+    draft = ctx.flow(RecordedTip)
+    if draft.category is None:
         await start(ctx, officer)
         return
-    if ctx.action_arg == "none":
-        draft["group_id"] = None
-    else:
-        group = None
-        if ctx.action_arg.isascii() and ctx.action_arg.isdecimal() and len(ctx.action_arg) <= 10:
-            group = await wards.get_group(ctx.session, int(ctx.action_arg))
+    group_id = ctx.action(RecordGroup).group_id
+    if group_id is not None:
+        group = await wards.get_group(ctx.session, group_id)
         if group is None or group.ward_id != officer.ward_id or not group.active:
             _ask_group(ctx)
             return
-        draft["group_id"] = group.id
+    draft.group_id = group_id
     _ask_urgent(ctx)
 
 
 def _ask_urgent(ctx: Context) -> None:
-    ctx.go("")
+    ctx.go(None)
     ctx.reply(
         ctx._("Is it urgent: is someone in danger now, or is it happening now?"),
         [
-            [Button(ctx._("Yes, urgent"), "rec:urgent:yes")],
-            [Button(ctx._("No"), "rec:urgent:no")],
+            [Button(ctx._("Yes, urgent"), RecordUrgent(True))],
+            [Button(ctx._("No"), RecordUrgent(False))],
             _cancel(ctx),
         ],
     )
 
 
-@police_action("rec:urgent:", on=router)
+@police_action(RecordUrgent, on=router)
 async def urgency_chosen(ctx: Context, officer: Officer) -> None:
-    draft = _draft(ctx)
-    if "category" not in draft or ctx.action_arg not in ("yes", "no"):
+    draft = ctx.flow(RecordedTip)
+    if draft.category is None:
         await start(ctx, officer)
         return
-    draft["urgent"] = ctx.action_arg == "yes"
-    ctx.go("rec:text")
+    draft.urgent = ctx.action(RecordUrgent).urgent
+    ctx.go(Step.TEXT)
     ctx.reply(
         ctx._(
             "Type what was reported: what, where, when. Do not write the name or the phone "
@@ -160,7 +160,7 @@ async def urgency_chosen(ctx: Context, officer: Officer) -> None:
     )
 
 
-@router.step("rec:text", prose=True)
+@router.step(Step.TEXT, prose=True)
 async def text_typed(ctx: Context) -> None:
     if await typing_officer(ctx) is None:
         return
@@ -172,42 +172,44 @@ async def text_typed(ctx: Context) -> None:
             free_text=True,
         )
         return
-    draft = _draft(ctx)
-    draft["text"] = text
-    ctx.go("")
-    group_id = draft.get("group_id")
-    group = await wards.get_group(ctx.session, group_id) if isinstance(group_id, int) else None
+    draft = ctx.flow(RecordedTip)
+    if draft.source is None or draft.category is None:
+        ctx.go(None)
+        return
+    draft.text = text
+    ctx.go(None)
+    group = await wards.get_group(ctx.session, draft.group_id) if draft.group_id else None
     preview = text if len(text) <= 300 else text[:300] + "…"
     ctx.reply(
         ctx._(
             "Record this tip?\nSource: {source}\nCategory: {category}\nResidential group: "
             "{tdp}\nUrgent: {urgent}\n\n{text}"
         ).format(
-            source=ctx._(SOURCE_LABELS[TipSource(str(draft["source"]))]),
-            category=ctx._(CATEGORIES[str(draft["category"])]),
+            source=ctx._(SOURCE_LABELS[draft.source]),
+            category=ctx._(CATEGORIES[draft.category]),
             tdp=group.name if group else ctx._("not known"),
-            urgent=ctx._("yes") if draft.get("urgent") else ctx._("no"),
+            urgent=ctx._("yes") if draft.urgent else ctx._("no"),
             text=preview,
         ),
-        [[Button(ctx._("Record it"), "rec:save")], _cancel(ctx)],
+        [[Button(ctx._("Record it"), RecordSave())], _cancel(ctx)],
         protect=True,
     )
 
 
-@police_action("rec:save", on=router)
+@police_action(RecordSave, on=router)
 async def save(ctx: Context, officer: Officer) -> None:
-    draft = ctx.state.data.get(DRAFT)
-    if not isinstance(draft, dict) or not {"source", "category", "text"} <= set(draft):
+    draft = ctx.flow(RecordedTip)
+    if draft.source is None or draft.category is None or not draft.text:
+        ctx.end_flow(RecordedTip)
         ctx.reply(ctx._("Nothing to record. Start again with /ghitin."))  # a stale button
         return
-    group_id = draft.get("group_id")
     received = Received(
         ward_id=officer.ward_id,
-        group_id=group_id if isinstance(group_id, int) else None,
-        source=TipSource(str(draft["source"])),
-        category=str(draft["category"]),
-        urgent=bool(draft.get("urgent")),
-        content={"what": str(draft["text"])},
+        group_id=draft.group_id,
+        source=draft.source,
+        category=draft.category,
+        urgent=draft.urgent,
+        content={"what": draft.text},
         received_at=utcnow(),
     )
     s = ctx.services
@@ -218,7 +220,7 @@ async def save(ctx: Context, officer: Officer) -> None:
     except RecordRefused:
         ctx.reply(ctx._("This tip could not be recorded. Start again with /ghitin."))
         return
-    ctx.state.data.pop(DRAFT, None)
+    ctx.end_flow(RecordedTip)
     await notify_new_tip(ctx.session, s, tip)
     ctx.reply(
         ctx._(
@@ -226,14 +228,14 @@ async def save(ctx: Context, officer: Officer) -> None:
             "anonymously, give them, and only them, this receipt:\nCode: {code}\nSecret: "
             "{secret}\nThey send /kiemtra in a private chat with the bot."
         ).format(code=tip.code, secret=receipt.secret),
-        [[Button(ctx._("Open tip {code}").format(code=tip.code), f"police:tip:{tip.code}")]],
+        [[Button(ctx._("Open tip {code}").format(code=tip.code), PoliceTip(tip.code))]],
         protect=True,
         delete_after=s.settings.tip_view_seconds,
     )
 
 
-@police_action("rec:cancel", on=router)
+@police_action(RecordCancel, on=router)
 async def cancel(ctx: Context, officer: Officer) -> None:
-    ctx.state.data.pop(DRAFT, None)
-    ctx.go("")
+    ctx.end_flow(RecordedTip)
+    ctx.go(None)
     ctx.reply(ctx._("Cancelled. Nothing was recorded."))

@@ -4,15 +4,22 @@ named (2026-11, 2026-Q3, 2026-H1, 2026), before the PDF is made. A dash clears i
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from engine.conversation import Context, Router
+from handlers.flows import RemarksPeriod
 from handlers.guards import police, police_action, typing_officer
+from kernel.actions import RemarksCancel
 from kernel.messages import Button
 from reports.periods import parse_report_period
 from storage import report_remarks
 from storage.models import Officer, OfficerRole
 
 router = Router("remarks")
-PERIOD = "remarks_period"
+
+
+class Step(StrEnum):
+    TEXT = "remarks:text"
 
 
 @police("nhanxet", "remarks", commander=True, on=router)
@@ -28,8 +35,8 @@ async def start(ctx: Context, officer: Officer) -> None:
         )
         return
     current = await report_remarks.read(ctx.session, officer.ward_id, period.key)
-    ctx.state.data[PERIOD] = period.key
-    ctx.go("remarks:text")
+    ctx.flow(RemarksPeriod).period = period.key
+    ctx.go(Step.TEXT)
     lines = [
         ctx._("Difficulties, obstacles and proposals for the report of {period}.").format(
             period=period.label(ctx._)
@@ -40,17 +47,17 @@ async def start(ctx: Context, officer: Officer) -> None:
     lines.append(
         ctx._("Type the text for the report (it replaces what was written; a dash '-' clears it).")
     )
-    ctx.reply("\n".join(lines), [[Button(ctx._("Cancel"), "remarks:cancel")]], free_text=True)
+    ctx.reply("\n".join(lines), [[Button(ctx._("Cancel"), RemarksCancel())]], free_text=True)
 
 
-@router.step("remarks:text", prose=True)
+@router.step(Step.TEXT, prose=True)
 async def text_typed(ctx: Context) -> None:
     officer = await typing_officer(ctx)
     if officer is None:
         return
-    key = ctx.state.data.get(PERIOD)
-    if officer.role != OfficerRole.COMMANDER or not isinstance(key, str):
-        ctx.go("")
+    key = ctx.flow(RemarksPeriod).period
+    if officer.role != OfficerRole.COMMANDER or not key:
+        ctx.go(None)
         return
     text = ctx.inbound.text.strip()
     try:
@@ -58,12 +65,12 @@ async def text_typed(ctx: Context) -> None:
     except ValueError:
         ctx.reply(
             ctx._("At most 3000 characters, please. Type it again."),
-            [[Button(ctx._("Cancel"), "remarks:cancel")]],
+            [[Button(ctx._("Cancel"), RemarksCancel())]],
             free_text=True,
         )
         return
-    ctx.go("")
-    ctx.state.data.pop(PERIOD, None)
+    ctx.go(None)
+    ctx.end_flow(RemarksPeriod)
     period = parse_report_period(key)
     await ctx.services.audit.append(
         ctx.session,
@@ -80,8 +87,8 @@ async def text_typed(ctx: Context) -> None:
     ctx.reply(done.format(period=period.label(ctx._)))
 
 
-@police_action("remarks:cancel", commander=True, on=router)
+@police_action(RemarksCancel, commander=True, on=router)
 async def cancel(ctx: Context, officer: Officer) -> None:
-    ctx.go("")
-    ctx.state.data.pop(PERIOD, None)
+    ctx.go(None)
+    ctx.end_flow(RemarksPeriod)
     ctx.reply(ctx._("Cancelled. Nothing was changed."))

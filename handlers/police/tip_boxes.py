@@ -6,22 +6,30 @@ Each tip found is then recorded with /ghitin, its source already "tip box"."""
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 
 from engine.conversation import Context, Router
+from handlers.flows import BoxGroup
 from handlers.guards import police, police_action, typing_officer
 from handlers.ids import parse_typed_id
+from kernel.actions import BoxCancel, BoxOpen, BoxSet, BoxUnset, RecordSource
 from kernel.messages import Button
+from kernel.tip_sources import TipSource
 from storage import tip_boxes, wards
 from storage.models import Officer, ResidentialGroup
 from storage.tip_boxes import OpeningRefused
 
 router = Router("tip_boxes")
-GROUP = "box_group"
 MOST_LINES = 60
 
 
+class Step(StrEnum):
+    GROUP = "box:group"
+    FOUND = "box:found"
+
+
 def _cancel(ctx: Context) -> list[Button]:
-    return [Button(ctx._("Cancel"), "box:cancel")]
+    return [Button(ctx._("Cancel"), BoxCancel())]
 
 
 @police("hommthu", "tipboxes", on=router)
@@ -42,7 +50,7 @@ async def show(ctx: Context, officer: Officer) -> None:
     if len(groups) > MOST_LINES:
         lines.append(ctx._("…and {n} more.").format(n=len(groups) - MOST_LINES))
     lines.append(ctx._("To record an opening or a change, type the residential group's name."))
-    ctx.go("box:group")
+    ctx.go(Step.GROUP)
     ctx.reply("\n".join(lines), [_cancel(ctx)], free_text=True)
 
 
@@ -52,7 +60,7 @@ def _since(ctx: Context, day: date | None) -> str:
     return ctx._("since {day}").format(day=day.strftime("%d/%m/%Y"))
 
 
-@router.step("box:group")
+@router.step(Step.GROUP)
 async def group_typed(ctx: Context) -> None:
     officer = await typing_officer(ctx)
     if officer is None:
@@ -67,49 +75,49 @@ async def group_typed(ctx: Context) -> None:
         )
         return
     group = found[0]
-    ctx.state.data[GROUP] = group.id
-    ctx.go("")
+    ctx.flow(BoxGroup).group_id = group.id
+    ctx.go(None)
     ctx.reply(
         ctx._("{tdp}: what would you like to record?").format(tdp=group.name),
         [
-            [Button(ctx._("An opening of its tip box"), "box:open")],
-            [Button(ctx._("It has a tip box from today"), "box:set:box")],
-            [Button(ctx._("It has a board from today"), "box:set:board")],
-            [Button(ctx._("It no longer has a tip box"), "box:unset:box")],
-            [Button(ctx._("It no longer has a board"), "box:unset:board")],
+            [Button(ctx._("An opening of its tip box"), BoxOpen())],
+            [Button(ctx._("It has a tip box from today"), BoxSet("box"))],
+            [Button(ctx._("It has a board from today"), BoxSet("board"))],
+            [Button(ctx._("It no longer has a tip box"), BoxUnset("box"))],
+            [Button(ctx._("It no longer has a board"), BoxUnset("board"))],
             _cancel(ctx),
         ],
     )
 
 
 async def _group(ctx: Context, officer: Officer) -> ResidentialGroup | None:
-    group_id = ctx.state.data.get(GROUP)
-    group = await wards.get_group(ctx.session, group_id) if isinstance(group_id, int) else None
+    group_id = ctx.flow(BoxGroup).group_id
+    group = await wards.get_group(ctx.session, group_id) if group_id else None
     if group is None or group.ward_id != officer.ward_id:
         await show(ctx, officer)
         return None
     return group
 
 
-@police_action("box:set:", on=router)
+@police_action(BoxSet, on=router)
 async def now_has(ctx: Context, officer: Officer) -> None:
-    await _change(ctx, officer, has=True)
+    await _change(ctx, officer, ctx.action(BoxSet).thing, has=True)
 
 
-@police_action("box:unset:", on=router)
+@police_action(BoxUnset, on=router)
 async def no_longer_has(ctx: Context, officer: Officer) -> None:
-    await _change(ctx, officer, has=False)
+    await _change(ctx, officer, ctx.action(BoxUnset).thing, has=False)
 
 
-async def _change(ctx: Context, officer: Officer, *, has: bool) -> None:
+async def _change(ctx: Context, officer: Officer, thing: str, *, has: bool) -> None:
     group = await _group(ctx, officer)
-    if group is None or ctx.action_arg not in ("box", "board"):
+    if group is None:
         return
     points = (await tip_boxes.points_of_ward(ctx.session, officer.ward_id)).get(group.id)
     box = points.box_since if points else None
     board = points.board_since if points else None
     today = ctx.local_now().date()
-    if ctx.action_arg == "box":
+    if thing == "box":
         box = (box or today) if has else None
     else:
         board = (board or today) if has else None
@@ -121,7 +129,7 @@ async def _change(ctx: Context, officer: Officer, *, has: bool) -> None:
         officer_id=officer.id,
         detail={"group": group.id, "box": str(box or ""), "board": str(board or "")},
     )
-    ctx.state.data.pop(GROUP, None)
+    ctx.end_flow(BoxGroup)
     ctx.reply(
         ctx._("{tdp}: tip box {box}; board {board}").format(
             tdp=group.name, box=_since(ctx, box), board=_since(ctx, board)
@@ -129,11 +137,11 @@ async def _change(ctx: Context, officer: Officer, *, has: bool) -> None:
     )
 
 
-@police_action("box:open", on=router)
+@police_action(BoxOpen, on=router)
 async def opening(ctx: Context, officer: Officer) -> None:
     if await _group(ctx, officer) is None:
         return
-    ctx.go("box:found")
+    ctx.go(Step.FOUND)
     ctx.reply(
         ctx._("How many tips were in the box? Type a number (0 if it was empty)."),
         [_cancel(ctx)],
@@ -141,7 +149,7 @@ async def opening(ctx: Context, officer: Officer) -> None:
     )
 
 
-@router.step("box:found")
+@router.step(Step.FOUND)
 async def found_typed(ctx: Context) -> None:
     officer = await typing_officer(ctx)
     if officer is None:
@@ -166,8 +174,8 @@ async def found_typed(ctx: Context) -> None:
             today=today,
         )
     except OpeningRefused:
-        ctx.go("")
-        ctx.state.data.pop(GROUP, None)
+        ctx.go(None)
+        ctx.end_flow(BoxGroup)
         ctx.reply(
             ctx._("{tdp} has no tip box on record. Record it first with /hommthu.").format(
                 tdp=group.name
@@ -181,8 +189,8 @@ async def found_typed(ctx: Context) -> None:
         officer_id=officer.id,
         detail={"group": group.id, "found": count},
     )
-    ctx.go("")
-    ctx.state.data.pop(GROUP, None)
+    ctx.go(None)
+    ctx.end_flow(BoxGroup)
     if count == 0:
         ctx.reply(ctx._("Recorded: the box of {tdp} was empty today.").format(tdp=group.name))
         return
@@ -190,12 +198,12 @@ async def found_typed(ctx: Context) -> None:
         ctx._("Recorded: {n} tips in the box of {tdp}. Record each of them now:").format(
             n=count, tdp=group.name
         ),
-        [[Button(ctx._("Record a tip from the box"), "rec:src:tip_box")]],
+        [[Button(ctx._("Record a tip from the box"), RecordSource(TipSource.TIP_BOX))]],
     )
 
 
-@police_action("box:cancel", on=router)
+@police_action(BoxCancel, on=router)
 async def cancel(ctx: Context, officer: Officer) -> None:
-    ctx.state.data.pop(GROUP, None)
-    ctx.go("")
+    ctx.end_flow(BoxGroup)
+    ctx.go(None)
     ctx.reply(ctx._("Cancelled. Nothing was changed."))

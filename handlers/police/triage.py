@@ -8,15 +8,15 @@ revealed. Tips are named by their 7-character code; another ward's tip is "not f
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
+from datetime import datetime
 
 from engine.conversation import Context, Router
 from handlers.guards import officer_account, police, police_action
-from handlers.ids import parse_id, parse_typed_id
+from handlers.ids import parse_typed_id
 from handlers.police import audit_text
 from handlers.resident.status import ask_reporter
 from handlers.start import home
+from kernel.actions import PoliceClaim, PoliceClose, PoliceCloseAs, PoliceQueue, PoliceTip
 from kernel.categories import CATEGORIES, CATEGORY_WORDS, WHEN, category_for
 from kernel.clock import utcnow
 from kernel.i18n import N_
@@ -154,33 +154,11 @@ async def show_queue(ctx: Context, officer: Officer) -> None:
     await _queue_page(ctx, officer, None)
 
 
-@police_action("police:queue:", on=router)
+@police_action(PoliceQueue, on=router)
 async def queue_next(ctx: Context, officer: Officer) -> None:
-    await _queue_page(ctx, officer, parse_cursor(ctx.action_arg))
-
-
-_CURSOR = re.compile(r"([1-9])\|([0-9T:.+-]{19,40})\|([0-9]{1,10})", re.ASCII)
-_FIRST_YEAR, _LAST_YEAR = 2000, 2100
-
-
-def parse_cursor(text: str) -> tuple[int, datetime, int] | None:
-    """The paging cursor of a "More" button, every field checked before any query: a
-    priority digit, an aware timestamp of 2000-2100, a tip id within the column's
-    range. None (the first page) for anything else, a forged button included."""
-    match = _CURSOR.fullmatch(text)
-    if match is None:
-        return None
-    priority, stamp, tip_id = int(match[1]), match[2], parse_id(match[3])
-    try:
-        moment = datetime.fromisoformat(stamp)
-        if moment.tzinfo is None or moment.utcoffset() is None:
-            return None
-        moment = moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        return None
-    if tip_id is None or not _FIRST_YEAR <= moment.year <= _LAST_YEAR:
-        return None
-    return priority, moment, tip_id
+    """The "More" button's cursor was checked as it was parsed (kernel/actions.py's
+    QueueCursor: a priority digit, an aware time of 2000-2100, a tip id in range)."""
+    await _queue_page(ctx, officer, ctx.action(PoliceQueue).after)
 
 
 async def _queue_page(
@@ -195,11 +173,9 @@ async def _queue_page(
     lines = [ctx._("Open tips (most urgent first):")]
     for tip in page.tips:
         lines.append(_tip_line(ctx, tip, groups, now))
-    buttons = [[Button(f"📄 {tip.code}", f"police:tip:{tip.code}")] for tip in page.tips]
+    buttons = [[Button(f"📄 {tip.code}", PoliceTip(tip.code))] for tip in page.tips]
     if page.next_after is not None:
-        priority, created_at, tip_id = page.next_after
-        cursor = f"{priority}|{created_at.isoformat()}|{tip_id}"
-        buttons.append([Button(ctx._("More ▶"), f"police:queue:{cursor}")])
+        buttons.append([Button(ctx._("More ▶"), PoliceQueue(page.next_after))])
     ctx.reply("\n".join(lines), buttons)
 
 
@@ -289,10 +265,10 @@ async def read_tip(ctx: Context, officer: Officer) -> None:
     ]
     buttons = []
     if tip.status in (TipStatus.NEW, TipStatus.ACKNOWLEDGED):
-        buttons.append([Button(ctx._("Claim it"), f"police:claim:{tip.code}")])
+        buttons.append([Button(ctx._("Claim it"), PoliceClaim(tip.code))])
     if tip.status != TipStatus.CLOSED:
-        buttons.append([Button(ctx._("Close…"), f"police:close:{tip.code}")])
-    buttons.append([Button(ctx._("◀ Queue"), "police:queue:")])
+        buttons.append([Button(ctx._("Close…"), PoliceClose(tip.code))])
+    buttons.append([Button(ctx._("◀ Queue"), PoliceQueue(None))])
     ctx.reply(
         "\n".join(lines),
         buttons,
@@ -305,36 +281,36 @@ async def read_tip(ctx: Context, officer: Officer) -> None:
 # The same actions from buttons, where the channel has them (numbered on the console).
 
 
-@police_action("police:tip:", on=router)
+@police_action(PoliceTip, on=router)
 async def tip_button(ctx: Context, officer: Officer) -> None:
-    ctx.args = ctx.action_arg
+    ctx.args = ctx.action(PoliceTip).code
     await read_tip(ctx, officer)
 
 
-@police_action("police:claim:", on=router)
+@police_action(PoliceClaim, on=router)
 async def claim_button(ctx: Context, officer: Officer) -> None:
-    ctx.args = ctx.action_arg
+    ctx.args = ctx.action(PoliceClaim).code
     await claim(ctx, officer)
 
 
-@police_action("police:close:", on=router)
+@police_action(PoliceClose, on=router)
 async def close_button(ctx: Context, officer: Officer) -> None:
-    tip = await _tip(ctx, officer, ctx.action_arg)  # a forged code is not echoed back
+    tip = await _tip(ctx, officer, ctx.action(PoliceClose).code)  # a forged code is not echoed
     if tip is None:
         return
     code = tip.code
     ctx.reply(
         ctx._("Close tip {code} as:").format(code=code),
-        [[Button(ctx._(OUTCOME_LABELS[outcome]), f"police:closeas:{code}:{outcome}")]
+        [[Button(ctx._(OUTCOME_LABELS[outcome]), PoliceCloseAs(code, outcome))]
          for outcome in (Outcome.CONFIRMED, Outcome.UNFOUNDED, Outcome.REFERRED)]
-        + [[Button(ctx._("◀ Back"), f"police:tip:{code}")]],
+        + [[Button(ctx._("◀ Back"), PoliceTip(code))]],
     )  # fmt: skip
 
 
-@police_action("police:closeas:", on=router)
+@police_action(PoliceCloseAs, on=router)
 async def close_as_button(ctx: Context, officer: Officer) -> None:
-    code, _, outcome = ctx.action_arg.partition(":")
-    ctx.args = f"{code} {outcome}"
+    pressed = ctx.action(PoliceCloseAs)
+    ctx.args = f"{pressed.code} {pressed.outcome}"
     await close(ctx, officer)
 
 

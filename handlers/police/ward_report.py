@@ -10,6 +10,7 @@ from datetime import date
 from broadcasts.calendar import parse_period
 from engine.conversation import Context, Router
 from handlers.guards import police, police_action
+from kernel.actions import WardReportMonth
 from kernel.i18n import WorkerGettext
 from kernel.messages import Button, Media, Outbound, Reply
 from reports.figures import MonthlyReport, month_label
@@ -28,12 +29,12 @@ async def command(ctx: Context, officer: Officer) -> None:
     await _send(ctx, officer, ctx.args.strip())
 
 
-@police_action("wardreport:month:", commander=True, on=router)
+@police_action(WardReportMonth, commander=True, on=router)
 async def month_action(ctx: Context, officer: Officer) -> None:
     """Reached from a commander's /report, and from this conversation's buttons. To
     anyone else, forged or not, it is an unknown command; a commander's malformed month
     is answered with how to write one."""
-    await _send(ctx, officer, ctx.action_arg)
+    await _send(ctx, officer, ctx.action(WardReportMonth).month)
 
 
 def previous_month(today: date) -> str:
@@ -42,7 +43,7 @@ def previous_month(today: date) -> str:
 
 
 async def _send(ctx: Context, officer: Officer, month: str) -> None:
-    ctx.go("")
+    ctx.go(None)
     today = ctx.local_now().date()
     month = month.strip() or previous_month(today)
     try:
@@ -67,7 +68,7 @@ async def _send(ctx: Context, officer: Officer, month: str) -> None:
     )  # fmt: skip
     this_month = f"{today.year}-{today.month:02d}"
     buttons = [] if month == this_month else [
-        [Button(ctx._("This month so far"), f"wardreport:month:{this_month}")]]  # fmt: skip
+        [Button(ctx._("This month so far"), WardReportMonth(this_month))]]  # fmt: skip
     if not ctx.channel.can_send_files:
         ctx.reply(
             summary(ctx, report)

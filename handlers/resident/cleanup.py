@@ -8,6 +8,7 @@ conversation; elsewhere it explains how to delete them by hand.
 from __future__ import annotations
 
 from engine.conversation import Context, Router
+from kernel.actions import CleanupDelete, MenuHome
 from kernel.messages import Button
 
 router = Router("cleanup")
@@ -22,8 +23,8 @@ async def offer_cleanup(ctx: Context) -> None:
                 "For your safety, I can delete this conversation from the chat now. "
                 "Write down your code and secret first."
             ),
-            [[Button(ctx._("🧹 Delete this conversation"), "cleanup:delete")],
-             [Button(ctx._("Keep it"), "menu:home")]],
+            [[Button(ctx._("🧹 Delete this conversation"), CleanupDelete())],
+             [Button(ctx._("Keep it"), MenuHome())]],
         )  # fmt: skip
         return
     ctx.state.tracing = False
@@ -34,19 +35,19 @@ async def offer_cleanup(ctx: Context) -> None:
             "down your code and secret: this app does not let me delete messages for you. "
             "Press and hold a message, choose Delete, or clear the whole chat from its menu."
         ),
-        [[Button(ctx._("Menu"), "menu:home")]],
+        [[Button(ctx._("Menu"), MenuHome())]],
     )
 
 
-@router.action("cleanup:delete")
+@router.action(CleanupDelete)
 async def cleanup(ctx: Context) -> None:
     count = ctx.delete_trace()
-    ctx.go("")
+    ctx.go(None)
     ctx.reply(
         ctx.ngettext(
             "{count} message was deleted from this chat.",
             "{count} messages were deleted from this chat.",
             count,
         ).format(count=count),
-        [[Button(ctx._("Menu"), "menu:home")]],
+        [[Button(ctx._("Menu"), MenuHome())]],
     )

@@ -4,20 +4,30 @@ from __future__ import annotations
 
 from campaign.links import group_payload, links_for, ward_payload
 from engine.conversation import Context, Router
+from handlers.flows import Resident
 from handlers.start import current_ward
+from kernel.actions import (
+    InfoCampaign,
+    InfoHotline,
+    InviteShow,
+    MenuHome,
+    PledgeStart,
+    QuizStart,
+    ReportStart,
+)
 from kernel.messages import Button
 
 router = Router("info")
 
 
 def _back(ctx: Context) -> list[list[Button]]:
-    return [[Button(ctx._("Report a tip"), "report:start")], [Button(ctx._("Menu"), "menu:home")]]
+    return [[Button(ctx._("Report a tip"), ReportStart())], [Button(ctx._("Menu"), MenuHome())]]
 
 
 @router.command("campaign")
-@router.action("info:campaign")
+@router.action(InfoCampaign)
 async def campaign(ctx: Context) -> None:
-    ctx.go("")
+    ctx.go(None)
     ctx.reply(
         ctx._(
             "“Every resident is a soldier, every family a fortress in the fight against "
@@ -32,18 +42,18 @@ async def campaign(ctx: Context) -> None:
             "have quit.\n"
             "• Families can sign the “Drug-free family” pledge with their residential group."
         ),
-        [[Button(ctx._("Sign the family pledge"), "pledge:start")],
-         [Button(ctx._("This week's quiz"), "quiz:start")],
-         [Button(ctx._("Invite neighbours"), "invite:show")],
-         [Button(ctx._("Hotline numbers"), "info:hotline")],
-         [Button(ctx._("Menu"), "menu:home")]],
+        [[Button(ctx._("Sign the family pledge"), PledgeStart())],
+         [Button(ctx._("This week's quiz"), QuizStart())],
+         [Button(ctx._("Invite neighbours"), InviteShow())],
+         [Button(ctx._("Hotline numbers"), InfoHotline())],
+         [Button(ctx._("Menu"), MenuHome())]],
     )  # fmt: skip
 
 
 @router.command("hotline")
-@router.action("info:hotline")
+@router.action(InfoHotline)
 async def hotline(ctx: Context) -> None:
-    ctx.go("")
+    ctx.go(None)
     ward = await current_ward(ctx)
     lines = [ctx._("Hotline numbers:"), ctx._("• Emergency (police): 113")]
     if ward is not None and ward.hotlines:
@@ -55,13 +65,13 @@ async def hotline(ctx: Context) -> None:
 
 
 @router.command("invite", "moi")
-@router.action("invite:show")
+@router.action(InviteShow)
 async def invite(ctx: Context) -> None:
     """A link to pass on: it opens the bot with the resident's TDP (or ward) chosen."""
-    ctx.go("")
+    ctx.go(None)
     ward = await current_ward(ctx)
-    preset = ctx.state.data.get("preset_group")
-    if isinstance(preset, int):
+    preset = ctx.flow(Resident).preset_group
+    if preset is not None:
         payload = group_payload(preset)
     elif ward is not None:
         payload = ward_payload(ward.id)
@@ -93,4 +103,4 @@ async def invite(ctx: Context) -> None:
                 *lines,
             ]
         )
-    ctx.reply(text, [[Button(ctx._("Menu"), "menu:home")]])
+    ctx.reply(text, [[Button(ctx._("Menu"), MenuHome())]])

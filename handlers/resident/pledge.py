@@ -8,8 +8,21 @@ linked to a name, a subscription or a tip.
 from __future__ import annotations
 
 from engine.conversation import Context, Router
+from handlers.flows import Resident
 from handlers.resident.tdp_choice import ask_group, chosen_group
 from handlers.start import current_ward, menu_button, private_ward, show_menu
+from kernel.actions import (
+    InviteShow,
+    MenuHome,
+    PledgeGroup,
+    PledgeOther,
+    PledgeRead,
+    PledgeSign,
+    PledgeStart,
+    PledgeWithdraw,
+    PledgeWithdrawYes,
+    QuizStart,
+)
 from kernel.messages import Button
 from storage import pledges, subscribers, wards
 from storage.models import Pledge, ResidentialGroup
@@ -40,11 +53,11 @@ def _menu(ctx: Context) -> list[Button]:
 
 
 @router.command("pledge", "camket", in_groups=True)
-@router.action("pledge:start")
+@router.action(PledgeStart)
 async def start(ctx: Context) -> None:
-    if await private_ward(ctx, "pledge:start") is None:
+    if await private_ward(ctx, PledgeStart()) is None:
         return
-    ctx.go("")
+    ctx.go(None)
     signed = await pledges.household(ctx.session, ctx.services.pseudonyms, ctx.route)
     if signed is not None and signed.active:
         await _already(ctx, signed)
@@ -59,8 +72,8 @@ async def start(ctx: Context) -> None:
                 ),
             ]
         ),
-        [[Button(ctx._("Our family pledges"), "pledge:sign")],
-         [Button(ctx._("Not now"), "menu:home")]],
+        [[Button(ctx._("Our family pledges"), PledgeSign())],
+         [Button(ctx._("Not now"), MenuHome())]],
     )  # fmt: skip
 
 
@@ -71,18 +84,18 @@ async def _already(ctx: Context, signed: Pledge) -> None:
             "Your family signed the “Drug-free family” pledge in {month} with residential "
             "group {tdp}. Thank you! One pledge per family is enough."
         ).format(month=signed.signed_on.strftime("%m/%Y"), tdp=group.name if group else "?"),
-        [[Button(ctx._("Read the pledge"), "pledge:read")],
-         [Button(ctx._("Withdraw our pledge"), "pledge:withdraw")], _menu(ctx)],
+        [[Button(ctx._("Read the pledge"), PledgeRead())],
+         [Button(ctx._("Withdraw our pledge"), PledgeWithdraw())], _menu(ctx)],
     )  # fmt: skip
 
 
-@router.action("pledge:read")
+@router.action(PledgeRead)
 async def read(ctx: Context) -> None:
-    ctx.go("")
+    ctx.go(None)
     ctx.reply(pledge_text(ctx), [_menu(ctx)])
 
 
-@router.action("pledge:sign")
+@router.action(PledgeSign)
 async def sign(ctx: Context) -> None:
     """Which TDP: the one from the poster's link, or the subscription's, else ask."""
     ward = await current_ward(ctx)
@@ -91,19 +104,19 @@ async def sign(ctx: Context) -> None:
         return
     known = await _known_group(ctx)
     if known is not None and known.ward_id == ward.id and known.active:
-        ctx.go("")
+        ctx.go(None)
         ctx.reply(
             ctx._("Sign the pledge with residential group {tdp}?").format(tdp=known.name),
-            [[Button(ctx._("Yes"), f"pledge:grp:{known.id}")],
-             [Button(ctx._("Another residential group"), "pledge:other")], _menu(ctx)],
+            [[Button(ctx._("Yes"), PledgeGroup(known.id))],
+             [Button(ctx._("Another residential group"), PledgeOther())], _menu(ctx)],
         )  # fmt: skip
         return
     _ask(ctx)
 
 
 async def _known_group(ctx: Context) -> ResidentialGroup | None:
-    preset = ctx.state.data.get("preset_group")
-    if isinstance(preset, int):
+    preset = ctx.flow(Resident).preset_group
+    if preset is not None:
         return await wards.get_group(ctx.session, preset)
     subscription = await subscribers.find(ctx.session, ctx.services.pseudonyms, ctx.route)
     if subscription is not None and subscription.active:
@@ -114,7 +127,7 @@ async def _known_group(ctx: Context) -> ResidentialGroup | None:
 def _ask(ctx: Context) -> None:
     ask_group(
         ctx,
-        "pledge:grp:",
+        PledgeGroup,
         ctx._(
             "Which residential group (tổ dân phố) does your family live in? Type its name; "
             "accents are not needed."
@@ -122,18 +135,18 @@ def _ask(ctx: Context) -> None:
     )
 
 
-@router.action("pledge:other")
+@router.action(PledgeOther)
 async def other(ctx: Context) -> None:
     _ask(ctx)
 
 
-@router.action("pledge:grp:")
+@router.action(PledgeGroup)
 async def group_picked(ctx: Context) -> None:
-    group = await chosen_group(ctx)
+    group = await chosen_group(ctx, ctx.action(PledgeGroup))
     if group is None:
         _ask(ctx)
         return
-    ctx.go("")
+    ctx.go(None)
     services, route, today = ctx.services, ctx.route, ctx.local_now().date()
     signed = await pledges.household(ctx.session, services.pseudonyms, route)
     if signed is not None and signed.active:  # signed meanwhile, or a second press
@@ -161,22 +174,22 @@ async def group_picked(ctx: Context) -> None:
         ).format(n=families, tdp=group.name)
         + "\n\n"
         + ctx._("“Every resident is a soldier, every family a fortress against drugs.”"),
-        [[Button(ctx._("Invite neighbours"), "invite:show")],
-         [Button(ctx._("This week's quiz"), "quiz:start")], _menu(ctx)],
+        [[Button(ctx._("Invite neighbours"), InviteShow())],
+         [Button(ctx._("This week's quiz"), QuizStart())], _menu(ctx)],
     )  # fmt: skip
 
 
-@router.action("pledge:withdraw")
+@router.action(PledgeWithdraw)
 async def withdraw(ctx: Context) -> None:
-    ctx.go("")
+    ctx.go(None)
     ctx.reply(
         ctx._("Withdraw your family's “Drug-free family” pledge?"),
-        [[Button(ctx._("Yes, withdraw it"), "pledge:withdraw-yes")],
-         [Button(ctx._("No, keep it"), "menu:home")]],
+        [[Button(ctx._("Yes, withdraw it"), PledgeWithdrawYes())],
+         [Button(ctx._("No, keep it"), MenuHome())]],
     )  # fmt: skip
 
 
-@router.action("pledge:withdraw-yes")
+@router.action(PledgeWithdrawYes)
 async def withdraw_confirmed(ctx: Context) -> None:
     services, route, today = ctx.services, ctx.route, ctx.local_now().date()
     signed = await pledges.household(ctx.session, services.pseudonyms, route)

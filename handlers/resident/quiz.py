@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from campaign.quiz import Question, question_for, week_of
 from engine.conversation import Context, Router
-from handlers.ids import parse_id
+from handlers.flows import Resident
 from handlers.start import current_ward, menu_button, private_ward
+from kernel.actions import InviteShow, QuizAnswer, QuizStart
 from kernel.messages import Button
 from storage import pledges, quiz_answers, subscribers, wards
 from storage.models import Ward
@@ -24,11 +25,11 @@ def _menu(ctx: Context) -> list[Button]:
 
 
 @router.command("quiz", "dodui", in_groups=True)
-@router.action("quiz:start")
+@router.action(QuizStart)
 async def start(ctx: Context) -> None:
-    if await private_ward(ctx, "quiz:start") is None:
+    if await private_ward(ctx, QuizStart()) is None:
         return
-    ctx.go("")
+    ctx.go(None)
     week = _this_week(ctx)
     question = question_for(ctx.services.quiz, week)
     answered = await quiz_answers.answer_of(ctx.session, ctx.services.pseudonyms, ctx.route, week)
@@ -38,22 +39,22 @@ async def start(ctx: Context) -> None:
     choices = question.choices(ctx.language)
     ctx.reply(
         ctx._("This week's question:") + "\n\n" + question.text(ctx.language),
-        [*([Button(choice, f"quiz:a:{week}:{n}")] for n, choice in enumerate(choices, start=1)),
+        [*([Button(choice, QuizAnswer(week, n))] for n, choice in enumerate(choices, start=1)),
          _menu(ctx)],
     )  # fmt: skip
 
 
-@router.action("quiz:a:")
+@router.action(QuizAnswer)
 async def answered(ctx: Context) -> None:
     ward = await current_ward(ctx)
-    week, _, number = ctx.action_arg.rpartition(":")
-    choice = parse_id(number)
-    if ward is None or week != _this_week(ctx) or choice is None:
+    pressed = ctx.action(QuizAnswer)
+    week, choice = pressed.week, pressed.choice
+    if ward is None or week != _this_week(ctx):
         # A button of an earlier week's question: that quiz has closed.
         ctx.reply(ctx._("That question has closed. Here is this week's:"))
         await start(ctx)
         return
-    ctx.go("")
+    ctx.go(None)
     question = question_for(ctx.services.quiz, week)
     if not 1 <= choice <= len(question.choices(ctx.language)):
         await start(ctx)
@@ -81,8 +82,7 @@ async def _group_of(ctx: Context, ward: Ward) -> int | None:
     pledge = await pledges.household(ctx.session, ctx.services.pseudonyms, ctx.route)
     if pledge is not None and pledge.active:
         known.append(pledge.group_id)
-    preset = ctx.state.data.get("preset_group")
-    known.append(preset if isinstance(preset, int) else None)
+    known.append(ctx.flow(Resident).preset_group)
     for group_id in known:
         group = await wards.get_group(ctx.session, group_id) if group_id else None
         if group is not None and group.ward_id == ward.id:
@@ -117,5 +117,5 @@ async def _explain(ctx: Context, question: Question, correct: bool, *, again: bo
                 + ctx._("A new question comes every Monday."),
             ]
         ),
-        [[Button(ctx._("Invite neighbours"), "invite:show")], _menu(ctx)],
+        [[Button(ctx._("Invite neighbours"), InviteShow())], _menu(ctx)],
     )

@@ -12,14 +12,35 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from enum import StrEnum
 
 from engine.conversation import Context, Router
+from handlers.flows import DraftStep, ReportDraft, Resident
 from handlers.guards import is_commander
-from handlers.ids import parse_id, parse_number
 from handlers.resident.cleanup import offer_cleanup
 from handlers.start import ask_ward, current_ward, show_menu
 from kernel import hints
+from kernel.actions import (
+    DANGER_NOW,
+    MenuHome,
+    ReportBack,
+    ReportCancel,
+    ReportCategory,
+    ReportContact,
+    ReportContinue,
+    ReportDanger,
+    ReportDiscard,
+    ReportFilesDone,
+    ReportGroup,
+    ReportGroupList,
+    ReportGroupOther,
+    ReportSend,
+    ReportStart,
+    ReportWhatDone,
+    ReportWhen,
+    ReportWhereSkip,
+    WardReportMonth,
+)
 from kernel.categories import CATEGORIES, WHEN
 from kernel.clock import utcnow
 from kernel.i18n import N_
@@ -36,15 +57,29 @@ MAX_TEXT = 4000
 MAX_WHAT = 16000
 GROUP_PAGE = 8
 
-STEPS = ("category", "group", "where", "when", "what", "files", "contact", "confirm")
+STEPS = tuple(DraftStep)
 
 
-def _draft(ctx: Context) -> dict[str, Any]:
-    return ctx.state.data.setdefault("draft", {})
+class Step(StrEnum):
+    """The wizard's steps, as the conversation's step (what typed text answers)."""
+
+    CATEGORY = "report:category"
+    GROUP = "report:group"
+    WHERE = "report:where"
+    WHEN = "report:when"
+    WHAT = "report:what"
+    FILES = "report:files"
+    CONTACT = "report:contact"
+    CONFIRM = "report:confirm"
+    SENT = "report:sent"  # nothing typed is answered there: a marker that it went
+
+
+def _draft(ctx: Context) -> ReportDraft:
+    return ctx.flow(ReportDraft)
 
 
 def _nav(ctx: Context) -> list[Button]:
-    return [Button(ctx._("◀ Back"), "report:back"), Button(ctx._("✖ Cancel"), "report:cancel")]
+    return [Button(ctx._("◀ Back"), ReportBack()), Button(ctx._("✖ Cancel"), ReportCancel())]
 
 
 def _limits(ctx: Context) -> list[rate_limits.Limit]:
@@ -78,7 +113,7 @@ async def _rate_limited(ctx: Context) -> bool:
             "everyone, please wait about {minutes} minutes before sending another. "
             "What you have already sent is safe. If someone is in danger, call 113."
         ).format(minutes=minutes),
-        [[Button(ctx._("Menu"), "menu:home")]],
+        [[Button(ctx._("Menu"), MenuHome())]],
     )
     return True
 
@@ -87,18 +122,18 @@ async def _rate_limited(ctx: Context) -> bool:
 
 
 @router.command("report", "baotin")
-@router.action("report:start")
+@router.action(ReportStart)
 async def start(ctx: Context) -> None:
     if ctx.command == "report" and await is_commander(ctx):
         # A commander's typed /report is the monthly report (handlers/police/ward_report.py);
         # /baotin, the "Report a tip" button and its number still open the tip wizard.
-        await ctx.follow("wardreport:month:" + ctx.args.strip()[:7])
+        await ctx.follow(WardReportMonth.typed(ctx.args))
         return
     await _begin(ctx, danger=False)
 
 
 @router.command("danger", "khancap")
-@router.action("report:danger")
+@router.action(ReportDanger)
 async def danger(ctx: Context) -> None:
     await _begin(ctx, danger=True)
 
@@ -109,19 +144,19 @@ async def _begin(ctx: Context, *, danger: bool) -> None:
         ctx.reply(_emergency_text(ctx))
     ward = await current_ward(ctx)
     if ward is None:
-        await ask_ward(ctx, "report:danger" if danger else "report:start")
+        await ask_ward(ctx, ReportDanger() if danger else ReportStart())
         return
     if await _rate_limited(ctx):
         return
-    if _draft(ctx).get("category") and not danger:
+    if _draft(ctx).category and not danger:
         await _resume(ctx)
         return
     await _discard_draft(ctx)
     draft = _draft(ctx)
-    draft["ward_id"] = ward.id
+    draft.ward_id = ward.id
     ctx.start_trace()
     if danger:
-        draft.update(category="danger", urgent=True, when="now")
+        draft.category, draft.urgent, draft.when = "danger", True, "now"
         await ask_group(ctx)
     else:
         await ask_category(ctx)
@@ -137,77 +172,76 @@ def _emergency_text(ctx: Context) -> str:
 
 async def _resume(ctx: Context) -> None:
     ctx.reply(ctx._("You have a report you did not finish. Let us continue where you stopped."))
-    await _ask(ctx, ctx.state.data.get("draft_step", "category"))
+    await _ask(ctx, _draft(ctx).step)
 
 
 # ---- navigation -------------------------------------------------------------------------
 
 
-async def _ask(ctx: Context, step: str) -> None:
+async def _ask(ctx: Context, step: DraftStep) -> None:
     asks = {
-        "category": ask_category,
-        "group": ask_group,
-        "where": ask_where,
-        "when": ask_when,
-        "what": ask_what,
-        "files": ask_files,
-        "contact": ask_contact,
-        "confirm": ask_confirm,
+        DraftStep.CATEGORY: ask_category,
+        DraftStep.GROUP: ask_group,
+        DraftStep.WHERE: ask_where,
+        DraftStep.WHEN: ask_when,
+        DraftStep.WHAT: ask_what,
+        DraftStep.FILES: ask_files,
+        DraftStep.CONTACT: ask_contact,
+        DraftStep.CONFIRM: ask_confirm,
     }
-    await asks.get(step, ask_category)(ctx)
+    await asks[step](ctx)
 
 
-def _at(ctx: Context, step: str) -> None:
-    ctx.state.data["draft_step"] = step
-    ctx.go(f"report:{step}")
+def _at(ctx: Context, step: DraftStep) -> None:
+    _draft(ctx).step = step
+    ctx.go(Step(f"report:{step.value}"))
 
 
-@router.action("report:back")
+@router.action(ReportBack)
 async def back(ctx: Context) -> None:
-    step = ctx.state.data.get("draft_step", "category")
-    if step not in STEPS or not _draft(ctx):
+    draft = _draft(ctx)
+    if draft.empty:
         await show_menu(ctx, ctx._("Please choose:"))
         return
-    index = STEPS.index(step)
-    if index == 0 or (index == 1 and _draft(ctx).get("category") == "danger"):
+    index = STEPS.index(draft.step)
+    if index == 0 or (index == 1 and draft.category == "danger"):
         ctx.reply(
             ctx._("Leave this report? What you wrote will be deleted."),
-            [[Button(ctx._("Yes, delete it"), "report:discard")],
-             [Button(ctx._("No, continue"), "report:continue")]],
+            [[Button(ctx._("Yes, delete it"), ReportDiscard())],
+             [Button(ctx._("No, continue"), ReportContinue())]],
         )  # fmt: skip
         return
     await _ask(ctx, STEPS[index - 1])
 
 
-@router.action("report:cancel")
+@router.action(ReportCancel)
 async def cancel(ctx: Context) -> None:
-    if not _draft(ctx):
+    if _draft(ctx).empty:
         await show_menu(ctx, ctx._("Please choose:"))
         return
     ctx.reply(
         ctx._("Cancel this report? What you wrote will be deleted."),
-        [[Button(ctx._("Yes, delete it"), "report:discard")],
-         [Button(ctx._("No, continue"), "report:continue")]],
+        [[Button(ctx._("Yes, delete it"), ReportDiscard())],
+         [Button(ctx._("No, continue"), ReportContinue())]],
     )  # fmt: skip
 
 
-@router.action("report:continue")
+@router.action(ReportContinue)
 async def keep_going(ctx: Context) -> None:
-    if not _draft(ctx):
+    if _draft(ctx).empty:
         await show_menu(ctx, ctx._("Please choose:"))
         return
-    await _ask(ctx, ctx.state.data.get("draft_step", "category"))
+    await _ask(ctx, _draft(ctx).step)
 
 
-@router.action("report:discard")
+@router.action(ReportDiscard)
 async def discard(ctx: Context) -> None:
     await _discard_draft(ctx)
     await show_menu(ctx, ctx._("The report was deleted. Nothing was sent."))
 
 
 async def _discard_draft(ctx: Context) -> None:
-    ctx.state.data.pop("draft", None)
-    ctx.state.data.pop("draft_step", None)
+    ctx.end_flow(ReportDraft)
     await conversations.drop_draft_files(ctx.session, ctx.stored)
 
 
@@ -215,35 +249,35 @@ async def _discard_draft(ctx: Context) -> None:
 
 
 async def ask_category(ctx: Context) -> None:
-    _at(ctx, "category")
-    rows = [[Button(ctx._("🚨 Someone is in danger now"), "report:cat:danger-now")]]
-    rows += [[Button(ctx._(label), f"report:cat:{key}")] for key, label in CATEGORIES.items()]
+    _at(ctx, DraftStep.CATEGORY)
+    rows = [[Button(ctx._("🚨 Someone is in danger now"), ReportCategory(DANGER_NOW))]]
+    rows += [[Button(ctx._(label), ReportCategory(key))] for key, label in CATEGORIES.items()]
     rows.append(_nav(ctx))
     ctx.reply(ctx._("What is your tip about?"), rows)
 
 
-@router.action("report:cat:")
+@router.action(ReportCategory)
 async def category_chosen(ctx: Context) -> None:
     draft = _draft(ctx)
-    if not draft:
+    if draft.empty:
         await start(ctx)
         return
-    key = ctx.action_arg
-    if key == "danger-now":
+    key = ctx.action(ReportCategory).category
+    if key == DANGER_NOW:
         ctx.reply(_emergency_text(ctx))
-        draft.update(category="danger", urgent=True, when="now")
+        draft.category, draft.urgent, draft.when = "danger", True, "now"
     elif key in CATEGORIES:
         if key == "danger":
             ctx.reply(_emergency_text(ctx))
-        draft["category"] = key
-        draft["urgent"] = key == "danger"
+        draft.category = key
+        draft.urgent = key == "danger"
     else:
         await ask_category(ctx)
         return
     await ask_group(ctx)
 
 
-@router.step("report:category")
+@router.step(Step.CATEGORY)
 async def category_typed(ctx: Context) -> None:
     if _took_location(ctx):
         await ask_category(ctx)
@@ -256,15 +290,15 @@ async def category_typed(ctx: Context) -> None:
 
 
 async def ask_group(ctx: Context) -> None:
-    _at(ctx, "group")
-    preset = ctx.state.data.get("preset_group")
-    group = await wards.get_group(ctx.session, preset) if isinstance(preset, int) else None
-    if group is not None and group.ward_id == _draft(ctx).get("ward_id"):
+    _at(ctx, DraftStep.GROUP)
+    preset = ctx.flow(Resident).preset_group
+    group = await wards.get_group(ctx.session, preset) if preset is not None else None
+    if group is not None and group.ward_id == _draft(ctx).ward_id:
         ctx.reply(
             ctx._("Is it in residential group {name}?").format(name=group.name),
-            [[Button(ctx._("Yes"), f"report:grp:{group.id}")],
-             [Button(ctx._("Another residential group"), "report:grp-other")],
-             [Button(ctx._("I don't know"), "report:grp:none")],
+            [[Button(ctx._("Yes"), ReportGroup(group.id))],
+             [Button(ctx._("Another residential group"), ReportGroupOther())],
+             [Button(ctx._("I don't know"), ReportGroup(None))],
              _nav(ctx)],
         )  # fmt: skip
         return
@@ -278,44 +312,44 @@ def _ask_group_name(ctx: Context, text: str | None = None) -> None:
             "Which residential group (tổ dân phố) is it in? Type its name; accents are not "
             "needed (for example: nam hai). Or choose:"
         ),
-        [[Button(ctx._("Show the list"), "report:list:0")],
-         [Button(ctx._("I don't know"), "report:grp:none")],
+        [[Button(ctx._("Show the list"), ReportGroupList(0))],
+         [Button(ctx._("I don't know"), ReportGroup(None))],
          _nav(ctx)],
     )  # fmt: skip
 
 
-@router.action("report:grp-other")
+@router.action(ReportGroupOther)
 async def group_other(ctx: Context) -> None:
-    ctx.state.data.pop("preset_group", None)
-    _at(ctx, "group")
+    ctx.flow(Resident).preset_group = None
+    _at(ctx, DraftStep.GROUP)
     _ask_group_name(ctx)
 
 
-@router.action("report:list:")
+@router.action(ReportGroupList)
 async def group_list(ctx: Context) -> None:
     draft = _draft(ctx)
     ward = await current_ward(ctx)
-    if not draft or ward is None:
+    if draft.empty or ward is None:
         await start(ctx)
         return
     groups = [g for g in await wards.list_groups(ctx.session, ward) if g.active]
-    page = parse_number(ctx.action_arg)
-    if page is None or page * GROUP_PAGE >= len(groups):
-        page = 0  # a page that is not there (a forged or outdated button): the first
+    page = ctx.action(ReportGroupList).page
+    if page * GROUP_PAGE >= len(groups):
+        page = 0  # a page that is not there (an outdated button): the first
     chunk = groups[page * GROUP_PAGE : (page + 1) * GROUP_PAGE]
-    _at(ctx, "group")
+    _at(ctx, DraftStep.GROUP)
     if not chunk:
         _ask_group_name(ctx, ctx._("The ward has no residential groups listed. Choose:"))
         return
-    rows = [[Button(g.name, f"report:grp:{g.id}")] for g in chunk]
+    rows = [[Button(g.name, ReportGroup(g.id))] for g in chunk]
     paging = []
     if page > 0:
-        paging.append(Button(ctx._("◀ Previous"), f"report:list:{page - 1}"))
+        paging.append(Button(ctx._("◀ Previous"), ReportGroupList(page - 1)))
     if (page + 1) * GROUP_PAGE < len(groups):
-        paging.append(Button(ctx._("Next ▶"), f"report:list:{page + 1}"))
+        paging.append(Button(ctx._("Next ▶"), ReportGroupList(page + 1)))
     if paging:
         rows.append(paging)
-    rows += [[Button(ctx._("I don't know"), "report:grp:none")], _nav(ctx)]
+    rows += [[Button(ctx._("I don't know"), ReportGroup(None))], _nav(ctx)]
     pages = (len(groups) + GROUP_PAGE - 1) // GROUP_PAGE
     ctx.reply(
         ctx._("Residential groups (page {page} of {pages}):").format(page=page + 1, pages=pages),
@@ -323,14 +357,14 @@ async def group_list(ctx: Context) -> None:
     )
 
 
-@router.step("report:group")
+@router.step(Step.GROUP)
 async def group_typed(ctx: Context) -> None:
     if _took_location(ctx):
         await ask_group(ctx)
         return
     ward = await current_ward(ctx)
     text = ctx.inbound.text.strip()
-    if ward is None or not _draft(ctx):
+    if ward is None or _draft(ctx).empty:
         await start(ctx)
         return
     if not text or len(text) > 120:
@@ -349,31 +383,31 @@ async def group_typed(ctx: Context) -> None:
             ).format(name=text[:60]),
         )
         return
-    rows = [[Button(g.name, f"report:grp:{g.id}")] for g in matches[:GROUP_PAGE]]
-    rows += [[Button(ctx._("None of these"), "report:grp-other")], _nav(ctx)]
+    rows = [[Button(g.name, ReportGroup(g.id))] for g in matches[:GROUP_PAGE]]
+    rows += [[Button(ctx._("None of these"), ReportGroupOther())], _nav(ctx)]
     ctx.reply(ctx._("Which one do you mean?"), rows)
 
 
-@router.action("report:grp:")
+@router.action(ReportGroup)
 async def group_picked(ctx: Context) -> None:
     draft = _draft(ctx)
-    if not draft:
+    if draft.empty:
         await start(ctx)
         return
-    if ctx.action_arg == "none":
-        draft["group_id"] = None
+    group_id = ctx.action(ReportGroup).group_id
+    if group_id is None:  # "I don't know"
+        draft.group_id = None
         await ask_where(ctx)
         return
-    group_id = parse_id(ctx.action_arg)
-    group = await wards.get_group(ctx.session, group_id) if group_id else None
-    if group is None or group.ward_id != draft.get("ward_id") or not group.active:
+    group = await wards.get_group(ctx.session, group_id)
+    if group is None or group.ward_id != draft.ward_id or not group.active:
         _ask_group_name(ctx)  # an old or forged button, or a group the ward retired
         return
     await _group_chosen(ctx, group)
 
 
 async def _group_chosen(ctx: Context, group: ResidentialGroup) -> None:
-    _draft(ctx)["group_id"] = group.id
+    _draft(ctx).group_id = group.id
     ctx.reply(ctx._("✓ Residential group: {name}").format(name=group.name))
     await ask_where(ctx)
 
@@ -382,23 +416,23 @@ async def _group_chosen(ctx: Context, group: ResidentialGroup) -> None:
 
 
 async def ask_where(ctx: Context) -> None:
-    _at(ctx, "where")
+    _at(ctx, DraftStep.WHERE)
     ctx.reply(
         ctx._(
             "Where is it? Describe the place: street, alley, house number, or a landmark.\n"
             "You may also send a location pin. Careful: a pin shows an exact position, so "
             "do not send one from your own home."
         ),
-        [[Button(ctx._("Skip"), "report:where-skip")], _nav(ctx)],
+        [[Button(ctx._("Skip"), ReportWhereSkip())], _nav(ctx)],
     )
 
 
-@router.step("report:where", prose=True)
+@router.step(Step.WHERE, prose=True)
 async def where_typed(ctx: Context) -> None:
     draft = _draft(ctx)
     if ctx.inbound.location is not None:
         latitude, longitude = ctx.inbound.location
-        draft["location"] = [round(latitude, 6), round(longitude, 6)]
+        draft.location = [round(latitude, 6), round(longitude, 6)]
         ctx.reply(ctx._("✓ Location pin received."))
         if not ctx.inbound.text.strip():
             await ask_when_or_skip(ctx)
@@ -406,19 +440,19 @@ async def where_typed(ctx: Context) -> None:
     text = await _accept_text(ctx)
     if text is None:
         return
-    draft["where"] = text
+    draft.where = text
     await ask_when_or_skip(ctx)
 
 
-@router.action("report:where-skip")
+@router.action(ReportWhereSkip)
 async def where_skipped(ctx: Context) -> None:
     await ask_when_or_skip(ctx)
 
 
 async def ask_when_or_skip(ctx: Context) -> None:
     """'Danger now' already said when: it is happening now."""
-    if _draft(ctx).get("category") == "danger" and _draft(ctx).get("urgent"):
-        _draft(ctx)["when"] = "now"
+    if _draft(ctx).category == "danger" and _draft(ctx).urgent:
+        _draft(ctx).when = "now"
         await ask_what(ctx)
         return
     await ask_when(ctx)
@@ -428,21 +462,22 @@ async def ask_when_or_skip(ctx: Context) -> None:
 
 
 async def ask_when(ctx: Context) -> None:
-    _at(ctx, "when")
-    rows = [[Button(ctx._(label), f"report:when:{key}")] for key, label in WHEN.items()]
+    _at(ctx, DraftStep.WHEN)
+    rows = [[Button(ctx._(label), ReportWhen(key))] for key, label in WHEN.items()]
     ctx.reply(ctx._("When did it happen?"), [*rows, _nav(ctx)])
 
 
-@router.action("report:when:")
+@router.action(ReportWhen)
 async def when_chosen(ctx: Context) -> None:
-    if ctx.action_arg not in WHEN or not _draft(ctx):
+    when = ctx.action(ReportWhen).when
+    if when not in WHEN or _draft(ctx).empty:
         await ask_when(ctx)
         return
-    _draft(ctx)["when"] = ctx.action_arg
+    _draft(ctx).when = when
     await ask_what(ctx)
 
 
-@router.step("report:when")
+@router.step(Step.WHEN)
 async def when_typed(ctx: Context) -> None:
     if _took_location(ctx):
         await ask_when(ctx)
@@ -455,12 +490,12 @@ async def when_typed(ctx: Context) -> None:
 
 
 async def ask_what(ctx: Context) -> None:
-    _at(ctx, "what")
-    parts = _draft(ctx).get("what", [])
+    _at(ctx, DraftStep.WHAT)
+    parts = _draft(ctx).what
     if parts:
         ctx.reply(
             ctx._("You can add more, or continue."),
-            [[Button(ctx._("Continue ▶"), "report:what-done")], _nav(ctx)],
+            [[Button(ctx._("Continue ▶"), ReportWhatDone())], _nav(ctx)],
         )
         return
     ctx.reply(
@@ -473,7 +508,7 @@ async def ask_what(ctx: Context) -> None:
     )
 
 
-@router.step("report:what", prose=True)
+@router.step(Step.WHAT, prose=True)
 async def what_typed(ctx: Context) -> None:
     if _took_location(ctx):
         await ask_what(ctx)
@@ -482,14 +517,14 @@ async def what_typed(ctx: Context) -> None:
     text = await _accept_text(ctx, limit=None)
     if text is None:
         return
-    parts: list[str] = draft.setdefault("what", [])
+    parts = draft.what
     if sum(len(p) for p in parts) + len(text) > MAX_WHAT:
         ctx.reply(
             ctx._(
                 "This report is already long. I could not add that message; what you wrote "
                 "before is kept. Please continue with what you have, or shorten it."
             ),
-            [[Button(ctx._("Continue ▶"), "report:what-done")], _nav(ctx)],
+            [[Button(ctx._("Continue ▶"), ReportWhatDone())], _nav(ctx)],
         )
         return
     parts.append(text)
@@ -502,13 +537,13 @@ async def what_typed(ctx: Context) -> None:
         )
     ctx.reply(
         ctx._("✓ Noted. You can send more, or continue."),
-        [[Button(ctx._("Continue ▶"), "report:what-done")], _nav(ctx)],
+        [[Button(ctx._("Continue ▶"), ReportWhatDone())], _nav(ctx)],
     )
 
 
-@router.action("report:what-done")
+@router.action(ReportWhatDone)
 async def what_done(ctx: Context) -> None:
-    if not _draft(ctx).get("what"):
+    if not _draft(ctx).what:
         ctx.reply(ctx._("Please describe what happened first."))
         await ask_what(ctx)
         return
@@ -519,7 +554,7 @@ async def what_done(ctx: Context) -> None:
 
 
 async def ask_files(ctx: Context) -> None:
-    _at(ctx, "files")
+    _at(ctx, DraftStep.FILES)
     count = await conversations.count_draft_files(ctx.session, ctx.stored)
     label = ctx._("Done ▶") if count else ctx._("No files, continue ▶")
     ctx.reply(
@@ -527,11 +562,11 @@ async def ask_files(ctx: Context) -> None:
             "You may send photos or PDF files ({max} at most, up to 20 MB each). Hidden data "
             "in them, such as where a photo was taken, is removed before they are stored."
         ).format(max=MAX_FILES),
-        [[Button(label, "report:files-done")], _nav(ctx)],
+        [[Button(label, ReportFilesDone())], _nav(ctx)],
     )
 
 
-@router.step("report:files", prose=True)
+@router.step(Step.FILES, prose=True)
 async def file_sent(ctx: Context) -> None:
     if _took_location(ctx):
         await ask_files(ctx)
@@ -541,12 +576,12 @@ async def file_sent(ctx: Context) -> None:
             text = await _accept_text(ctx, limit=None)
             if text is None:
                 return
-            _draft(ctx).setdefault("what", []).append(text[:MAX_TEXT])
+            _draft(ctx).what.append(text[:MAX_TEXT])
             ctx.reply(ctx._("✓ Added to the description."))
         await ask_files(ctx)
         return
     if ctx.inbound.text.strip():  # a caption belongs to the description
-        _draft(ctx).setdefault("what", []).append(ctx.inbound.text.strip()[:MAX_TEXT])
+        _draft(ctx).what.append(ctx.inbound.text.strip()[:MAX_TEXT])
     room = MAX_FILES - await conversations.count_draft_files(ctx.session, ctx.stored)
     wanted: list[Attachment] = []
     for attachment in ctx.inbound.attachments:
@@ -596,7 +631,7 @@ async def _fetch_and_clean(
 
 
 async def _files_cleaned(ctx: Context, results: list[CleanFile | RejectReason | None]) -> None:
-    if ctx.state.data.get("draft_step") != "files" or not _draft(ctx):
+    if _draft(ctx).step is not DraftStep.FILES or _draft(ctx).empty:
         ctx.reply(ctx._("That file arrived after the report was closed, so it was not kept."))
         return
     for result in results:
@@ -651,7 +686,7 @@ def _rejection(ctx: Context, reason: RejectReason) -> str:
     return ctx._(messages.get(reason, messages[RejectReason.UNREADABLE]))
 
 
-@router.action("report:files-done")
+@router.action(ReportFilesDone)
 async def files_done(ctx: Context) -> None:
     await ask_contact(ctx)
 
@@ -660,28 +695,28 @@ async def files_done(ctx: Context) -> None:
 
 
 async def ask_contact(ctx: Context) -> None:
-    _at(ctx, "contact")
+    _at(ctx, DraftStep.CONTACT)
     ctx.reply(
         ctx._(
             "May the police send you follow-up questions through this bot? They never see "
             "your account, and you answer only if you want to."
         ),
-        [[Button(ctx._("Yes, they may ask me"), "report:contact:yes")],
-         [Button(ctx._("No, do not contact me"), "report:contact:no")],
+        [[Button(ctx._("Yes, they may ask me"), ReportContact(allowed=True))],
+         [Button(ctx._("No, do not contact me"), ReportContact(allowed=False))],
          _nav(ctx)],
     )  # fmt: skip
 
 
-@router.action("report:contact:")
+@router.action(ReportContact)
 async def contact_chosen(ctx: Context) -> None:
-    if ctx.action_arg not in ("yes", "no") or not _draft(ctx):
+    if _draft(ctx).empty:
         await ask_contact(ctx)
         return
-    _draft(ctx)["contact"] = ctx.action_arg == "yes"
+    _draft(ctx).contact = ctx.action(ReportContact).allowed
     await ask_confirm(ctx)
 
 
-@router.step("report:contact")
+@router.step(Step.CONTACT)
 async def contact_typed(ctx: Context) -> None:
     if _took_location(ctx):
         await ask_contact(ctx)
@@ -694,12 +729,12 @@ async def contact_typed(ctx: Context) -> None:
 
 
 async def ask_confirm(ctx: Context) -> None:
-    _at(ctx, "confirm")
+    _at(ctx, DraftStep.CONFIRM)
     draft = _draft(ctx)
     group = None
-    if isinstance(draft.get("group_id"), int):
-        group = await wards.get_group(ctx.session, draft["group_id"])
-    what = _shortened(ctx, "\n".join(draft.get("what", [])), 1500)
+    if draft.group_id is not None:
+        group = await wards.get_group(ctx.session, draft.group_id)
+    what = _shortened(ctx, "\n".join(draft.what), 1500)
     files = await conversations.count_draft_files(ctx.session, ctx.stored)
     lines = [
         ctx._("Please check your report before sending:"),
@@ -709,24 +744,22 @@ async def ask_confirm(ctx: Context) -> None:
             value=group.name if group else ctx._("not known")
         ),
         ctx._("Place: {value}").format(
-            value=_shortened(ctx, draft.get("where", ""), 500) or ctx._("not given")
+            value=_shortened(ctx, draft.where, 500) or ctx._("not given")
         ),
     ]
-    if draft.get("location"):
+    if draft.location:
         lines.append(ctx._("Location pin: attached"))
     lines += [
-        ctx._("When: {value}").format(
-            value=ctx._(WHEN.get(draft.get("when", ""), N_("not given")))
-        ),
+        ctx._("When: {value}").format(value=ctx._(WHEN.get(draft.when or "", N_("not given")))),
         ctx._("What happened: {value}").format(value=what),
         ctx._("Files: {count}").format(count=files),
         ctx._("Follow-up questions: {value}").format(
-            value=ctx._("allowed") if draft.get("contact") else ctx._("not allowed")
+            value=ctx._("allowed") if draft.contact else ctx._("not allowed")
         ),
     ]
     ctx.reply(
         "\n".join(lines),
-        [[Button(ctx._("✅ Send"), "report:send")], _nav(ctx)],
+        [[Button(ctx._("✅ Send"), ReportSend())], _nav(ctx)],
     )
 
 
@@ -737,12 +770,12 @@ def _shortened(ctx: Context, text: str, limit: int) -> str:
     return text[:limit] + ctx._("… (and {count} more characters)").format(count=len(text) - limit)
 
 
-def _category_label(ctx: Context, draft: dict[str, Any]) -> str:
-    label = ctx._(CATEGORIES.get(draft.get("category", ""), N_("Something else")))
-    return ("🚨 " + label) if draft.get("urgent") else label
+def _category_label(ctx: Context, draft: ReportDraft) -> str:
+    label = ctx._(CATEGORIES.get(draft.category or "", N_("Something else")))
+    return ("🚨 " + label) if draft.urgent else label
 
 
-@router.step("report:confirm")
+@router.step(Step.CONFIRM)
 async def confirm_typed(ctx: Context) -> None:
     if _took_location(ctx):
         await ask_confirm(ctx)
@@ -751,36 +784,38 @@ async def confirm_typed(ctx: Context) -> None:
     await ask_confirm(ctx)
 
 
-@router.action("report:send")
+@router.action(ReportSend)
 async def send(ctx: Context) -> None:
     draft = _draft(ctx)
-    required = ("ward_id", "category", "what", "contact")
-    if ctx.state.data.get("draft_step") != "confirm" or not all(k in draft for k in required):
-        await (keep_going(ctx) if draft else show_menu(ctx, ctx._("Please choose:")))
+    ward_id, category, contact = draft.ward_id, draft.category, draft.contact
+    if (
+        draft.step is not DraftStep.CONFIRM
+        or ward_id is None or category is None or not draft.what or contact is None
+    ):  # fmt: skip
+        await (keep_going(ctx) if not draft.empty else show_menu(ctx, ctx._("Please choose:")))
         return
     if await _rate_limited(ctx):
         return
-    what = "\n".join(draft["what"])
+    what = "\n".join(draft.what)
     hint = hints.suggest(
-        draft["category"], draft.get("when"), " ".join([what, draft.get("where", "")]),
-        urgent=bool(draft.get("urgent")),
+        category, draft.when, " ".join([what, draft.where]), urgent=draft.urgent,
     )  # fmt: skip
     files = await conversations.draft_files(ctx.session, ctx.services.vault, ctx.stored)
     content = {
         "what": what,
-        "where": draft.get("where", ""),
-        "location": draft.get("location"),
-        "when": draft.get("when"),
+        "where": draft.where,
+        "location": draft.location,
+        "when": draft.when,
         "hint_reasons": list(hint.reasons),
     }
     receipt, secret_hash = await tips.new_receipt(ctx.session, ctx.services.receipts)
-    urgent = bool(draft.get("urgent"))
+    urgent = draft.urgent
     submission = tips.Submission(
-        ward_id=draft["ward_id"],
-        group_id=draft.get("group_id"),
-        category=draft["category"],
+        ward_id=ward_id,
+        group_id=draft.group_id,
+        category=category,
         content=content,
-        route=ctx.route if draft["contact"] else None,
+        route=ctx.route if contact else None,
         code=receipt.code,
         secret_hash=secret_hash,
         submitted_at=utcnow(),
@@ -793,7 +828,7 @@ async def send(ctx: Context) -> None:
     await ctx.drop(submission.to_payload(), urgent=urgent, code=receipt.code)
     _count_sent(ctx)
     await _discard_draft(ctx)
-    ctx.go("report:sent")
+    ctx.go(Step.SENT)
     ctx.reply(
         ctx._(
             "✅ Your tip has been received. Thank you.\n\n"
@@ -818,10 +853,10 @@ def _tip_language(ctx: Context, text: str) -> str:
 
 def _took_location(ctx: Context) -> bool:
     """A pin sent after the 'where' step is kept too, wherever the wizard is."""
-    if ctx.inbound.location is None or not _draft(ctx):
+    if ctx.inbound.location is None or _draft(ctx).empty:
         return False
     latitude, longitude = ctx.inbound.location
-    _draft(ctx)["location"] = [round(latitude, 6), round(longitude, 6)]
+    _draft(ctx).location = [round(latitude, 6), round(longitude, 6)]
     ctx.reply(ctx._("✓ Location pin received."))
     return True
 

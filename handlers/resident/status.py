@@ -9,12 +9,24 @@ and per code.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from engine.conversation import Context, Router
 from engine.services import Services
-from handlers.ids import parse_id
+from handlers.flows import UnlockedTip
 from handlers.resident.cleanup import offer_cleanup
 from handlers.start import show_menu
+from kernel.actions import (
+    MenuHome,
+    StatusAdd,
+    StatusAnswer,
+    StatusDone,
+    StatusQuestion,
+    StatusStart,
+    StatusStop,
+    StatusStopYes,
+    StatusView,
+)
 from kernel.clock import utcnow
 from kernel.i18n import N_
 from kernel.messages import Button
@@ -27,6 +39,14 @@ from storage.tips import EventKind
 from storage.triage import OUTCOME_LABELS
 
 router = Router("status")
+
+
+class Step(StrEnum):
+    RECEIPT = "status:receipt"
+    VIEW = "status:view"
+    ADDING = "status:adding"
+    ANSWERING = "status:answering"
+
 
 MAX_TEXT = 4000
 # Per tip code, from all accounts: 5 wrong secrets an hour are free, then 1, 2, 4 minutes
@@ -59,23 +79,23 @@ def _code_subject(ctx: Context, code: str) -> str:
 
 
 @router.command("status", "kiemtra")
-@router.action("status:start")
+@router.action(StatusStart)
 async def start(ctx: Context) -> None:
     ctx.start_trace()
     if ctx.args:
         await _check(ctx, ctx.args)
         return
-    ctx.go("status:receipt")
+    ctx.go(Step.RECEIPT)
     ctx.reply(
         ctx._(
             "Please type the tip code and the secret from your receipt, for example:\n"
             "AB12CD3 ABCD-EFGH-JKMN-PQRS"
         ),
-        [[Button(ctx._("Menu"), "menu:home")]],
+        [[Button(ctx._("Menu"), MenuHome())]],
     )
 
 
-@router.step("status:receipt")
+@router.step(Step.RECEIPT)
 async def receipt_typed(ctx: Context) -> None:
     if not ctx.inbound.text.strip():
         ctx.reply(ctx._("Please type the tip code and the secret."))
@@ -99,7 +119,7 @@ async def _check(ctx: Context, text: str) -> None:
         left = await rate_limits.wait_left(ctx.session, code_subject, "receipt-fail", now)
         wait = left or None
     if wait is not None:
-        ctx.go("")
+        ctx.go(None)
         if wait < timedelta(minutes=1):
             message = ctx._("Please wait a minute, then try again.")
         else:
@@ -107,7 +127,7 @@ async def _check(ctx: Context, text: str) -> None:
             message = ctx._(
                 "Too many wrong tries. Please wait about {minutes} minutes, then try again."
             ).format(minutes=minutes)
-        ctx.reply(message, [[Button(ctx._("Menu"), "menu:home")]])
+        ctx.reply(message, [[Button(ctx._("Menu"), MenuHome())]])
         return
     found = await tips.find_by_receipt(ctx.session, ctx.services.receipts, code_text, secret_text)
     if isinstance(found, tips.Unverified):
@@ -135,13 +155,13 @@ async def _answer(
     """The tip shown, or why not, once its receipt is known to match (`found`) or not."""
     code = parse_code(code_text)
     if found is None and code and await _waiting(ctx, code, secret_text):
-        ctx.go("")
+        ctx.go(None)
         ctx.reply(
             ctx._(
                 "Your tip {code} has been received and is on its way to the ward police; "
                 "it appears here within a few minutes. Please check again later."
             ).format(code=code),
-            [[Button(ctx._("Menu"), "menu:home")]],
+            [[Button(ctx._("Menu"), MenuHome())]],
         )
         return
     tip = await _matched_tip(ctx, found)
@@ -154,17 +174,18 @@ async def _answer(
         if code_subject:
             ctx.apart(lambda s: rate_limits.record_failure(s, code_subject, "receipt-fail",
                                                            now, CODE_WAITS))  # fmt: skip
-        ctx.go("status:receipt")
+        ctx.go(Step.RECEIPT)
         ctx.reply(
             ctx._(
                 "The code or the secret is not right. Please check them and type both again, "
                 "for example: AB12CD3 ABCD-EFGH-JKMN-PQRS"
             ),
-            [[Button(ctx._("Menu"), "menu:home")]],
+            [[Button(ctx._("Menu"), MenuHome())]],
         )
         return
     # Which tip this chat opened is kept only for UNLOCKED_FOR, however the chat ends.
-    ctx.state.keep_until("status_tip_id", tip.id, utcnow() + UNLOCKED_FOR)
+    ctx.end_flow(UnlockedTip)
+    ctx.flow_until(UnlockedTip, utcnow() + UNLOCKED_FOR).tip_id = tip.id
     await show(ctx, tip)
 
 
@@ -198,18 +219,17 @@ async def _waiting(ctx: Context, code: str, secret_text: str) -> bool:
 
 async def _open_tip(ctx: Context) -> Tip | None:
     """The tip this chat has unlocked with its receipt, if any."""
-    ctx.state.drop_expired(utcnow())
-    tip_id = ctx.state.data.get("status_tip_id")
-    tip = await tips.get_tip(ctx.session, tip_id) if isinstance(tip_id, int) else None
+    tip_id = ctx.flow(UnlockedTip).tip_id  # None once UNLOCKED_FOR has passed
+    tip = await tips.get_tip(ctx.session, tip_id) if tip_id is not None else None
     if tip is None or tip.wrapped_key is None:
-        ctx.state.forget("status_tip_id")
+        ctx.end_flow(UnlockedTip)
         await show_menu(ctx, ctx._("Please check your tip again with its code and secret."))
         return None
     return tip
 
 
 async def show(ctx: Context, tip: Tip) -> None:
-    ctx.go("status:view")
+    ctx.go(Step.VIEW)
     status = ctx._(STATUS_LABELS.get(TipStatus(tip.status), N_("received, waiting to be read")))
     if tip.status == TipStatus.CLOSED and tip.outcome in OUTCOME_LABELS:
         status = f"{status}: {ctx._(OUTCOME_LABELS[tip.outcome])}"
@@ -236,11 +256,11 @@ async def show(ctx: Context, tip: Tip) -> None:
     rows: list[list[Button]] = []
     if tip.status != TipStatus.CLOSED:
         if questions:
-            rows.append([Button(ctx._("Answer the police"), "status:answer")])
-        rows.append([Button(ctx._("Add information"), "status:add")])
+            rows.append([Button(ctx._("Answer the police"), StatusAnswer())])
+        rows.append([Button(ctx._("Add information"), StatusAdd())])
     if tip.sealed_route is not None:
-        rows.append([Button(ctx._("Stop all contact about this tip"), "status:stop")])
-    rows.append([Button(ctx._("Done"), "status:done")])
+        rows.append([Button(ctx._("Stop all contact about this tip"), StatusStop())])
+    rows.append([Button(ctx._("Done"), StatusDone())])
     ctx.reply("\n".join(lines), rows)
 
 
@@ -249,18 +269,18 @@ def _date(ctx: Context, moment) -> str:  # type: ignore[no-untyped-def]
     return local.strftime("%d/%m/%Y %H:%M")
 
 
-@router.action("status:add")
+@router.action(StatusAdd)
 async def add(ctx: Context) -> None:
     if await _open_tip(ctx) is None:
         return
-    ctx.go("status:adding")
+    ctx.go(Step.ADDING)
     ctx.reply(
         ctx._("Type the information you want to add. Do not write your own name."),
-        [[Button(ctx._("◀ Back"), "status:view")]],
+        [[Button(ctx._("◀ Back"), StatusView())]],
     )
 
 
-@router.step("status:adding", prose=True)
+@router.step(Step.ADDING, prose=True)
 async def adding_typed(ctx: Context) -> None:
     tip = await _open_tip(ctx)
     text = await _text(ctx)
@@ -271,7 +291,7 @@ async def adding_typed(ctx: Context) -> None:
     await show(ctx, tip)
 
 
-@router.action("status:answer")
+@router.action(StatusAnswer)
 async def answer(ctx: Context) -> None:
     tip = await _open_tip(ctx)
     if tip is None:
@@ -285,19 +305,18 @@ async def answer(ctx: Context) -> None:
         return
     ctx.reply(
         ctx._("Which question do you want to answer?"),
-        [[Button((q.text or "")[:60], f"status:q:{q.id}")] for q in questions[:8]]
-        + [[Button(ctx._("◀ Back"), "status:view")]],
+        [[Button((q.text or "")[:60], StatusQuestion(q.id))] for q in questions[:8]]
+        + [[Button(ctx._("◀ Back"), StatusView())]],
     )
 
 
-@router.action("status:q:")
+@router.action(StatusQuestion)
 async def question_picked(ctx: Context) -> None:
     tip = await _open_tip(ctx)
     if tip is None:
         return
     questions = {q.id: q for q in await tips.open_questions(ctx.session, ctx.services.vault, tip)}
-    question_id = parse_id(ctx.action_arg)
-    chosen = questions.get(question_id) if question_id else None
+    chosen = questions.get(ctx.action(StatusQuestion).question_id)
     if chosen is None:
         await show(ctx, tip)
         return
@@ -305,21 +324,22 @@ async def question_picked(ctx: Context) -> None:
 
 
 async def _ask_answer(ctx: Context, question_id: int, question: str) -> None:
-    ctx.state.data["answering"] = question_id
-    ctx.go("status:answering")
+    ctx.flow(UnlockedTip).answering = question_id
+    ctx.go(Step.ANSWERING)
     ctx.reply(
         ctx._("The police asked:\n{question}\n\nType your answer.").format(question=question),
-        [[Button(ctx._("◀ Back"), "status:view")]],
+        [[Button(ctx._("◀ Back"), StatusView())]],
     )
 
 
-@router.step("status:answering", prose=True)
+@router.step(Step.ANSWERING, prose=True)
 async def answer_typed(ctx: Context) -> None:
     tip = await _open_tip(ctx)
     text = await _text(ctx)
     if tip is None or text is None:
         return
-    question_id = ctx.state.data.pop("answering", None)
+    unlocked = ctx.flow(UnlockedTip)
+    question_id, unlocked.answering = unlocked.answering, None
     open_ids = {q.id for q in await tips.open_questions(ctx.session, ctx.services.vault, tip)}
     if question_id not in open_ids:
         await show(ctx, tip)
@@ -332,14 +352,14 @@ async def answer_typed(ctx: Context) -> None:
     await show(ctx, tip)
 
 
-@router.action("status:view")
+@router.action(StatusView)
 async def view(ctx: Context) -> None:
     tip = await _open_tip(ctx)
     if tip is not None:
         await show(ctx, tip)
 
 
-@router.action("status:stop")
+@router.action(StatusStop)
 async def stop(ctx: Context) -> None:
     if await _open_tip(ctx) is None:
         return
@@ -348,12 +368,12 @@ async def stop(ctx: Context) -> None:
             "Stop all contact? The police will no longer be able to send you questions about "
             "this tip. This cannot be undone. You can still check it with your code and secret."
         ),
-        [[Button(ctx._("Yes, stop contact"), "status:stop-yes")],
-         [Button(ctx._("◀ Back"), "status:view")]],
+        [[Button(ctx._("Yes, stop contact"), StatusStopYes())],
+         [Button(ctx._("◀ Back"), StatusView())]],
     )  # fmt: skip
 
 
-@router.action("status:stop-yes")
+@router.action(StatusStopYes)
 async def stop_confirmed(ctx: Context) -> None:
     tip = await _open_tip(ctx)
     if tip is None:
@@ -362,19 +382,19 @@ async def stop_confirmed(ctx: Context) -> None:
     ctx.reply(
         ctx._("✓ Done. The way to reach you about this tip is deleted within a minute; "
               "from now on the police cannot send you questions about it."),
-        [[Button(ctx._("Done"), "status:done")]],
+        [[Button(ctx._("Done"), StatusDone())]],
     )  # fmt: skip
-    ctx.go("")
+    ctx.go(None)
 
 
-@router.action("status:done")
+@router.action(StatusDone)
 async def done(ctx: Context) -> None:
-    ctx.state.forget("status_tip_id")
-    ctx.go("")
+    ctx.end_flow(UnlockedTip)
+    ctx.go(None)
     await offer_cleanup(ctx)
 
 
-@router.step("status:view")
+@router.step(Step.VIEW)
 async def view_typed(ctx: Context) -> None:
     tip = await _open_tip(ctx)
     if tip is not None:

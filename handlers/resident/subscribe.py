@@ -8,8 +8,10 @@ honoured forever: only the same person's new /subscribe starts messages again.
 from __future__ import annotations
 
 from engine.conversation import Context, Router
+from handlers.flows import Resident
 from handlers.resident.tdp_choice import ask_group, chosen_group
 from handlers.start import menu_button, private_ward, show_menu
+from kernel.actions import MenuHome, SubGroup, SubOther, SubStart, SubStop
 from kernel.messages import Button
 from storage import subscribers, wards
 from storage.models import ResidentialGroup
@@ -22,34 +24,34 @@ def _nav(ctx: Context) -> list[Button]:
 
 
 @router.command("subscribe", "dangky", in_groups=True)
-@router.action("sub:start")
+@router.action(SubStart)
 async def subscribe(ctx: Context) -> None:
-    ward = await private_ward(ctx, "sub:start")
+    ward = await private_ward(ctx, SubStart())
     if ward is None:
         return
     current = await subscribers.find(ctx.session, ctx.services.pseudonyms, ctx.route)
     if current is not None and current.active:
         group = await wards.get_group(ctx.session, current.group_id)
-        ctx.go("")
+        ctx.go(None)
         ctx.reply(
             ctx._(
                 "You already receive the anti-drug messages for {tdp}. You can choose "
                 "another residential group, or stop them."
             ).format(tdp=group.name if group else "?"),
-            [[Button(ctx._("Choose another residential group"), "sub:other")],
-             [Button(ctx._("Stop the messages"), "sub:stop")], _nav(ctx)],
+            [[Button(ctx._("Choose another residential group"), SubOther())],
+             [Button(ctx._("Stop the messages"), SubStop())], _nav(ctx)],
         )  # fmt: skip
         return
-    preset = ctx.state.data.get("preset_group")
-    group = await wards.get_group(ctx.session, preset) if isinstance(preset, int) else None
+    preset = ctx.flow(Resident).preset_group
+    group = await wards.get_group(ctx.session, preset) if preset is not None else None
     if group is not None and group.ward_id == ward.id and group.active:
-        ctx.go("")
+        ctx.go(None)
         ctx.reply(
             ctx._("Receive the anti-drug messages for residential group {tdp}?").format(
                 tdp=group.name
             ),
-            [[Button(ctx._("Yes"), f"sub:grp:{group.id}")],
-             [Button(ctx._("Another residential group"), "sub:other")], _nav(ctx)],
+            [[Button(ctx._("Yes"), SubGroup(group.id))],
+             [Button(ctx._("Another residential group"), SubOther())], _nav(ctx)],
         )  # fmt: skip
         return
     _ask_name(ctx)
@@ -58,7 +60,7 @@ async def subscribe(ctx: Context) -> None:
 def _ask_name(ctx: Context) -> None:
     ask_group(
         ctx,
-        "sub:grp:",
+        SubGroup,
         ctx._(
             "The ward police send short anti-drug messages about once a month, and more "
             "in June (the action month) and on 26/6. Which residential group (tổ dân phố) "
@@ -67,15 +69,15 @@ def _ask_name(ctx: Context) -> None:
     )
 
 
-@router.action("sub:other")
+@router.action(SubOther)
 async def other_group(ctx: Context) -> None:
-    ctx.state.data.pop("preset_group", None)
+    ctx.flow(Resident).preset_group = None
     _ask_name(ctx)
 
 
-@router.action("sub:grp:")
+@router.action(SubGroup)
 async def group_picked(ctx: Context) -> None:
-    group = await chosen_group(ctx)
+    group = await chosen_group(ctx, ctx.action(SubGroup))
     if group is None:
         _ask_name(ctx)
         return
@@ -86,19 +88,19 @@ async def _subscribe_to(ctx: Context, group: ResidentialGroup) -> None:
     services, route, language = ctx.services, ctx.route, ctx.language
     ctx.apart(lambda session: subscribers.subscribe(
         session, services.vault, services.pseudonyms, route, group, language))  # fmt: skip
-    ctx.go("")
+    ctx.go(None)
     ctx.reply(
         ctx._(
             "Thank you! You will receive the ward police's anti-drug messages for {tdp}: "
             "about once a month, and more in June and on 26/6. Send /stop at any time to "
             "stop them."
         ).format(tdp=group.name),
-        [[Button(ctx._("Menu"), "menu:home")]],
+        [[Button(ctx._("Menu"), MenuHome())]],
     )
 
 
 @router.command("stop", "huy")
-@router.action("sub:stop")
+@router.action(SubStop)
 async def stop(ctx: Context) -> None:
     services, route = ctx.services, ctx.route
     current = await subscribers.find(ctx.session, services.pseudonyms, route)
