@@ -162,3 +162,11 @@ class RemarksPeriod(Flow):
 
     KEY = "remarks_period"
     period: str = ""
+
+
+@dataclass
+class NoteFor(Flow):
+    """The tip whose note the officer is typing (handlers/police/triage.py)."""
+
+    KEY = "note_for"
+    code: str = ""

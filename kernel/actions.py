@@ -469,6 +469,28 @@ class WardReportMonth(Action, prefix="wardreport:month"):
         return cls(month if set(month) <= set(string.digits + "-") else NOT_A_MONTH)
 
 
+@dataclass(frozen=True)
+class PoliceAck(Action, prefix="police:ack"):
+    """From a new tip's notice: "seen, I am on it", without opening its content."""
+
+    code: Code
+
+
+# The prepared questions an officer can put to a reporter with one tap (handlers/police/triage.py).
+PREPARED_QUESTIONS = 3
+
+
+@dataclass(frozen=True)
+class PoliceAskPrepared(Action, prefix="police:askq"):
+    code: Code
+    question: Annotated[int, Number(1, PREPARED_QUESTIONS)]
+
+
+@dataclass(frozen=True)
+class PoliceNote(Action, prefix="police:note"):
+    code: Code
+
+
 # ---- tips the police record, areas, tip boxes, the report's remarks --------------------
 
 

@@ -12,8 +12,10 @@ from broadcasts.calendar import period_of
 from broadcasts.planner import Unreachable
 from engine.delivery import enqueue_reply
 from engine.services import Services
+from kernel.actions import PoliceAck, PoliceClaim, PoliceTip
 from kernel.categories import CATEGORIES
 from kernel.i18n import N_
+from kernel.messages import Button
 from storage import areas, officers, triage, wards
 from storage.models import (
     Broadcast,
@@ -43,11 +45,18 @@ async def notify_new_tip(session: AsyncSession, services: Services, tip: Tip) ->
         priority=tip.priority,
     )
     text += "\n/tip " + tip.code
+    # One tap each between patrols; on Zalo, the command to type, numbered.
+    code = tip.code
+    buttons = [
+        [Button(_("✓ Acknowledge"), PoliceAck(code), f"/tiepnhan {code}")],
+        [Button(_("Claim it"), PoliceClaim(code), f"/claim {code}")],
+        [Button(_("Open"), PoliceTip(code), f"/tip {code}")],
+    ]
     sent = 0
     for officer in recipients:
         route = officers.read_route(services.vault, officer)
         if route is not None:
-            await enqueue_reply(session, services, route, text)
+            await enqueue_reply(session, services, route, text, buttons)
             sent += 1
     return sent
 

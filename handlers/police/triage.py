@@ -9,14 +9,25 @@ revealed. Tips are named by their 7-character code; another ward's tip is "not f
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from engine.conversation import Context, Router
-from handlers.guards import officer_account, police, police_action
+from handlers.flows import NoteFor
+from handlers.guards import officer_account, police, police_action, typing_officer
 from handlers.ids import parse_typed_id
 from handlers.police import audit_text
 from handlers.resident.status import ask_reporter
 from handlers.start import home
-from kernel.actions import PoliceClaim, PoliceClose, PoliceCloseAs, PoliceQueue, PoliceTip
+from kernel.actions import (
+    PoliceAck,
+    PoliceAskPrepared,
+    PoliceClaim,
+    PoliceClose,
+    PoliceCloseAs,
+    PoliceNote,
+    PoliceQueue,
+    PoliceTip,
+)
 from kernel.categories import CATEGORIES, CATEGORY_WORDS, WHEN, category_for
 from kernel.clock import utcnow
 from kernel.i18n import N_
@@ -38,11 +49,24 @@ from storage.triage import (
 
 router = Router("triage")
 
+
+class Step(StrEnum):
+    NOTE = "police:note"
+
+
+# Questions an officer can put to the reporter with one tap from an opened tip.
+PREPARED = (
+    N_("When does this usually happen (days, hours)?"),
+    N_("Can you describe the place more exactly (house number, a landmark)?"),
+    N_("How many people are involved, and how could they be recognised?"),
+)
+
 PAGE = 10
 PRIORITY_MARK = {1: "🔴", 2: "🟠", 3: "🟢"}
 # How each command is used, with its placeholders in the reader's language.
 USAGE_TIP = N_("/tip CODE")
 USAGE_CLAIM = N_("/claim CODE")
+USAGE_ACK = N_("/tiepnhan CODE")
 USAGE_ASSIGN = N_("/assign CODE OFFICER")
 USAGE_TRIAGE = N_("/triage CODE CATEGORY PRIORITY (1, 2 or 3)")
 USAGE_NOTE = N_("/note CODE TEXT")
@@ -119,6 +143,7 @@ async def help_police(ctx: Context, officer: Officer) -> None:
         ctx._("/queue: open tips, most urgent first"),
         ctx._("/tip CODE: read a tip"),
         ctx._("/claim CODE: take a tip yourself"),
+        ctx._("/tiepnhan CODE: acknowledge a tip now, read it later"),
         ctx._("/triage CODE CATEGORY PRIORITY: set the category and priority (1 to 3)"),
         ctx._("/note CODE TEXT: an internal note"),
         ctx._("/ask CODE TEXT: an anonymous question to the reporter"),
@@ -267,6 +292,17 @@ async def read_tip(ctx: Context, officer: Officer) -> None:
     if tip.status in (TipStatus.NEW, TipStatus.ACKNOWLEDGED):
         buttons.append([Button(ctx._("Claim it"), PoliceClaim(tip.code))])
     if tip.status != TipStatus.CLOSED:
+        if tip.sealed_route is not None:  # the next sensible steps, one tap each
+            buttons += [
+                [
+                    Button(
+                        ctx._("Ask: {question}").format(question=ctx._(q)),
+                        PoliceAskPrepared(tip.code, n),
+                    )
+                ]
+                for n, q in enumerate(PREPARED, start=1)
+            ]
+        buttons.append([Button(ctx._("Note…"), PoliceNote(tip.code))])
         buttons.append([Button(ctx._("Close…"), PoliceClose(tip.code))])
     buttons.append([Button(ctx._("◀ Queue"), PoliceQueue(None))])
     ctx.reply(
@@ -301,10 +337,12 @@ async def close_button(ctx: Context, officer: Officer) -> None:
     code = tip.code
     ctx.reply(
         ctx._("Close tip {code} as:").format(code=code),
-        [[Button(ctx._(OUTCOME_LABELS[outcome]), PoliceCloseAs(code, outcome))]
-         for outcome in (Outcome.CONFIRMED, Outcome.UNFOUNDED, Outcome.REFERRED)]
+        [
+            [Button(ctx._(OUTCOME_LABELS[outcome]), PoliceCloseAs(code, outcome))]
+            for outcome in (Outcome.CONFIRMED, Outcome.UNFOUNDED, Outcome.REFERRED)
+        ]
         + [[Button(ctx._("◀ Back"), PoliceTip(code))]],
-    )  # fmt: skip
+    )
 
 
 @police_action(PoliceCloseAs, on=router)
@@ -341,6 +379,60 @@ async def _change(ctx: Context, officer: Officer, tip: Tip, to: str, **kwargs: o
         )
         return False
     return True
+
+
+@police("tiepnhan", "ack", on=router)
+async def acknowledge(ctx: Context, officer: Officer) -> None:
+    """Between patrols: the tip is seen and taken in hand, its content read later."""
+    tip = await _tip_argument(ctx, officer, USAGE_ACK)
+    if tip is None:
+        return
+    if await triage.acknowledge(ctx.session, ctx.services.vault, ctx.services.audit, tip, officer):
+        ctx.reply(
+            ctx._("✓ Tip {code} acknowledged. Open it when you can: /tip {code}").format(
+                code=tip.code
+            )
+        )
+    else:
+        ctx.reply(ctx._("Tip {code} was already acknowledged. /tip {code}").format(code=tip.code))
+
+
+@police_action(PoliceAck, on=router)
+async def acknowledge_button(ctx: Context, officer: Officer) -> None:
+    ctx.args = ctx.action(PoliceAck).code
+    await acknowledge(ctx, officer)
+
+
+@police_action(PoliceAskPrepared, on=router)
+async def ask_prepared(ctx: Context, officer: Officer) -> None:
+    pressed = ctx.action(PoliceAskPrepared)
+    ctx.args = f"{pressed.code} {ctx._(PREPARED[pressed.question - 1])}"
+    await ask(ctx, officer)
+
+
+@police_action(PoliceNote, on=router)
+async def note_button(ctx: Context, officer: Officer) -> None:
+    tip = await _tip(ctx, officer, ctx.action(PoliceNote).code)
+    if tip is None:
+        return
+    ctx.flow(NoteFor).code = tip.code
+    ctx.go(Step.NOTE)
+    ctx.reply(
+        ctx._("Type the note for tip {code} (the reporter never sees it).").format(code=tip.code),
+        free_text=True,
+    )
+
+
+@router.step(Step.NOTE, prose=True)
+async def note_typed(ctx: Context) -> None:
+    officer = await typing_officer(ctx)
+    if officer is None:
+        return
+    code = ctx.flow(NoteFor).code
+    ctx.end_flow(NoteFor)
+    ctx.go(None)
+    ctx.args = f"{code} {ctx.inbound.text.strip()}"
+    await note(ctx, officer)
 
 
 @police("claim", on=router)
@@ -406,9 +498,13 @@ async def set_triage(ctx: Context, officer: Officer) -> None:
     tip.category, tip.priority = category, int(parts[-1])
     await triage.acknowledge(ctx.session, ctx.services.vault, ctx.services.audit, tip, officer)
     await ctx.services.audit.append(
-        ctx.session, "triage", ward_id=tip.ward_id, tip_id=tip.id, officer_id=officer.id,
+        ctx.session,
+        "triage",
+        ward_id=tip.ward_id,
+        tip_id=tip.id,
+        officer_id=officer.id,
         detail={"before": before, "after": {"category": tip.category, "priority": tip.priority}},
-    )  # fmt: skip
+    )
     ctx.reply(
         ctx._("✓ Tip {code}: {category}, priority {priority}.").format(
             code=tip.code, category=ctx._(CATEGORIES[tip.category]), priority=tip.priority
@@ -557,14 +653,21 @@ async def _merge(ctx: Context, officer: Officer, tip: Tip, other_code: str) -> N
         return
     tip.merged_into_id = other.id
     await tips.add_event(
-        ctx.session, ctx.services.vault, other, EventKind.NOTE,
+        ctx.session,
+        ctx.services.vault,
+        other,
+        EventKind.NOTE,
         body=ctx._("Tip {code} was merged into this one.").format(code=tip.code),
         actor_officer_id=officer.id,
-    )  # fmt: skip
+    )
     await ctx.services.audit.append(
-        ctx.session, "merge", ward_id=tip.ward_id, tip_id=tip.id, officer_id=officer.id,
+        ctx.session,
+        "merge",
+        ward_id=tip.ward_id,
+        tip_id=tip.id,
+        officer_id=officer.id,
         detail={"into": other.id},
-    )  # fmt: skip
+    )
     _tell_reporter_apart(ctx, tip)
     ctx.reply(ctx._("✓ Tip {code} merged into {other}.").format(code=tip.code, other=other.code))
 
