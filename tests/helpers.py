@@ -381,7 +381,9 @@ async def ask_name(ctx: Context) -> None:
 async def got_name(ctx: Context) -> None:
     ctx.flow(SurveyAnswers).name = ctx.inbound.text
     ctx.go(SurveyStep.COLOUR)
-    ctx.reply("colour?", [[Button("red", SurveyColour("red")), Button("blue", SurveyColour("blue"))]])
+    ctx.reply(
+        "colour?", [[Button("red", SurveyColour("red")), Button("blue", SurveyColour("blue"))]]
+    )
 
 
 @survey.action(SurveyColour)

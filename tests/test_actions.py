@@ -126,9 +126,7 @@ def test_the_wire_format_is_the_one_stored_options_and_notices_use() -> None:
         "police:closeas:AB12CD3:confirmed": actions.PoliceCloseAs(
             "AB12CD3", actions.Outcome.CONFIRMED
         ),
-        "df:pick:12:2026:achieved": actions.DrugFreePick(
-            12, 2026, actions.DrugFreeStatus.ACHIEVED
-        ),
+        "df:pick:12:2026:achieved": actions.DrugFreePick(12, 2026, actions.DrugFreeStatus.ACHIEVED),
         "bc:approve:4": actions.BroadcastApprove(4),
         "wardreport:month:2026-11": WardReportMonth("2026-11"),
         "status:start": actions.StatusStart(),

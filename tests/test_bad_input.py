@@ -437,9 +437,7 @@ def _unknown(chat: Chat) -> bool:
     return any(t in chat.text for t in ("Xin lỗi, tôi chưa hiểu ý bạn", "I did not understand"))
 
 
-async def test_a_page_that_is_not_there_is_the_first_page_not_an_empty_ward(
-    scene, caplog
-) -> None:
+async def test_a_page_that_is_not_there_is_the_first_page_not_an_empty_ward(scene, caplog) -> None:
     """A page past the list (an outdated button) shows the first one; a number no
     button carries (out of range, negative, another script's) is no button at all."""
     for stage, prefix in [("report:group", "report:list:"), ("tdp:name", "tdp:list:")]:

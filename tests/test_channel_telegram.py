@@ -230,6 +230,9 @@ async def test_resident_reports_on_telegram_and_an_officer_triages_on_zalo(app) 
         await mix_all(app)  # what the mixer does within minutes
         notice = await said(zalo, "officer-lan", f"Tin mới {tip_code}")
         assert what not in notice
+        # No buttons on Zalo: the one-tap actions are the commands to type.
+        for command in (f"/tiepnhan {tip_code}", f"/claim {tip_code}", f"/tip {tip_code}"):
+            assert command in notice, notice
         zalo.user_sends("officer-lan", f"/tip {tip_code}")
         shown = await said(zalo, "officer-lan", what)
         assert "📎 image" in shown
@@ -584,3 +587,34 @@ async def test_a_bug_while_sending_is_logged_as_an_error_and_counted(app, monkey
     assert "TypeError at test_channel_telegram.py:" in line and "resident's words" not in line
     assert not any("refused" in r.getMessage() for r in caplog.records)
     assert channel.counts["send_rejected"] == 0
+
+
+async def test_a_new_tips_notice_is_worked_with_one_tap_on_telegram(app) -> None:
+    ward = await add_phu_lien(app)
+    async with FakeTelegram(max_poll=0.5) as tg, running(tg_channel(app, tg)):
+        code = await enrol(app, ward, OfficerRole.OFFICER, "Hùng")
+        await say(tg, OFFICER, f"/join {code}")
+        from tests.helpers import Chat, send_report
+
+        tip_code, _secret = await send_report(
+            Chat(app, "resident"), "Có người lạ giao hàng", contact=True
+        )
+        await said(tg, OFFICER, f"Tin mới {tip_code}")
+        [notice] = [m for m in sent_to(tg, OFFICER) if f"Tin mới {tip_code}" in m["text"]]
+        pressable = [b["callback_data"] for row in notice["reply_markup"]["inline_keyboard"]
+                     for b in row]  # fmt: skip
+        assert pressable == [
+            f"police:ack:{tip_code}", f"police:claim:{tip_code}", f"police:tip:{tip_code}",
+        ]  # fmt: skip
+        acknowledged = await press(tg, OFFICER, f"police:ack:{tip_code}")
+        assert f"Đã tiếp nhận tin {tip_code}" in acknowledged["text"]
+        assert "Có người lạ" not in acknowledged["text"]  # seen, not yet read
+        opened = await press(tg, OFFICER, f"police:tip:{tip_code}")
+        assert "Có người lạ giao hàng" in opened["text"]
+        offered = [b["callback_data"] for row in opened["reply_markup"]["inline_keyboard"]
+                   for b in row]  # fmt: skip
+        assert f"police:note:{tip_code}" in offered and f"police:close:{tip_code}" in offered
+        asked = await press(tg, OFFICER, f"police:askq:{tip_code}:1")
+        assert "Đã gửi câu hỏi" in asked["text"]
+        claimed = await press(tg, OFFICER, f"police:claim:{tip_code}")
+        assert tip_code in claimed["text"]
