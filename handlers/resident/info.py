@@ -40,7 +40,7 @@ async def campaign(ctx: Context) -> None:
     )  # fmt: skip
 
 
-@router.command("hotline")
+@router.command("hotline", "duongdaynong")
 @router.action("info:hotline")
 async def hotline(ctx: Context) -> None:
     ctx.go("")
