@@ -12,7 +12,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from broadcasts.calendar import QuietHours, at_local, campaign_days, parse_period, period_of
 from kernel.clock import utcnow
@@ -190,12 +190,14 @@ async def reachable_counts(session: AsyncSession, ward_id: int) -> dict[int, int
 
 
 async def pick_rotation(
-    session: AsyncSession, ward_id: int, group_id: int | None, seed: str
+    session: AsyncSession, ward_id: int, group_id: int | None, seed: str, on: date | None = None
 ) -> AwarenessMessage | None:
     """A rotation message this TDP (or, for None, the ward) has not had in a year, from
     the topic it has gone longest without; when every message was used, the one used
-    longest ago. `seed` spreads the choice so neighbouring TDPs differ."""
-    candidates = await awareness.rotation(session)
+    longest ago. `seed` spreads the choice so neighbouring TDPs differ. Only messages in
+    force on `on` (default today) are candidates: one a legal change retired is never
+    picked."""
+    candidates = await awareness.rotation(session, on)
     if not candidates:
         return None
     since = utcnow() - timedelta(days=365)
