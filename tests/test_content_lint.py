@@ -76,9 +76,9 @@ def registered_commands() -> frozenset[str]:
 
 
 def vietnamese_names() -> dict[str, str]:
-    """English command -> the Vietnamese name of the same handler, as registered
-    (`@router.command("report", "baotin")`); a mere abbreviation (language, lang) is not
-    a Vietnamese name."""
+    """English command -> the Vietnamese name of the same handler: commands are
+    registered English name first (`@router.command("report", "baotin")`); a mere
+    abbreviation (language, lang) is not a Vietnamese name."""
     names: dict[str, str] = {}
     for router in build_routers():
         by_handler: dict[int, list[str]] = {}
@@ -170,6 +170,8 @@ def test_the_commands_are_collected_from_the_routers() -> None:
     names = vietnamese_names()
     assert names["report"] == "baotin" and names["hotline"] == "duongdaynong"
     assert "language" not in names and "help" not in names
+    # English first, as every command is registered: `police("monthly_report", "baocao")`
+    assert names["monthly_report"] == "baocao" and "baocao" not in names
 
 
 GOOD_VI = (
