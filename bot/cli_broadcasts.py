@@ -12,9 +12,10 @@ from typing import Any
 
 from bot.app import App
 from bot.cli_common import CommandError, Translate, find_ward, on_app, the_ward, with_app
-from broadcasts import approval, coverage, deliveries, library
+from broadcasts import approval, coverage, deliveries, library, review
 from broadcasts.calendar import parse_period, period_of
 from broadcasts.library import Content, ContentError
+from campaign import quiz
 from kernel.clock import utcnow
 from kernel.config import CampaignSettings, ConfigError, Settings, parse_campaigns
 from storage import broadcasts as broadcast_rows
@@ -40,6 +41,26 @@ def add_commands(
     show = content.add_parser("show", help=_("show one message in full"))
     show.add_argument("slug")
     show.set_defaults(handler=cmd_content_show)
+    review = content.add_parser("review", help=_("list the shipped content due for review"))
+    review.add_argument(
+        "--months",
+        type=int,
+        default=12,
+        help=_("reviewed longer ago than this is due (default: 12)"),
+    )
+    review.add_argument(
+        "--library",
+        type=Path,
+        default=library.LIBRARY,
+        help=_("a library file to check instead of the shipped one"),
+    )
+    review.add_argument(
+        "--quiz",
+        type=Path,
+        default=quiz.QUIZ_FILE,
+        help=_("a quiz file to check instead of the shipped one"),
+    )
+    review.set_defaults(handler=cmd_content_review)
     for name, handler, help_text in (
         ("add", cmd_content_add, _("add a message")),
         ("edit", cmd_content_edit, _("change a message")),
@@ -135,6 +156,45 @@ async def cmd_content_show(
     print(f"{row.slug} · {row.topic} · {row.audience} · {row.campaign or '-'}")
     print(_("source: {source}").format(source=row.source or "-"))
     print(f"\n[vi]\n{row.text_vi}\n\n[en]\n{row.text_en or '-'}")
+    return 0
+
+
+async def cmd_content_review(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
+    """The shipped messages and quiz questions last reviewed more than --months ago, or
+    whose validity ends within 60 days or has ended. Reads the files, not the database."""
+    if args.months < 0:
+        raise CommandError(_("--months must be 0 or more"))
+    try:
+        messages = library.read_library(args.library)
+        questions = quiz.load(args.quiz)
+    except ContentError as exc:
+        raise _content_error(exc, _) from None
+    except (quiz.QuizFileError, OSError, ValueError) as exc:
+        raise CommandError(_("cannot read the content files: {error}").format(error=exc)) from None
+    today = utcnow().astimezone(settings.zone).date()
+    found = review.due(today, args.months, messages, questions)
+    kinds = {"message": _("message"), "question": _("quiz question")}
+    for item in found:
+        day = item.day.strftime("%d/%m/%Y")
+        if item.why is review.Why.STALE:
+            why = _("last reviewed {day}, more than {months} months ago").format(
+                day=day, months=args.months
+            )
+        elif item.why is review.Why.ENDING:
+            why = _("valid until {day}, in {days} days").format(
+                day=day, days=(item.day - today).days
+            )
+        else:
+            why = _("was valid until {day}, no longer valid").format(day=day)
+        print(f"{kinds[item.kind]}\t{item.slug}\t{why}")
+    if found:
+        print(_("{count} to review").format(count=len(found)))
+    else:
+        print(
+            _(
+                "nothing to review: {messages} messages and {questions} quiz questions checked"
+            ).format(messages=len(messages), questions=len(questions))
+        )
     return 0
 
 

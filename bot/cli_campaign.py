@@ -142,7 +142,8 @@ def poster_text(ward: Ward, group: ResidentialGroup, settings: Settings, _: Tran
         call_to_action=_(
             "Scan the code to report drug crime to the ward police anonymously, to receive "
             "anti-drug messages and to sign the drug-free family pledge. The bot does not "
-            "keep your name or account, and everything you send is encrypted."
+            "keep your name or account, and it stores what you send encrypted; Telegram "
+            "and Zalo carry your messages to it."
         ),
         hotlines_title=_("Hotline numbers"),
         hotlines=[(_("Emergency (police)"), "113"), *((label, n) for label, n in ward.hotlines)],

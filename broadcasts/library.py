@@ -1,5 +1,12 @@
 """The content library: awareness messages shipped in `library.toml` (grounded in the
-ward plans and the 2021 Law on Drug Prevention and Control) plus those the ward writes.
+ward plans and the Law on Drug Prevention and Control in force) plus those the ward writes.
+
+Each shipped message says when it was last `reviewed` against its sources, and may say
+from and until when it is true (`valid_from`, `valid_until`): a legal change retires it
+on the day it takes effect, because the rotation and the campaigns only pick messages in
+force on the planning day (storage/awareness.py). The dates of validity are kept in the
+database and refreshed from the file even for a message the ward edited; the review date
+stays in the file, which `wardbot content review` reads.
 
 Shipped messages are copied into the database at start and refreshed from the file
 while the ward has not edited them; an edited or disabled message stays as the ward
@@ -16,7 +23,9 @@ import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from kernel.clock import utcnow
 from kernel.i18n import N_, SUPPORTED, Translator
@@ -42,6 +51,7 @@ _TOKEN = re.compile(r"\{(ward|hotlines)\}")
 _BRACED = re.compile(r"\{[^{}]*\}")
 MAX_FIELD = 500  # the source note and the image address (their columns' size)
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class ContentError(ValueError):
@@ -64,6 +74,9 @@ class Content:
     campaign: str = ""
     source: str = ""
     image_url: str = ""
+    reviewed: date | None = None  # required in the shipped file (read_library)
+    valid_from: date | None = None
+    valid_until: date | None = None
 
     def __post_init__(self) -> None:
         if not _SLUG.fullmatch(self.slug):
@@ -85,6 +98,34 @@ class Content:
         if len(self.source) > MAX_FIELD or len(self.image_url) > MAX_FIELD:
             raise ContentError(N_("the source and the image address may have at most {value} "
                                   "characters each"), MAX_FIELD)  # fmt: skip
+        if self.valid_from and self.valid_until and self.valid_from > self.valid_until:
+            raise ContentError(N_("message {value}: valid_from is after valid_until"), self.slug)
+
+    def in_force(self, day: date) -> bool:
+        """True on the days between valid_from and valid_until, both included."""
+        return in_force(self.valid_from, self.valid_until, day)
+
+
+def in_force(valid_from: date | None, valid_until: date | None, day: date) -> bool:
+    return (valid_from is None or valid_from <= day) and (valid_until is None or day <= valid_until)
+
+
+def file_date(value: object, where: str) -> date:
+    """A date of a content file: a TOML date (2026-12-04) or the same written as a string
+    ("2026-12-04"); `where` names the entry and field for the error."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ContentError(N_("{value} must be a date written YYYY-MM-DD"), where)
+
+
+def _optional_date(entry: dict[str, object], field: str, slug: str) -> date | None:
+    value = entry.get(field)
+    return None if value is None else file_date(value, f"{slug}: {field}")
 
 
 def check_text(text: str) -> None:
@@ -128,24 +169,33 @@ def _shipped_headings() -> tuple[str, ...]:
 
 
 def read_library(path: Path = LIBRARY) -> list[Content]:
+    """The shipped messages, each checked: every one names its `source` and the date it
+    was last `reviewed`; `valid_from`/`valid_until`, when given, are dates in order."""
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    found = [
-        Content(
-            slug=entry["slug"],
-            topic=entry["topic"],
-            audience=entry["audience"],
-            text_vi=entry["vi"].strip(),
-            text_en=entry.get("en", "").strip(),
-            campaign=entry.get("campaign", ""),
-            source=entry.get("source", ""),
-            image_url=entry.get("image", ""),
-        )
-        for entry in raw.get("message", [])
-    ]
+    found = [_entry(entry) for entry in raw.get("message", [])]
     slugs = [c.slug for c in found]
     if len(set(slugs)) != len(slugs):
         raise ContentError(N_("the library has two messages with the same slug"))
     return found
+
+
+def _entry(entry: dict[str, Any]) -> Content:
+    slug = str(entry.get("slug", ""))
+    if "reviewed" not in entry:
+        raise ContentError(N_("message {value}: reviewed (YYYY-MM-DD) is required"), slug)
+    return Content(
+        slug=slug,
+        topic=entry["topic"],
+        audience=entry["audience"],
+        text_vi=entry["vi"].strip(),
+        text_en=entry.get("en", "").strip(),
+        campaign=entry.get("campaign", ""),
+        source=entry.get("source", ""),
+        image_url=entry.get("image", ""),
+        reviewed=file_date(entry["reviewed"], f"{slug}: reviewed"),
+        valid_from=_optional_date(entry, "valid_from", slug),
+        valid_until=_optional_date(entry, "valid_until", slug),
+    )
 
 
 async def sync_shipped(session: AsyncSession, shipped: Sequence[Content]) -> int:
@@ -159,7 +209,13 @@ async def sync_shipped(session: AsyncSession, shipped: Sequence[Content]) -> int
             row = AwarenessMessage(slug=content.slug, shipped=True, active=True,
                                    created_at=utcnow())  # fmt: skip
             awareness.add(session, row)
-        elif not row.shipped or row.edited or _same(row, content):
+        elif not row.shipped:
+            continue
+        elif row.edited or _same(row, content):
+            # A legal change retires a message on time, edited by the ward or not.
+            if (row.valid_from, row.valid_until) != (content.valid_from, content.valid_until):
+                row.valid_from, row.valid_until = content.valid_from, content.valid_until
+                changed += 1
             continue
         _copy(row, content)
         changed += 1
@@ -169,15 +225,17 @@ async def sync_shipped(session: AsyncSession, shipped: Sequence[Content]) -> int
 
 def _same(row: AwarenessMessage, content: Content) -> bool:
     return (row.topic, row.audience, row.campaign, row.source, row.text_vi, row.text_en,
-            row.image_url) == (content.topic, content.audience, content.campaign,
-                               content.source, content.text_vi, content.text_en,
-                               content.image_url)  # fmt: skip
+            row.image_url, row.valid_from, row.valid_until) == (
+               content.topic, content.audience, content.campaign, content.source,
+               content.text_vi, content.text_en, content.image_url, content.valid_from,
+               content.valid_until)  # fmt: skip
 
 
 def _copy(row: AwarenessMessage, content: Content) -> None:
     row.topic, row.audience, row.campaign = content.topic, content.audience, content.campaign
     row.source, row.image_url = content.source, content.image_url
     row.text_vi, row.text_en = content.text_vi, content.text_en
+    row.valid_from, row.valid_until = content.valid_from, content.valid_until
     row.updated_at = utcnow()
 
 
@@ -203,7 +261,8 @@ async def add(session: AsyncSession, content: Content) -> AwarenessMessage:
 async def edit(session: AsyncSession, row: AwarenessMessage, **changes: str) -> None:
     """Change fields of a message; the result is checked as a whole before it is kept."""
     current = Content(row.slug, row.topic, row.audience, row.text_vi, row.text_en,
-                      row.campaign, row.source, row.image_url)  # fmt: skip
+                      row.campaign, row.source, row.image_url, valid_from=row.valid_from,
+                      valid_until=row.valid_until)  # fmt: skip
     updated = Content(**{**current.__dict__, **{k: v for k, v in changes.items() if v is not None}})
     await check_for_wards(session, updated)
     _copy(row, updated)

@@ -12,7 +12,7 @@ import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -280,11 +280,12 @@ async def reachable_counts(session: AsyncSession, ward_id: int) -> dict[int, int
 
 
 async def pick_rotation(
-    session: AsyncSession, ward_id: int, group_id: int | None, seed: str
+    session: AsyncSession, ward_id: int, group_id: int | None, seed: str, on: date | None = None
 ) -> AwarenessMessage | None:
     """The rotation message for this TDP (or, for None, the ward) now: see
-    `choose_rotation`."""
-    candidates = await awareness.rotation(session)
+    `choose_rotation`. Only messages in force on `on` (default today) are candidates:
+    one a legal change retired is never picked."""
+    candidates = await awareness.rotation(session, on)
     if not candidates:
         return None
     since = utcnow() - timedelta(days=365)

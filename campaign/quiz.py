@@ -1,18 +1,23 @@
 """The weekly quiz: questions on the law and the harms of drugs (campaign/quiz.toml),
-one per ISO week, the same for everyone in that week, rotating in file order."""
+one per ISO week, the same for everyone in that week, rotating in file order.
+
+Each question says when it was last `reviewed` against its `source`, and may say from
+and until when it is true (`valid_from`, `valid_until`): a question is asked only in a
+week whose Monday it is in force on, so a legal change retires it on time."""
 
 from __future__ import annotations
 
 import re
 import tomllib
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 QUIZ_FILE = Path(__file__).with_name("quiz.toml")
 TOPICS = ("law", "harms", "signs", "disguised", "reporting", "support", "campaign")
 _SLUG = re.compile(r"^[a-z0-9-]{1,40}$")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_OPTION = 60
 # Monday of ISO week 1 of 2024: weeks are counted from here so the rotation is stable.
 _EPOCH = date(2024, 1, 1)
@@ -27,6 +32,15 @@ class Question:
     options: dict[str, tuple[str, ...]]
     answer: int  # 1-based
     explanation: dict[str, str]
+    reviewed: date | None = None  # required in the file (load)
+    valid_from: date | None = None
+    valid_until: date | None = None
+
+    def in_force(self, day: date) -> bool:
+        """True on the days between valid_from and valid_until, both included."""
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_until is None or day <= self.valid_until
+        )
 
     def text(self, language: str) -> str:
         return self.question.get(language) or self.question["vi"]
@@ -59,7 +73,25 @@ def load(path: Path = QUIZ_FILE) -> tuple[Question, ...]:
         raise QuizFileError(f"{path.name}: no questions")
     if len({q.slug for q in questions}) != len(questions):
         raise QuizFileError(f"{path.name}: two questions have the same slug")
+    if all(q.valid_from or q.valid_until for q in questions):
+        raise QuizFileError(f"{path.name}: at least one question must be valid at all times")
     return tuple(questions)
+
+
+def _date(entry: dict[str, object], field: str, *, required: bool = False) -> date | None:
+    value = entry.get(field)
+    if value is None:
+        if required:
+            raise ValueError(f"{field} (YYYY-MM-DD) is required")
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _DATE.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"{field} must be a date written YYYY-MM-DD")
 
 
 def _question(entry: dict[str, object]) -> Question:
@@ -82,14 +114,24 @@ def _question(entry: dict[str, object]) -> Question:
     answer = entry["answer"]
     if not isinstance(answer, int) or not 1 <= answer <= len(options["vi"]):
         raise ValueError("answer must be the number of one option")
+    source = str(entry.get("source", ""))
+    if not source.strip():
+        raise ValueError("source is required")
+    reviewed = _date(entry, "reviewed", required=True)
+    valid_from, valid_until = _date(entry, "valid_from"), _date(entry, "valid_until")
+    if valid_from and valid_until and valid_from > valid_until:
+        raise ValueError("valid_from is after valid_until")
     return Question(
         slug=slug,
         topic=topic,
-        source=str(entry.get("source", "")),
+        source=source,
         question={lang: str(entry[f"question_{lang}"]) for lang in ("vi", "en")},
         options=options,
         answer=answer,
         explanation={lang: str(entry[f"explanation_{lang}"]) for lang in ("vi", "en")},
+        reviewed=reviewed,
+        valid_from=valid_from,
+        valid_until=valid_until,
     )
 
 
@@ -106,6 +148,12 @@ def monday_of(week: str) -> date:
 
 
 def question_for(questions: tuple[Question, ...], week: str) -> Question:
-    """This week's question: the next one in file order each week, round and round."""
-    weeks = (monday_of(week) - _EPOCH) // timedelta(weeks=1)
-    return questions[weeks % len(questions)]
+    """This week's question: the next one in file order each week, round and round, among
+    those in force on the week's Monday (load() keeps one that always is). A question a
+    legal change retired is not asked, and the week's question stays the same all week."""
+    monday = monday_of(week)
+    asked = [q for q in questions if q.in_force(monday)]
+    if not asked:
+        raise ValueError(f"no question is in force in {week}")
+    weeks = (monday - _EPOCH) // timedelta(weeks=1)
+    return asked[weeks % len(asked)]

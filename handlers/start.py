@@ -139,7 +139,7 @@ async def start(ctx: Context) -> None:
         ctx._(
             "Hello! This is the ward police channel for reporting drug crime "
             "and for anti-drug information.\n"
-            "The bot does not keep your name or account, and everything you send is "
+            "The bot does not keep your name or account, and it stores what you send "
             "encrypted.\n"
             "In an emergency, call 113 now.\n\n"
             "Please choose:"

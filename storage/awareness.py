@@ -7,9 +7,11 @@ only storage/ speaks SQL (issue 17).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 
+from kernel.clock import utcnow
 from storage.models import AwarenessMessage
 from storage.session import AsyncSession
 
@@ -39,23 +41,41 @@ async def listed(
     return (await session.scalars(query)).all()
 
 
-async def of_campaign(session: AsyncSession, campaign: str) -> Sequence[AwarenessMessage]:
-    """A campaign's own active messages, by slug (the order its dates rotate through)."""
+def in_force(day: date | None = None) -> ColumnElement[bool]:
+    """Messages true on `day` (default: today, UTC): valid_from and valid_until, where
+    set, include it."""
+    on = day or utcnow().date()
+    return and_(
+        or_(AwarenessMessage.valid_from.is_(None), AwarenessMessage.valid_from <= on),
+        or_(AwarenessMessage.valid_until.is_(None), AwarenessMessage.valid_until >= on),
+    )
+
+
+async def of_campaign(
+    session: AsyncSession, campaign: str, on: date | None = None
+) -> Sequence[AwarenessMessage]:
+    """A campaign's own active messages in force on `on` (default today), by slug (the
+    order its dates rotate through)."""
     return (
         await session.scalars(
             select(AwarenessMessage)
-            .where(AwarenessMessage.campaign == campaign, AwarenessMessage.active.is_(True))
+            .where(
+                AwarenessMessage.campaign == campaign,
+                AwarenessMessage.active.is_(True),
+                in_force(on),
+            )
             .order_by(AwarenessMessage.slug)
         )
     ).all()
 
 
-async def rotation(session: AsyncSession) -> Sequence[AwarenessMessage]:
-    """The active messages of no campaign: those the monthly rotation picks from."""
+async def rotation(session: AsyncSession, on: date | None = None) -> Sequence[AwarenessMessage]:
+    """The active messages of no campaign in force on `on` (default today): those the
+    monthly rotation picks from."""
     return (
         await session.scalars(
             select(AwarenessMessage).where(
-                AwarenessMessage.active.is_(True), AwarenessMessage.campaign == ""
+                AwarenessMessage.active.is_(True), AwarenessMessage.campaign == "", in_force(on)
             )
         )
     ).all()

@@ -492,6 +492,10 @@ class AwarenessMessage(Base):
     text_vi: Mapped[str] = mapped_column(Text)
     text_en: Mapped[str] = mapped_column(Text, default="")
     image_url: Mapped[str] = mapped_column(String(500), default="")
+    # The days it is true on (both included; None: open). A message outside them on the
+    # planning day is never picked: a legal change retires it on time.
+    valid_from: Mapped[date | None] = mapped_column(Date, nullable=True, default=None)
+    valid_until: Mapped[date | None] = mapped_column(Date, nullable=True, default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Shipped messages are refreshed from the library file until the ward edits them.
     shipped: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -24,7 +24,7 @@ router = Router("ward_report")
 PDF_RENDERER = "reports.document:render_pdf"  # run in a document worker, never imported here
 
 
-@police("baocao", "monthly_report", commander=True, on=router)
+@police("monthly_report", "baocao", commander=True, on=router)
 async def command(ctx: Context, officer: Officer) -> None:
     await _send(ctx, officer, ctx.args.strip())
 

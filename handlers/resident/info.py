@@ -50,7 +50,7 @@ async def campaign(ctx: Context) -> None:
     )  # fmt: skip
 
 
-@router.command("hotline")
+@router.command("hotline", "duongdaynong")
 @router.action(InfoHotline)
 async def hotline(ctx: Context) -> None:
     ctx.go(None)
