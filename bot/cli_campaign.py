@@ -12,12 +12,13 @@ from typing import Any
 
 from bot.app import App
 from bot.cli_common import CommandError, Translate, on_app, the_group, the_ward, with_app
-from broadcasts.calendar import parse_period
 from campaign.links import group_payload, links_for
 from kernel import drug_free as rules
 from kernel.config import Settings
 from kernel.drug_free import DrugFreeStatus, TransitionError
 from kernel.i18n import Translator, normalise
+from reports.city import city_rows, gather_city
+from reports.periods import PeriodKind, ReportPeriod, parse_report_period
 from storage import drug_free, pledges
 from storage.models import PledgeKind, ResidentialGroup, Ward
 from storage.pledges import KIND_LABELS, PledgeError
@@ -69,10 +70,14 @@ def add_commands(
     withdraw.add_argument("--ward", default="")
     withdraw.set_defaults(handler=cmd_pledge_withdraw)
 
-    report = command("report", _("the monthly report for the ward People's Committee"),
+    report = command("report", _("the report for the ward People's Committee, or the city's"),
                      cmd_report)  # fmt: skip
-    report.add_argument("--month", required=True, help=_("e.g. 2026-11"))
-    report.add_argument("--out", required=True, type=Path, help=_("folder for the files"))
+    when = report.add_mutually_exclusive_group(required=True)
+    when.add_argument("--period", help=_("2026-11, 2026-Q3, 2026-H1 or 2026"))
+    when.add_argument("--month", dest="period", help=_("the same as --period, e.g. 2026-11"))
+    report.add_argument("--city", action="store_true",
+                        help=_("one row per ward, figures only"))  # fmt: skip
+    report.add_argument("--out", type=Path, help=_("folder for the files"))
     report.add_argument("--ward", default="")
     report.add_argument("--lang", default="vi", help=_("vi or en"))
 
@@ -275,19 +280,24 @@ async def cmd_report(args: argparse.Namespace, settings: Settings, _: Translate)
     language = _language(args.lang, _)
     now = datetime.now(settings.zone)
     try:
-        first = parse_period(args.month)
+        period = parse_report_period(args.period)
     except ValueError:
-        raise CommandError(_("--month must look like 2026-11, not {month}").format(
-            month=args.month)) from None  # fmt: skip
-    if first > now.date():
-        raise CommandError(_("that month has not begun yet"))
-    return await with_app(settings, _, _report, args, settings, language, now, _)
+        raise CommandError(_("--period must look like 2026-11, 2026-Q3, 2026-H1 or 2026, "
+                             "not {period}").format(period=args.period)) from None  # fmt: skip
+    if period.first > now.date():
+        raise CommandError(_("that period has not begun yet"))
+    if args.city:
+        return await with_app(settings, _, _city, args, period, language, now, _)
+    if args.out is None:
+        raise CommandError(_("say where to write the report with --out DIR"))
+    return await with_app(settings, _, _report, args, settings, period, language, now, _)
 
 
 async def _report(
     app: App,
     args: argparse.Namespace,
     settings: Settings,
+    period: ReportPeriod,
     language: str,
     now: datetime,
     _: Translate,
@@ -298,10 +308,10 @@ async def _report(
     gettext = Translator().get(language).gettext
     async with app.services.db.transaction() as session:
         ward = await the_ward(session, args.ward, settings, _)
-        report = await gather(session, settings, ward, args.month, gettext, language, now)
+        report = await gather(session, settings, ward, period.key, gettext, language, now)
         await app.services.audit.append(
-            session, "report.monthly", ward_id=ward.id,
-            detail={"month": report.month, "by": "cli"},
+            session, "report.monthly" if period.kind is PeriodKind.MONTH else "report.period",
+            ward_id=ward.id, detail={"month": report.month, "by": "cli"},
         )  # fmt: skip
     try:
         files = await asyncio.to_thread(write_report, report, args.out, gettext)
@@ -309,5 +319,41 @@ async def _report(
         raise CommandError(_("cannot write {file}: {problem}").format(
             file=args.out, problem=exc.strerror or type(exc).__name__)) from None  # fmt: skip
     for path in (files.pdf, *files.csvs, *files.charts):
+        print(path)
+    return 0
+
+
+async def _city(
+    app: App,
+    args: argparse.Namespace,
+    period: ReportPeriod,
+    language: str,
+    now: datetime,
+    _: Translate,
+) -> int:
+    """Every ward's figures, one row each: counts and shares only, never a tip."""
+    gettext = Translator().get(language).gettext
+    async with app.services.db.transaction() as session:
+        city = await gather_city(session, period, zone=app.services.settings.zone, now=now,
+                                 gettext=gettext)  # fmt: skip
+        await app.services.audit.append(
+            session, "report.city", detail={"period": period.key, "by": "cli"}
+        )
+    rows = city_rows(city, gettext)
+    title = gettext("City roll-up: {period}").format(period=period.label(gettext))
+    print(title)
+    for row in rows:
+        print("\t".join(row))
+    if args.out is None:
+        return 0
+    from reports.document import write_city  # fpdf2: loaded when needed
+
+    try:
+        written = await asyncio.to_thread(write_city, rows, title, args.out,
+                                          f"city-{period.key}", language, gettext)  # fmt: skip
+    except OSError as exc:
+        raise CommandError(_("cannot write {file}: {problem}").format(
+            file=args.out, problem=exc.strerror or type(exc).__name__)) from None  # fmt: skip
+    for path in written:
         print(path)
     return 0

@@ -87,7 +87,9 @@ def _tips_by_category(pyplot: Any, report: MonthlyReport, path: Path, _: Transla
     with _figure(pyplot, path, 0.38 * len(rows) + 1.0 if rows else _EMPTY_IN) as axes:
         axes.set_title(_("Tips received by category"))
         if not rows:
-            _nothing(axes, _("No tips this month."))
+            _nothing(
+                axes, _("No tips this month.") if report.monthly else _("No tips in this period.")
+            )
             return path
         labels = [textwrap.fill(_short(r.label, 80), 42) for r in rows]
         lengths = [

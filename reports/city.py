@@ -90,3 +90,37 @@ async def gather_city(
         handled_on_time=sum_shares(i.handled_on_time for _, i, _ in figures),
         groups_reached=sum_shares(r for _, _, r in figures),
     )
+
+
+def city_rows(city: CityReport, gettext: Translate) -> list[list[str]]:
+    """The city's table as printed, header first, then one row per ward and the city's
+    total: a ward's in-time shares are blank where its count is not printed exactly."""
+    _ = gettext
+    header = [
+        _("Ward"),
+        _("Tips received"),
+        _("Received on time"),
+        _("Handled on time"),
+        _("Residential groups reached, in TDP-months"),
+    ]
+    rows = [header]
+    for line in city.lines:
+        rows.append(
+            [
+                line.ward,
+                str(line.received),
+                line.received_on_time.shown if line.received_on_time else "",
+                line.handled_on_time.shown if line.handled_on_time else "",
+                line.groups_reached.shown,
+            ]
+        )
+    rows.append(
+        [
+            _("All wards"),
+            str(city.received),
+            city.received_on_time.shown,
+            city.handled_on_time.shown,
+            city.groups_reached.shown,
+        ]
+    )
+    return rows

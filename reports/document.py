@@ -1,5 +1,6 @@
-"""The monthly report as files: a PDF for the ward People's Committee, CSV files for
-anyone who wants the numbers in a spreadsheet, and the charts as PNG. The figures are
+"""The report (of a month, a quarter, six months or a year) as files: a PDF for the ward
+People's Committee, CSV files for anyone who wants the numbers in a spreadsheet, and the
+charts as PNG. The figures are
 gathered by reports/monthly.py; here they are only laid out, as published: a masked
 count prints as "<3" (and a withheld one as "x") in every file, and no file is given
 anything else to print.
@@ -23,8 +24,9 @@ from fpdf.util import Padding
 
 from kernel.search_keys import search_key
 from reports.charts import draw_charts
-from reports.figures import MonthlyReport, Share, month_label
+from reports.figures import MonthlyReport, Share, TipWork, month_label
 from reports.fonts import dejavu
+from reports.periods import TITLES
 
 Translate = Callable[[str], str]
 Rows = list[list[str]]
@@ -69,6 +71,30 @@ def write_report(report: MonthlyReport, out_dir: Path, gettext: Translate) -> Re
     return ReportFiles(pdf, csvs, charts)
 
 
+def write_city(
+    rows: Rows, title: str, out_dir: Path, name: str, language: str, gettext: Translate
+) -> tuple[Path, Path]:
+    """The city's roll-up (reports/city.py:city_rows) as `name`.csv and `name`.pdf: one
+    row per ward, figures only, masked as the rows give them."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = _write_csv(out_dir / f"{_slug(name)}.csv", rows)
+    page = _Page(_plain_pdf(title, language, gettext))
+    page.text(title, 13, bold=True, align="C", height=7)
+    page.small_print(
+        gettext(
+            "Tip counts under 3 are shown as “<3” so that no one can be singled out; “x” "
+            "marks a count withheld so that a small one cannot be worked out from the "
+            "total."
+        )
+    )
+    page.pdf.ln(3)
+    page.table(rows, page.fit(rows, 8.5, {0: 1.0}), ("LEFT", "CENTER", "CENTER", "CENTER",
+               "CENTER"), size=8.5)  # fmt: skip
+    pdf_path = out_dir / f"{_slug(name)}.pdf"
+    page.pdf.output(str(pdf_path))
+    return csv_path, pdf_path
+
+
 def _slug(text: str) -> str:
     """An accent-free file-name part, short enough for any file system."""
     return search_key(text).replace(" ", "-")[:60].strip("-") or "ward"
@@ -96,14 +122,15 @@ def csv_tables(report: MonthlyReport, gettext: Translate) -> dict[str, Rows]:
     """Every CSV file's rows by file name, the header row first, in the report's language."""
     _ = gettext
     tdp = _("Residential group")
-    return {
+    tables = {
         "summary.csv": [[_("Indicator"), _("Value")], *_summary(report, gettext)],
         "tips_by_category.csv": [[_("Category"), _("Tips")]]
         + [[c.label, str(c.count)] for c in report.tips_by_category],
         "tips_by_tdp.csv": [[tdp, _("Tips")]]
         + [[c.label, str(c.count)] for c in report.tips_by_group],
-        "tdp.csv": [_tdp_header(gettext)]
-        + [[g.name, _("yes") if g.reached else _("no"), str(g.messages_delivered), g.channels,
+        "tdp.csv": [_tdp_header(gettext, report.monthly)]
+        + [[g.name, _reached(g.reached, g.months_reached, gettext), str(g.messages_delivered),
+            g.channels,
             str(g.subscribers), str(g.household_pledges), str(g.quiz_participants), g.drug_free]
            for g in report.groups],
         "organisation_pledges.csv": [[_("Kind"), _("Name"), tdp, _("Signed on")]]
@@ -112,21 +139,72 @@ def csv_tables(report: MonthlyReport, gettext: Translate) -> dict[str, Rows]:
         + [[str(y.year), str(y.achieved), str(y.total), y.target_label or _NONE]
            for y in report.drug_free],
     }  # fmt: skip
+    if report.tip_work is not None:
+        tables.update(tip_work_tables(report.tip_work, gettext))
+    return tables
+
+
+def _met(met: bool | None, gettext: Translate) -> str:
+    if met is None:
+        return gettext("nothing was due yet")
+    return gettext("attained") if met else gettext("not attained")
+
+
+def tip_work_tables(work: TipWork, gettext: Translate) -> dict[str, Rows]:
+    """The police's work with tips: the indicator, by source, each miss, the outcomes and
+    the tip boxes per TDP, every count as TipWork publishes it."""
+    _ = gettext
+    shares = {s.source: s for s in work.source_shares}
+
+    def share_of(label: str) -> list[str]:
+        shown = shares.get(label)
+        if shown is None:  # a masked source: its shares would single it out
+            return ["", ""]
+        return [shown.received_on_time.shown, shown.handled_on_time.shown]
+
+    return {
+        "indicator.csv": [[_("Indicator"), _("Value")],
+            [_("Tips received, from every source"), str(work.received)],
+            [_("Received on time (of those due)"), work.received_on_time.shown],
+            [_("Handled on time (of those due)"), work.handled_on_time.shown],
+            [_("Target of 100% received and handled on time"), _met(work.met, gettext)],
+            [_("Residential groups with a tip box"), work.groups_with_box.shown],
+            [_("Residential groups with a hotline board"), work.groups_with_board.shown],
+            [_("Tip box openings"), str(work.openings)],
+            [_("Tips found in tip boxes"), str(work.tips_in_boxes)]],
+        "tips_by_source.csv": [[_("Source"), _("Tips"), _("Received on time"),
+                                _("Handled on time")]]
+        + [[c.label, str(c.count), *share_of(c.label)] for c in work.by_source],
+        "tip_misses.csv": [[_("Deadline"), _("Late by"), _("Still open"), _("Source")]]
+        + [[m.deadline, m.late_by, _("yes") if m.still_open else _("no"), m.source]
+           for m in work.misses],
+        "tip_outcomes.csv": [[_("Outcome"), _("Tips")]]
+        + [[c.label, str(c.count)] for c in work.outcomes],
+        "tip_boxes.csv": [[_("Residential group"), _("Tip box since"), _("Board since"),
+                           _("Box openings")]]
+        + [[b.group, b.box_since, b.board_since, str(b.openings)] for b in work.boxes],
+    }  # fmt: skip
 
 
 def _summary(report: MonthlyReport, gettext: Translate) -> Rows:
     _ = gettext
     tips, quiz = report.tips, report.quiz
+    month = report.monthly
     return [
         [_("Tips received"), str(tips.received)],
         [_("of which urgent"), str(tips.urgent)],
         [_("Acknowledged on time (of those due)"), tips.acknowledged_on_time.shown],
-        [_("Closed this month"), str(tips.closed)],
+        [_("Closed this month") if month else _("Closed in the period"), str(tips.closed)],
         [_("Closed on time"), tips.closed_on_time.shown],
-        [_("Still open at the end of the month"), str(tips.open_at_end)],
-        [_("Residential groups reached by awareness messages"), report.groups_reached.shown],
-        [_("Subscribers (new this month)"), _with_new(report.subscribers, report.subscribers_new)],
-        [_("Family pledges (new this month)"),
+        [_("Still open at the end of the month") if month
+         else _("Still open at the end of the period"), str(tips.open_at_end)],
+        [_("Residential groups reached by awareness messages") if month
+         else _("Residential groups reached by awareness messages, in TDP-months"),
+         report.groups_reached.shown],
+        [_("Subscribers (new this month)") if month else _("Subscribers (new in the period)"),
+         _with_new(report.subscribers, report.subscribers_new)],
+        [_("Family pledges (new this month)") if month
+         else _("Family pledges (new in the period)"),
          _with_new(report.household_pledges, report.household_pledges_new)],
         [_("Organisation pledges"), str(len(report.organisation_pledges))],
         [_("Quiz participants"), str(quiz.participants)],
@@ -135,9 +213,23 @@ def _summary(report: MonthlyReport, gettext: Translate) -> Rows:
     ]  # fmt: skip
 
 
-def _tdp_header(gettext: Translate) -> list[str]:
+def _reached(reached: bool, months: Share | None, gettext: Translate) -> str:
+    if months is not None:  # over several months: in how many of them
+        return f"{months.part}/{months.whole}"
+    return gettext("yes") if reached else gettext("no")
+
+
+def _mark(reached: bool, months: Share | None) -> str:
+    """✓ or ✗; over several months, in how many of them it was reached."""
+    if not reached:
+        return _NOT_REACHED
+    return _REACHED if months is None else f"{months.part}/{months.whole}"
+
+
+def _tdp_header(gettext: Translate, monthly: bool = True) -> list[str]:
     _ = gettext
-    return [_("Residential group"), _("Reached"), _("Messages delivered"), _("Channels"),
+    reached = _("Reached") if monthly else _("Months reached")
+    return [_("Residential group"), reached, _("Messages delivered"), _("Channels"),
             _("Subscribers"), _("Family pledges"), _("Quiz participants"),
             _("Drug-free status")]  # fmt: skip
 
@@ -187,6 +279,7 @@ class _Page:
         self.pdf = pdf
         self.width = pdf.epw
         self.headings = FontFace(emphasis="BOLD", fill_color=_HEADING_FILL)
+        self.sections = 0
 
     def text(
         self,
@@ -224,9 +317,11 @@ class _Page:
             self.pdf.add_page()
 
     def section(self, title: str, need: float = 40) -> None:
+        """The next section, numbered in turn: 1. Summary, 2. …"""
         self.room_for(need)  # a title never ends a page alone: its table's head comes with it
         self.pdf.ln(4)
-        self.text(title, 11.5, bold=True, colour=_RED, height=7)
+        self.sections += 1
+        self.text(f"{self.sections}. {title}", 11.5, bold=True, colour=_RED, height=7)
         self.pdf.ln(1)
 
     def fit(self, rows: Rows, size: float, spare_to: dict[int, float]) -> list[float]:
@@ -296,30 +391,45 @@ def _layout(
     _title_block(page, report, gettext)
     _remarks(page, report, gettext)
     _summary_section(page, tables, gettext)
-    _tips_sections(page, tables, gettext)
+    _tips_sections(page, report, tables, gettext)
+    if report.tip_work is not None:
+        _tip_work_section(page, report.tip_work, tables, gettext)
+        _tip_boxes_section(page, report.tip_work, tables, gettext)
     _groups_section(page, report, gettext)
     _pledges_section(page, report, tables, gettext)
     _drug_free_section(page, report, gettext)
-    _charts_section(page, charts, gettext)
+    if report.tip_work is not None:
+        _difficulties_section(page, report.tip_work, gettext)
+    _charts_section(page, report, charts, gettext)
     return page.pdf
 
 
 def _new_pdf(report: MonthlyReport, gettext: Translate) -> FPDF:
     """The document with its fonts, metadata and margins, on its first page."""
     _ = gettext
-    running_title = _nfc(
-        _("Monthly report {month}, {ward}").format(
+    if report.monthly:
+        title = _("Monthly report {month}, {ward}").format(
             month=month_label(report.month), ward=report.ward
         )
-    )
+    else:
+        title = _("{title}: {period}, {ward}").format(
+            title=_(TITLES[report.period.kind]), period=report.period.label(_), ward=report.ward
+        )
+    pdf = _plain_pdf(title, report.language or "vi", gettext)
+    pdf.set_author(_nfc(_("Ward police of {ward}").format(ward=report.ward)))
+    return pdf
+
+
+def _plain_pdf(title: str, language: str, gettext: Translate) -> FPDF:
+    """An A4 document with the fonts, the running title and margins, on its first page."""
+    running_title = _nfc(title)
     face = dejavu()
-    pdf = _ReportPdf(running_title, _("Page {n} of {total}"))
+    pdf = _ReportPdf(running_title, gettext("Page {n} of {total}"))
     pdf.add_font("DejaVu", "", str(face.regular))
     pdf.add_font("DejaVu", "B", str(face.bold))
     pdf.set_title(running_title)
-    pdf.set_author(_nfc(_("Ward police of {ward}").format(ward=report.ward)))
     pdf.set_creator("wardbot")
-    pdf.set_lang(report.language or "vi")
+    pdf.set_lang(language)
     pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
     pdf.set_auto_page_break(auto=True, margin=_MARGIN + 3)
     pdf.alias_nb_pages()
@@ -331,7 +441,10 @@ def _title_block(page: _Page, report: MonthlyReport, gettext: Translate) -> None
     """Who reports, to whom, for which month, and how small counts are shown."""
     _ = gettext
     place = _("Ward police of {ward}").format(ward=report.ward).upper()
-    month = _("Month {month}").format(month=month_label(report.month))
+    if report.monthly:
+        month = _("Month {month}").format(month=month_label(report.month))
+    else:
+        month = f"{_(TITLES[report.period.kind])}: {report.period.label(_)}"
     to = _("To: the People's Committee of {ward} ward").format(ward=report.ward)
     generated = report.generated_at.strftime("%d/%m/%Y %H:%M")
     page.text(place + (f" — {report.city.upper()}" if report.city else ""), 9.5, bold=True)
@@ -353,7 +466,11 @@ def _title_block(page: _Page, report: MonthlyReport, gettext: Translate) -> None
 def _remarks(page: _Page, report: MonthlyReport, gettext: Translate) -> None:
     """The gatherer's notes (an empty month, a month not over yet) in a box, if any."""
     remarks = list(report.notes)
-    nothing = gettext("No activity was recorded for this month.")
+    nothing = (
+        gettext("No activity was recorded for this month.")
+        if report.monthly
+        else gettext("No activity was recorded for this period.")
+    )
     if report.empty and nothing not in remarks:  # the gatherer usually says so already
         remarks.insert(0, nothing)
     if not remarks:
@@ -377,28 +494,121 @@ def _remarks(page: _Page, report: MonthlyReport, gettext: Translate) -> None:
 
 
 def _summary_section(page: _Page, tables: dict[str, Rows], gettext: Translate) -> None:
-    page.section(gettext("1. Summary"))
+    page.section(gettext("Summary"))
     page.table(tables["summary.csv"], (68, 32), ("LEFT", "CENTER"))
 
 
-def _tips_sections(page: _Page, tables: dict[str, Rows], gettext: Translate) -> None:
+def _tips_sections(
+    page: _Page, report: MonthlyReport, tables: dict[str, Rows], gettext: Translate
+) -> None:
     """Tips by category and by TDP: only the rows published."""
     _ = gettext
+    no_tips = _("No tips this month.") if report.monthly else _("No tips in this period.")
     sections = (
-        (_("2. Tips received, by category"), "tips_by_category.csv"),
-        (_("3. Tips received, by residential group"), "tips_by_tdp.csv"),
+        (_("Tips received, by category"), "tips_by_category.csv"),
+        (_("Tips received, by residential group"), "tips_by_tdp.csv"),
     )
     for title, name in sections:
         page.section(title)
         if len(tables[name]) > 1:
             page.table(tables[name], (75, 25), ("LEFT", "CENTER"))
         else:
-            page.nothing_yet(_("No tips this month."))
+            page.nothing_yet(no_tips)
+
+
+def _tip_work_section(
+    page: _Page, work: TipWork, tables: dict[str, Rows], gettext: Translate
+) -> None:
+    """The indicator stated plainly, then by source, each miss and the outcomes."""
+    _ = gettext
+    page.section(_("Receiving and handling tips, from every source"))
+    page.text(
+        _(
+            "Tips received on time: {received}; handled on time: {handled}; "
+            "target of 100%: {verdict}."
+        ).format(
+            received=work.received_on_time.shown,
+            handled=work.handled_on_time.shown,
+            verdict=_met(work.met, gettext),
+        ),
+        10,
+        bold=True,
+        colour=_GREEN if work.met else (0, 0, 0),
+        height=5.5,
+    )
+    page.small_print(
+        _(
+            "Received on time: acknowledged by its deadline, of the tips received whose "
+            "acknowledgement was due (a tip recorded by an officer was received when it was "
+            "told). Handled on time: closed by its deadline, of the tips closed in the "
+            "period and those still open past a deadline that fell in it."
+        )
+    )
+    if len(tables["tips_by_source.csv"]) > 1:
+        page.table(tables["tips_by_source.csv"], (40, 16, 22, 22),
+                   ("LEFT", "CENTER", "CENTER", "CENTER"))  # fmt: skip
+    else:
+        page.nothing_yet(_("No tips in this period."))
+    page.text(_("Deadlines missed"), 10, bold=True, height=6)
+    if work.misses:
+        rows = [tables["tip_misses.csv"][0]] + [
+            [m.deadline, m.late_by, _("yes") if m.still_open else _("no"), m.source or _NONE]
+            for m in work.misses
+        ]
+        page.table(rows, (25, 20, 20, 35), ("LEFT", "CENTER", "CENTER", "LEFT"))
+    else:
+        page.nothing_yet(_("No deadline was missed."))
+    page.text(_("Outcomes of the tips closed"), 10, bold=True, height=6)
+    if work.outcomes:
+        page.table(tables["tip_outcomes.csv"], (75, 25), ("LEFT", "CENTER"))
+    else:
+        page.nothing_yet(_("No tips were closed in this period."))
+
+
+def _tip_boxes_section(
+    page: _Page, work: TipWork, tables: dict[str, Rows], gettext: Translate
+) -> None:
+    """Per TDP: since when it has a tip box and a hotline board, and the box's openings."""
+    _ = gettext
+    page.section(_("Tip boxes and hotline boards, by residential group"))
+    page.text(
+        _(
+            "With a tip box: {boxes}; with a hotline board: {boards}; box openings: "
+            "{openings}, tips found in them: {found}."
+        ).format(
+            boxes=work.groups_with_box.shown,
+            boards=work.groups_with_board.shown,
+            openings=work.openings,
+            found=work.tips_in_boxes,
+        ),
+        9.5,
+        height=5.5,
+    )
+    if not work.boxes:
+        page.nothing_yet(_("No residential groups yet."))
+        return
+    rows = [tables["tip_boxes.csv"][0]] + [
+        [b.group, b.box_since or _NONE, b.board_since or _NONE, str(b.openings)] for b in work.boxes
+    ]
+    page.table(rows, page.fit(rows, 8.5, {0: 1.0}), ("LEFT", "CENTER", "CENTER", "CENTER"),
+               size=8.5)  # fmt: skip
+
+
+def _difficulties_section(page: _Page, work: TipWork, gettext: Translate) -> None:
+    """What the commander wrote before the report was made, as written."""
+    _ = gettext
+    page.section(_("Difficulties, obstacles and proposals"), need=20)
+    if work.remarks.strip():
+        page.text(work.remarks, 9.5, height=5.5)
+    else:
+        page.nothing_yet(
+            _("The commander has written no difficulties or proposals for this period.")
+        )
 
 
 def _groups_section(page: _Page, report: MonthlyReport, gettext: Translate) -> None:
     """Awareness coverage and participation per TDP, reached ones marked in green."""
-    page.section(gettext("4. Awareness messages and participation, by residential group"))
+    page.section(gettext("Awareness messages and participation, by residential group"))
     if not report.groups:
         page.nothing_yet(gettext("No residential groups yet."))
         return
@@ -413,14 +623,14 @@ def _groups_section(page: _Page, report: MonthlyReport, gettext: Translate) -> N
 
 
 def _group_rows(report: MonthlyReport, gettext: Translate) -> tuple[Rows, Styles]:
-    rows = [_tdp_header(gettext)]
+    rows = [_tdp_header(gettext, report.monthly)]
     styles: Styles = {}
     mark, no_mark = FontFace(color=_GREEN, size_pt=10), FontFace(color=_GREY, size_pt=10)
     for number, g in enumerate(report.groups, start=1):
         rows.append(
             [
                 g.name,
-                _REACHED if g.reached else _NOT_REACHED,
+                _mark(g.reached, g.months_reached),
                 str(g.messages_delivered),
                 g.channels or _NONE,
                 str(g.subscribers),
@@ -438,7 +648,7 @@ def _pledges_section(
 ) -> None:
     """The pledges of schools, businesses and residential groups."""
     _ = gettext
-    page.section(_("5. Pledges of schools, businesses and residential groups"))
+    page.section(_("Pledges of schools, businesses and residential groups"))
     if not report.organisation_pledges:
         page.nothing_yet(_("No organisation pledges yet."))
         return
@@ -452,7 +662,7 @@ def _pledges_section(
 def _drug_free_section(page: _Page, report: MonthlyReport, gettext: Translate) -> None:
     """Drug-free TDPs against the targets, year by year."""
     _ = gettext
-    page.section(_("6. Drug-free residential groups against the targets"))
+    page.section(_("Drug-free residential groups against the targets"))
     if not report.drug_free:
         page.nothing_yet(_("No drug-free records yet."))
         return
@@ -463,16 +673,20 @@ def _drug_free_section(page: _Page, report: MonthlyReport, gettext: Translate) -
     page.table(rows, (20, 40, 40), ("CENTER", "CENTER", "CENTER"))
 
 
-def _charts_section(page: _Page, charts: Sequence[Path], gettext: Translate) -> None:
+def _charts_section(
+    page: _Page, report: MonthlyReport, charts: Sequence[Path], gettext: Translate
+) -> None:
     """The charts, each kept whole on a page with its caption."""
     _ = gettext
     captions = (
         _("Chart 1. Tips received by category (a hatched bar is a count under 3, not to scale)."),
-        _("Chart 2. Residential groups reached by awareness messages this month."),
+        _("Chart 2. Residential groups reached by awareness messages this month.")
+        if report.monthly
+        else _("Chart 2. Residential groups reached by awareness messages, in TDP-months."),
         _("Chart 3. Drug-free residential groups at the end of each year, and the target."),
         _("Chart 4. Subscribers, family pledges and quiz participants, 15 most active groups."),
     )
-    page.section(_("7. Charts"), need=20)
+    page.section(_("Charts"), need=20)
     for chart, caption in zip(charts, captions, strict=True):
         pixels_w, pixels_h = _png_size(chart)
         height = page.width * pixels_h / pixels_w

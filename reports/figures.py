@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from kernel.search_keys import search_key
+from reports.periods import PeriodKind, ReportPeriod, parse_report_period
 
 MASK_BELOW = 3
 
@@ -142,6 +143,50 @@ class LabelledCount:
     count: Count
 
 
+# The report's section on the police's work with tips (gathered by reports/tip_work.py).
+
+
+@dataclass(frozen=True)
+class SourceShare:
+    source: str
+    received_on_time: Share
+    handled_on_time: Share
+
+
+@dataclass(frozen=True)
+class MissLine:
+    source: str  # "" where the source's count is not printed exactly
+    deadline: str
+    late_by: str
+    still_open: bool
+
+
+@dataclass(frozen=True)
+class BoxLine:
+    group: str
+    box_since: str  # dd/mm/yyyy, "" without a box
+    board_since: str
+    openings: int
+
+
+@dataclass(frozen=True)
+class TipWork:
+    received: int
+    received_on_time: Share
+    handled_on_time: Share
+    met: bool | None
+    by_source: list[LabelledCount]
+    source_shares: list[SourceShare]
+    misses: list[MissLine]
+    outcomes: list[LabelledCount]
+    boxes: list[BoxLine]
+    groups_with_box: Share
+    groups_with_board: Share
+    openings: int
+    tips_in_boxes: int
+    remarks: str
+
+
 @dataclass(frozen=True)
 class GroupFigures:
     """One TDP's line of the report."""
@@ -154,6 +199,8 @@ class GroupFigures:
     household_pledges: int  # active at the month's end
     quiz_participants: int  # residents who answered at least one quiz question
     drug_free: str  # translated status for the year ("achieved", ...), "" when none
+    # Over a period of several months: the months it was reached in, of the period's.
+    months_reached: Share | None = None
 
 
 @dataclass(frozen=True)
@@ -186,7 +233,7 @@ class QuizFigures:
 class MonthlyReport:
     ward: str
     city: str
-    month: str  # 2026-11
+    month: str  # the period's key: 2026-11, or 2026-Q3, 2026-H1, 2026 (reports/periods.py)
     language: str
     generated_at: datetime  # local time of the ward
     tips: TipFigures
@@ -202,6 +249,15 @@ class MonthlyReport:
     quiz: QuizFigures
     drug_free: list[DrugFreeYear]
     notes: list[str] = field(default_factory=list)  # translated remarks ("no tips this month")
+    tip_work: TipWork | None = None  # the police's work with tips and the indicator
+
+    @property
+    def period(self) -> ReportPeriod:
+        return parse_report_period(self.month)
+
+    @property
+    def monthly(self) -> bool:
+        return self.period.kind is PeriodKind.MONTH
 
     @property
     def empty(self) -> bool:

@@ -1,6 +1,9 @@
-"""Gathers the monthly report for the ward People's Committee from the tables: tips (counts
-and deadlines only, never content), awareness coverage, subscribers, pledges, the quiz
-and the drug-free TDPs. Months are the ward's local calendar months."""
+"""Gathers the report for the ward People's Committee from the tables: tips (counts and
+deadlines only, never content), the police's work with tips and the indicator
+(reports/tip_work.py), awareness coverage, subscribers, pledges, the quiz and the
+drug-free TDPs. For a month, and as well for a quarter, six months ("sơ kết") or a year
+("tổng kết", reports/periods.py): the ward's local calendar. Over several months a TDP's
+coverage counts in TDP-months: each month it was reached, of each month of the period."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from broadcasts.calendar import at_local, month_end, parse_period
+from broadcasts.calendar import at_local
 from broadcasts.coverage import Row, month_table
 from kernel import drug_free as rules
 from kernel.categories import CATEGORIES
@@ -26,6 +29,8 @@ from reports.figures import (
     TipFigures,
     published,
 )
+from reports.periods import ReportPeriod, parse_report_period
+from reports.tip_work import gather_tip_work
 from storage import coverage as ledger
 from storage import drug_free, pledges, quiz_answers, report_counts, wards
 from storage.models import PledgeKind, ResidentialGroup, Ward
@@ -35,14 +40,15 @@ from storage.session import AsyncSession
 
 @dataclass(frozen=True)
 class _Month:
-    """The report's month in the ward's local calendar, and its bounds as instants."""
+    """The report's period in the ward's local calendar, and its bounds as instants."""
 
-    label: str  # 2026-11
-    year: int
+    label: str  # the period's key: 2026-11, 2026-Q3…
+    year: int  # of the period's last day
     first_day: date
     last_day: date
     start: datetime  # the first day's local midnight
-    end: datetime  # the next month's local midnight
+    end: datetime  # the local midnight after the last day
+    months: tuple[str, ...]  # 2026-07, 2026-08, 2026-09
 
 
 @dataclass(frozen=True)
@@ -68,21 +74,23 @@ async def gather(
     language: str,
     now: datetime,
 ) -> MonthlyReport:
-    """`month` like 2026-11 (ValueError otherwise)."""
+    """`month` like 2026-11, or any period: 2026-Q3, 2026-H1, 2026 (ValueError otherwise)."""
     _ = gettext
-    period = _month(month, settings.zone)
+    asked = parse_report_period(month)
+    period = _month(asked, settings.zone)
     every = await wards.list_groups(session, ward)
     groups = [g for g in every if g.active]
     names: dict[int | None, str] = {g.id: g.name for g in every}
     tips, categories, tip_groups = await _tips(session, ward.id, period, min(now, period.end))
     by_category, by_group = _published_tips(categories, tip_groups, names, _)
-    coverage = {row.group: row for row in await month_table(session, ward.id, period.label)}
-    channels = await _channels_reached(session, ward.id, period.label)
+    coverage = await _coverage(session, ward.id, period)
+    channels = await _channels_reached(session, ward.id, period)
     done = await _participation(session, ward.id, period)
     marks = await drug_free.marks_by_group(session, ward.id)
     group_lines = [
-        _group_figures(group, coverage, channels, done, marks, period.year, _) for group in groups
+        _group_figures(group, coverage, channels, done, marks, period, _) for group in groups
     ]
+    reached = sum(len(coverage.get(g.name, [])) for g in groups)
     report = MonthlyReport(
         ward=ward.name,
         city=ward.city,
@@ -93,7 +101,7 @@ async def gather(
         tips_by_category=by_category,
         tips_by_group=by_group,
         groups=group_lines,
-        groups_reached=Share(sum(1 for g in group_lines if g.reached), len(group_lines)),
+        groups_reached=Share(reached, len(group_lines) * len(period.months)),
         subscribers=sum(done.subscribers.values()),
         subscribers_new=done.subscribers_new,
         household_pledges=done.households.total,
@@ -101,22 +109,34 @@ async def gather(
         organisation_pledges=await _organisations(session, ward.id, period, names, _),
         quiz=done.quiz_figures(),
         drug_free=_drug_free_years(marks, len(groups), settings.targets.get(ward.code, ()), period),
+        tip_work=await gather_tip_work(
+            session, ward, asked, zone=settings.zone, now=now, gettext=gettext
+        ),
     )
     report.notes.extend(_notes(report, now, period, _))
     return report
 
 
-def _month(month: str, zone: ZoneInfo) -> _Month:
-    first_day = parse_period(month)
-    last_day = month_end(first_day)
+def _month(period: ReportPeriod, zone: ZoneInfo) -> _Month:
     return _Month(
-        label=first_day.strftime("%Y-%m"),
-        year=first_day.year,
-        first_day=first_day,
-        last_day=last_day,
-        start=at_local(first_day, "00:00", zone),
-        end=at_local(last_day + timedelta(days=1), "00:00", zone),
+        label=period.key,
+        year=period.last.year,
+        first_day=period.first,
+        last_day=period.last,
+        start=at_local(period.first, "00:00", zone),
+        end=at_local(period.last + timedelta(days=1), "00:00", zone),
+        months=tuple(period.months()),
     )
+
+
+async def _coverage(session: AsyncSession, ward_id: int, period: _Month) -> dict[str, list[Row]]:
+    """Each TDP's coverage rows by name: one per month of the period it was reached in."""
+    found: dict[str, list[Row]] = {}
+    for month in period.months:
+        for row in await month_table(session, ward_id, month):
+            if row.covered:
+                found.setdefault(row.group, []).append(row)
+    return found
 
 
 def _published_tips(
@@ -151,24 +171,27 @@ async def _participation(session: AsyncSession, ward_id: int, month: _Month) -> 
 
 def _group_figures(
     group: ResidentialGroup,
-    coverage: dict[str, Row],
+    coverage: dict[str, list[Row]],
     channels: dict[int, set[str]],
     done: _Participation,
     marks: dict[int, list[rules.Mark]],
-    year: int,
+    period: _Month,
     _: Callable[[str], str],
 ) -> GroupFigures:
-    """One TDP's line: reached or not, by what, and what its residents did."""
-    row = coverage.get(group.name)
+    """One TDP's line: reached or not (over several months: in how many), by what, and
+    what its residents did."""
+    rows = coverage.get(group.name, [])
+    several = len(period.months) > 1
     return GroupFigures(
         name=group.name,
-        reached=bool(row and row.covered),
-        messages_delivered=(row.to_chats + row.to_subscribers) if row else 0,
+        reached=bool(rows),
+        messages_delivered=sum(row.to_chats + row.to_subscribers for row in rows),
         channels=", ".join(sorted(channels.get(group.id, ()))),
         subscribers=done.subscribers.get(group.id, 0),
         household_pledges=done.households.by_group.get(group.id, 0),
         quiz_participants=done.quiz.by_group.get(group.id, 0),
-        drug_free=_drug_free_status(marks.get(group.id, []), year, _),
+        drug_free=_drug_free_status(marks.get(group.id, []), period.year, _),
+        months_reached=Share(len(rows), len(period.months)) if several else None,
     )
 
 
@@ -220,16 +243,22 @@ def _drug_free_years(
 def _notes(
     report: MonthlyReport, now: datetime, month: _Month, _: Callable[[str], str]
 ) -> list[str]:
-    """What the reader should know first: an empty month, a month not over yet."""
+    """What the reader should know first: an empty period, a period not over yet."""
     notes = []
+    monthly = len(month.months) == 1
     if report.empty:
-        notes.append(_("No activity was recorded for this month."))
-    if now < month.end:
         notes.append(
-            _("The month is not over yet: figures are as of {time}.").format(
-                time=report.generated_at.strftime("%d/%m/%Y %H:%M")
-            )
+            _("No activity was recorded for this month.")
+            if monthly
+            else _("No activity was recorded for this period.")
         )
+    if now < month.end:
+        not_over = (
+            _("The month is not over yet: figures are as of {time}.")
+            if monthly
+            else _("The period is not over yet: figures are as of {time}.")
+        )
+        notes.append(not_over.format(time=report.generated_at.strftime("%d/%m/%Y %H:%M")))
     return notes
 
 
@@ -265,10 +294,13 @@ async def _tips(
     return figures, categories, groups
 
 
-async def _channels_reached(session: AsyncSession, ward_id: int, month: str) -> dict[int, set[str]]:
+async def _channels_reached(
+    session: AsyncSession, ward_id: int, period: _Month
+) -> dict[int, set[str]]:
     found: dict[int, set[str]] = {}
-    for group_id, channel in await ledger.channels_reached(session, ward_id, month):
-        found.setdefault(group_id, set()).add(channel)
+    for month in period.months:
+        for group_id, channel in await ledger.channels_reached(session, ward_id, month):
+            found.setdefault(group_id, set()).add(channel)
     return found
 
 

@@ -8,13 +8,12 @@ where that source's count is printed exactly."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from broadcasts.calendar import at_local
 from kernel.tip_sources import SOURCE_LABELS
-from reports.figures import LabelledCount, Share, published
+from reports.figures import BoxLine, MissLine, Share, SourceShare, TipWork, published
 from reports.indicator import Deadline, TipTimes, compute
 from reports.periods import ReportPeriod
 from storage import report_counts, report_remarks, tip_boxes, wards
@@ -23,47 +22,7 @@ from storage.session import AsyncSession
 from storage.triage import OUTCOME_LABELS
 
 Translate = Callable[[str], str]
-
-
-@dataclass(frozen=True)
-class SourceShare:
-    source: str
-    received_on_time: Share
-    handled_on_time: Share
-
-
-@dataclass(frozen=True)
-class MissLine:
-    source: str  # "" where the source's count is not printed exactly
-    deadline: str
-    late_by: str
-    still_open: bool
-
-
-@dataclass(frozen=True)
-class BoxLine:
-    group: str
-    box_since: str  # dd/mm/yyyy, "" without a box
-    board_since: str
-    openings: int
-
-
-@dataclass(frozen=True)
-class TipWork:
-    received: int
-    received_on_time: Share
-    handled_on_time: Share
-    met: bool | None
-    by_source: list[LabelledCount]
-    source_shares: list[SourceShare]
-    misses: list[MissLine]
-    outcomes: list[LabelledCount]
-    boxes: list[BoxLine]
-    groups_with_box: Share
-    groups_with_board: Share
-    openings: int
-    tips_in_boxes: int
-    remarks: str
+__all__ = ["BoxLine", "MissLine", "SourceShare", "TipWork", "gather_tip_work"]
 
 
 async def gather_tip_work(
