@@ -452,21 +452,23 @@ class BroadcastReject(Action, prefix="bc:reject"):
     broadcast_id: RecordId
 
 
+_PERIOD_CHARS = string.digits + "-QH"
 NOT_A_MONTH = "-"  # what a typed month that cannot be one becomes (WardReportMonth.typed)
 
 
 @dataclass(frozen=True)
 class WardReportMonth(Action, prefix="wardreport:month"):
-    """The monthly report of `month` (2026-11); "" is last month's."""
+    """The report of `month`: a month (2026-11) or a longer period (2026-Q3, 2026-H1,
+    2026); "" is last month's."""
 
-    month: Annotated[str, Text(string.digits + "-", most=7, least=0)]
+    month: Annotated[str, Text(_PERIOD_CHARS, most=7, least=0)]
 
     @classmethod
     def typed(cls, text: str) -> WardReportMonth:
-        """A commander's typed `/report TEXT`: the month as written when it could be
+        """A commander's typed `/report TEXT`: the period as written when it could be
         one, otherwise one that is not, so the report answers how to write it."""
-        month = text.strip()[:7]
-        return cls(month if set(month) <= set(string.digits + "-") else NOT_A_MONTH)
+        month = text.strip().upper()[:7]
+        return cls(month if set(month) <= set(_PERIOD_CHARS) else NOT_A_MONTH)
 
 
 @dataclass(frozen=True)

@@ -144,12 +144,6 @@ def csv_tables(report: MonthlyReport, gettext: Translate) -> dict[str, Rows]:
     return tables
 
 
-def _met(met: bool | None, gettext: Translate) -> str:
-    if met is None:
-        return gettext("nothing was due yet")
-    return gettext("attained") if met else gettext("not attained")
-
-
 def tip_work_tables(work: TipWork, gettext: Translate) -> dict[str, Rows]:
     """The police's work with tips: the indicator, by source, each miss, the outcomes and
     the tip boxes per TDP, every count as TipWork publishes it."""
@@ -167,7 +161,7 @@ def tip_work_tables(work: TipWork, gettext: Translate) -> dict[str, Rows]:
             [_("Tips received, from every source"), str(work.received)],
             [_("Received on time (of those due)"), work.received_on_time.shown],
             [_("Handled on time (of those due)"), work.handled_on_time.shown],
-            [_("Target of 100% received and handled on time"), _met(work.met, gettext)],
+            [_("Target of 100% received and handled on time"), work.verdict(gettext)],
             [_("Residential groups with a tip box"), work.groups_with_box.shown],
             [_("Residential groups with a hotline board"), work.groups_with_board.shown],
             [_("Tip box openings"), str(work.openings)],
@@ -523,14 +517,7 @@ def _tip_work_section(
     _ = gettext
     page.section(_("Receiving and handling tips, from every source"))
     page.text(
-        _(
-            "Tips received on time: {received}; handled on time: {handled}; "
-            "target of 100%: {verdict}."
-        ).format(
-            received=work.received_on_time.shown,
-            handled=work.handled_on_time.shown,
-            verdict=_met(work.met, gettext),
-        ),
+        work.indicator_line(gettext),
         10,
         bold=True,
         colour=_GREEN if work.met else (0, 0, 0),

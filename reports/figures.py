@@ -8,7 +8,7 @@ others are withheld ("x") that no masked count can be worked out from the total.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -185,6 +185,22 @@ class TipWork:
     openings: int
     tips_in_boxes: int
     remarks: str
+
+    def verdict(self, gettext: Callable[[str], str]) -> str:
+        """Whether the period reached the plans' 100%, in words."""
+        if self.met is None:
+            return gettext("nothing was due yet")
+        return gettext("attained") if self.met else gettext("not attained")
+
+    def indicator_line(self, gettext: Callable[[str], str]) -> str:
+        return gettext(
+            "Tips received on time: {received}; handled on time: {handled}; "
+            "target of 100%: {verdict}."
+        ).format(
+            received=self.received_on_time.shown,
+            handled=self.handled_on_time.shown,
+            verdict=self.verdict(gettext),
+        )
 
 
 @dataclass(frozen=True)

@@ -312,7 +312,7 @@ async def test_the_commander_gets_the_pdf_in_the_chat(app) -> None:
 
     await commander.send("/baocao 2026-10")  # the console cannot receive files: text
     assert "Báo cáo tháng 10/2026, phường Phù Liễn" in commander.text
-    assert "wardbot report --ward phu-lien --month 2026-10" in commander.text
+    assert "wardbot report --ward phu-lien --period 2026-10" in commander.text
 
     on_telegram = await _commander_on_telegram(app, ward_id, "900")
     await on_telegram.send("/report 2026-10")  # a commander's /report is the monthly report
@@ -336,6 +336,16 @@ async def test_the_commander_gets_the_pdf_in_the_chat(app) -> None:
     assert "/baocao 2026-11" in commander.text
     await commander.send("/baocao 0001-01")  # a year no clock can reach: the same hint
     assert "/baocao 2026-11" in commander.text
+    # Longer periods: a quarter, the six-month review, the year, as the committee asks.
+    await commander.send("/baocao 2026-q3")
+    assert "Báo cáo quý: Quý III/2026, phường Phù Liễn" in commander.text
+    assert "tiếp nhận kịp thời" in commander.text  # the indicator, stated plainly
+    await commander.send("/baocao 2026-H1")
+    assert "6 tháng đầu năm 2026" in commander.text
+    await commander.send("/baocao 2026")
+    assert "Năm 2026" in commander.text
+    await commander.send("/baocao 2026-Q5")
+    assert "2026-Q3" in commander.text and "Quý" not in commander.text
 
 
 async def test_a_pdf_that_cannot_be_rendered_leaves_the_summary_and_a_polite_word(
