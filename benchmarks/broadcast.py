@@ -60,8 +60,13 @@ async def serve(rate: int, error_rate: float, control: Path) -> None:
     on SIGUSR1 its counts (per chat, 429s, 5xx, requests) are written next to it."""
     from tests.fakes.telegram_bot_api import FakeTelegram
 
-    async with FakeTelegram(TOKEN, enforce_limits=True, server_error_rate=error_rate,
-                            overall_per_second=rate, seed=20260626) as fake:  # fmt: skip
+    async with FakeTelegram(
+        TOKEN,
+        enforce_limits=True,
+        server_error_rate=error_rate,
+        overall_per_second=rate,
+        seed=20260626,
+    ) as fake:
         loop = asyncio.get_running_loop()
         accepted: list[float] = []  # monotonic times of sends within the limits
         within_limits = fake._over_limit
@@ -77,9 +82,13 @@ async def serve(rate: int, error_rate: float, control: Path) -> None:
         def dump() -> None:
             per_chat = Counter(m["chat_id"] for m in fake.sent)
             requests = sum(1 for name, _ in fake.calls if name == "sendMessage")
-            figures = {"per_chat": {str(k): v for k, v in per_chat.items()},
-                       "rate_limited": fake.rate_limited, "server_errors": fake.server_errors,
-                       "requests": requests, "accepted": accepted}  # fmt: skip
+            figures = {
+                "per_chat": {str(k): v for k, v in per_chat.items()},
+                "rate_limited": fake.rate_limited,
+                "server_errors": fake.server_errors,
+                "requests": requests,
+                "accepted": accepted,
+            }
             tmp = control.with_suffix(".tmp")
             tmp.write_text(json.dumps(figures))
             tmp.replace(control.with_suffix(".stats"))
@@ -102,9 +111,19 @@ class Server:
     def __init__(self, rate: int, error_rate: float, workdir: Path):
         self.control = workdir / "server.url"
         self.process = subprocess.Popen(  # noqa: S603
-            [sys.executable, str(HERE), "--role", "server", "--rate", str(rate),
-             "--error-rate", str(error_rate), "--control", str(self.control)],
-        )  # fmt: skip
+            [
+                sys.executable,
+                str(HERE),
+                "--role",
+                "server",
+                "--rate",
+                str(rate),
+                "--error-rate",
+                str(error_rate),
+                "--control",
+                str(self.control),
+            ],
+        )
         deadline = time.monotonic() + 30
         while not self.control.exists() or not self.control.read_text():
             if time.monotonic() > deadline or self.process.poll() is not None:
@@ -139,11 +158,16 @@ def bench_settings(database: Path, workdir: Path, rate: int):  # type: ignore[no
     from kernel.config import ChannelSettings, SendLimits, Settings
 
     return Settings(
-        data_dir=workdir, database_url=f"sqlite+aiosqlite:///{database}",
-        keyring_path=workdir / "keyring.json", campaigns=(), quiet_start="00:00",
-        quiet_end="00:00", telegram=ChannelSettings(
-            "telegram", TOKEN, "http://127.0.0.1:1", limits=SendLimits(per_second=float(rate))),
-    )  # fmt: skip
+        data_dir=workdir,
+        database_url=f"sqlite+aiosqlite:///{database}",
+        keyring_path=workdir / "keyring.json",
+        campaigns=(),
+        quiet_start="00:00",
+        quiet_end="00:00",
+        telegram=ChannelSettings(
+            "telegram", TOKEN, "http://127.0.0.1:1", limits=SendLimits(per_second=float(rate))
+        ),
+    )
 
 
 async def build_audience(settings, groups: int, people: int) -> int:  # type: ignore[no-untyped-def]
@@ -163,27 +187,41 @@ async def build_audience(settings, groups: int, people: int) -> int:  # type: ig
             ward.hotlines = [["Công an phường Phù Liễn", "0225 000 0000"]]
             rows = [wards.GroupRow(i, f"Tổ dân phố {i}") for i in range(1, groups + 1)]
             await wards.import_groups(session, ward, rows)
-            chief = await officers.add_officer(session, ward_id=ward.id,
-                                               role=OfficerRole.COMMANDER, label="Chỉ huy")  # fmt: skip
+            chief = await officers.add_officer(
+                session, ward_id=ward.id, role=OfficerRole.COMMANDER, label="Chỉ huy"
+            )
             tdps = await wards.list_groups(session, ward)
             for index, group in enumerate(tdps):
                 route = Route("telegram", str(GROUP_BASE - index))
-                await group_chats.register(session, services.vault, services.pseudonyms, route,
-                                           group, chief)  # fmt: skip
+                await group_chats.register(
+                    session, services.vault, services.pseudonyms, route, group, chief
+                )
             ward_id = ward.id
         for start in range(0, people, 1000):
             async with services.db.transaction() as session:
                 for number in range(start, min(people, start + 1000)):
                     route = Route("telegram", str(PEOPLE_BASE + number))
-                    await subscribers.subscribe(session, services.vault, services.pseudonyms,
-                                                route, tdps[number % len(tdps)], "vi")  # fmt: skip
+                    await subscribers.subscribe(
+                        session,
+                        services.vault,
+                        services.pseudonyms,
+                        route,
+                        tdps[number % len(tdps)],
+                        "vi",
+                    )
         async with services.db.transaction() as session:
-            session.add(Broadcast(
-                ward_id=ward_id, kind=BroadcastKind.ADHOC, period=utcnow().strftime("%Y-%m"),
-                text="Tháng hành động phòng, chống ma túy: mỗi người dân là một chiến sỹ, mỗi "
-                     "gia đình là một pháo đài. Đường dây nóng:\n{hotlines}",
-                status=BroadcastStatus.SCHEDULED, scheduled_at=utcnow(), created_at=utcnow(),
-            ))  # fmt: skip
+            session.add(
+                Broadcast(
+                    ward_id=ward_id,
+                    kind=BroadcastKind.ADHOC,
+                    period=utcnow().strftime("%Y-%m"),
+                    text="Tháng hành động phòng, chống ma túy: mỗi người dân là một chiến sỹ, mỗi "
+                    "gia đình là một pháo đài. Đường dây nóng:\n{hotlines}",
+                    status=BroadcastStatus.SCHEDULED,
+                    scheduled_at=utcnow(),
+                    created_at=utcnow(),
+                )
+            )
     finally:
         await app.close()
     return groups + people
@@ -238,14 +276,35 @@ async def run_sender(database: Path, workdir: Path, api: str, rate: int) -> None
         await channel.close()
         await app.close()
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"elapsed": elapsed, "started": started, "peak_mb": peak_kb / 1024,
-                      "baseline_mb": baseline_kb / 1024,
-                      "counts": dict(channel.broadcasts.counts)}), flush=True)  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "elapsed": elapsed,
+                "started": started,
+                "peak_mb": peak_kb / 1024,
+                "baseline_mb": baseline_kb / 1024,
+                "counts": dict(channel.broadcasts.counts),
+            }
+        ),
+        flush=True,
+    )
 
 
 def sender_command(database: Path, workdir: Path, api: str, rate: int) -> list[str]:
-    return [sys.executable, str(HERE), "--role", "sender", "--database", str(database),
-            "--workdir", str(workdir), "--api", api, "--rate", str(rate)]  # fmt: skip
+    return [
+        sys.executable,
+        str(HERE),
+        "--role",
+        "sender",
+        "--database",
+        str(database),
+        "--workdir",
+        str(workdir),
+        "--api",
+        api,
+        "--rate",
+        str(rate),
+    ]
 
 
 # ---- the peer: python-telegram-bot's AIORateLimiter (its own process) ----------------------
@@ -257,11 +316,18 @@ async def run_peer(api: str, rate: int, groups: int, people: int) -> None:
     from telegram.error import NetworkError, RetryAfter, TimedOut
     from telegram.ext import AIORateLimiter, ExtBot
 
-    limiter = AIORateLimiter(overall_max_rate=rate, overall_time_period=1, group_max_rate=20,
-                             group_time_period=60, max_retries=5)  # fmt: skip
+    limiter = AIORateLimiter(
+        overall_max_rate=rate,
+        overall_time_period=1,
+        group_max_rate=20,
+        group_time_period=60,
+        max_retries=5,
+    )
     bot = ExtBot(TOKEN, base_url=f"{api}/bot", rate_limiter=limiter)
-    text = ("Tháng hành động phòng, chống ma túy: mỗi người dân là một chiến sỹ, mỗi gia đình "
-            "là một pháo đài.")  # fmt: skip
+    text = (
+        "Tháng hành động phòng, chống ma túy: mỗi người dân là một chiến sỹ, mỗi gia đình "
+        "là một pháo đài."
+    )
     chats = [GROUP_BASE - i for i in range(groups)] + [PEOPLE_BASE + n for n in range(people)]
     gate = asyncio.Semaphore(256)
     failed = 0
@@ -274,9 +340,13 @@ async def run_peer(api: str, rate: int, groups: int, people: int) -> None:
                     await bot.send_message(chat, text)
                     return
                 except RetryAfter as exc:
-                    await asyncio.sleep(float(exc.retry_after.total_seconds()
-                                              if isinstance(exc.retry_after, timedelta)
-                                              else exc.retry_after))  # fmt: skip
+                    await asyncio.sleep(
+                        float(
+                            exc.retry_after.total_seconds()
+                            if isinstance(exc.retry_after, timedelta)
+                            else exc.retry_after
+                        )
+                    )
                 except (NetworkError, TimedOut):
                     await asyncio.sleep(0.5 * 2**attempt)
             failed += 1
@@ -320,8 +390,11 @@ def crash_run(database: Path, workdir: Path, api: str, rate: int, total: int) ->
     started = time.monotonic()
     expected_time = total / rate
     for kill in range(3):
-        process = subprocess.Popen(sender_command(database, workdir, api, rate),  # noqa: S603
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        process = subprocess.Popen(  # noqa: S603
+            sender_command(database, workdir, api, rate),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(rng.uniform(0.1, 0.3) * expected_time)
         process.send_signal(signal.SIGKILL)
         process.wait()
@@ -364,14 +437,20 @@ def orchestrate(args: argparse.Namespace) -> int:
 
 
 def _orchestrate(args: argparse.Namespace, workdir: Path) -> int:
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
-          f"{platform.python_version()}, {platform.system()}", flush=True)  # fmt: skip
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}, {platform.system()}",
+        flush=True,
+    )
     rate, groups, people = args.rate, args.groups, args.subscribers
     base = workdir / "audience.db"
     t0 = time.monotonic()
     total = asyncio.run(build_audience(bench_settings(base, workdir, rate), groups, people))
-    print(f"audience: {groups} group chats and {people} subscribers "
-          f"({time.monotonic() - t0:.1f} s to build)", flush=True)  # fmt: skip
+    print(
+        f"audience: {groups} group chats and {people} subscribers "
+        f"({time.monotonic() - t0:.1f} s to build)",
+        flush=True,
+    )
     crash_db = workdir / "crash.db"
     shutil.copyfile(base, crash_db)
     expected = expected_chats(groups, people)
@@ -382,31 +461,54 @@ def _orchestrate(args: argparse.Namespace, workdir: Path) -> int:
         stats = server.stats()
         lost, duplicates = losses_and_duplicates(stats, expected)
         rate429 = stats["rate_limited"] / max(1, stats["requests"])
-        print(f"ours: {total} messages in {ours['elapsed']:.1f} s (minimum at {rate}/s: "
-              f"{minimum:.1f} s), {stats['requests']} requests, {stats['rate_limited']} "
-              f"answered 429, {stats['server_errors']} answered 500, lost {lost}, "
-              f"duplicates {duplicates}, peak {ours['peak_mb']:.0f} MB ("
-              f"{ours['baseline_mb']:.0f} MB before the first send: Python with aiogram, "
-              f"SQLAlchemy and the bot loaded)", flush=True)  # fmt: skip
+        print(
+            f"ours: {total} messages in {ours['elapsed']:.1f} s (minimum at {rate}/s: "
+            f"{minimum:.1f} s), {stats['requests']} requests, {stats['rate_limited']} "
+            f"answered 429, {stats['server_errors']} answered 500, lost {lost}, "
+            f"duplicates {duplicates}, peak {ours['peak_mb']:.0f} MB ("
+            f"{ours['baseline_mb']:.0f} MB before the first send: Python with aiogram, "
+            f"SQLAlchemy and the bot loaded)",
+            flush=True,
+        )
         print("  " + timeline(stats["accepted"], ours["started"]), flush=True)
         peer_ratio = "n/a"
         if not args.skip_peer:
             server.reset()
-            peer = run_json([sys.executable, str(HERE), "--role", "peer", "--api", server.url,
-                             "--rate", str(rate), "--groups", str(groups), "--subscribers",
-                             str(people)], timeout=1800)  # fmt: skip
+            peer = run_json(
+                [
+                    sys.executable,
+                    str(HERE),
+                    "--role",
+                    "peer",
+                    "--api",
+                    server.url,
+                    "--rate",
+                    str(rate),
+                    "--groups",
+                    str(groups),
+                    "--subscribers",
+                    str(people),
+                ],
+                timeout=1800,
+            )
             peer_stats = server.stats()
             peer_lost, peer_dup = losses_and_duplicates(peer_stats, expected)
-            print(f"peer (python-telegram-bot AIORateLimiter): {peer['elapsed']:.1f} s, "
-                  f"{peer_stats['requests']} requests, {peer_stats['rate_limited']} answered "
-                  f"429, lost {peer_lost}, duplicates {peer_dup}", flush=True)  # fmt: skip
+            print(
+                f"peer (python-telegram-bot AIORateLimiter): {peer['elapsed']:.1f} s, "
+                f"{peer_stats['requests']} requests, {peer_stats['rate_limited']} answered "
+                f"429, lost {peer_lost}, duplicates {peer_dup}",
+                flush=True,
+            )
             peer_ratio = f"{ours['elapsed'] / peer['elapsed']:.3f}"
         server.reset()
         crash_time = crash_run(crash_db, workdir, server.url, rate, total)
         crash_stats = server.stats()
         crash_lost, crash_dup = losses_and_duplicates(crash_stats, expected)
-        print(f"crash mode: 3 kills, finished in {crash_time:.1f} s, lost {crash_lost}, "
-              f"duplicates {crash_dup}", flush=True)  # fmt: skip
+        print(
+            f"crash mode: 3 kills, finished in {crash_time:.1f} s, lost {crash_lost}, "
+            f"duplicates {crash_dup}",
+            flush=True,
+        )
     finally:
         server.stop()
     figures = {

@@ -69,11 +69,16 @@ HOSTILE_TIMEOUT = 90.0  # the sandbox's wall clock (30 s) with room to spare
 # (label, generator in tests/hostile_files.py, how it is sent, file name, MIME type)
 HOSTILE_FILES = (
     ("many-scan JPEG", "many_scan_jpeg", "photo", "scan.jpg", "image/jpeg"),
-    ("compressed-stream PDF bomb", "pdf_compression_bomb", "document", "report.pdf",
-     "application/pdf"),
+    (
+        "compressed-stream PDF bomb",
+        "pdf_compression_bomb",
+        "document",
+        "report.pdf",
+        "application/pdf",
+    ),
     ("parse-bomb PDF", "pdf_parse_bomb", "document", "notes.pdf", "application/pdf"),
     ("huge-dimension PNG", "huge_dimension_png", "document", "map.png", "image/png"),
-)  # fmt: skip
+)
 # A bystander's round: what is sent, and the button the bot's answer must show.
 ROUND = (
     ("/start", "say", "/start", "report:start"),
@@ -118,8 +123,11 @@ def make_files(workdir: Path) -> tuple[dict[str, bytes], dict]:
     out.mkdir()
     done = subprocess.run(  # noqa: S603
         [sys.executable, str(HERE), "--role", "generate", "--out", str(out)],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         sys.stderr.write(done.stderr[-3000:])
@@ -180,10 +188,17 @@ def stand_in_class() -> type:
             """user_presses() on a message already found."""
             query_id = secrets.token_hex(8)
             self._callbacks.add(query_id)
-            return self._queue({"callback_query": {
-                "id": query_id, "from": self._user(chat_id), "chat_instance": str(chat_id),
-                "data": data, "message": message["result"],
-            }})  # fmt: skip
+            return self._queue(
+                {
+                    "callback_query": {
+                        "id": query_id,
+                        "from": self._user(chat_id),
+                        "chat_instance": str(chat_id),
+                        "data": data,
+                        "message": message["result"],
+                    }
+                }
+            )
 
     return TimedTelegram
 
@@ -241,8 +256,14 @@ class Tally:
         self.per_round: list[list[float]] = []  # ms, the latencies of each round
 
 
-async def bystander_round(fake: Any, chat: int, rng: random.Random, tally: Tally,
-                          think: tuple[float, float], stagger: float) -> bool:  # fmt: skip
+async def bystander_round(
+    fake: Any,
+    chat: int,
+    rng: random.Random,
+    tally: Tally,
+    think: tuple[float, float],
+    stagger: float,
+) -> bool:
     """One resident's round; False when it went wrong (the resident is then replaced)."""
     await asyncio.sleep(rng.uniform(0, stagger))
     for index, (name, how, what, want) in enumerate(ROUND):
@@ -285,10 +306,19 @@ async def bystander_round(fake: Any, chat: int, rng: random.Random, tally: Tally
     return True
 
 
-async def bystanders(fake: Any, people: list[int], rng: random.Random, tally: Tally,
-                     think: tuple[float, float], stagger: float, *, rounds: int,
-                     until: asyncio.Event | None = None, deadline: float = math.inf,
-                     fresh: Any) -> int:  # fmt: skip
+async def bystanders(
+    fake: Any,
+    people: list[int],
+    rng: random.Random,
+    tally: Tally,
+    think: tuple[float, float],
+    stagger: float,
+    *,
+    rounds: int,
+    until: asyncio.Event | None = None,
+    deadline: float = math.inf,
+    fresh: Any,
+) -> int:
     """Rounds of every resident at once: at least `rounds`, and on until `until` is set
     (or the deadline passes). A resident whose round went wrong is replaced by a new one."""
     done = 0
@@ -296,10 +326,12 @@ async def bystanders(fake: Any, people: list[int], rng: random.Random, tally: Ta
         if done >= rounds and time.monotonic() > deadline:
             break
         tally.per_round.append([])
-        outcomes = await asyncio.gather(*(
-            bystander_round(fake, chat, random.Random(rng.random()), tally, think, stagger)
-            for chat in people
-        ))  # fmt: skip
+        outcomes = await asyncio.gather(
+            *(
+                bystander_round(fake, chat, random.Random(rng.random()), tally, think, stagger)
+                for chat in people
+            )
+        )
         people[:] = [chat if ok else next(fresh) for chat, ok in zip(people, outcomes, strict=True)]
         done += 1
     return done
@@ -321,9 +353,17 @@ async def walk(fake: Any, chat: int, steps: list[tuple[str, str, str]]) -> None:
             raise SystemExit(f"the wizard did not go on after step {number}")
 
 
-async def hostile(fake: Any, files: dict[str, bytes], texts: dict[str, Any], results: list[dict],
-                  *, cycles: int, cycled: asyncio.Event, stop: asyncio.Event,
-                  deadline: float) -> None:  # fmt: skip
+async def hostile(
+    fake: Any,
+    files: dict[str, bytes],
+    texts: dict[str, Any],
+    results: list[dict],
+    *,
+    cycles: int,
+    cycled: asyncio.Event,
+    stop: asyncio.Event,
+    deadline: float,
+) -> None:
     """Each hostile file in turn, the next as soon as the previous one was answered: at
     least `cycles` times over (then `cycled` is set), and on until `stop` is set."""
     cycle = 0
@@ -348,9 +388,12 @@ async def hostile(fake: Any, files: dict[str, bytes], texts: dict[str, Any], res
             }
             results.append(result)
             if cycle == 0:
-                print(f"  hostile: {label} ({len(files[name]):,} bytes): {outcome} after "
-                      f"{result['seconds']:.2f} s ({result['waited']:.2f} s at the stand-in, "
-                      f"{result['cleaning']:.2f} s in FileSandbox.clean)", flush=True)  # fmt: skip
+                print(
+                    f"  hostile: {label} ({len(files[name]):,} bytes): {outcome} after "
+                    f"{result['seconds']:.2f} s ({result['waited']:.2f} s at the stand-in, "
+                    f"{result['cleaning']:.2f} s in FileSandbox.clean)",
+                    flush=True,
+                )
         cycle += 1
         if cycle == cycles:
             cycled.set()
@@ -389,8 +432,10 @@ def most(values: Any) -> float:
 def summary(values: list[float]) -> str:
     if not values:
         return "no samples"
-    return (f"n={len(values)} p50 {rank(values, 0.5):.0f} ms, p90 {rank(values, 0.9):.0f} ms, "
-            f"p99 {rank(values, 0.99):.0f} ms, max {max(values):.0f} ms")  # fmt: skip
+    return (
+        f"n={len(values)} p50 {rank(values, 0.5):.0f} ms, p90 {rank(values, 0.9):.0f} ms, "
+        f"p99 {rank(values, 0.99):.0f} ms, max {max(values):.0f} ms"
+    )
 
 
 def cpu_seconds() -> float:
@@ -398,13 +443,17 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def report(phase: str, tally: Tally, seconds: float, rounds: int, polls: tuple[int, int],
-           cpu: float) -> None:  # fmt: skip
-    print(f"{phase}: {rounds} rounds in {seconds:.1f} s, {len(tally.latencies)} answers "
-          f"({len(tally.latencies) / max(seconds, 1e-9):.1f} updates/s), "
-          f"errors {dict(tally.errors) or 0}; the main process used {cpu:.1f} s of CPU "
-          f"({100 * cpu / max(seconds, 1e-9):.0f}% of one core; load average "
-          f"{os.getloadavg()[0]:.2f})", flush=True)  # fmt: skip
+def report(
+    phase: str, tally: Tally, seconds: float, rounds: int, polls: tuple[int, int], cpu: float
+) -> None:
+    print(
+        f"{phase}: {rounds} rounds in {seconds:.1f} s, {len(tally.latencies)} answers "
+        f"({len(tally.latencies) / max(seconds, 1e-9):.1f} updates/s), "
+        f"errors {dict(tally.errors) or 0}; the main process used {cpu:.1f} s of CPU "
+        f"({100 * cpu / max(seconds, 1e-9):.0f}% of one core; load average "
+        f"{os.getloadavg()[0]:.2f})",
+        flush=True,
+    )
     print(f"  latency        {summary(tally.latencies)}")
     print(f"  at stand-in    {summary(tally.waited)}  (queued until a getUpdates handed it out)")
     print(f"  in the bot     {summary(tally.in_bot)}  (handed out until the answer arrived)")
@@ -412,10 +461,13 @@ def report(phase: str, tally: Tally, seconds: float, rounds: int, polls: tuple[i
         print(f"  {name:15}{summary(values)}")
     print("  p99 by round   " + ", ".join(f"{rank(r, 0.99):.0f}" for r in tally.per_round) + " ms")
     calls, handed = polls
-    print(f"  getUpdates: {calls} calls ({calls / max(seconds, 1e-9):.1f}/s) handing out "
-          f"{handed} updates, {handed / max(calls, 1):.1f} a call, for "
-          f"{len(tally.latencies)} new ones (an update still in hand is handed out again "
-          f"by every call while it or an earlier one is unfinished)", flush=True)  # fmt: skip
+    print(
+        f"  getUpdates: {calls} calls ({calls / max(seconds, 1e-9):.1f}/s) handing out "
+        f"{handed} updates, {handed / max(calls, 1):.1f} a call, for "
+        f"{len(tally.latencies)} new ones (an update still in hand is handed out again "
+        f"by every call while it or an earlier one is unfinished)",
+        flush=True,
+    )
 
 
 def peak_mb() -> float:
@@ -438,20 +490,27 @@ async def bench(args: argparse.Namespace, workdir: Path, files: dict[str, bytes]
     started = time.monotonic()
     async with stand_in_class()(TOKEN) as fake:
         settings = Settings(
-            data_dir=workdir, database_url=f"sqlite+aiosqlite:///{workdir / 'wardbot.db'}",
+            data_dir=workdir,
+            database_url=f"sqlite+aiosqlite:///{workdir / 'wardbot.db'}",
             keyring_path=workdir / "keys" / "keyring.json",
             telegram=ChannelSettings("telegram", TOKEN, fake.base_url),
-        )  # fmt: skip
+        )
         app = await open_app(settings)
         try:
             await add_phu_lien(app)
             vi = app.services.translator.get("vi")
-            APOLOGIES.update({
-                vi.gettext("Sorry, something went wrong on our side. Nothing you sent before "
-                           "was lost. Please try again in a moment."),
-                vi.gettext("Sorry, part of this answer could not be prepared. Please try again "
-                           "in a moment."),
-            })  # fmt: skip
+            APOLOGIES.update(
+                {
+                    vi.gettext(
+                        "Sorry, something went wrong on our side. Nothing you sent before "
+                        "was lost. Please try again in a moment."
+                    ),
+                    vi.gettext(
+                        "Sorry, part of this answer could not be prepared. Please try again "
+                        "in a moment."
+                    ),
+                }
+            )
             ctx = SimpleNamespace(_=vi.gettext)
             texts = {
                 "refusals": {r.value: _rejection(ctx, r) for r in RejectReason},  # type: ignore[arg-type]
@@ -474,8 +533,11 @@ async def bench(args: argparse.Namespace, workdir: Path, files: dict[str, bytes]
             sandbox.clean = timed_clean  # type: ignore[method-assign]
             async with running(channel):
                 ready_mb = peak_mb()
-                print(f"bot running after {time.monotonic() - started:.1f} s; main process "
-                      f"peak so far {ready_mb:.0f} MB", flush=True)  # fmt: skip
+                print(
+                    f"bot running after {time.monotonic() - started:.1f} s; main process "
+                    f"peak so far {ready_mb:.0f} MB",
+                    flush=True,
+                )
                 rng = random.Random(20260626)
                 counter = iter(range(BYSTANDER_BASE, BYSTANDER_BASE + 10_000_000))
                 people = [next(counter) for _ in range(args.residents)]
@@ -485,24 +547,42 @@ async def bench(args: argparse.Namespace, workdir: Path, files: dict[str, bytes]
                 quiet = Tally()
                 t0 = time.monotonic()
                 polls_before, cpu_before = (fake.polls, fake.polled_updates), cpu_seconds()
-                rounds = await bystanders(fake, people, rng, quiet, think, args.stagger,
-                                          rounds=args.quiet_rounds, fresh=counter)  # fmt: skip
-                report("quiet", quiet, time.monotonic() - t0, rounds,
-                       (fake.polls - polls_before[0], fake.polled_updates - polls_before[1]),
-                       cpu_seconds() - cpu_before)  # fmt: skip
+                rounds = await bystanders(
+                    fake,
+                    people,
+                    rng,
+                    quiet,
+                    think,
+                    args.stagger,
+                    rounds=args.quiet_rounds,
+                    fresh=counter,
+                )
+                report(
+                    "quiet",
+                    quiet,
+                    time.monotonic() - t0,
+                    rounds,
+                    (fake.polls - polls_before[0], fake.polled_updates - polls_before[1]),
+                    cpu_seconds() - cpu_before,
+                )
                 quiet_mb = peak_mb()
                 print(f"  main process peak {quiet_mb:.0f} MB", flush=True)
 
                 # The hostile resident reaches the files step, then the attack.
-                await walk(fake, HOSTILE, [
-                    ("say", "/start", "report:start"), ("press", "report:start", "report:cat:"),
-                    ("press", "report:cat:dealing", "report:grp:none"),
-                    ("press", "report:grp:none", "report:where-skip"),
-                    ("press", "report:where-skip", "report:when:today"),
-                    ("press", "report:when:today", "report:cancel"),
-                    ("say", "có người lạ hay đến ngõ này ban đêm", "report:what-done"),
-                    ("press", "report:what-done", "report:files-done"),
-                ])  # fmt: skip
+                await walk(
+                    fake,
+                    HOSTILE,
+                    [
+                        ("say", "/start", "report:start"),
+                        ("press", "report:start", "report:cat:"),
+                        ("press", "report:cat:dealing", "report:grp:none"),
+                        ("press", "report:grp:none", "report:where-skip"),
+                        ("press", "report:where-skip", "report:when:today"),
+                        ("press", "report:when:today", "report:cancel"),
+                        ("say", "có người lạ hay đến ngõ này ban đêm", "report:what-done"),
+                        ("press", "report:what-done", "report:files-done"),
+                    ],
+                )
                 attack = Tally()
                 results: list[dict] = []
                 cycled, stop = asyncio.Event(), asyncio.Event()
@@ -512,22 +592,44 @@ async def bench(args: argparse.Namespace, workdir: Path, files: dict[str, bytes]
                 if profiler is not None:
                     profiler.enable()
                 t0 = time.monotonic()
-                attacking = asyncio.create_task(hostile(
-                    fake, files, texts, results, cycles=args.cycles, cycled=cycled, stop=stop,
-                    deadline=deadline,
-                ))  # fmt: skip
+                attacking = asyncio.create_task(
+                    hostile(
+                        fake,
+                        files,
+                        texts,
+                        results,
+                        cycles=args.cycles,
+                        cycled=cycled,
+                        stop=stop,
+                        deadline=deadline,
+                    )
+                )
                 attacking.add_done_callback(lambda _task: cycled.set())
-                rounds = await bystanders(fake, people, rng, attack, think, args.stagger,
-                                          rounds=args.attack_rounds, until=cycled,
-                                          deadline=deadline, fresh=counter)  # fmt: skip
+                rounds = await bystanders(
+                    fake,
+                    people,
+                    rng,
+                    attack,
+                    think,
+                    args.stagger,
+                    rounds=args.attack_rounds,
+                    until=cycled,
+                    deadline=deadline,
+                    fresh=counter,
+                )
                 stop.set()
                 await attacking
                 elapsed = time.monotonic() - t0
                 if profiler is not None:
                     profiler.disable()
-                report("under attack", attack, elapsed, rounds,
-                       (fake.polls - polls_before[0], fake.polled_updates - polls_before[1]),
-                       cpu_seconds() - cpu_before)  # fmt: skip
+                report(
+                    "under attack",
+                    attack,
+                    elapsed,
+                    rounds,
+                    (fake.polls - polls_before[0], fake.polled_updates - polls_before[1]),
+                    cpu_seconds() - cpu_before,
+                )
                 if profiler is not None:
                     out = io.StringIO()
                     stats = pstats.Stats(profiler, stream=out)
@@ -540,13 +642,17 @@ async def bench(args: argparse.Namespace, workdir: Path, files: dict[str, bytes]
     by_kind: dict[str, list[dict]] = defaultdict(list)
     for r in results:
         by_kind[r["label"]].append(r)
-    print("hostile files, from sending to the refusal (of which at the stand-in, and in "
-          "FileSandbox.clean):")  # fmt: skip
+    print(
+        "hostile files, from sending to the refusal (of which at the stand-in, and in "
+        "FileSandbox.clean):"
+    )
     for label, rows in by_kind.items():
         total = [r["seconds"] for r in rows]
-        print(f"  {label:27} n={len(rows)} mean {sum(total) / len(total):.2f} s, max "
-              f"{max(total):.2f} s; at the stand-in max {max(r['waited'] for r in rows):.2f} s;"
-              f" cleaning max {most(r['cleaning'] for r in rows):.2f} s")  # fmt: skip
+        print(
+            f"  {label:27} n={len(rows)} mean {sum(total) / len(total):.2f} s, max "
+            f"{max(total):.2f} s; at the stand-in max {max(r['waited'] for r in rows):.2f} s;"
+            f" cleaning max {most(r['cleaning'] for r in rows):.2f} s"
+        )
     print(f"  outcomes: {dict(Counter(r['outcome'] for r in results))}")
     return {
         "quiet_p99": rank(quiet.latencies, 0.99),
@@ -575,25 +681,34 @@ def main() -> int:
     if args.role == "generate":
         generate(args.out)
         return 0
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
-          f"{platform.python_version()}, {platform.system()}; load average "
-          f"{os.getloadavg()[0]:.2f} at the start", flush=True)  # fmt: skip
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}, {platform.system()}; load average "
+        f"{os.getloadavg()[0]:.2f} at the start",
+        flush=True,
+    )
     wait_for_generators()
     workdir = Path(tempfile.mkdtemp(prefix="wardbot-hostile-"))
     try:
         t0 = time.monotonic()
         files, made = make_files(workdir)
-        print(f"hostile files generated in a child in {time.monotonic() - t0:.1f} s (child "
-              f"peak {made['peak_mb']:.0f} MB): " + ", ".join(
-                  f"{label} {made[name]['bytes']:,} bytes"
-                  for label, name, *_r in HOSTILE_FILES), flush=True)  # fmt: skip
+        print(
+            f"hostile files generated in a child in {time.monotonic() - t0:.1f} s (child "
+            f"peak {made['peak_mb']:.0f} MB): "
+            + ", ".join(
+                f"{label} {made[name]['bytes']:,} bytes" for label, name, *_r in HOSTILE_FILES
+            ),
+            flush=True,
+        )
         figures = asyncio.run(bench(args, workdir, files))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     main_peak = peak_mb()
-    print(f"bystander p99: {figures['quiet_p99']:.0f} ms quiet, {figures['p99']:.0f} ms under "
-          f"attack; main process peak {main_peak:.0f} MB ({figures['ready_mb']:.0f} MB with "
-          f"the bot running, before any traffic)")  # fmt: skip
+    print(
+        f"bystander p99: {figures['quiet_p99']:.0f} ms quiet, {figures['p99']:.0f} ms under "
+        f"attack; main process peak {main_peak:.0f} MB ({figures['ready_mb']:.0f} MB with "
+        f"the bot running, before any traffic)"
+    )
     result = {
         "bystander_p99_ms": f"{figures['p99']:.0f}",
         "bystander_errors": figures["errors"],

@@ -107,8 +107,12 @@ DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/wardbot_bench_intake"
 ANSWER_TIMEOUT = 10.0  # an update without a reply by then has failed
 POST_TIMEOUT = 30.0
 SUBSCRIBER_BASE = 7_500_000_000
-USER_BASES = {("wardbot", "sqlite"): 8_100_000_000, ("wardbot", "pg"): 8_200_000_000,
-              ("bare", "sqlite"): 8_910_000_000, ("bare", "pg"): 8_920_000_000}  # fmt: skip
+USER_BASES = {
+    ("wardbot", "sqlite"): 8_100_000_000,
+    ("wardbot", "pg"): 8_200_000_000,
+    ("bare", "sqlite"): 8_910_000_000,
+    ("bare", "pg"): 8_920_000_000,
+}
 LIGHT_AGENTS = 5  # residents at light load, each pausing 1 s on average
 BROADCAST_RATE = 300
 BARE_REPLY = "Đã nhận."
@@ -116,11 +120,33 @@ TARGETS = "ratios >= 0.5, light-load p99 < 100 ms, failed = lost = twice = 0 at 
 # The ward of seed 003 and its 2025 residential groups (as tests/helpers.py).
 WARD = ("Phù Liễn", "phu-lien", "Hải Phòng")
 GROUPS = (
-    "Nam Hải", "Quy Tức 1", "Tổ 9", "Đẩu Sơn 1", "Tổ 6", "Cấp Tiến",
-    "Lệ Tảo 1", "Lệ Tảo 2", "Đẩu Phượng 2", "Hòa Bình", "Đồng Tử 2", "Minh Khai",
-)  # fmt: skip
-CATEGORIES = ("dealing", "use", "addiction", "venue", "trafficking", "growing", "wanted",
-              "driving", "disguised", "online", "school", "other")  # fmt: skip
+    "Nam Hải",
+    "Quy Tức 1",
+    "Tổ 9",
+    "Đẩu Sơn 1",
+    "Tổ 6",
+    "Cấp Tiến",
+    "Lệ Tảo 1",
+    "Lệ Tảo 2",
+    "Đẩu Phượng 2",
+    "Hòa Bình",
+    "Đồng Tử 2",
+    "Minh Khai",
+)
+CATEGORIES = (
+    "dealing",
+    "use",
+    "addiction",
+    "venue",
+    "trafficking",
+    "growing",
+    "wanted",
+    "driving",
+    "disguised",
+    "online",
+    "school",
+    "other",
+)
 PLACES = (
     "Ngõ 12 phố Lê Lợi, gần quán nước đầu ngõ",
     "sau chợ Đẩu Sơn, dãy nhà trọ cuối đường",
@@ -166,8 +192,10 @@ def rank(values: list[float], fraction: float) -> float:
 def summary(values: list[float]) -> str:
     if not values:
         return "no samples"
-    return (f"n={len(values):<5} p50 {rank(values, 0.5):6.0f} ms  p90 {rank(values, 0.9):6.0f} ms"
-            f"  p99 {rank(values, 0.99):6.0f} ms  max {max(values):6.0f} ms")  # fmt: skip
+    return (
+        f"n={len(values):<5} p50 {rank(values, 0.5):6.0f} ms  p90 {rank(values, 0.9):6.0f} ms"
+        f"  p99 {rank(values, 0.99):6.0f} ms  max {max(values):6.0f} ms"
+    )
 
 
 def proc_status(pid: int) -> dict[str, float]:
@@ -251,10 +279,12 @@ def stand_in_class() -> type:
                 self.broadcast_last = time.monotonic()
                 return response
             markup = entry.get("reply_markup") or {}
-            buttons = tuple(b.get("callback_data", "") for row in
-                            markup.get("inline_keyboard", []) for b in row)  # fmt: skip
-            self.by_chat[chat].append(Seen(time.monotonic(), content.get("text", ""), buttons,
-                                           entry["result"]))  # fmt: skip
+            buttons = tuple(
+                b.get("callback_data", "") for row in markup.get("inline_keyboard", []) for b in row
+            )
+            self.by_chat[chat].append(
+                Seen(time.monotonic(), content.get("text", ""), buttons, entry["result"])
+            )
             event = self.waiting.get(chat)
             if event is not None:
                 event.set()
@@ -264,8 +294,9 @@ def stand_in_class() -> type:
             message = self._message(chat, None, None, language)
             message["text"] = text
             if text.startswith("/"):
-                message["entities"] = [{"type": "bot_command", "offset": 0,
-                                        "length": len(text.split()[0])}]  # fmt: skip
+                message["entities"] = [
+                    {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
+                ]
             self._next_update_id += 1
             return {"update_id": self._next_update_id, "message": message}
 
@@ -277,15 +308,30 @@ def stand_in_class() -> type:
                     break
             if shown is None:  # the bare bot shows no buttons: its last message carries it
                 seen_list = self.by_chat[chat]
-                shown = seen_list[-1].result if seen_list else {
-                    "message_id": self._message_id(chat), "date": int(time.time()),
-                    "chat": self._chat(chat, None), "from": self.bot_user, "text": "…"}  # fmt: skip
+                shown = (
+                    seen_list[-1].result
+                    if seen_list
+                    else {
+                        "message_id": self._message_id(chat),
+                        "date": int(time.time()),
+                        "chat": self._chat(chat, None),
+                        "from": self.bot_user,
+                        "text": "…",
+                    }
+                )
             query = f"{chat:x}{self._next_update_id:x}"
             self._callbacks.add(query)
             self._next_update_id += 1
-            return {"update_id": self._next_update_id, "callback_query": {
-                "id": query, "from": self._user(chat, language), "chat_instance": str(chat),
-                "data": data, "message": shown}}  # fmt: skip
+            return {
+                "update_id": self._next_update_id,
+                "callback_query": {
+                    "id": query,
+                    "from": self._user(chat, language),
+                    "chat_instance": str(chat),
+                    "data": data,
+                    "message": shown,
+                },
+            }
 
         def forget_calls(self) -> None:
             """What the base class keeps of every call, not needed here."""
@@ -325,11 +371,15 @@ async def run_bare(api: str, port: int) -> None:
     dispatcher.include_router(router)
     app = web.Application()
     # Answer the webhook once the handler is done, as wardbot does.
-    SimpleRequestHandler(dispatcher, bot, secret_token=SECRET,
-                         handle_in_background=False).register(app, path="/webhook/bare")  # fmt: skip
+    SimpleRequestHandler(dispatcher, bot, secret_token=SECRET, handle_in_background=False).register(
+        app, path="/webhook/bare"
+    )
     setup_application(app, dispatcher, bot=bot)
-    await bot.set_webhook(f"http://127.0.0.1:{port}/webhook/bare", secret_token=SECRET,
-                          allowed_updates=["message", "callback_query"])  # fmt: skip
+    await bot.set_webhook(
+        f"http://127.0.0.1:{port}/webhook/bare",
+        secret_token=SECRET,
+        allowed_updates=["message", "callback_query"],
+    )
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -370,16 +420,27 @@ async def add_audience(config: Path, people: int) -> None:
             async with services.db.transaction() as session:
                 for number in range(start, min(people, start + 1000)):
                     route = Route("telegram", str(SUBSCRIBER_BASE + number))
-                    await subscribers.subscribe(session, services.vault, services.pseudonyms,
-                                                route, tdps[number % len(tdps)], "vi")  # fmt: skip
+                    await subscribers.subscribe(
+                        session,
+                        services.vault,
+                        services.pseudonyms,
+                        route,
+                        tdps[number % len(tdps)],
+                        "vi",
+                    )
         async with services.db.transaction() as session:
-            session.add(Broadcast(
-                ward_id=ward_id, kind=BroadcastKind.ADHOC, period=utcnow().strftime("%Y-%m"),
-                text="Tháng hành động phòng, chống ma túy: mỗi người dân là một chiến sỹ, mỗi "
-                     "gia đình là một pháo đài. Đường dây nóng:\n{hotlines}",
-                status=BroadcastStatus.SCHEDULED, scheduled_at=utcnow() + timedelta(days=365),
-                created_at=utcnow(),
-            ))  # fmt: skip
+            session.add(
+                Broadcast(
+                    ward_id=ward_id,
+                    kind=BroadcastKind.ADHOC,
+                    period=utcnow().strftime("%Y-%m"),
+                    text="Tháng hành động phòng, chống ma túy: mỗi người dân là một chiến sỹ, mỗi "
+                    "gia đình là một pháo đài. Đường dây nóng:\n{hotlines}",
+                    status=BroadcastStatus.SCHEDULED,
+                    scheduled_at=utcnow() + timedelta(days=365),
+                    created_at=utcnow(),
+                )
+            )
     finally:
         await app.close()
 
@@ -398,18 +459,33 @@ async def start_broadcast(config: Path) -> None:
         async with db.transaction() as session:
             await session.execute(
                 update(Broadcast)
-                .where(Broadcast.kind == BroadcastKind.ADHOC,
-                       Broadcast.status == BroadcastStatus.SCHEDULED)
+                .where(
+                    Broadcast.kind == BroadcastKind.ADHOC,
+                    Broadcast.status == BroadcastStatus.SCHEDULED,
+                )
                 .values(scheduled_at=utcnow())
-            )  # fmt: skip
+            )
     finally:
         await db.dispose()
 
 
 def child(role: str, config: Path, *extra: str) -> float:
     started = time.monotonic()
-    done = subprocess.run([sys.executable, str(HERE), "--role", role, "--config", str(config),  # noqa: S603
-                           *extra], capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+    done = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            str(HERE),
+            "--role",
+            role,
+            "--config",
+            str(config),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     if done.returncode != 0:
         sys.stderr.write(done.stderr[-3000:])
         raise SystemExit(f"{role} failed ({done.returncode})")
@@ -426,15 +502,20 @@ async def pg_reset(url: str) -> str | None:
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
-    params = {"user": parsed.username, "password": parsed.password, "host": parsed.host or
-              "127.0.0.1", "port": parsed.port or 5432}  # fmt: skip
+    params = {
+        "user": parsed.username,
+        "password": parsed.password,
+        "host": parsed.host or "127.0.0.1",
+        "port": parsed.port or 5432,
+    }
     try:
         admin = await asyncpg.connect(database="postgres", timeout=5, **params)
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
     try:
-        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1",
-                                      parsed.database)  # fmt: skip
+        exists = await admin.fetchval(
+            "SELECT 1 FROM pg_database WHERE datname = $1", parsed.database
+        )
         if not exists:
             await admin.execute(f'CREATE DATABASE "{parsed.database}"')
     finally:
@@ -452,9 +533,14 @@ async def pg_stored(url: str) -> tuple[set[str], int]:
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
-    connection = await asyncpg.connect(user=parsed.username, password=parsed.password,
-                                       host=parsed.host, port=parsed.port or 5432,
-                                       database=parsed.database, timeout=5)  # fmt: skip
+    connection = await asyncpg.connect(
+        user=parsed.username,
+        password=parsed.password,
+        host=parsed.host,
+        port=parsed.port or 5432,
+        database=parsed.database,
+        timeout=5,
+    )
     try:
         codes = {row[0] for row in await connection.fetch("SELECT code FROM tips")}
         drops = await connection.fetchval("SELECT count(*) FROM drops")
@@ -484,8 +570,9 @@ def wardbot_command() -> list[str]:
 class Wardbot:
     """One `wardbot run`: its configuration, its setup through the CLI, its log."""
 
-    def __init__(self, workdir: Path, backend: str, database_url: str, telegram_api: str,
-                 zalo_api: str) -> None:  # fmt: skip
+    def __init__(
+        self, workdir: Path, backend: str, database_url: str, telegram_api: str, zalo_api: str
+    ) -> None:
         self.workdir = workdir / f"wardbot-{backend}"
         self.workdir.mkdir()
         self.backend = backend
@@ -530,15 +617,25 @@ quiet_start = "00:00"
 quiet_end = "00:00"
 """)
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("WARDBOT_")}
-        self.env.update(WARDBOT_TELEGRAM_TOKEN=TOKEN, WARDBOT_TELEGRAM_WEBHOOK_SECRET=SECRET,
-                        WARDBOT_ZALO_TOKEN=ZALO_TOKEN, WARDBOT_ZALO_WEBHOOK_SECRET=ZALO_SECRET,
-                        WARDBOT_LANG="en")  # fmt: skip
+        self.env.update(
+            WARDBOT_TELEGRAM_TOKEN=TOKEN,
+            WARDBOT_TELEGRAM_WEBHOOK_SECRET=SECRET,
+            WARDBOT_ZALO_TOKEN=ZALO_TOKEN,
+            WARDBOT_ZALO_WEBHOOK_SECRET=ZALO_SECRET,
+            WARDBOT_LANG="en",
+        )
         self.process: subprocess.Popen[bytes] | None = None
 
     def cli(self, *args: str) -> str:
-        done = subprocess.run([*wardbot_command(), "--config", str(self.config), *args],  # noqa: S603
-                              capture_output=True, text=True, env=self.env, cwd=self.workdir,
-                              timeout=300, check=False)  # fmt: skip
+        done = subprocess.run(  # noqa: S603
+            [*wardbot_command(), "--config", str(self.config), *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            cwd=self.workdir,
+            timeout=300,
+            check=False,
+        )
         if done.returncode != 0:
             sys.stderr.write(done.stderr[-3000:])
             raise SystemExit(f"wardbot {' '.join(args[:2])} failed ({done.returncode})")
@@ -556,10 +653,13 @@ quiet_end = "00:00"
     async def start(self) -> float:
         started = time.monotonic()
         self.process = subprocess.Popen(  # noqa: S603, ASYNC220  # starting it does not block
-            [*wardbot_command(), "--config", str(self.config), "run"], env=self.env,
-            cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            [*wardbot_command(), "--config", str(self.config), "run"],
+            env=self.env,
+            cwd=self.workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
             stderr=self.log.open("wb"),
-        )  # fmt: skip
+        )
         await wait_healthy(f"http://127.0.0.1:{self.port}/healthz", self.process, self.log)
         return time.monotonic() - started
 
@@ -623,8 +723,10 @@ class Bare:
         self.log = workdir / "bare.log"
         self.process = subprocess.Popen(  # noqa: S603
             [sys.executable, str(HERE), "--role", "bare", "--api", api, "--port", str(self.port)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log.open("wb"),
-        )  # fmt: skip
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self.log.open("wb"),
+        )
 
     def ready(self) -> None:
         assert self.process.stdout is not None
@@ -747,12 +849,14 @@ class Resident:
         self.language = "en" if chat % 10 == 3 else "vi"
 
     async def say(self, kind: str, text: str, want: tuple[str, ...], most: int = 1) -> list[Seen]:
-        return await self._step(kind, want, most, lambda: self.target.fake.text_update(
-            self.chat, text, self.language))  # fmt: skip
+        return await self._step(
+            kind, want, most, lambda: self.target.fake.text_update(self.chat, text, self.language)
+        )
 
     async def press(self, kind: str, data: str, want: tuple[str, ...], most: int = 1) -> list[Seen]:
-        return await self._step(kind, want, most, lambda: self.target.fake.press_update(
-            self.chat, data, self.language))  # fmt: skip
+        return await self._step(
+            kind, want, most, lambda: self.target.fake.press_update(self.chat, data, self.language)
+        )
 
     async def _step(self, kind: str, want: tuple[str, ...], most: int, build: Any) -> list[Seen]:
         run, target = self.run, self.target
@@ -773,8 +877,9 @@ class Resident:
         try:
             step.sent_at = time.monotonic()
             try:
-                async with target.session.post(target.url, data=body,
-                                               headers=run.headers) as answer:  # fmt: skip
+                async with target.session.post(
+                    target.url, data=body, headers=run.headers
+                ) as answer:
                     await answer.read()
                     step.status = answer.status
             except Exception:  # no answer: status 0, a failure
@@ -822,8 +927,15 @@ class Run:
     the next round, so sessions (a whole report takes about 13 updates) go on across
     rounds instead of being cut."""
 
-    def __init__(self, target: Target, agents: int, think: float, pool: Pool,
-                 rng: random.Random, receipts: list[tuple[str, str]]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        target: Target,
+        agents: int,
+        think: float,
+        pool: Pool,
+        rng: random.Random,
+        receipts: list[tuple[str, str]],
+    ) -> None:
         self.target, self.agents, self.think, self.pool, self.rng = target, agents, think, pool, rng
         self.receipts = receipts  # the receipts residents got, for /status
         self.phase, self.number = "", 0
@@ -846,8 +958,10 @@ class Run:
         waiting, self._next = self._next, asyncio.get_running_loop().create_future()
         waiting.set_result(None)
         if not self._tasks:
-            self._tasks = [asyncio.create_task(self.agent(random.Random(self.rng.random())))
-                           for _ in range(self.agents)]  # fmt: skip
+            self._tasks = [
+                asyncio.create_task(self.agent(random.Random(self.rng.random())))
+                for _ in range(self.agents)
+            ]
         await asyncio.sleep(seconds)
         while self.in_flight:
             self._idle.clear()
@@ -876,8 +990,11 @@ class Run:
             chat = self.pool.take()
             resident = Resident(self, chat, rng)
             pick = rng.random()
-            script, name = (report, "report") if pick < 0.45 else (
-                (browse, "browse") if pick < 0.75 else (status, "status"))  # fmt: skip
+            script, name = (
+                (report, "report")
+                if pick < 0.45
+                else ((browse, "browse") if pick < 0.75 else (status, "status"))
+            )
             self.scripts[name] += 1
             try:
                 await script(resident)
@@ -906,8 +1023,12 @@ async def report(r: Resident) -> None:
         chosen = rng.choice(ids) if ids else f"report:grp:{rng.randint(1, len(GROUPS))}"
         await r.press("wizard button", chosen, (where_next,), 2)
     elif pick < 0.75:
-        shown = await r.say("group typed", plain(rng.choice(GROUPS)),
-                            (where_next, "report:grp-other", "report:list:0"), 2)  # fmt: skip
+        shown = await r.say(
+            "group typed",
+            plain(rng.choice(GROUPS)),
+            (where_next, "report:grp-other", "report:list:0"),
+            2,
+        )
         if not bare and not buttons(shown, where_next):
             ids = [d for d in buttons(shown, "report:grp:") if d[len("report:grp:") :].isdecimal()]
             if ids:  # several matched: the first
@@ -1044,21 +1165,29 @@ def round_figures(run: Run, cpu: tuple[float, float]) -> RoundFigures:
     end = run.started + run.seconds
     mine = [s for s in run.target.steps if s.phase == run.phase and s.round == run.number]
     answered = sum(1 for s in mine if run.started <= s.first_at <= end and not failed(s))
-    return RoundFigures(run.target.name, run.phase, run.number, run.seconds, answered,
-                        answered / run.seconds, *cpu)  # fmt: skip
+    return RoundFigures(
+        run.target.name, run.phase, run.number, run.seconds, answered, answered / run.seconds, *cpu
+    )
 
 
 def describe_round(backend: str, figures: RoundFigures, steps: list[Step], of: int) -> str:
     values = [latency_ms(s) for s in steps]
     bad = sum(1 for s in steps if failed(s))
-    return (f"  {backend:6} {figures.phase:9} {figures.number}/{of} {figures.target:7} "
-            f"{figures.answered:6,} answered in {figures.seconds:.0f} s = {figures.rate:7.1f}/s"
-            f"  p50 {rank(values, 0.5):5.0f} ms  p99 {rank(values, 0.99):6.0f} ms  failed {bad}"
-            f"  CPU: bot {100 * figures.cpu_target / figures.seconds:3.0f}%, driver+stand-in "
-            f"{100 * figures.cpu_driver / figures.seconds:3.0f}%  load {os.getloadavg()[0]:.1f}"
-            f"\n{'':30} requests to the Bot API per answered update: "
-            + (", ".join(f"{method} {count / max(1, figures.answered):.2f}"
-                         for method, count in figures.calls.most_common()) or "none"))  # fmt: skip
+    return (
+        f"  {backend:6} {figures.phase:9} {figures.number}/{of} {figures.target:7} "
+        f"{figures.answered:6,} answered in {figures.seconds:.0f} s = {figures.rate:7.1f}/s"
+        f"  p50 {rank(values, 0.5):5.0f} ms  p99 {rank(values, 0.99):6.0f} ms  failed {bad}"
+        f"  CPU: bot {100 * figures.cpu_target / figures.seconds:3.0f}%, driver+stand-in "
+        f"{100 * figures.cpu_driver / figures.seconds:3.0f}%  load {os.getloadavg()[0]:.1f}"
+        f"\n{'':30} requests to the Bot API per answered update: "
+        + (
+            ", ".join(
+                f"{method} {count / max(1, figures.answered):.2f}"
+                for method, count in figures.calls.most_common()
+            )
+            or "none"
+        )
+    )
 
 
 # ---- a backend: wardbot and the bare bot, alternating -----------------------------------------
@@ -1078,8 +1207,9 @@ class Outcome:
     errors: Counter[str] = field(default_factory=Counter)
 
 
-async def one_round(run: Run, phase: str, number: int, seconds: float,
-                    memory: Memory) -> RoundFigures:  # fmt: skip
+async def one_round(
+    run: Run, phase: str, number: int, seconds: float, memory: Memory
+) -> RoundFigures:
     memory.phase = phase
     target = run.target
     before = cpu_of(target.pid), cpu_of(None)
@@ -1098,9 +1228,16 @@ async def one_round(run: Run, phase: str, number: int, seconds: float,
     return figures
 
 
-async def bench_backend(args: argparse.Namespace, backend: str, database_url: str, workdir: Path,
-                        bare: Bare, bare_fake: Any, memory: Memory,
-                        rng: random.Random) -> Outcome:  # fmt: skip
+async def bench_backend(
+    args: argparse.Namespace,
+    backend: str,
+    database_url: str,
+    workdir: Path,
+    bare: Bare,
+    bare_fake: Any,
+    memory: Memory,
+    rng: random.Random,
+) -> Outcome:
     from aiohttp import ClientSession, ClientTimeout, TCPConnector
 
     from tests.fakes.zalo_server import FakeZalo
@@ -1110,23 +1247,34 @@ async def bench_backend(args: argparse.Namespace, backend: str, database_url: st
     async with stand_in_class()(TOKEN) as fake, FakeZalo(ZALO_TOKEN) as zalo:
         bot = Wardbot(workdir, backend, database_url, fake.base_url, zalo.base_url)
         took = bot.set_up()
-        print(f"set up with the CLI (ward add, ward hotline, tdp import: {len(GROUPS)} TDPs) "
-              f"in {took:.1f} s", flush=True)  # fmt: skip
+        print(
+            f"set up with the CLI (ward add, ward hotline, tdp import: {len(GROUPS)} TDPs) "
+            f"in {took:.1f} s",
+            flush=True,
+        )
         audience = args.broadcast_subscribers if backend == "sqlite" else 0
         if audience:
             took = child("audience", bot.config, "--subscribers", str(audience))
-            print(f"{audience:,} subscribers and a waiting ad-hoc broadcast added with the "
-                  f"storage layer in {took:.1f} s", flush=True)  # fmt: skip
+            print(
+                f"{audience:,} subscribers and a waiting ad-hoc broadcast added with the "
+                f"storage layer in {took:.1f} s",
+                flush=True,
+            )
         took = await bot.start()
         assert bot.process is not None
         memory.watch("wardbot", bot.process.pid)
-        print(f"wardbot run (Telegram and Zalo, webhooks) healthy after {took:.1f} s; log: "
-              f"{bot.log}", flush=True)  # fmt: skip
+        print(
+            f"wardbot run (Telegram and Zalo, webhooks) healthy after {took:.1f} s; log: {bot.log}",
+            flush=True,
+        )
         await asyncio.sleep(3)
         idle = proc_status(bot.process.pid)
         outcome.idle_mb = idle.get("VmRSS", math.nan)
-        print(f"idle: wardbot main process VmRSS {outcome.idle_mb:.0f} MB (VmHWM "
-              f"{idle.get('VmHWM', math.nan):.0f} MB)", flush=True)  # fmt: skip
+        print(
+            f"idle: wardbot main process VmRSS {outcome.idle_mb:.0f} MB (VmHWM "
+            f"{idle.get('VmHWM', math.nan):.0f} MB)",
+            flush=True,
+        )
         connector = TCPConnector(limit=args.in_flight + 10)
         timeout = ClientTimeout(total=POST_TIMEOUT)
         async with ClientSession(connector=connector, timeout=timeout) as http:
@@ -1145,17 +1293,19 @@ async def bench_backend(args: argparse.Namespace, backend: str, database_url: st
                     ("saturated", args.in_flight, 0.0),
                     ("light", LIGHT_AGENTS, LIGHT_AGENTS / args.light_rate),
                 )
-            }  # fmt: skip
+            }
             for target in (ours, theirs):  # warm-up: first contacts, lazily loaded parts
-                await one_round(runs[(target.name, "saturated")], "warm-up", 1, args.warmup,
-                                memory)  # fmt: skip
+                await one_round(runs[(target.name, "saturated")], "warm-up", 1, args.warmup, memory)
             print(f"  warm-up: {args.warmup:.0f} s each at saturation, not counted", flush=True)
-            for phase, rounds, seconds in (("saturated", args.rounds, args.seconds),
-                                           ("light", args.light_rounds, args.light_seconds)):  # fmt: skip
+            for phase, rounds, seconds in (
+                ("saturated", args.rounds, args.seconds),
+                ("light", args.light_rounds, args.light_seconds),
+            ):
                 for number in range(1, rounds + 1):
                     for target in (ours, theirs):
-                        result = await one_round(runs[(target.name, phase)], phase, number,
-                                                 seconds, memory)  # fmt: skip
+                        result = await one_round(
+                            runs[(target.name, phase)], phase, number, seconds, memory
+                        )
                         figures.append(result)
                         mine = [s for s in target.steps if s.phase == phase and s.round == number]
                         print(describe_round(backend, result, mine, rounds), flush=True)
@@ -1171,12 +1321,12 @@ async def bench_backend(args: argparse.Namespace, backend: str, database_url: st
         peak = proc_status(bot.process.pid)
         stop_took, code = await bot.stop()
         memory.pids.pop("wardbot", None)
-        print(f"wardbot stopped with SIGTERM in {stop_took:.1f} s (exit status {code})",
-              flush=True)  # fmt: skip
+        print(f"wardbot stopped with SIGTERM in {stop_took:.1f} s (exit status {code})", flush=True)
         analyse(ours)
         analyse(theirs)
-        stored, waiting = (sqlite_stored(bot.database) if backend == "sqlite"
-                           else await pg_stored(database_url))  # fmt: skip
+        stored, waiting = (
+            sqlite_stored(bot.database) if backend == "sqlite" else await pg_stored(database_url)
+        )
     got = {code for code, _secret in ours.receipts}
     outcome.lost = len(got - stored)
     saturated = [f for f in figures if f.phase == "saturated"]
@@ -1192,21 +1342,33 @@ async def bench_backend(args: argparse.Namespace, backend: str, database_url: st
     outcome.twice = sum(1 for s in ours.steps if twice(s))
     outcome.unexpected = sum(1 for s in ours.steps if unexpected(s))
     rates = {name: [f.rate for f in saturated if f.target == name] for name in ("wardbot", "bare")}
-    print(f"  saturated throughput: wardbot {fmt_rates(rates['wardbot'])}, bare aiogram "
-          f"{fmt_rates(rates['bare'])}; ratio per pair "
-          + ", ".join(f"{r:.3f}" for r in outcome.ratios)
-          + f"; median {outcome.ratio:.3f}", flush=True)  # fmt: skip
-    print(f"  tips: {len(got):,} receipts, {len(stored):,} tips stored, {waiting} drops left "
-          f"after the stop; lost {outcome.lost}, stored without a receipt reaching the "
-          f"driver {len(stored - got)}", flush=True)  # fmt: skip
-    print(f"  memory: wardbot VmRSS idle {outcome.idle_mb:.0f} MB, after the rounds "
-          f"{under_load.get('VmRSS', math.nan):.0f} MB, peak during saturated rounds "
-          f"{memory.peaks.get(('wardbot', 'saturated'), math.nan):.0f} MB, VmHWM at the end "
-          f"{peak.get('VmHWM', math.nan):.0f} MB", flush=True)  # fmt: skip
+    print(
+        f"  saturated throughput: wardbot {fmt_rates(rates['wardbot'])}, bare aiogram "
+        f"{fmt_rates(rates['bare'])}; ratio per pair "
+        + ", ".join(f"{r:.3f}" for r in outcome.ratios)
+        + f"; median {outcome.ratio:.3f}",
+        flush=True,
+    )
+    print(
+        f"  tips: {len(got):,} receipts, {len(stored):,} tips stored, {waiting} drops left "
+        f"after the stop; lost {outcome.lost}, stored without a receipt reaching the "
+        f"driver {len(stored - got)}",
+        flush=True,
+    )
+    print(
+        f"  memory: wardbot VmRSS idle {outcome.idle_mb:.0f} MB, after the rounds "
+        f"{under_load.get('VmRSS', math.nan):.0f} MB, peak during saturated rounds "
+        f"{memory.peaks.get(('wardbot', 'saturated'), math.nan):.0f} MB, VmHWM at the end "
+        f"{peak.get('VmHWM', math.nan):.0f} MB",
+        flush=True,
+    )
     errors, warnings, other = bot.log_lines()
     outcome.errors = errors
-    print(f"  wardbot log: {sum(errors.values())} ERROR lines, {sum(warnings.values())} WARNING "
-          f"lines, {len(other)} other lines", flush=True)  # fmt: skip
+    print(
+        f"  wardbot log: {sum(errors.values())} ERROR lines, {sum(warnings.values())} WARNING "
+        f"lines, {len(other)} other lines",
+        flush=True,
+    )
     for message, count in (errors + warnings).most_common(12):
         print(f"    {count:6} x {message[:160]}")
     for line in other[:10]:
@@ -1222,21 +1384,29 @@ def fmt_rates(rates: list[float]) -> str:
 
 async def check_zalo(http: Any, bot: Wardbot, zalo: Any) -> None:
     """One /start over the Zalo webhook: the second channel is really up."""
-    update = {"event_name": "message.text.received", "message": {
-        "from": {"id": "zalo-bench-1", "display_name": "Cư dân", "is_bot": False},
-        "chat": {"id": "zalo-bench-1", "chat_type": "PRIVATE"}, "text": "/start",
-        "message_id": "00aa11bb22cc33dd44ee", "date": int(time.time() * 1000)}}  # fmt: skip
+    update = {
+        "event_name": "message.text.received",
+        "message": {
+            "from": {"id": "zalo-bench-1", "display_name": "Cư dân", "is_bot": False},
+            "chat": {"id": "zalo-bench-1", "chat_type": "PRIVATE"},
+            "text": "/start",
+            "message_id": "00aa11bb22cc33dd44ee",
+            "date": int(time.time() * 1000),
+        },
+    }
     started = time.monotonic()
     async with http.post(bot.zalo_url, json=update, headers={ZALO_HEADER: ZALO_SECRET}) as answer:
         await answer.read()
         status = answer.status
     try:
         await zalo.wait_for_sent(1, chat_id="zalo-bench-1", timeout=10)
-        print(f"zalo: /start over the webhook answered {status}, reply at the stand-in after "
-              f"{1000 * (time.monotonic() - started):.0f} ms", flush=True)  # fmt: skip
+        print(
+            f"zalo: /start over the webhook answered {status}, reply at the stand-in after "
+            f"{1000 * (time.monotonic() - started):.0f} ms",
+            flush=True,
+        )
     except AssertionError:
-        print(f"zalo: /start over the webhook answered {status}, NO reply within 10 s",
-              flush=True)  # fmt: skip
+        print(f"zalo: /start over the webhook answered {status}, NO reply within 10 s", flush=True)
 
 
 async def broadcast(bot: Wardbot, fake: Any, audience: int, memory: Memory) -> None:
@@ -1252,11 +1422,14 @@ async def broadcast(bot: Wardbot, fake: Any, audience: int, memory: Memory) -> N
     first_to_last = fake.broadcast_last - started
     assert bot.process is not None
     status = proc_status(bot.process.pid)
-    print(f"  broadcast: made due by a child in {took:.1f} s; {received:,} of {audience:,} "
-          f"subscribers received it ({sum(fake.broadcast_received.values()):,} messages) within "
-          f"{first_to_last:.1f} s; wardbot VmRSS peak during it "
-          f"{memory.peaks.get(('wardbot', 'broadcast'), math.nan):.0f} MB, VmHWM "
-          f"{status.get('VmHWM', math.nan):.0f} MB", flush=True)  # fmt: skip
+    print(
+        f"  broadcast: made due by a child in {took:.1f} s; {received:,} of {audience:,} "
+        f"subscribers received it ({sum(fake.broadcast_received.values()):,} messages) within "
+        f"{first_to_last:.1f} s; wardbot VmRSS peak during it "
+        f"{memory.peaks.get(('wardbot', 'broadcast'), math.nan):.0f} MB, VmHWM "
+        f"{status.get('VmHWM', math.nan):.0f} MB",
+        flush=True,
+    )
 
 
 def report_steps(backend: str, ours: Target, theirs: Target, args: argparse.Namespace) -> None:
@@ -1264,9 +1437,11 @@ def report_steps(backend: str, ours: Target, theirs: Target, args: argparse.Name
         steps = [s for s in target.steps if s.phase != "warm-up"]
         kinds = Counter(s.kind for s in steps)
         total = sum(kinds.values())
-        print(f"  {target.name} updates by kind (warm-up left out): "
-              + ", ".join(f"{k} {100 * n / total:.0f}%" for k, n in kinds.most_common()),
-              flush=True)  # fmt: skip
+        print(
+            f"  {target.name} updates by kind (warm-up left out): "
+            + ", ".join(f"{k} {100 * n / total:.0f}%" for k, n in kinds.most_common()),
+            flush=True,
+        )
         for phase in ("saturated", "light"):
             mine = [s for s in steps if s.phase == phase]
             print(f"  {target.name} {phase}: {summary([latency_ms(s) for s in mine])}")
@@ -1287,20 +1462,29 @@ def report_steps(backend: str, ours: Target, theirs: Target, args: argparse.Name
         bad = [s for s in everything if failed(s)]
         if bad:
             reasons = Counter(
-                "HTTP " + str(s.status) if s.status != 200 else
-                ("apology" if s.apology else "no answer within 10 s") for s in bad)  # fmt: skip
-            print(f"  {target.name} failed: {len(bad)} ({dict(reasons)}; by kind "
-                  f"{dict(Counter(s.kind for s in bad))})")  # fmt: skip
+                "HTTP " + str(s.status)
+                if s.status != 200
+                else ("apology" if s.apology else "no answer within 10 s")
+                for s in bad
+            )
+            print(
+                f"  {target.name} failed: {len(bad)} ({dict(reasons)}; by kind "
+                f"{dict(Counter(s.kind for s in bad))})"
+            )
         doubled = [s for s in everything if twice(s)]
         if doubled:
-            print(f"  {target.name} answered more than once: {len(doubled)} (by kind "
-                  f"{dict(Counter(s.kind for s in doubled))}; messages "
-                  f"{dict(Counter(s.count for s in doubled))})")  # fmt: skip
+            print(
+                f"  {target.name} answered more than once: {len(doubled)} (by kind "
+                f"{dict(Counter(s.kind for s in doubled))}; messages "
+                f"{dict(Counter(s.count for s in doubled))})"
+            )
         odd = [s for s in everything if unexpected(s)]
         if odd:
-            print(f"  {target.name} answered with another screen than expected: {len(odd)} "
-                  f"(by kind and wanted button: "
-                  f"{dict(Counter((s.kind, s.want[0]) for s in odd).most_common(6))})")  # fmt: skip
+            print(
+                f"  {target.name} answered with another screen than expected: {len(odd)} "
+                f"(by kind and wanted button: "
+                f"{dict(Counter((s.kind, s.want[0]) for s in odd).most_common(6))})"
+            )
 
 
 # ---- the whole run -------------------------------------------------------------------------------
@@ -1317,9 +1501,12 @@ async def bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         memory.watch("bare", bare.process.pid)
         await asyncio.sleep(3)
         bare_idle = proc_status(bare.process.pid)
-        print(f"bare aiogram bot (webhook, handle_in_background=False) idle: VmRSS "
-              f"{bare_idle.get('VmRSS', math.nan):.0f} MB (VmHWM "
-              f"{bare_idle.get('VmHWM', math.nan):.0f} MB)", flush=True)  # fmt: skip
+        print(
+            f"bare aiogram bot (webhook, handle_in_background=False) idle: VmRSS "
+            f"{bare_idle.get('VmRSS', math.nan):.0f} MB (VmHWM "
+            f"{bare_idle.get('VmHWM', math.nan):.0f} MB)",
+            flush=True,
+        )
         try:
             backends = [("sqlite", "")]  # the default: data/wardbot.db
             if args.skip_pg:
@@ -1333,15 +1520,18 @@ async def bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             for backend, url in backends:
                 if backend == "pg" and outcomes:
                     await pg_reset(args.pg_url)
-                outcomes[backend] = await bench_backend(args, backend, url, workdir, bare,
-                                                        bare_fake, memory, rng)  # fmt: skip
+                outcomes[backend] = await bench_backend(
+                    args, backend, url, workdir, bare, bare_fake, memory, rng
+                )
             bare_end = proc_status(bare.process.pid)
         finally:
             bare.stop()
             await memory.stop()
-    print(f"\nbare aiogram bot: VmRSS idle {bare_idle.get('VmRSS', math.nan):.0f} MB, peak "
-          f"under load {memory.peaks.get(('bare', 'saturated'), math.nan):.0f} MB, VmHWM at the "
-          f"end {bare_end.get('VmHWM', math.nan):.0f} MB")  # fmt: skip
+    print(
+        f"\nbare aiogram bot: VmRSS idle {bare_idle.get('VmRSS', math.nan):.0f} MB, peak "
+        f"under load {memory.peaks.get(('bare', 'saturated'), math.nan):.0f} MB, VmHWM at the "
+        f"end {bare_end.get('VmHWM', math.nan):.0f} MB"
+    )
     return {"outcomes": outcomes, "bare_idle": bare_idle.get("VmRSS", math.nan)}
 
 
@@ -1355,13 +1545,18 @@ def main() -> int:
     parser.add_argument("--light-rounds", type=int, default=2, help="light rounds per bot")
     parser.add_argument("--light-rate", type=float, default=5.0, help="updates/s at light load")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds per bot, not counted")
-    parser.add_argument("--broadcast-subscribers", type=int, default=2000,
-                        help="subscribers of the broadcast during the SQLite run (0: none)")  # fmt: skip
+    parser.add_argument(
+        "--broadcast-subscribers",
+        type=int,
+        default=2000,
+        help="subscribers of the broadcast during the SQLite run (0: none)",
+    )
     parser.add_argument("--pg-url", default=DEFAULT_PG)
     parser.add_argument("--skip-pg", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
-    parser.add_argument("--quick", action="store_true",
-                        help="a short smoke run: one round each, 25 in flight")  # fmt: skip
+    parser.add_argument(
+        "--quick", action="store_true", help="a short smoke run: one round each, 25 in flight"
+    )
     parser.add_argument("--role", default="main", help=argparse.SUPPRESS)
     parser.add_argument("--api", default="", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
@@ -1383,9 +1578,12 @@ def main() -> int:
         args.warmup, args.users, args.in_flight = 3.0, 200, 25
         args.broadcast_subscribers = min(args.broadcast_subscribers, 300)
     APOLOGIES.update(apologies())
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
-          f"{platform.python_version()}, {platform.system()}; load average "
-          f"{os.getloadavg()[0]:.2f} at the start", flush=True)  # fmt: skip
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}, {platform.system()}; load average "
+        f"{os.getloadavg()[0]:.2f} at the start",
+        flush=True,
+    )
     print(f"targets: {TARGETS}", flush=True)
     workdir = Path(tempfile.mkdtemp(prefix="wardbot-intake-"))
     started = time.monotonic()
@@ -1399,8 +1597,10 @@ def main() -> int:
     outcomes: dict[str, Outcome] = figures["outcomes"]
     sqlite, pg = outcomes.get("sqlite"), outcomes.get("pg")
     rss_ratio = sqlite.idle_mb / figures["bare_idle"] if sqlite else math.nan
-    print(f"\nrss: wardbot idle (Telegram and Zalo) {sqlite.idle_mb if sqlite else math.nan:.0f} "
-          f"MB / bare aiogram idle {figures['bare_idle']:.0f} MB = {rss_ratio:.2f}")  # fmt: skip
+    print(
+        f"\nrss: wardbot idle (Telegram and Zalo) {sqlite.idle_mb if sqlite else math.nan:.0f} "
+        f"MB / bare aiogram idle {figures['bare_idle']:.0f} MB = {rss_ratio:.2f}"
+    )
     errors = sum((o.errors for o in outcomes.values()), Counter())
     if errors:
         print(f"wardbot ERROR lines: {sum(errors.values())}, distinct:")
@@ -1409,8 +1609,10 @@ def main() -> int:
     else:
         print("wardbot ERROR lines: none")
     unexpected_total = sum(o.unexpected for o in outcomes.values())
-    print(f"answered with another screen than the step expects (not counted as failed): "
-          f"{unexpected_total}")  # fmt: skip
+    print(
+        f"answered with another screen than the step expects (not counted as failed): "
+        f"{unexpected_total}"
+    )
     print(f"targets: {TARGETS}")
     print(f"whole run: {time.monotonic() - started:.0f} s")
 

@@ -78,8 +78,11 @@ async def measure(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
             await asyncio.sleep(args.settle)
             status = intake.proc_status(bare.process.pid)
             figures["bare_mb"] = status.get("VmRSS", math.nan)
-            print(f"bare aiogram bot (webhook) idle: VmRSS {figures['bare_mb']:.1f} MB "
-                  f"(VmHWM {status.get('VmHWM', math.nan):.1f} MB)", flush=True)  # fmt: skip
+            print(
+                f"bare aiogram bot (webhook) idle: VmRSS {figures['bare_mb']:.1f} MB "
+                f"(VmHWM {status.get('VmHWM', math.nan):.1f} MB)",
+                flush=True,
+            )
         finally:
             bare.stop()
     async with intake.stand_in_class()(intake.TOKEN) as fake, FakeZalo(intake.ZALO_TOKEN) as zalo:
@@ -89,8 +92,11 @@ async def measure(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
         took = await asyncio.to_thread(
             intake.child, "audience", bot.config, "--subscribers", str(args.subscribers)
         )
-        print(f"{args.subscribers:,} subscribers and a waiting ad-hoc broadcast added in "
-              f"{took:.1f} s", flush=True)  # fmt: skip
+        print(
+            f"{args.subscribers:,} subscribers and a waiting ad-hoc broadcast added in "
+            f"{took:.1f} s",
+            flush=True,
+        )
         took = await bot.start()
         assert bot.process is not None
         pid = bot.process.pid
@@ -101,8 +107,11 @@ async def measure(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
             status = intake.proc_status(pid)
             figures["idle_mb"] = status.get("VmRSS", math.nan)
             figures["start_peak_mb"] = status.get("VmHWM", math.nan)
-            print(f"wardbot idle: VmRSS {figures['idle_mb']:.1f} MB (VmHWM since start "
-                  f"{figures['start_peak_mb']:.1f} MB; {breakdown(pid)})", flush=True)  # fmt: skip
+            print(
+                f"wardbot idle: VmRSS {figures['idle_mb']:.1f} MB (VmHWM since start "
+                f"{figures['start_peak_mb']:.1f} MB; {breakdown(pid)})",
+                flush=True,
+            )
             if not reset_peak(pid):
                 print("note: cannot reset VmHWM here; the broadcast peak includes the start's")
             await intake.broadcast(bot, fake, args.subscribers, memory)
@@ -110,15 +119,21 @@ async def measure(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
             figures["broadcast_mb"] = status.get("VmHWM", math.nan)
             figures["after_mb"] = status.get("VmRSS", math.nan)
             figures["received"] = len(fake.broadcast_received)
-            print(f"wardbot during the broadcast: VmHWM {figures['broadcast_mb']:.1f} MB; "
-                  f"VmRSS after it {figures['after_mb']:.1f} MB ({breakdown(pid)})", flush=True)  # fmt: skip
+            print(
+                f"wardbot during the broadcast: VmHWM {figures['broadcast_mb']:.1f} MB; "
+                f"VmRSS after it {figures['after_mb']:.1f} MB ({breakdown(pid)})",
+                flush=True,
+            )
         finally:
             await memory.stop()
             took, code = await bot.stop()
             print(f"wardbot stopped in {took:.1f} s (exit status {code})", flush=True)
         errors, warnings, other = bot.log_lines()
-        print(f"wardbot log: {sum(errors.values())} ERROR, {sum(warnings.values())} WARNING, "
-              f"{len(other)} other lines", flush=True)  # fmt: skip
+        print(
+            f"wardbot log: {sum(errors.values())} ERROR, {sum(warnings.values())} WARNING, "
+            f"{len(other)} other lines",
+            flush=True,
+        )
         for line in [*errors, *warnings][:10]:
             print(f"  {line[:200]}")
     return figures
@@ -128,13 +143,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscribers", type=int, default=5000)
     parser.add_argument("--settle", type=float, default=5.0, help="seconds before 'idle'")
-    parser.add_argument("--rate", type=int, default=intake.BROADCAST_RATE,
-                        help="the bot's telegram.rate_per_second (intake.py's 300 by default)")  # fmt: skip
+    parser.add_argument(
+        "--rate",
+        type=int,
+        default=intake.BROADCAST_RATE,
+        help="the bot's telegram.rate_per_second (intake.py's 300 by default)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
     intake.BROADCAST_RATE = args.rate  # read by intake.Wardbot's configuration and broadcast()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
-          f"{platform.python_version()}; load average {os.getloadavg()[0]:.2f}", flush=True)  # fmt: skip
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}; load average {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
     workdir = Path(tempfile.mkdtemp(prefix="wardbot-memory-"))
     try:
         figures = asyncio.run(measure(args, workdir))
@@ -146,12 +168,16 @@ def main() -> int:
     bare = figures["bare_mb"]
     idle_ratio = figures["idle_mb"] / bare
     broadcast_ratio = figures["broadcast_mb"] / bare
-    print(f"idle {figures['idle_mb']:.1f} / {bare:.1f} MB = {idle_ratio:.3f}; broadcast peak "
-          f"{figures['broadcast_mb']:.1f} / {bare:.1f} MB = {broadcast_ratio:.3f} "
-          f"(target <= {TARGET}); {int(figures['received']):,} of {args.subscribers:,} "
-          f"subscribers received it")  # fmt: skip
-    print(f"RESULT idle_ratio={idle_ratio:.3f} broadcast_ratio={broadcast_ratio:.3f} "
-          f"idle_mb={figures['idle_mb']:.1f} bare_mb={bare:.1f}")  # fmt: skip
+    print(
+        f"idle {figures['idle_mb']:.1f} / {bare:.1f} MB = {idle_ratio:.3f}; broadcast peak "
+        f"{figures['broadcast_mb']:.1f} / {bare:.1f} MB = {broadcast_ratio:.3f} "
+        f"(target <= {TARGET}); {int(figures['received']):,} of {args.subscribers:,} "
+        f"subscribers received it"
+    )
+    print(
+        f"RESULT idle_ratio={idle_ratio:.3f} broadcast_ratio={broadcast_ratio:.3f} "
+        f"idle_mb={figures['idle_mb']:.1f} bare_mb={bare:.1f}"
+    )
     return 0
 
 

@@ -95,14 +95,34 @@ async def fill(app: App, tips: int, wards: int) -> int:
     async with db.transaction() as session:
         await session.execute(
             insert(Ward),
-            [{"code": f"w{i}", "name": f"Phường {i}", "search_key": f"phuong {i}", "city": "", "hotlines": [],
-              "created_at": now} for i in range(1, wards + 1)],
-        )  # fmt: skip
+            [
+                {
+                    "code": f"w{i}",
+                    "name": f"Phường {i}",
+                    "search_key": f"phuong {i}",
+                    "city": "",
+                    "hotlines": [],
+                    "created_at": now,
+                }
+                for i in range(1, wards + 1)
+            ],
+        )
         await session.execute(
             insert(ResidentialGroup),
-            [{"ward_id": w, "name": f"Tổ {g}", "search_key": f"to {g}", "aliases": [], "alias_keys": "",
-              "active": True, "created_at": now} for w in range(1, wards + 1) for g in range(1, 41)],
-        )  # fmt: skip
+            [
+                {
+                    "ward_id": w,
+                    "name": f"Tổ {g}",
+                    "search_key": f"to {g}",
+                    "aliases": [],
+                    "alias_keys": "",
+                    "active": True,
+                    "created_at": now,
+                }
+                for w in range(1, wards + 1)
+                for g in range(1, 41)
+            ],
+        )
     measured = max(1, tips // 100)
     vault = app.services.vault
     number = 0
@@ -183,8 +203,10 @@ async def measure(url: str, data_dir: Path, args: argparse.Namespace) -> tuple[f
                     )
                 ).all()
             )
-        print(f"  filled {total:,} tips ({measured:,} in the measured ward, {len(open_codes):,} open) "
-              f"in {time.perf_counter() - started:.0f} s")  # fmt: skip
+        print(
+            f"  filled {total:,} tips ({measured:,} in the measured ward, {len(open_codes):,} open) "
+            f"in {time.perf_counter() - started:.0f} s"
+        )
         for line in await plan(app):
             print(f"  plan: {line}")
         async with app.services.db.transaction() as session:

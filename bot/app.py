@@ -82,8 +82,15 @@ def quiet_content_loggers() -> None:
         return True
 
     types_only.wardbot_types_only = True  # type: ignore[attr-defined]
-    for name in ("asyncio", "aiohttp.server", "aiohttp.web", "aiohttp.client",
-                 "aiohttp.internal", "aiohttp.websocket", "sqlalchemy.pool"):  # fmt: skip
+    for name in (
+        "asyncio",
+        "aiohttp.server",
+        "aiohttp.web",
+        "aiohttp.client",
+        "aiohttp.internal",
+        "aiohttp.websocket",
+        "sqlalchemy.pool",
+    ):
         logger = logging.getLogger(name)
         if not any(getattr(f, "wardbot_types_only", False) for f in logger.filters):
             logger.addFilter(types_only)

@@ -86,8 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wardbot: {exc}", file=sys.stderr)
         return 1
     except migrate.MigrationFailed:
-        print(_("wardbot: the database could not be migrated; 'wardbot db upgrade' shows why"),
-              file=sys.stderr)  # fmt: skip
+        print(
+            _("wardbot: the database could not be migrated; 'wardbot db upgrade' shows why"),
+            file=sys.stderr,
+        )
         return 1
     except BrokenPipeError:  # `wardbot content list | head`: the reader has had enough
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -286,23 +288,33 @@ async def cmd_chat(args: argparse.Namespace, settings: Settings, _: Translate) -
 async def cmd_db_upgrade(
     db: Database, args: argparse.Namespace, settings: Settings, _: Translate
 ) -> int:
-    print(_("database schema is at revision {revision}").format(
-        revision=await migrate.current_revision(db)))  # fmt: skip
+    print(
+        _("database schema is at revision {revision}").format(
+            revision=await migrate.current_revision(db)
+        )
+    )
     return 0
 
 
 async def cmd_keys_init(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
     keyring_file.save(keyring_file.Keyring.generate(), settings.keyring_path, overwrite=False)
-    print(_("created keyring {path} (mode 0600); keep a backup in a safe place").format(
-        path=settings.keyring_path))  # fmt: skip
+    print(
+        _("created keyring {path} (mode 0600); keep a backup in a safe place").format(
+            path=settings.keyring_path
+        )
+    )
     return 0
 
 
 async def cmd_keys_rotate(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
     # Under the keyring's lock: a running bot deleting period keys meanwhile loses nothing.
     rotated = keyring_file.update(settings.keyring_path, lambda keys: keys.rotated())
-    print(_("master key version {version} is now active; restart the bot, then run "
-            "'wardbot keys rewrap'").format(version=rotated.active_version))  # fmt: skip
+    print(
+        _(
+            "master key version {version} is now active; restart the bot, then run "
+            "'wardbot keys rewrap'"
+        ).format(version=rotated.active_version)
+    )
     return 0
 
 
@@ -313,17 +325,20 @@ async def cmd_keys_rewrap(
     keys, _created = await bind_keyring(db, settings.keyring_path, create=False)
     counts = await rewrap_all(db, Vault(keys))
     for table, done in counts.items():
-        print(_("{table}: {count} data keys re-wrapped").format(
-            table=table, count=done.rewrapped))  # fmt: skip
+        print(_("{table}: {count} data keys re-wrapped").format(table=table, count=done.rewrapped))
         if done.unreadable:
             line = _("{table}: {count} data keys could not be opened with this keyring")
             print(line.format(table=table, count=done.unreadable), file=sys.stderr)
     unreadable = sum(done.unreadable for done in counts.values())
     if unreadable:
-        print(_("wardbot: {count} data keys could not be opened and were left as they "
+        print(
+            _(
+                "wardbot: {count} data keys could not be opened and were left as they "
                 "are: they were made under another keyring, or damaged; the records "
-                "they belong to stay unreadable until that keyring is restored").format(
-            count=unreadable), file=sys.stderr)  # fmt: skip
+                "they belong to stay unreadable until that keyring is restored"
+            ).format(count=unreadable),
+            file=sys.stderr,
+        )
         return 3
     return 0
 
@@ -335,15 +350,23 @@ async def cmd_keys_retire(
     await bind_keyring(db, settings.keyring_path, create=False)
     left = await wrapped_under_master(db, args.version)
     if left:
-        print(_("wardbot: {count} data keys are still wrapped under master key {version}: "
+        print(
+            _(
+                "wardbot: {count} data keys are still wrapped under master key {version}: "
                 "run 'wardbot keys rotate' if it is the active one, then 'wardbot keys "
-                "rewrap', and retire it after").format(count=left, version=args.version),
-              file=sys.stderr)  # fmt: skip
+                "rewrap', and retire it after"
+            ).format(count=left, version=args.version),
+            file=sys.stderr,
+        )
         return 3
     keyring_file.update(settings.keyring_path, lambda keys: keys.without_master(args.version))
-    print(_("master key {version} removed from the keyring: what it wrapped no longer "
+    print(
+        _(
+            "master key {version} removed from the keyring: what it wrapped no longer "
             "opens, in old copies of the database either; keyring backups made before "
-            "still hold it").format(version=args.version))  # fmt: skip
+            "still hold it"
+        ).format(version=args.version)
+    )
     return 0
 
 
@@ -424,10 +447,16 @@ async def cmd_officer_invite(
             detail={"role": args.role},
         )
     role = _(ROLE_LABELS[OfficerRole(args.role)])
-    print(_("Invite for {label} ({role}) of {ward}: {code}").format(
-        label=label, role=role, ward=ward.name, code=code))  # fmt: skip
-    print(_("In a private chat with the bot, send: /join {code} (valid 24 hours, once)").format(
-        code=code))  # fmt: skip
+    print(
+        _("Invite for {label} ({role}) of {ward}: {code}").format(
+            label=label, role=role, ward=ward.name, code=code
+        )
+    )
+    print(
+        _("In a private chat with the bot, send: /join {code} (valid 24 hours, once)").format(
+            code=code
+        )
+    )
     return 0
 
 
@@ -436,8 +465,11 @@ async def cmd_officer_list(
     db: Database, args: argparse.Namespace, settings: Settings, _: Translate
 ) -> int:
     async with db.transaction() as session:
-        ward_ids = [(await find_ward(session, args.ward, _)).id] if args.ward else [
-            w.id for w in await wards.list_wards(session)]  # fmt: skip
+        ward_ids = (
+            [(await find_ward(session, args.ward, _)).id]
+            if args.ward
+            else [w.id for w in await wards.list_wards(session)]
+        )
         rows = [o for ward_id in ward_ids for o in await officers.list_officers(session, ward_id)]
     if not rows:
         print(_("no officers yet; invite one with: wardbot officer invite --ward WARD"))
@@ -475,15 +507,21 @@ async def cmd_audit_verify(
     if result.intact:
         print(_("audit log intact: {count} entries checked").format(count=result.checked))
         if result.head is not None:
-            print(_("last entry {id}, MAC {mac} (the commanders' digests show the same)")
-                  .format(id=result.head.id, mac=result.head.short))  # fmt: skip
+            print(
+                _("last entry {id}, MAC {mac} (the commanders' digests show the same)").format(
+                    id=result.head.id, mac=result.head.short
+                )
+            )
         if result.anchors is None:
             if result.checked:
-                print(_("no anchor file beside the keyring yet (the next entry writes "
-                        "it): until then a cut end of the log cannot be detected"))  # fmt: skip
+                print(
+                    _(
+                        "no anchor file beside the keyring yet (the next entry writes "
+                        "it): until then a cut end of the log cannot be detected"
+                    )
+                )
         else:
-            print(_("{count} anchored heads agree with the database").format(
-                count=result.anchors))  # fmt: skip
+            print(_("{count} anchored heads agree with the database").format(count=result.anchors))
         return 0
     reason = _(result.reason).format(**result.params)
     if result.by_anchor:
@@ -505,8 +543,11 @@ async def _import_groups(
     async with db.transaction() as session:
         ward = await find_ward(session, args.ward, _)
         result = await wards.import_groups(session, ward, rows)
-    print(_("{ward}: {added} residential groups added, {updated} updated").format(
-        ward=ward.name, added=result.added, updated=result.updated))  # fmt: skip
+    print(
+        _("{ward}: {added} residential groups added, {updated} updated").format(
+            ward=ward.name, added=result.added, updated=result.updated
+        )
+    )
     return 0
 
 

@@ -76,8 +76,9 @@ def add_commands(
         sub.add_argument("--source", default=None, help=_("where the facts come from"))
         sub.set_defaults(handler=handler)
     for name, active in (("disable", False), ("enable", True)):
-        sub = content.add_parser(name, help=_("stop using a message") if not active
-                                 else _("use a message again"))  # fmt: skip
+        sub = content.add_parser(
+            name, help=_("stop using a message") if not active else _("use a message again")
+        )
         sub.add_argument("slug")
         sub.set_defaults(handler=cmd_content_toggle, active=active)
 
@@ -107,8 +108,7 @@ def add_commands(
     watch.add_argument("broadcast_id", type=int)
     watch.set_defaults(handler=cmd_broadcast_watch)
 
-    cov = command("coverage", _("which TDPs received anti-drug messages in a month"),
-                  cmd_coverage)  # fmt: skip
+    cov = command("coverage", _("which TDPs received anti-drug messages in a month"), cmd_coverage)
     cov.add_argument("--month", default="", help=_("e.g. 2026-11 (default: this month)"))
     cov.add_argument("--ward", default="")
 
@@ -123,10 +123,14 @@ def _content_from(args: argparse.Namespace, _: Translate) -> dict[str, str | Non
             raise CommandError(_("cannot read {path} as UTF-8 text").format(path=path)) from None
 
     return {
-        "topic": args.topic, "audience": args.audience, "campaign": args.campaign,
-        "text_vi": read(args.vi), "text_en": read(args.en), "image_url": args.image,
+        "topic": args.topic,
+        "audience": args.audience,
+        "campaign": args.campaign,
+        "text_vi": read(args.vi),
+        "text_en": read(args.en),
+        "image_url": args.image,
         "source": args.source,
-    }  # fmt: skip
+    }
 
 
 def _content_error(exc: ContentError, _: Translate) -> CommandError:
@@ -201,8 +205,9 @@ async def cmd_content_review(args: argparse.Namespace, settings: Settings, _: Tr
 async def _message(session: Any, slug: str, _: Translate) -> Any:
     row = await library.find(session, slug)
     if row is None:
-        raise CommandError(_("no message called {slug}; see 'wardbot content list'").format(
-            slug=slug))  # fmt: skip
+        raise CommandError(
+            _("no message called {slug}; see 'wardbot content list'").format(slug=slug)
+        )
     return row
 
 
@@ -248,8 +253,11 @@ async def cmd_content_toggle(
         row.active = args.active
         row.edited = True  # the library file no longer decides for this message
         row.updated_at = utcnow()
-    line = _("message {slug} is used again") if args.active else _(
-        "message {slug} will not be sent any more")  # fmt: skip
+    line = (
+        _("message {slug} is used again")
+        if args.active
+        else _("message {slug} will not be sent any more")
+    )
     print(line.format(slug=args.slug))
     return 0
 
@@ -261,21 +269,35 @@ async def cmd_campaign_list(
     async with app.services.db.transaction() as session:
         rows = await campaigns.by_date(session)
     for row in rows:
-        when = (f"{row.day}/{row.month}" if row.day else
-                _("every week of month {month}").format(month=row.month))  # fmt: skip
+        when = (
+            f"{row.day}/{row.month}"
+            if row.day
+            else _("every week of month {month}").format(month=row.month)
+        )
         state = _("on") if row.active else _("off")
         origin = _(label_of(CAMPAIGN_ORIGIN_LABELS, row.origin))
-        print(f"{row.slug}\t{when} {row.at_time}\t{row.content or '-'}\t{origin}\t"
-              f"{state}\t{row.name}")  # fmt: skip
+        print(
+            f"{row.slug}\t{when} {row.at_time}\t{row.content or '-'}\t{origin}\t{state}\t{row.name}"
+        )
     return 0
 
 
 async def cmd_campaign_add(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
     try:
-        entry = parse_campaigns({"campaign": [{
-            "slug": args.slug, "name": args.name, "date": args.date, "time": args.time,
-            "content": args.content, "subscribers": not args.groups_only,
-        }]})[0]  # fmt: skip
+        entry = parse_campaigns(
+            {
+                "campaign": [
+                    {
+                        "slug": args.slug,
+                        "name": args.name,
+                        "date": args.date,
+                        "time": args.time,
+                        "content": args.content,
+                        "subscribers": not args.groups_only,
+                    }
+                ]
+            }
+        )[0]
     except ConfigError as exc:
         raise CommandError(f"{exc.key}: {_(exc.problem).format(value=exc.value)}") from None
     return await with_app(settings, _, _add_campaign, args, entry, _)
@@ -286,16 +308,29 @@ async def _add_campaign(
 ) -> int:
     async with app.services.db.transaction() as session:
         if await campaigns.find(session, entry.slug):
-            raise CommandError(_("a campaign called {slug} exists already").format(
-                slug=entry.slug))  # fmt: skip
+            raise CommandError(_("a campaign called {slug} exists already").format(slug=entry.slug))
         ward = await find_ward(session, args.ward, _) if args.ward else None
-        campaigns.add(session, Campaign(
-            slug=entry.slug, name=entry.name, ward_id=ward.id if ward else None,
-            month=entry.month, day=entry.day, at_time=entry.at_time, content=entry.content,
-            subscribers=entry.subscribers, active=True, origin="admin", created_at=utcnow(),
-        ))  # fmt: skip
-    print(_("campaign {slug} added: every year on {date} at {time}").format(
-        slug=entry.slug, date=f"{entry.day}/{entry.month}", time=entry.at_time))  # fmt: skip
+        campaigns.add(
+            session,
+            Campaign(
+                slug=entry.slug,
+                name=entry.name,
+                ward_id=ward.id if ward else None,
+                month=entry.month,
+                day=entry.day,
+                at_time=entry.at_time,
+                content=entry.content,
+                subscribers=entry.subscribers,
+                active=True,
+                origin="admin",
+                created_at=utcnow(),
+            ),
+        )
+    print(
+        _("campaign {slug} added: every year on {date} at {time}").format(
+            slug=entry.slug, date=f"{entry.day}/{entry.month}", time=entry.at_time
+        )
+    )
     return 0
 
 
@@ -317,8 +352,9 @@ async def cmd_coverage(args: argparse.Namespace, settings: Settings, _: Translat
     try:
         parse_period(month)
     except ValueError:
-        raise CommandError(_("--month must look like 2026-11, not {month}").format(
-            month=month)) from None  # fmt: skip
+        raise CommandError(
+            _("--month must look like 2026-11, not {month}").format(month=month)
+        ) from None
     return await with_app(settings, _, _coverage, args, settings, month, _)
 
 
@@ -342,12 +378,21 @@ async def cmd_broadcast_list(
         for row in rows:
             done = await deliveries.progress(session, row.id)
             when = row.scheduled_at.astimezone(settings.zone).strftime("%d/%m/%Y %H:%M")
-            print(_("#{id}\t{kind}\t{status}\t{when}\t{sent}/{total} delivered, {blocked} "
-                    "blocked, {failed} failed").format(
-                id=row.id, kind=_(label_of(BROADCAST_KIND_LABELS, row.kind)),
-                status=_(label_of(BROADCAST_STATUS_LABELS, row.status)), when=when,
-                sent=done.sent, total=done.total, blocked=done.blocked,
-                failed=done.failed))  # fmt: skip
+            print(
+                _(
+                    "#{id}\t{kind}\t{status}\t{when}\t{sent}/{total} delivered, {blocked} "
+                    "blocked, {failed} failed"
+                ).format(
+                    id=row.id,
+                    kind=_(label_of(BROADCAST_KIND_LABELS, row.kind)),
+                    status=_(label_of(BROADCAST_STATUS_LABELS, row.status)),
+                    when=when,
+                    sent=done.sent,
+                    total=done.total,
+                    blocked=done.blocked,
+                    failed=done.failed,
+                )
+            )
     if not rows:
         print(_("no broadcasts yet"))
     return 0
@@ -372,20 +417,34 @@ async def cmd_broadcast_watch(
                     raise CommandError(_("no broadcast #{id}").format(id=args.broadcast_id))
                 done = await deliveries.progress(session, row.id)
             if bar is None:
-                bar = tqdm(total=done.total, unit=_("msg"), file=sys.stderr,
-                           desc=f"#{row.id}", dynamic_ncols=True)  # fmt: skip
+                bar = tqdm(
+                    total=done.total,
+                    unit=_("msg"),
+                    file=sys.stderr,
+                    desc=f"#{row.id}",
+                    dynamic_ncols=True,
+                )
             bar.total = max(bar.total or 0, done.total)
             bar.n = done.total - done.waiting
-            bar.set_postfix_str(_("{sent} delivered, {blocked} blocked, {failed} failed")
-                                .format(sent=done.sent, blocked=done.blocked,
-                                        failed=done.failed), refresh=True)  # fmt: skip
+            bar.set_postfix_str(
+                _("{sent} delivered, {blocked} blocked, {failed} failed").format(
+                    sent=done.sent, blocked=done.blocked, failed=done.failed
+                ),
+                refresh=True,
+            )
             if row.status in FINISHED:
                 break
             await asyncio.sleep(1.0)
     finally:
         if bar is not None:
             bar.close()
-    print(_("#{id} {status}: {sent} delivered, {blocked} blocked, {failed} failed").format(
-        id=row.id, status=_(label_of(BROADCAST_STATUS_LABELS, row.status)), sent=done.sent,
-        blocked=done.blocked, failed=done.failed))  # fmt: skip
+    print(
+        _("#{id} {status}: {sent} delivered, {blocked} blocked, {failed} failed").format(
+            id=row.id,
+            status=_(label_of(BROADCAST_STATUS_LABELS, row.status)),
+            sent=done.sent,
+            blocked=done.blocked,
+            failed=done.failed,
+        )
+    )
     return 0

@@ -27,8 +27,9 @@ from storage.pledges import KIND_LABELS, PledgeError
 def add_commands(
     commands: Any, command: Callable[..., argparse.ArgumentParser], _: Translate
 ) -> None:
-    poster = command("poster", _("a printable A4 poster (PDF and PNG) with QR codes for a TDP"),
-                     cmd_poster)  # fmt: skip
+    poster = command(
+        "poster", _("a printable A4 poster (PDF and PNG) with QR codes for a TDP"), cmd_poster
+    )
     poster.add_argument("--tdp", required=True, help=_("the residential group's name"))
     poster.add_argument("--out", required=True, type=Path, help=_("file name; .pdf and .png"))
     poster.add_argument("--ward", default="")
@@ -70,13 +71,13 @@ def add_commands(
     withdraw.add_argument("--ward", default="")
     withdraw.set_defaults(handler=cmd_pledge_withdraw)
 
-    report = command("report", _("the report for the ward People's Committee, or the city's"),
-                     cmd_report)  # fmt: skip
+    report = command(
+        "report", _("the report for the ward People's Committee, or the city's"), cmd_report
+    )
     when = report.add_mutually_exclusive_group(required=True)
     when.add_argument("--period", help=_("2026-11, 2026-Q3, 2026-H1 or 2026"))
     when.add_argument("--month", dest="period", help=_("the same as --period, e.g. 2026-11"))
-    report.add_argument("--city", action="store_true",
-                        help=_("one row per ward, figures only"))  # fmt: skip
+    report.add_argument("--city", action="store_true", help=_("one row per ward, figures only"))
     report.add_argument("--out", type=Path, help=_("folder for the files"))
     report.add_argument("--ward", default="")
     report.add_argument("--lang", default="vi", help=_("vi or en"))
@@ -95,8 +96,9 @@ def _day(text: str, settings: Settings, _: Translate) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise CommandError(_("--date must look like 2026-11-22, not {date}").format(
-            date=text)) from None  # fmt: skip
+        raise CommandError(
+            _("--date must look like 2026-11-22, not {date}").format(date=text)
+        ) from None
 
 
 async def cmd_poster(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
@@ -116,15 +118,26 @@ async def _poster(
         text = poster_text(ward, group, settings, gettext)
         files = render_poster(text, args.out)
     except ValueError:
-        raise CommandError(_("the poster cannot hold this text on one A4 page: use at most "
-                             "8 hotline numbers with short labels, and bot links of at "
-                             "most 300 characters")) from None  # fmt: skip
+        raise CommandError(
+            _(
+                "the poster cannot hold this text on one A4 page: use at most "
+                "8 hotline numbers with short labels, and bot links of at "
+                "most 300 characters"
+            )
+        ) from None
     except OSError as exc:
-        raise CommandError(_("cannot write {file}: {problem}").format(
-            file=args.out, problem=exc.strerror or type(exc).__name__)) from None  # fmt: skip
+        raise CommandError(
+            _("cannot write {file}: {problem}").format(
+                file=args.out, problem=exc.strerror or type(exc).__name__
+            )
+        ) from None
     if not text.links:
-        print(_("Note: no bot links are configured ([links] telegram_username, zalo), so "
-                "the poster has no QR code."))  # fmt: skip
+        print(
+            _(
+                "Note: no bot links are configured ([links] telegram_username, zalo), so "
+                "the poster has no QR code."
+            )
+        )
     print(files.pdf)
     print(files.png)
     return 0
@@ -138,8 +151,13 @@ def poster_text(ward: Ward, group: ResidentialGroup, settings: Settings, _: Tran
     if links.telegram:
         codes.append(PosterLink("Telegram", links.telegram, _("Scan with the phone's camera")))
     if links.zalo:
-        codes.append(PosterLink("Zalo", links.zalo, _("Scan with Zalo, then send: {command}")
-                                .format(command=links.zalo_command)))  # fmt: skip
+        codes.append(
+            PosterLink(
+                "Zalo",
+                links.zalo,
+                _("Scan with Zalo, then send: {command}").format(command=links.zalo_command),
+            )
+        )
     return PosterText(
         heading=_("Ward police of {ward}").format(ward=ward.name).upper(),
         group=_("Residential group {tdp}").format(tdp=group.name),
@@ -195,16 +213,22 @@ async def _record_drug_free(
         group = await the_group(session, ward, args.tdp, _)
         status = DrugFreeStatus(args.status)
         try:
-            await drug_free.record(session, group, year=year, status=status,
-                                   decided_on=decided, officer_id=None)  # fmt: skip
+            await drug_free.record(
+                session, group, year=year, status=status, decided_on=decided, officer_id=None
+            )
         except TransitionError as exc:
             raise CommandError(exc.translated(_)) from None
         await app.services.audit.append(
-            session, "drug_free.record", ward_id=ward.id,
+            session,
+            "drug_free.record",
+            ward_id=ward.id,
             detail={"group_id": group.id, "year": year, "status": str(status), "by": "cli"},
-        )  # fmt: skip
-    print(_("Recorded: {tdp} is {status} for {year}.").format(
-        tdp=group.name, status=_(rules.LABELS[status]), year=year))  # fmt: skip
+        )
+    print(
+        _("Recorded: {tdp} is {status} for {year}.").format(
+            tdp=group.name, status=_(rules.LABELS[status]), year=year
+        )
+    )
     return 0
 
 
@@ -234,9 +258,15 @@ async def _add_pledge(
         group = await the_group(session, ward, args.tdp, _) if args.tdp else None
         name = args.name or (group.name if kind is PledgeKind.GROUP and group else "")
         try:
-            row = await pledges.add_organisation(session, ward_id=ward.id, kind=kind,
-                                                 name=name, group=group, signed_on=signed,
-                                                 officer_id=None)  # fmt: skip
+            row = await pledges.add_organisation(
+                session,
+                ward_id=ward.id,
+                kind=kind,
+                name=name,
+                group=group,
+                signed_on=signed,
+                officer_id=None,
+            )
         except PledgeError as exc:
             raise CommandError(_(exc.reason)) from None
     print(_("Recorded pledge {id}: {name}").format(id=row.id, name=row.name))
@@ -270,8 +300,9 @@ async def cmd_pledge_withdraw(
         ward = await the_ward(session, args.ward, settings, _)
         done = await pledges.withdraw_organisation(session, ward.id, args.pledge_id)
     if not done:
-        raise CommandError(_("no organisation pledge {id} in force in this ward").format(
-            id=args.pledge_id))  # fmt: skip
+        raise CommandError(
+            _("no organisation pledge {id} in force in this ward").format(id=args.pledge_id)
+        )
     print(_("Pledge {id} withdrawn.").format(id=args.pledge_id))
     return 0
 
@@ -282,8 +313,11 @@ async def cmd_report(args: argparse.Namespace, settings: Settings, _: Translate)
     try:
         period = parse_report_period(args.period)
     except ValueError:
-        raise CommandError(_("--period must look like 2026-11, 2026-Q3, 2026-H1 or 2026, "
-                             "not {period}").format(period=args.period)) from None  # fmt: skip
+        raise CommandError(
+            _("--period must look like 2026-11, 2026-Q3, 2026-H1 or 2026, not {period}").format(
+                period=args.period
+            )
+        ) from None
     if period.first > now.date():
         raise CommandError(_("that period has not begun yet"))
     if args.city:
@@ -310,14 +344,19 @@ async def _report(
         ward = await the_ward(session, args.ward, settings, _)
         report = await gather(session, settings, ward, period.key, gettext, language, now)
         await app.services.audit.append(
-            session, "report.monthly" if period.kind is PeriodKind.MONTH else "report.period",
-            ward_id=ward.id, detail={"month": report.month, "by": "cli"},
-        )  # fmt: skip
+            session,
+            "report.monthly" if period.kind is PeriodKind.MONTH else "report.period",
+            ward_id=ward.id,
+            detail={"month": report.month, "by": "cli"},
+        )
     try:
         files = await asyncio.to_thread(write_report, report, args.out, gettext)
     except OSError as exc:
-        raise CommandError(_("cannot write {file}: {problem}").format(
-            file=args.out, problem=exc.strerror or type(exc).__name__)) from None  # fmt: skip
+        raise CommandError(
+            _("cannot write {file}: {problem}").format(
+                file=args.out, problem=exc.strerror or type(exc).__name__
+            )
+        ) from None
     for path in (files.pdf, *files.csvs, *files.charts):
         print(path)
     return 0
@@ -334,8 +373,9 @@ async def _city(
     """Every ward's figures, one row each: counts and shares only, never a tip."""
     gettext = Translator().get(language).gettext
     async with app.services.db.transaction() as session:
-        city = await gather_city(session, period, zone=app.services.settings.zone, now=now,
-                                 gettext=gettext)  # fmt: skip
+        city = await gather_city(
+            session, period, zone=app.services.settings.zone, now=now, gettext=gettext
+        )
         await app.services.audit.append(
             session, "report.city", detail={"period": period.key, "by": "cli"}
         )
@@ -349,11 +389,15 @@ async def _city(
     from reports.document import write_city  # fpdf2: loaded when needed
 
     try:
-        written = await asyncio.to_thread(write_city, rows, title, args.out,
-                                          f"city-{period.key}", language, gettext)  # fmt: skip
+        written = await asyncio.to_thread(
+            write_city, rows, title, args.out, f"city-{period.key}", language, gettext
+        )
     except OSError as exc:
-        raise CommandError(_("cannot write {file}: {problem}").format(
-            file=args.out, problem=exc.strerror or type(exc).__name__)) from None  # fmt: skip
+        raise CommandError(
+            _("cannot write {file}: {problem}").format(
+                file=args.out, problem=exc.strerror or type(exc).__name__
+            )
+        ) from None
     for path in written:
         print(path)
     return 0

@@ -77,9 +77,13 @@ async def opened(settings: Settings, _: Translate, *, migrate_in_child: bool = F
     (in their language) where it is and to back it up."""
     app = await open_app(settings, migrate_in_child=migrate_in_child)
     if app.keyring_created:
-        print(_("wardbot: created a new keyring at {path}: back it up in a safe place now; "
-                "without it nothing encrypted can be read").format(
-            path=settings.keyring_path), file=sys.stderr)  # fmt: skip
+        print(
+            _(
+                "wardbot: created a new keyring at {path}: back it up in a safe place now; "
+                "without it nothing encrypted can be read"
+            ).format(path=settings.keyring_path),
+            file=sys.stderr,
+        )
     return app
 
 

@@ -157,9 +157,15 @@ class Jobs:
         )
         for name, tick, every in ticks[:1] if only_mixer else ticks:
             self._scheduler.add_job(
-                self._run, "interval", **every, args=[tick], next_run_time=utcnow(),
-                coalesce=True, max_instances=1, id=name,
-            )  # fmt: skip
+                self._run,
+                "interval",
+                **every,
+                args=[tick],
+                next_run_time=utcnow(),
+                coalesce=True,
+                max_instances=1,
+                id=name,
+            )
         self._scheduler.start()
         self._started = True
 

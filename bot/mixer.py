@@ -47,9 +47,12 @@ async def _store(session: AsyncSession, services: Services, drop: OpenDrop) -> N
         created = await tips.create_tip(session, services.vault, submission)
         triage.set_deadlines(created, services.sla, submission.submitted_at)
         await services.audit.append(
-            session, "received", ward_id=created.ward_id, tip_id=created.id,
+            session,
+            "received",
+            ward_id=created.ward_id,
+            tip_id=created.id,
             detail={"category": created.category, "urgent": created.urgent},
-        )  # fmt: skip
+        )
         await notify_new_tip(session, services, created)
         return
     message = ReporterMessage.from_payload(drop.payload)
@@ -59,8 +62,14 @@ async def _store(session: AsyncSession, services: Services, drop: OpenDrop) -> N
     if message.kind == EventKind.CONTACT_STOPPED:
         await tips.stop_contact(session, services.vault, tip)
         return
-    await tips.add_event(session, services.vault, tip, message.kind, body=message.body,
-                         reply_to_id=message.reply_to_id)  # fmt: skip
+    await tips.add_event(
+        session,
+        services.vault,
+        tip,
+        message.kind,
+        body=message.body,
+        reply_to_id=message.reply_to_id,
+    )
     await notify_reporter_wrote(session, services, tip)
 
 

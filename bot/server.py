@@ -94,8 +94,7 @@ async def serve(
     `header_seconds` and `body_seconds` bound how long one client may hold a connection
     (see `_HeaderDeadline` and `NetworkChannel.webhook_handler`)."""
     stop = stop or _stop_on_signals()
-    channels = list(channels) if channels is not None else build_channels(
-        app.dispatcher, settings)  # fmt: skip
+    channels = list(channels) if channels is not None else build_channels(app.dispatcher, settings)
     runner = web.AppRunner(
         web_app(app, channels, settings, body_seconds=body_seconds),
         access_log=None,
@@ -118,9 +117,14 @@ async def serve(
             await site.start()
         except OSError as exc:
             raise ListenError(f"{settings.server_host}:{settings.server_port}") from exc
-        log.info("listening on %s:%d (/healthz%s)", settings.server_host, settings.server_port,
-                 "".join(f", {c.settings.webhook_path}" for c in channels
-                         if c.settings.mode == "webhook"))  # fmt: skip
+        log.info(
+            "listening on %s:%d (/healthz%s)",
+            settings.server_host,
+            settings.server_port,
+            "".join(
+                f", {c.settings.webhook_path}" for c in channels if c.settings.mode == "webhook"
+            ),
+        )
         jobs.start()
         tasks = [asyncio.create_task(channel.run(), name=channel.name) for channel in channels]
         await stop.wait()
@@ -214,6 +218,8 @@ class _HeaderDeadlineSite(web.BaseSite):
         server, seconds = self._runner.server, self._seconds
         assert server is not None  # set by runner.setup(), which BaseSite checks
         self._server = await asyncio.get_running_loop().create_server(
-            lambda: _HeaderDeadline(server(), seconds), self._host, self._port,
+            lambda: _HeaderDeadline(server(), seconds),
+            self._host,
+            self._port,
             backlog=self._backlog,
-        )  # fmt: skip
+        )

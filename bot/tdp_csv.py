@@ -15,10 +15,17 @@ from kernel.search_keys import search_key
 from storage.wards import N_, GroupRow, Problem, WardError, check_rows
 
 _HEADERS = {
-    "name": "name", "ten": "name", "ten to dan pho": "name", "to dan pho": "name",
-    "code": "code", "ma": "code",
-    "aliases": "aliases", "alias": "aliases", "ten khac": "aliases", "bi danh": "aliases",
-}  # fmt: skip
+    "name": "name",
+    "ten": "name",
+    "ten to dan pho": "name",
+    "to dan pho": "name",
+    "code": "code",
+    "ma": "code",
+    "aliases": "aliases",
+    "alias": "aliases",
+    "ten khac": "aliases",
+    "bi danh": "aliases",
+}
 MAX_BYTES = 2_000_000
 
 
@@ -66,9 +73,12 @@ def parse_groups(text: str) -> list[GroupRow]:
                 continue
         if len(cells) > len(columns):
             problems.append(
-                Problem(N_("{count} columns, at most {max} expected"), line,
-                        {"count": len(cells), "max": len(columns)})
-            )  # fmt: skip
+                Problem(
+                    N_("{count} columns, at most {max} expected"),
+                    line,
+                    {"count": len(cells), "max": len(columns)},
+                )
+            )
             continue
         values = dict(zip(columns, (cell.strip() for cell in cells), strict=False))
         aliases = tuple(a.strip() for a in values.get("aliases", "").split(";") if a.strip())

@@ -56,11 +56,18 @@ async def draft(
 ) -> Broadcast:
     check_text(text)
     broadcast = Broadcast(
-        ward_id=officer.ward_id, group_id=group_id, kind=BroadcastKind.ADHOC,
-        period=period_of(now, quiet.zone), text=text.strip(), to_groups=True,
-        to_subscribers=True, status=BroadcastStatus.PENDING_APPROVAL, scheduled_at=now,
-        created_by=officer.id, created_at=now,
-    )  # fmt: skip
+        ward_id=officer.ward_id,
+        group_id=group_id,
+        kind=BroadcastKind.ADHOC,
+        period=period_of(now, quiet.zone),
+        text=text.strip(),
+        to_groups=True,
+        to_subscribers=True,
+        status=BroadcastStatus.PENDING_APPROVAL,
+        scheduled_at=now,
+        created_by=officer.id,
+        created_at=now,
+    )
     broadcast_rows.add(session, broadcast)
     await broadcast_rows.flush(session)
     return broadcast

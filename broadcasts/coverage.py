@@ -128,9 +128,20 @@ def render_table(
             status = _("cannot be reached: every delivery failed")
         else:
             status = _("not reached yet")
-        lines.append("\t".join(str(v) for v in (
-            row.group, row.chats, row.subscribers, row.to_chats, row.to_subscribers,
-            row.messages, status)))  # fmt: skip
+        lines.append(
+            "\t".join(
+                str(v)
+                for v in (
+                    row.group,
+                    row.chats,
+                    row.subscribers,
+                    row.to_chats,
+                    row.to_subscribers,
+                    row.messages,
+                    status,
+                )
+            )
+        )
     return "\n".join(lines)
 
 

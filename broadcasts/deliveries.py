@@ -94,8 +94,18 @@ async def claim(
             if person is not None:
                 route = subscribers.read_route(vault, person)
                 language = person.language
-        jobs.append(Job(row.id, row.broadcast_id, row.target_kind, row.target_id, row.group_id,
-                        row.attempts, route, language))  # fmt: skip
+        jobs.append(
+            Job(
+                row.id,
+                row.broadcast_id,
+                row.target_kind,
+                row.target_id,
+                row.group_id,
+                row.attempts,
+                route,
+                language,
+            )
+        )
     return jobs
 
 
@@ -126,8 +136,13 @@ async def record(session: AsyncSession, outcomes: Iterable[Outcome], now: dateti
         # Only a row this sender still holds is changed (not one cancelled meanwhile).
         await outbox.write_outcome(session, job.delivery_id, values)
         if outcome.status in (DeliveryStatus.SENT, DeliveryStatus.BLOCKED, DeliveryStatus.FAILED):
-            key = (job.group_id, job.broadcast_id, periods[job.broadcast_id],
-                   channel_of[job.delivery_id], job.target_kind)  # fmt: skip
+            key = (
+                job.group_id,
+                job.broadcast_id,
+                periods[job.broadcast_id],
+                channel_of[job.delivery_id],
+                job.target_kind,
+            )
             ledger[(*key, str(outcome.status))] += 1  # type: ignore[index]
         if outcome.status is DeliveryStatus.BLOCKED and job.target_kind == SUBSCRIBER:
             person = await outbox.subscriber(session, job.target_id)
@@ -171,10 +186,12 @@ class Progress:
 async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
     rows = await outbox.status_counts(session, broadcast_id)
     return Progress(
-        total=sum(rows.values()), sent=rows.get(DeliveryStatus.SENT, 0),
-        blocked=rows.get(DeliveryStatus.BLOCKED, 0), failed=rows.get(DeliveryStatus.FAILED, 0),
+        total=sum(rows.values()),
+        sent=rows.get(DeliveryStatus.SENT, 0),
+        blocked=rows.get(DeliveryStatus.BLOCKED, 0),
+        failed=rows.get(DeliveryStatus.FAILED, 0),
         cancelled=rows.get(DeliveryStatus.CANCELLED, 0),
-    )  # fmt: skip
+    )
 
 
 async def start_due(session: AsyncSession, now: datetime) -> Sequence[Broadcast]:

@@ -35,9 +35,18 @@ from storage.session import AsyncSession
 
 LIBRARY = Path(__file__).with_name("library.toml")
 TOPICS = (
-    "harms", "signs-children", "disguised", "report", "rehab", "slogan", "law", "family",
-    "youth", "workers", "community",
-)  # fmt: skip
+    "harms",
+    "signs-children",
+    "disguised",
+    "report",
+    "rehab",
+    "slogan",
+    "law",
+    "family",
+    "youth",
+    "workers",
+    "community",
+)
 AUDIENCES = ("everyone", "youth", "parents", "workers", "schools")
 PLACEHOLDERS = frozenset({"ward", "hotlines"})
 MAX_TEXT = 3500  # fits one Telegram message (4,096) and two Zalo ones (2,000) with room
@@ -84,11 +93,13 @@ class Content:
         if self.topic not in TOPICS:
             raise ContentError(N_("topic {value} is not one of the known topics"), self.topic)
         if self.audience not in AUDIENCES:
-            raise ContentError(N_("audience {value} is not one of the known audiences"),
-                               self.audience)  # fmt: skip
+            raise ContentError(
+                N_("audience {value} is not one of the known audiences"), self.audience
+            )
         if self.campaign and not _SLUG.fullmatch(self.campaign):
-            raise ContentError(N_("campaign {value}: use lowercase letters, digits and -"),
-                               self.campaign)  # fmt: skip
+            raise ContentError(
+                N_("campaign {value}: use lowercase letters, digits and -"), self.campaign
+            )
         if not self.text_vi.strip():
             raise ContentError(N_("message {value} has no Vietnamese text"), self.slug)
         for text in (self.text_vi, self.text_en):
@@ -96,8 +107,10 @@ class Content:
         if self.image_url and not self.image_url.startswith("https://"):
             raise ContentError(N_("the image must be a public https:// address"))
         if len(self.source) > MAX_FIELD or len(self.image_url) > MAX_FIELD:
-            raise ContentError(N_("the source and the image address may have at most {value} "
-                                  "characters each"), MAX_FIELD)  # fmt: skip
+            raise ContentError(
+                N_("the source and the image address may have at most {value} characters each"),
+                MAX_FIELD,
+            )
         if self.valid_from and self.valid_until and self.valid_from > self.valid_until:
             raise ContentError(N_("message {value}: valid_from is after valid_until"), self.slug)
 
@@ -153,9 +166,12 @@ def check_rendered(text: str, ward: Ward, hotline_headings: Iterable[str]) -> No
     longest = max((rendered_length(text, ward, h) for h in hotline_headings), default=0)
     if longest > MAX_RENDERED:
         raise ContentError(
-            N_("with the ward's name and hotline numbers filled in, the text would be "
-               "longer than {value} characters"), MAX_RENDERED,
-        )  # fmt: skip
+            N_(
+                "with the ward's name and hotline numbers filled in, the text would be "
+                "longer than {value} characters"
+            ),
+            MAX_RENDERED,
+        )
 
 
 def headings(translator: Translator) -> tuple[str, ...]:
@@ -206,8 +222,9 @@ async def sync_shipped(session: AsyncSession, shipped: Sequence[Content]) -> int
     for content in shipped:
         row = existing.get(content.slug)
         if row is None:
-            row = AwarenessMessage(slug=content.slug, shipped=True, active=True,
-                                   created_at=utcnow())  # fmt: skip
+            row = AwarenessMessage(
+                slug=content.slug, shipped=True, active=True, created_at=utcnow()
+            )
             awareness.add(session, row)
         elif not row.shipped:
             continue
@@ -224,11 +241,27 @@ async def sync_shipped(session: AsyncSession, shipped: Sequence[Content]) -> int
 
 
 def _same(row: AwarenessMessage, content: Content) -> bool:
-    return (row.topic, row.audience, row.campaign, row.source, row.text_vi, row.text_en,
-            row.image_url, row.valid_from, row.valid_until) == (
-               content.topic, content.audience, content.campaign, content.source,
-               content.text_vi, content.text_en, content.image_url, content.valid_from,
-               content.valid_until)  # fmt: skip
+    return (
+        row.topic,
+        row.audience,
+        row.campaign,
+        row.source,
+        row.text_vi,
+        row.text_en,
+        row.image_url,
+        row.valid_from,
+        row.valid_until,
+    ) == (
+        content.topic,
+        content.audience,
+        content.campaign,
+        content.source,
+        content.text_vi,
+        content.text_en,
+        content.image_url,
+        content.valid_from,
+        content.valid_until,
+    )
 
 
 def _copy(row: AwarenessMessage, content: Content) -> None:
@@ -260,9 +293,18 @@ async def add(session: AsyncSession, content: Content) -> AwarenessMessage:
 
 async def edit(session: AsyncSession, row: AwarenessMessage, **changes: str) -> None:
     """Change fields of a message; the result is checked as a whole before it is kept."""
-    current = Content(row.slug, row.topic, row.audience, row.text_vi, row.text_en,
-                      row.campaign, row.source, row.image_url, valid_from=row.valid_from,
-                      valid_until=row.valid_until)  # fmt: skip
+    current = Content(
+        row.slug,
+        row.topic,
+        row.audience,
+        row.text_vi,
+        row.text_en,
+        row.campaign,
+        row.source,
+        row.image_url,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+    )
     updated = Content(**{**current.__dict__, **{k: v for k, v in changes.items() if v is not None}})
     await check_for_wards(session, updated)
     _copy(row, updated)

@@ -113,13 +113,19 @@ async def _plan_campaign(
                 log.warning("campaign %s: no active message to send", campaign.slug)
                 continue
             broadcast = Broadcast(
-                ward_id=ward.id, group_id=None, kind=BroadcastKind.CAMPAIGN, plan_key=key,
-                period=period_of(at, zone), campaign_id=campaign.id, message_id=message.id,
-                to_groups=True, to_subscribers=campaign.subscribers,
+                ward_id=ward.id,
+                group_id=None,
+                kind=BroadcastKind.CAMPAIGN,
+                plan_key=key,
+                period=period_of(at, zone),
+                campaign_id=campaign.id,
+                message_id=message.id,
+                to_groups=True,
+                to_subscribers=campaign.subscribers,
                 status=BroadcastStatus.SCHEDULED,
                 scheduled_at=quiet_hours(settings).next_allowed(max(at, now)),
                 created_at=now,
-            )  # fmt: skip
+            )
             broadcast_rows.add(session, broadcast)
             planned.append(broadcast)
     await broadcast_rows.flush(session)

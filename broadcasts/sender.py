@@ -99,8 +99,11 @@ class BroadcastSender:
         async with self.services.db.transaction() as session:
             released = await deliveries.release_leases(session, self.channel, utcnow())
         if released:
-            log.info("%s: %d broadcast message(s) left in flight before are due again",
-                     self.channel, released)  # fmt: skip
+            log.info(
+                "%s: %d broadcast message(s) left in flight before are due again",
+                self.channel,
+                released,
+            )
         workers = [asyncio.create_task(self._work()) for _ in range(self.workers)]
         flusher = asyncio.create_task(self._flush_loop())
         try:
@@ -126,8 +129,9 @@ class BroadcastSender:
                 continue
             try:
                 async with self.services.db.transaction() as session:
-                    jobs = await deliveries.claim(session, self.services.vault, self.channel,
-                                                  now, self.batch)  # fmt: skip
+                    jobs = await deliveries.claim(
+                        session, self.services.vault, self.channel, now, self.batch
+                    )
                     await self._texts.prepare(session, jobs)
             except Exception as exc:  # the database is away: try again shortly
                 log.warning("%s: cannot claim broadcast messages (%s)", self.channel, describe(exc))
@@ -151,8 +155,9 @@ class BroadcastSender:
             try:
                 outcome = await self._deliver(job)
             except Exception as exc:  # a worker must not die: the message is retried
-                log.error("%s: sending a broadcast message failed (%s)", self.channel,
-                          describe(exc))  # fmt: skip
+                log.error(
+                    "%s: sending a broadcast message failed (%s)", self.channel, describe(exc)
+                )
                 later = utcnow() + timedelta(seconds=self.options.first_backoff)
                 outcome = Outcome(job, DeliveryStatus.PENDING, later)
             # Appended only now: the flusher swaps the list while a send is awaited.
@@ -199,8 +204,9 @@ class BroadcastSender:
         if failure.fault is Fault.THROTTLED:
             wait = failure.retry_after or 1.0
             self.limiter.bucket.throttled(wait)
-            return Outcome(job, DeliveryStatus.PENDING, now + timedelta(seconds=wait),
-                           counts_attempt=False)  # fmt: skip
+            return Outcome(
+                job, DeliveryStatus.PENDING, now + timedelta(seconds=wait), counts_attempt=False
+            )
         if failure.fault is Fault.GONE:
             self.counts["blocked"] += 1
             if job.target_kind == CHAT:
@@ -210,8 +216,12 @@ class BroadcastSender:
             delay = self.options.first_backoff * 2**job.attempts
             return Outcome(job, DeliveryStatus.PENDING, now + timedelta(seconds=delay))
         self.counts["failed"] += 1
-        log.warning("%s: a broadcast message failed for good (%s, %s)",
-                    self.channel, failure.fault, describe(exc))  # fmt: skip
+        log.warning(
+            "%s: a broadcast message failed for good (%s, %s)",
+            self.channel,
+            failure.fault,
+            describe(exc),
+        )
         return Outcome(job, DeliveryStatus.FAILED)
 
     async def _event(self, route: Route, event: ChatEvent, moved_to: Route | None = None) -> None:

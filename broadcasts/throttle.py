@@ -144,8 +144,11 @@ class ChatPacer:
         """Drop every chat whose window has no send left (at most once a chat window,
         from `record`: the cost is one pass over the chats paced in the last minute)."""
         now = self._swept = self._clock()
-        idle = [key for key, sends in self._sends.items()
-                if not sends or now - sends[-1] >= self._window(key[1])[0]]  # fmt: skip
+        idle = [
+            key
+            for key, sends in self._sends.items()
+            if not sends or now - sends[-1] >= self._window(key[1])[0]
+        ]
         for key in idle:
             del self._sends[key]
 
@@ -156,8 +159,12 @@ class Limiter:
     def __init__(self, limits: SendLimits, clock: Callable[[], float] = time.monotonic):
         # A tenth of a second's sends may be saved up: enough to make up late
         # wake-ups, too few to look like a burst.
-        self.bucket = TokenBucket(limits.per_second, burst=max(1.0, limits.per_second / 10),
-                                  clock=clock, window=1.0 + WINDOW_MARGIN)  # fmt: skip
+        self.bucket = TokenBucket(
+            limits.per_second,
+            burst=max(1.0, limits.per_second / 10),
+            clock=clock,
+            window=1.0 + WINDOW_MARGIN,
+        )
         self.pacer = ChatPacer(limits, clock=clock)
 
     async def acquire(self, chat: str, group: bool) -> None:

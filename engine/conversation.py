@@ -106,8 +106,14 @@ class Context:
         """Leave a tip (or a reporter's message on one) for the mixer, sealed, in this
         conversation's commit; the mixer stores it at a random time (bot/mixer.py)."""
         services = self.services
-        await drops.put(self.session, services.vault, services.pseudonyms, payload,
-                        due=services.delays.due(utcnow(), urgent=urgent), code=code)  # fmt: skip
+        await drops.put(
+            self.session,
+            services.vault,
+            services.pseudonyms,
+            payload,
+            due=services.delays.due(utcnow(), urgent=urgent),
+            code=code,
+        )
 
     def after_commit(self, work: Callable[[], Awaitable[list[Outbound]]]) -> None:
         """Slow work that needs no database (rendering a document) runs after this
@@ -384,8 +390,7 @@ class Dispatcher:
                     if _add_to_trace(stored.state, ids):
                         await conversations.save(session, self.services.vault, stored)
             except Exception as exc:  # those messages are only not deleted later
-                log.warning("sent messages could not be noted for clean-up (%s)",
-                            describe(exc))  # fmt: skip
+                log.warning("sent messages could not be noted for clean-up (%s)", describe(exc))
 
     async def _write_notes_in_time(self) -> None:
         while self._unnoted:
@@ -432,16 +437,22 @@ class Dispatcher:
             try:
                 replies.extend(await work())
             except Exception as exc:  # what was committed stands; say only this part failed
-                log.error("work after a %s message failed: %s", inbound.route.channel,
-                          describe(exc))  # fmt: skip
-                ctx.reply(ctx._("Sorry, part of this answer could not be prepared. "
-                                "Please try again in a moment."))  # fmt: skip
+                log.error(
+                    "work after a %s message failed: %s", inbound.route.channel, describe(exc)
+                )
+                ctx.reply(
+                    ctx._(
+                        "Sorry, part of this answer could not be prepared. "
+                        "Please try again in a moment."
+                    )
+                )
         for work, then in ctx.slow:
             try:
                 result = await work()
             except Exception as exc:
-                log.error("slow work for a %s message failed: %s", inbound.route.channel,
-                          describe(exc))  # fmt: skip
+                log.error(
+                    "slow work for a %s message failed: %s", inbound.route.channel, describe(exc)
+                )
                 result = exc
 
             async def resume(
@@ -458,10 +469,9 @@ class Dispatcher:
             replies.extend(resumed.replies)
             tracing = resumed.state.tracing
         return [
-            replace(outbound, traced=tracing) if outbound.route == ctx.route
-            else outbound
+            replace(outbound, traced=tracing) if outbound.route == ctx.route else outbound
             for outbound in replies
-        ]  # fmt: skip
+        ]
 
     async def _write_apart(self, ctx: Context) -> None:
         """The writes a handler left for after its commit (Context.apart), each in a
@@ -471,10 +481,10 @@ class Dispatcher:
                 async with self.services.db.transaction() as session:
                     await write(session)
             except Exception as exc:
-                log.error("a write after a %s message failed: %s", ctx.route.channel,
-                          describe(exc))  # fmt: skip
-                ctx.reply(ctx._("Sorry, part of this could not be saved. Please try again "
-                                "in a moment."))  # fmt: skip
+                log.error("a write after a %s message failed: %s", ctx.route.channel, describe(exc))
+                ctx.reply(
+                    ctx._("Sorry, part of this could not be saved. Please try again in a moment.")
+                )
 
     async def _in_transaction(
         self, inbound: Inbound, body: Callable[[Context], Awaitable[None]]

@@ -52,8 +52,14 @@ async def enqueue_reply(
     reply = Reply(text, _rows(buttons), standalone=True)
     if any(not button.command for button in reply.options()):
         raise ValueError("a button of a message for another chat needs its typed command")
-    await outbox.enqueue(session, services.vault, services.pseudonyms, route,
-                         payload_of(reply), findable=_findable(route))  # fmt: skip
+    await outbox.enqueue(
+        session,
+        services.vault,
+        services.pseudonyms,
+        route,
+        payload_of(reply),
+        findable=_findable(route),
+    )
 
 
 async def enqueue_later(services: Services, route: Route, reply: Reply) -> None:
@@ -61,8 +67,14 @@ async def enqueue_later(services: Services, route: Route, reply: Reply) -> None:
     sealed and sent by the outbox pump. Attached files are not kept: an officer who
     needs them shows the tip again."""
     async with services.db.transaction() as session:
-        await outbox.enqueue(session, services.vault, services.pseudonyms, route,
-                             payload_of(reply), findable=_findable(route))  # fmt: skip
+        await outbox.enqueue(
+            session,
+            services.vault,
+            services.pseudonyms,
+            route,
+            payload_of(reply),
+            findable=_findable(route),
+        )
 
 
 async def enqueue_deletion(
@@ -73,8 +85,15 @@ async def enqueue_deletion(
     if not ids:
         return
     async with services.db.transaction() as session:
-        await outbox.enqueue(session, services.vault, services.pseudonyms, route,
-                             {"delete": ids}, not_before=at, findable=_findable(route))  # fmt: skip
+        await outbox.enqueue(
+            session,
+            services.vault,
+            services.pseudonyms,
+            route,
+            {"delete": ids},
+            not_before=at,
+            findable=_findable(route),
+        )
 
 
 def _findable(route: Route) -> bool:
@@ -133,9 +152,13 @@ async def deliver_due(
     """Send what is due on this channel (or to one recipient); returns how many went."""
     async with services.db.transaction() as session:
         pending = await outbox.due_for(
-            session, services.vault, channel=channel, now=utcnow(), recipient=recipient,
+            session,
+            services.vault,
+            channel=channel,
+            now=utcnow(),
+            recipient=recipient,
             limit=limit,
-        )  # fmt: skip
+        )
         await outbox.lease(session, [p.id for p in pending], utcnow() + LEASE)
     sent = 0
     for item in pending:

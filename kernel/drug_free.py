@@ -70,8 +70,9 @@ def allowed_next(latest: Mark | None, year: int) -> tuple[DrugFreeStatus, ...]:
 def check(latest: Mark | None, year: int, status: DrugFreeStatus) -> None:
     """Raises TransitionError when `status` for `year` cannot follow `latest`."""
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise TransitionError(N_("the year must be between {low} and {high}"),
-                              low=FIRST_YEAR, high=LAST_YEAR)  # fmt: skip
+        raise TransitionError(
+            N_("the year must be between {low} and {high}"), low=FIRST_YEAR, high=LAST_YEAR
+        )
     if latest is not None and year < latest.year:
         raise TransitionError(
             N_("this TDP already has a status for {year}; record years in order"),
@@ -79,8 +80,9 @@ def check(latest: Mark | None, year: int, status: DrugFreeStatus) -> None:
         )
     if status not in allowed_next(latest, year):
         if latest is not None and latest.status is status and latest.year == year:
-            raise TransitionError(N_("this TDP is already {status} for {year}"),
-                                  status=LABELS[status], year=year)  # fmt: skip
+            raise TransitionError(
+                N_("this TDP is already {status} for {year}"), status=LABELS[status], year=year
+            )
         raise TransitionError(
             N_("a TDP that is {current} cannot become {status}"),
             current=LABELS[latest.status] if latest else N_("not registered"),

@@ -72,8 +72,9 @@ def _figure(pyplot: Any, path: Path, height_in: float) -> Iterator[Any]:
 
 
 def _nothing(axes: Any, text: str) -> None:
-    axes.text(0.5, 0.5, text, ha="center", va="center", fontsize=11, color=_DARK,
-              transform=axes.transAxes)  # fmt: skip
+    axes.text(
+        0.5, 0.5, text, ha="center", va="center", fontsize=11, color=_DARK, transform=axes.transAxes
+    )
     axes.set_axis_off()
 
 
@@ -96,17 +97,27 @@ def _tips_by_category(pyplot: Any, report: MonthlyReport, path: Path, _: Transla
             0 if r.count.withheld else MASKED_LENGTH if r.count.masked else r.count.value
             for r in rows
         ]
-        bars = axes.barh(range(len(rows)), lengths, height=0.6,
-                         color=[_LIGHT if r.count.hidden else _RED for r in rows],
-                         edgecolor=[_DARK if r.count.hidden else _RED for r in rows],
-                         linewidth=0.6)  # fmt: skip
+        bars = axes.barh(
+            range(len(rows)),
+            lengths,
+            height=0.6,
+            color=[_LIGHT if r.count.hidden else _RED for r in rows],
+            edgecolor=[_DARK if r.count.hidden else _RED for r in rows],
+            linewidth=0.6,
+        )
         axes.set_yticks(range(len(rows)), labels)
         top = max([*lengths, MASKED_LENGTH])
         for bar, row in zip(bars, rows, strict=True):
             if row.count.masked:
                 bar.set_hatch("////")
-            axes.text(bar.get_width() + top * 0.015, bar.get_y() + bar.get_height() / 2,
-                      str(row.count), va="center", fontweight="bold", color=_DARK)  # fmt: skip
+            axes.text(
+                bar.get_width() + top * 0.015,
+                bar.get_y() + bar.get_height() / 2,
+                str(row.count),
+                va="center",
+                fontweight="bold",
+                color=_DARK,
+            )
         axes.set_xlim(0, top * 1.15 + 0.5)
         axes.xaxis.get_major_locator().set_params(integer=True)
         axes.set_xlabel(_("tips"))
@@ -117,19 +128,37 @@ def _coverage(pyplot: Any, report: MonthlyReport, path: Path, _: Translate) -> P
     share = report.groups_reached
     reached, total = share.part, share.whole
     with _figure(pyplot, path, 1.35 if total else _EMPTY_IN) as axes:
-        axes.set_title(_("Residential groups reached by awareness messages: {share}").format(
-            share=share if total else "—"))  # fmt: skip
+        axes.set_title(
+            _("Residential groups reached by awareness messages: {share}").format(
+                share=share if total else "—"
+            )
+        )
         if total == 0:
             _nothing(axes, _("No residential groups yet."))
             return path
         missed = max(total - reached, 0)
         axes.barh([0], [reached], height=0.6, color=_RED, label=_("reached"))
-        axes.barh([0], [missed], left=[reached], height=0.6, color=_LIGHT,
-                  edgecolor=_GREY, linewidth=0.6, label=_("not reached"))  # fmt: skip
+        axes.barh(
+            [0],
+            [missed],
+            left=[reached],
+            height=0.6,
+            color=_LIGHT,
+            edgecolor=_GREY,
+            linewidth=0.6,
+            label=_("not reached"),
+        )
         for start, size, colour in ((0, reached, "white"), (reached, missed, _DARK)):
             if size and size >= total * 0.04:
-                axes.text(start + size / 2, 0, str(size), ha="center", va="center",
-                          color=colour, fontweight="bold")  # fmt: skip
+                axes.text(
+                    start + size / 2,
+                    0,
+                    str(size),
+                    ha="center",
+                    va="center",
+                    color=colour,
+                    fontweight="bold",
+                )
         axes.set_xlim(0, total)
         axes.set_ylim(-0.5, 0.5)
         axes.set_yticks([])
@@ -148,19 +177,38 @@ def _drug_free(pyplot: Any, report: MonthlyReport, path: Path, _: Translate) -> 
             _nothing(axes, _("No drug-free records yet."))
             return path
         places = list(range(len(rows)))
-        axes.bar(places, [r.total for r in rows], width=0.55, color=_LIGHT,
-                 label=_("all residential groups"))  # fmt: skip
-        bars = axes.bar(places, [r.achieved for r in rows], width=0.55, color=_RED,
-                        label=_("drug-free"))  # fmt: skip
+        axes.bar(
+            places,
+            [r.total for r in rows],
+            width=0.55,
+            color=_LIGHT,
+            label=_("all residential groups"),
+        )
+        bars = axes.bar(
+            places, [r.achieved for r in rows], width=0.55, color=_RED, label=_("drug-free")
+        )
         for bar, row in zip(bars, rows, strict=True):  # "12/40" above the year's column
-            axes.text(bar.get_x() + bar.get_width() / 2, max(row.total, row.target or 0),
-                      f"{row.achieved}/{row.total}", ha="center", va="bottom", fontsize=8,
-                      fontweight="bold", color=_DARK)  # fmt: skip
+            axes.text(
+                bar.get_x() + bar.get_width() / 2,
+                max(row.total, row.target or 0),
+                f"{row.achieved}/{row.total}",
+                ha="center",
+                va="bottom",
+                fontsize=8,
+                fontweight="bold",
+                color=_DARK,
+            )
         targets = [(p, r.target) for p, r in zip(places, rows, strict=True) if r.target is not None]
         if targets:
-            axes.hlines([t for _p, t in targets], [p - 0.38 for p, _t in targets],
-                        [p + 0.38 for p, _t in targets], colors=_DARK, linewidths=2.2,
-                        label=_("target"), zorder=3)  # fmt: skip
+            axes.hlines(
+                [t for _p, t in targets],
+                [p - 0.38 for p, _t in targets],
+                [p + 0.38 for p, _t in targets],
+                colors=_DARK,
+                linewidths=2.2,
+                label=_("target"),
+                zorder=3,
+            )
         axes.set_xticks(places, [str(r.year) for r in rows])
         top = max([r.total for r in rows] + [r.target or 0 for r in rows] + [1])
         axes.set_ylim(0, top * 1.15)
@@ -171,8 +219,9 @@ def _drug_free(pyplot: Any, report: MonthlyReport, path: Path, _: Translate) -> 
 
 def _participation(pyplot: Any, report: MonthlyReport, path: Path, _: Translate) -> Path:
     active = [g for g in report.groups if g.subscribers + g.household_pledges + g.quiz_participants]
-    ranked = sorted(active, key=lambda g: (-(g.subscribers + g.household_pledges),
-                                           -g.quiz_participants, g.name))[:15]  # fmt: skip
+    ranked = sorted(
+        active, key=lambda g: (-(g.subscribers + g.household_pledges), -g.quiz_participants, g.name)
+    )[:15]
     with _figure(pyplot, path, 3.3 if ranked else _EMPTY_IN) as axes:
         axes.set_title(_("Participation by residential group (the 15 most active)"))
         if not ranked:
@@ -185,10 +234,20 @@ def _participation(pyplot: Any, report: MonthlyReport, path: Path, _: Translate)
             ([g.quiz_participants for g in ranked], _("quiz participants"), _GREY),
         )
         for number, (values, label, colour) in enumerate(series):
-            axes.bar([p + (number - 1) * width for p in range(len(ranked))], values, width,
-                     label=label, color=colour)  # fmt: skip
-        axes.set_xticks(range(len(ranked)), [_short(g.name, 18) for g in ranked],
-                        rotation=35, ha="right", rotation_mode="anchor")  # fmt: skip
+            axes.bar(
+                [p + (number - 1) * width for p in range(len(ranked))],
+                values,
+                width,
+                label=label,
+                color=colour,
+            )
+        axes.set_xticks(
+            range(len(ranked)),
+            [_short(g.name, 18) for g in ranked],
+            rotation=35,
+            ha="right",
+            rotation_mode="anchor",
+        )
         axes.set_xlim(-0.6, len(ranked) - 0.4)
         tallest = max(max(values) for values, _label, _colour in series)
         axes.set_ylim(0, max(tallest, 1) * 1.3)  # room for the legend above the bars

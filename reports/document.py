@@ -88,8 +88,12 @@ def write_city(
         )
     )
     page.pdf.ln(3)
-    page.table(rows, page.fit(rows, 8.5, {0: 1.0}), ("LEFT", "CENTER", "CENTER", "CENTER",
-               "CENTER"), size=8.5)  # fmt: skip
+    page.table(
+        rows,
+        page.fit(rows, 8.5, {0: 1.0}),
+        ("LEFT", "CENTER", "CENTER", "CENTER", "CENTER"),
+        size=8.5,
+    )
     pdf_path = out_dir / f"{_slug(name)}.pdf"
     page.pdf.output(str(pdf_path))
     return csv_path, pdf_path
@@ -129,16 +133,27 @@ def csv_tables(report: MonthlyReport, gettext: Translate) -> dict[str, Rows]:
         "tips_by_tdp.csv": [[tdp, _("Tips")]]
         + [[c.label, str(c.count)] for c in report.tips_by_group],
         "tdp.csv": [_tdp_header(gettext, report.monthly)]
-        + [[g.name, _reached(g.reached, g.months_reached, gettext), str(g.messages_delivered),
-            g.channels,
-            str(g.subscribers), str(g.household_pledges), str(g.quiz_participants), g.drug_free]
-           for g in report.groups],
+        + [
+            [
+                g.name,
+                _reached(g.reached, g.months_reached, gettext),
+                str(g.messages_delivered),
+                g.channels,
+                str(g.subscribers),
+                str(g.household_pledges),
+                str(g.quiz_participants),
+                g.drug_free,
+            ]
+            for g in report.groups
+        ],
         "organisation_pledges.csv": [[_("Kind"), _("Name"), tdp, _("Signed on")]]
         + [[p.kind, p.name, p.group, p.signed_on] for p in report.organisation_pledges],
         "drug_free.csv": [[_("Year"), _("Drug-free"), _("Residential groups"), _("Target")]]
-        + [[str(y.year), str(y.achieved), str(y.total), y.target_label or _NONE]
-           for y in report.drug_free],
-    }  # fmt: skip
+        + [
+            [str(y.year), str(y.achieved), str(y.total), y.target_label or _NONE]
+            for y in report.drug_free
+        ],
+    }
     if report.tip_work is not None:
         tables.update(tip_work_tables(report.tip_work, gettext))
     return tables
@@ -157,7 +172,8 @@ def tip_work_tables(work: TipWork, gettext: Translate) -> dict[str, Rows]:
         return [shown.received_on_time.shown, shown.handled_on_time.shown]
 
     return {
-        "indicator.csv": [[_("Indicator"), _("Value")],
+        "indicator.csv": [
+            [_("Indicator"), _("Value")],
             [_("Tips received, from every source"), str(work.received)],
             [_("Received on time (of those due)"), work.received_on_time.shown],
             [_("Handled on time (of those due)"), work.handled_on_time.shown],
@@ -165,19 +181,24 @@ def tip_work_tables(work: TipWork, gettext: Translate) -> dict[str, Rows]:
             [_("Residential groups with a tip box"), work.groups_with_box.shown],
             [_("Residential groups with a hotline board"), work.groups_with_board.shown],
             [_("Tip box openings"), str(work.openings)],
-            [_("Tips found in tip boxes"), str(work.tips_in_boxes)]],
-        "tips_by_source.csv": [[_("Source"), _("Tips"), _("Received on time"),
-                                _("Handled on time")]]
+            [_("Tips found in tip boxes"), str(work.tips_in_boxes)],
+        ],
+        "tips_by_source.csv": [
+            [_("Source"), _("Tips"), _("Received on time"), _("Handled on time")]
+        ]
         + [[c.label, str(c.count), *share_of(c.label)] for c in work.by_source],
         "tip_misses.csv": [[_("Deadline"), _("Late by"), _("Still open"), _("Source")]]
-        + [[m.deadline, m.late_by, _("yes") if m.still_open else _("no"), m.source]
-           for m in work.misses],
+        + [
+            [m.deadline, m.late_by, _("yes") if m.still_open else _("no"), m.source]
+            for m in work.misses
+        ],
         "tip_outcomes.csv": [[_("Outcome"), _("Tips")]]
         + [[c.label, str(c.count)] for c in work.outcomes],
-        "tip_boxes.csv": [[_("Residential group"), _("Tip box since"), _("Board since"),
-                           _("Box openings")]]
+        "tip_boxes.csv": [
+            [_("Residential group"), _("Tip box since"), _("Board since"), _("Box openings")]
+        ]
         + [[b.group, b.box_since, b.board_since, str(b.openings)] for b in work.boxes],
-    }  # fmt: skip
+    }
 
 
 def _summary(report: MonthlyReport, gettext: Translate) -> Rows:
@@ -190,21 +211,33 @@ def _summary(report: MonthlyReport, gettext: Translate) -> Rows:
         [_("Acknowledged on time (of those due)"), tips.acknowledged_on_time.shown],
         [_("Closed this month") if month else _("Closed in the period"), str(tips.closed)],
         [_("Closed on time"), tips.closed_on_time.shown],
-        [_("Still open at the end of the month") if month
-         else _("Still open at the end of the period"), str(tips.open_at_end)],
-        [_("Residential groups reached by awareness messages") if month
-         else _("Residential groups reached by awareness messages, in TDP-months"),
-         report.groups_reached.shown],
-        [_("Subscribers (new this month)") if month else _("Subscribers (new in the period)"),
-         _with_new(report.subscribers, report.subscribers_new)],
-        [_("Family pledges (new this month)") if month
-         else _("Family pledges (new in the period)"),
-         _with_new(report.household_pledges, report.household_pledges_new)],
+        [
+            _("Still open at the end of the month")
+            if month
+            else _("Still open at the end of the period"),
+            str(tips.open_at_end),
+        ],
+        [
+            _("Residential groups reached by awareness messages")
+            if month
+            else _("Residential groups reached by awareness messages, in TDP-months"),
+            report.groups_reached.shown,
+        ],
+        [
+            _("Subscribers (new this month)") if month else _("Subscribers (new in the period)"),
+            _with_new(report.subscribers, report.subscribers_new),
+        ],
+        [
+            _("Family pledges (new this month)")
+            if month
+            else _("Family pledges (new in the period)"),
+            _with_new(report.household_pledges, report.household_pledges_new),
+        ],
         [_("Organisation pledges"), str(len(report.organisation_pledges))],
         [_("Quiz participants"), str(quiz.participants)],
         [_("Quiz answers"), str(quiz.answers)],
         [_("Correct quiz answers"), quiz.correct.shown],
-    ]  # fmt: skip
+    ]
 
 
 def _reached(reached: bool, months: Share | None, gettext: Translate) -> str:
@@ -223,9 +256,16 @@ def _mark(reached: bool, months: Share | None) -> str:
 def _tdp_header(gettext: Translate, monthly: bool = True) -> list[str]:
     _ = gettext
     reached = _("Reached") if monthly else _("Months reached")
-    return [_("Residential group"), reached, _("Messages delivered"), _("Channels"),
-            _("Subscribers"), _("Family pledges"), _("Quiz participants"),
-            _("Drug-free status")]  # fmt: skip
+    return [
+        _("Residential group"),
+        reached,
+        _("Messages delivered"),
+        _("Channels"),
+        _("Subscribers"),
+        _("Family pledges"),
+        _("Quiz participants"),
+        _("Drug-free status"),
+    ]
 
 
 def _write_csv(path: Path, rows: Rows) -> Path:
@@ -532,8 +572,9 @@ def _tip_work_section(
         )
     )
     if len(tables["tips_by_source.csv"]) > 1:
-        page.table(tables["tips_by_source.csv"], (40, 16, 22, 22),
-                   ("LEFT", "CENTER", "CENTER", "CENTER"))  # fmt: skip
+        page.table(
+            tables["tips_by_source.csv"], (40, 16, 22, 22), ("LEFT", "CENTER", "CENTER", "CENTER")
+        )
     else:
         page.nothing_yet(_("No tips in this period."))
     page.text(_("Deadlines missed"), 10, bold=True, height=6)
@@ -577,8 +618,9 @@ def _tip_boxes_section(
     rows = [tables["tip_boxes.csv"][0]] + [
         [b.group, b.box_since or _NONE, b.board_since or _NONE, str(b.openings)] for b in work.boxes
     ]
-    page.table(rows, page.fit(rows, 8.5, {0: 1.0}), ("LEFT", "CENTER", "CENTER", "CENTER"),
-               size=8.5)  # fmt: skip
+    page.table(
+        rows, page.fit(rows, 8.5, {0: 1.0}), ("LEFT", "CENTER", "CENTER", "CENTER"), size=8.5
+    )
 
 
 def _difficulties_section(page: _Page, work: TipWork, gettext: Translate) -> None:

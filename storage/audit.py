@@ -308,8 +308,11 @@ class AuditLog:
                 os.close(fd)
         except Exception as exc:  # the commit stands; only the anchor is missing
             if not self._anchor_failing:
-                log.error("could not append the audit chain's head to its anchor file "
-                          "(logged once until it works again): %s", describe(exc))  # fmt: skip
+                log.error(
+                    "could not append the audit chain's head to its anchor file "
+                    "(logged once until it works again): %s",
+                    describe(exc),
+                )
             self._anchor_failing = True
         else:
             if self._anchor_failing:

@@ -58,13 +58,17 @@ async def ward_wide_open(
     """Ward-wide broadcasts to group chats of this month in one of `statuses`."""
     return (
         await session.scalar(
-            select(func.count()).select_from(Broadcast).where(
-                Broadcast.ward_id == ward_id, Broadcast.group_id.is_(None),
-                Broadcast.period == period, Broadcast.status.in_(statuses),
+            select(func.count())
+            .select_from(Broadcast)
+            .where(
+                Broadcast.ward_id == ward_id,
+                Broadcast.group_id.is_(None),
+                Broadcast.period == period,
+                Broadcast.status.in_(statuses),
                 Broadcast.to_groups.is_(True),
             )
         )
-    ) or 0  # fmt: skip
+    ) or 0
 
 
 async def monthly_attempts(
@@ -94,12 +98,14 @@ async def groups_with_open(
         (
             await session.scalars(
                 select(Broadcast.group_id).where(
-                    Broadcast.ward_id == ward_id, Broadcast.group_id.is_not(None),
-                    Broadcast.period == period, Broadcast.status.in_(statuses),
+                    Broadcast.ward_id == ward_id,
+                    Broadcast.group_id.is_not(None),
+                    Broadcast.period == period,
+                    Broadcast.status.in_(statuses),
                 )
             )
         ).all()
-    )  # fmt: skip
+    )
 
 
 async def next_scheduled(
@@ -109,10 +115,11 @@ async def next_scheduled(
     in one of `statuses`."""
     upcoming = await session.execute(
         select(Broadcast.group_id, func.min(Broadcast.scheduled_at))
-        .where(Broadcast.ward_id == ward_id, Broadcast.period == period,
-               Broadcast.status.in_(statuses))
+        .where(
+            Broadcast.ward_id == ward_id, Broadcast.period == period, Broadcast.status.in_(statuses)
+        )
         .group_by(Broadcast.group_id)
-    )  # fmt: skip
+    )
     return {group_id: at for group_id, at in upcoming.all()}
 
 

@@ -114,16 +114,25 @@ class StoredConversation:
 
 
 _TABLE = cast(Table, Conversation.__table__)
-_COLUMNS = (_TABLE.c.id, _TABLE.c.wrapped_key, _TABLE.c.sealed_state, _TABLE.c.version,
-            _TABLE.c.touched_on)  # fmt: skip
+_COLUMNS = (
+    _TABLE.c.id,
+    _TABLE.c.wrapped_key,
+    _TABLE.c.sealed_state,
+    _TABLE.c.version,
+    _TABLE.c.touched_on,
+)
 # Built once: every message runs both, and building them cost as much as running them.
 _LOCK = select(*_COLUMNS).where(_TABLE.c.account == bindparam("account")).with_for_update()
 _WRITE = (
     update(_TABLE)
     .where(_TABLE.c.id == bindparam("row_id"), _TABLE.c.version == bindparam("was"))
-    .values(wrapped_key=bindparam("key"), sealed_state=bindparam("sealed"),
-            touched_on=bindparam("day"), version=bindparam("now"))
-)  # fmt: skip
+    .values(
+        wrapped_key=bindparam("key"),
+        sealed_state=bindparam("sealed"),
+        touched_on=bindparam("day"),
+        version=bindparam("now"),
+    )
+)
 
 
 async def load(session: AsyncSession, vault: Vault, account: Pseudonym) -> StoredConversation:
@@ -158,9 +167,15 @@ async def _new(session: AsyncSession, vault: Vault, account: Pseudonym) -> Conve
 async def _write(session: AsyncSession, row: ConversationRow, *, version: int) -> None:
     written = await session.execute(
         _WRITE,
-        {"row_id": row.id, "was": row.version, "key": row.wrapped_key,
-         "sealed": row.sealed_state, "day": row.touched_on, "now": version},
-    )  # fmt: skip
+        {
+            "row_id": row.id,
+            "was": row.version,
+            "key": row.wrapped_key,
+            "sealed": row.sealed_state,
+            "day": row.touched_on,
+            "now": version,
+        },
+    )
     if written.rowcount != 1:  # type: ignore[attr-defined]
         raise StaleConversation(f"conversation {row.id} changed since it was loaded")
     row.version = version

@@ -24,12 +24,13 @@ async def covered_groups(session: AsyncSession, ward_id: int, period: str) -> se
         (
             await session.scalars(
                 select(CoverageEntry.group_id).where(
-                    CoverageEntry.ward_id == ward_id, CoverageEntry.period == period,
+                    CoverageEntry.ward_id == ward_id,
+                    CoverageEntry.period == period,
                     CoverageEntry.delivered > 0,
                 )
             )
         ).all()
-    )  # fmt: skip
+    )
 
 
 async def reachable_counts(session: AsyncSession, ward_id: int) -> dict[int, int]:
@@ -147,7 +148,6 @@ async def claim_alert(session: AsyncSession, group_id: int, period: str, reason:
     )
     if exists is not None:
         return False
-    session.add(CoverageAlert(group_id=group_id, period=period,
-                              reason=reason, created_at=utcnow()))  # fmt: skip
+    session.add(CoverageAlert(group_id=group_id, period=period, reason=reason, created_at=utcnow()))
     await session.flush()
     return True

@@ -160,9 +160,17 @@ class Lead:
 # Tables whose rows tie a person's act to a record (a tip, a subscription...): after a
 # commit that wrote one, SQLite's WAL is truncated (Database._truncate_wal).
 DOMAIN_TABLES = frozenset(
-    {"tips", "tip_events", "tip_attachments", "subscribers", "pledges", "quiz_answers",
-     "rate_counters", "drops"}
-)  # fmt: skip
+    {
+        "tips",
+        "tip_events",
+        "tip_attachments",
+        "subscribers",
+        "pledges",
+        "quiz_answers",
+        "rate_counters",
+        "drops",
+    }
+)
 _WROTE_DOMAIN = "wardbot_wrote_domain"
 
 

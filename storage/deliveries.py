@@ -85,10 +85,16 @@ def add_deliveries(
     """One pending delivery row per target (id, channel, group_id), due when the
     broadcast is; written with the session's next flush."""
     session.add_all(
-        Delivery(broadcast_id=broadcast.id, channel=t.channel, target_kind=target_kind,
-                 target_id=t.id, group_id=t.group_id, next_attempt_at=broadcast.scheduled_at)
+        Delivery(
+            broadcast_id=broadcast.id,
+            channel=t.channel,
+            target_kind=target_kind,
+            target_id=t.id,
+            group_id=t.group_id,
+            next_attempt_at=broadcast.scheduled_at,
+        )
         for t in targets
-    )  # fmt: skip
+    )
 
 
 async def flush(session: AsyncSession) -> None:
@@ -183,18 +189,28 @@ async def ledger_entry(
     target; a new one at zero (added to the session) when there is none yet."""
     entry = await session.scalar(
         select(CoverageEntry).where(
-            CoverageEntry.group_id == group_id, CoverageEntry.period == period,
-            CoverageEntry.broadcast_id == broadcast_id, CoverageEntry.channel == channel,
+            CoverageEntry.group_id == group_id,
+            CoverageEntry.period == period,
+            CoverageEntry.broadcast_id == broadcast_id,
+            CoverageEntry.channel == channel,
             CoverageEntry.target_kind == kind,
         )
-    )  # fmt: skip
+    )
     if entry is None:
         ward_id = await session.scalar(
             select(Broadcast.ward_id).where(Broadcast.id == broadcast_id)
         )
-        entry = CoverageEntry(ward_id=ward_id, group_id=group_id, period=period,
-                              broadcast_id=broadcast_id, channel=channel, target_kind=kind,
-                              delivered=0, blocked=0, failed=0)  # fmt: skip
+        entry = CoverageEntry(
+            ward_id=ward_id,
+            group_id=group_id,
+            period=period,
+            broadcast_id=broadcast_id,
+            channel=channel,
+            target_kind=kind,
+            delivered=0,
+            blocked=0,
+            failed=0,
+        )
         session.add(entry)
     return entry
 
@@ -211,32 +227,53 @@ async def release_leases(session: AsyncSession, channel: str, now: datetime) -> 
 
 async def status_counts(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
     """How many of the broadcast's deliveries are in each status."""
-    return dict((await session.execute(
-        select(Delivery.status, func.count()).where(Delivery.broadcast_id == broadcast_id)
-        .group_by(Delivery.status))).all())  # fmt: skip
+    return dict(
+        (
+            await session.execute(
+                select(Delivery.status, func.count())
+                .where(Delivery.broadcast_id == broadcast_id)
+                .group_by(Delivery.status)
+            )
+        ).all()
+    )
 
 
 async def due_to_start(session: AsyncSession, now: datetime) -> Sequence[Broadcast]:
     """Scheduled broadcasts whose time came, locked (skipping those another holds)."""
-    return (await session.scalars(
-        select(Broadcast).where(Broadcast.status == BroadcastStatus.SCHEDULED,
-                                Broadcast.scheduled_at <= now)
-        .with_for_update(skip_locked=True))).all()  # fmt: skip
+    return (
+        await session.scalars(
+            select(Broadcast)
+            .where(Broadcast.status == BroadcastStatus.SCHEDULED, Broadcast.scheduled_at <= now)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
 
 
 async def sent_out(session: AsyncSession) -> Sequence[Broadcast]:
     """Sending broadcasts with every recipient added and no delivery waiting, locked."""
-    pending = select(Delivery.id).where(Delivery.broadcast_id == Broadcast.id,
-                                        Delivery.status.in_(WAITING))  # fmt: skip
-    return (await session.scalars(
-        select(Broadcast).where(Broadcast.status == BroadcastStatus.SENDING,
-                                Broadcast.expanded.is_(True), ~pending.exists())
-        .with_for_update(skip_locked=True))).all()  # fmt: skip
+    pending = select(Delivery.id).where(
+        Delivery.broadcast_id == Broadcast.id, Delivery.status.in_(WAITING)
+    )
+    return (
+        await session.scalars(
+            select(Broadcast)
+            .where(
+                Broadcast.status == BroadcastStatus.SENDING,
+                Broadcast.expanded.is_(True),
+                ~pending.exists(),
+            )
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
 
 
 async def to_expand(session: AsyncSession) -> Sequence[Broadcast]:
     """Sending broadcasts some of whose recipients have no delivery row yet, locked."""
-    return (await session.scalars(
-        select(Broadcast).where(Broadcast.status == BroadcastStatus.SENDING,
-                                Broadcast.expanded.is_(False))
-        .order_by(Broadcast.id).with_for_update(skip_locked=True))).all()  # fmt: skip
+    return (
+        await session.scalars(
+            select(Broadcast)
+            .where(Broadcast.status == BroadcastStatus.SENDING, Broadcast.expanded.is_(False))
+            .order_by(Broadcast.id)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()

@@ -75,8 +75,9 @@ async def put(
 ) -> None:
     """Leave `payload` for the mixer. `code`: the new tip's code, so that its receipt is
     recognised while it waits (find_waiting)."""
-    row = Drop(code_key=_code_key(pseudonyms, code) if code else _random_key(pseudonyms),
-               due_at=due)  # fmt: skip
+    row = Drop(
+        code_key=_code_key(pseudonyms, code) if code else _random_key(pseudonyms), due_at=due
+    )
     session.add(row)
     await session.flush()  # the id is bound into the seal
     row.wrapped_key = vault.new_key(_ref(row.id))

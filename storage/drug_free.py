@@ -35,8 +35,14 @@ async def record(
     kernel.drug_free.TransitionError otherwise)."""
     marks = await history(session, group.id)
     check(marks[-1] if marks else None, year, status)
-    row = DrugFreeRecord(ward_id=group.ward_id, group_id=group.id, year=year, status=status,
-                         decided_on=decided_on, recorded_by=officer_id)  # fmt: skip
+    row = DrugFreeRecord(
+        ward_id=group.ward_id,
+        group_id=group.id,
+        year=year,
+        status=status,
+        decided_on=decided_on,
+        recorded_by=officer_id,
+    )
     session.add(row)
     await session.flush()
     return row

@@ -321,38 +321,125 @@ def _check_image_output(clean: bytes, image_format: str) -> None:
 
 # A page keeps what draws it and nothing else: no annotations (links, JavaScript,
 # attached files), actions, thumbnails, piece info, dates, associated files (/AF).
-_PAGE_KEYS = frozenset({
-    "/Type", "/Parent", "/Resources", "/Contents", "/MediaBox", "/CropBox", "/BleedBox",
-    "/TrimBox", "/ArtBox", "/Rotate", "/Group", "/UserUnit",
-})  # fmt: skip
+_PAGE_KEYS = frozenset(
+    {
+        "/Type",
+        "/Parent",
+        "/Resources",
+        "/Contents",
+        "/MediaBox",
+        "/CropBox",
+        "/BleedBox",
+        "/TrimBox",
+        "/ArtBox",
+        "/Rotate",
+        "/Group",
+        "/UserUnit",
+    }
+)
 # Entries with no part in drawing a page, left behind wherever they appear: XMP streams,
 # application data, dates, document information, associated and external files,
 # annotations, actions and scripts, alternate images, thumbnails.
 _DROP_EVERYWHERE = (
-    "/Metadata", "/PieceInfo", "/LastModified", "/AF", "/OPI", "/Ref", "/Alternates", "/Thumb",
-    "/Author", "/Creator", "/Producer", "/Title", "/Subject", "/Keywords", "/CreationDate",
-    "/ModDate", "/Annots", "/AA", "/A", "/JS", "/OpenAction", "/Names", "/EmbeddedFiles", "/EF",
-    "/FS", "/URI", "/AcroForm", "/Outlines", "/StructTreeRoot",
-)  # fmt: skip
+    "/Metadata",
+    "/PieceInfo",
+    "/LastModified",
+    "/AF",
+    "/OPI",
+    "/Ref",
+    "/Alternates",
+    "/Thumb",
+    "/Author",
+    "/Creator",
+    "/Producer",
+    "/Title",
+    "/Subject",
+    "/Keywords",
+    "/CreationDate",
+    "/ModDate",
+    "/Annots",
+    "/AA",
+    "/A",
+    "/JS",
+    "/OpenAction",
+    "/Names",
+    "/EmbeddedFiles",
+    "/EF",
+    "/FS",
+    "/URI",
+    "/AcroForm",
+    "/Outlines",
+    "/StructTreeRoot",
+)
 # Standard entries that are not copied either, and whose value is not looked at: they are
 # known not to hide anything the whitelist would miss. Any other entry a dictionary holds
 # is unknown: it is not copied, and what it points to is searched (check_dropped) for an
 # annotation, an attached file, XMP or a photo, which a document has no reason to hide
 # under a name of its own.
-_KNOWN_UNCOPIED = frozenset({
-    *_DROP_EVERYWHERE, "/Parent", "/P", "/StructParent", "/StructParents", "/OC",
-    "/OCProperties", "/Properties", "/ID", "/Name", "/Measure", "/PtData", "/Length", "/DL",
-    "/Filter", "/DecodeParms", "/FFilter", "/FDecodeParms", "/Style", "/FD", "/Lang", "/CIDSet",
-    "/CharSet", "/FontFamily", "/Tabs", "/Trans", "/Dur", "/PZ", "/SeparationInfo", "/VP",
-    "/B", "/BoxColorInfo", "/PresSteps", "/TemplateInstantiated", "/DPart", "/OutputIntents",
-    "/HT", "/HTO", "/HTP", "/Usage", "/ProcSet", "/DefaultGray", "/DefaultRGB", "/DefaultCMYK",
-    "/Dests", "/Threads", "/PageLabels",
-})  # fmt: skip
+_KNOWN_UNCOPIED = frozenset(
+    {
+        *_DROP_EVERYWHERE,
+        "/Parent",
+        "/P",
+        "/StructParent",
+        "/StructParents",
+        "/OC",
+        "/OCProperties",
+        "/Properties",
+        "/ID",
+        "/Name",
+        "/Measure",
+        "/PtData",
+        "/Length",
+        "/DL",
+        "/Filter",
+        "/DecodeParms",
+        "/FFilter",
+        "/FDecodeParms",
+        "/Style",
+        "/FD",
+        "/Lang",
+        "/CIDSet",
+        "/CharSet",
+        "/FontFamily",
+        "/Tabs",
+        "/Trans",
+        "/Dur",
+        "/PZ",
+        "/SeparationInfo",
+        "/VP",
+        "/B",
+        "/BoxColorInfo",
+        "/PresSteps",
+        "/TemplateInstantiated",
+        "/DPart",
+        "/OutputIntents",
+        "/HT",
+        "/HTO",
+        "/HTP",
+        "/Usage",
+        "/ProcSet",
+        "/DefaultGray",
+        "/DefaultRGB",
+        "/DefaultCMYK",
+        "/Dests",
+        "/Threads",
+        "/PageLabels",
+    }
+)
 # Objects that, once the above is gone, no page can reach unless the document's
 # structure is not what it claims.
-_FORBIDDEN_TYPES = frozenset({
-    "/Annot", "/Filespec", "/EmbeddedFile", "/Metadata", "/Action", "/Sig", "/Outlines",
-})  # fmt: skip
+_FORBIDDEN_TYPES = frozenset(
+    {
+        "/Annot",
+        "/Filespec",
+        "/EmbeddedFile",
+        "/Metadata",
+        "/Action",
+        "/Sig",
+        "/Outlines",
+    }
+)
 # Image encodings whose data has room for EXIF, XMP, comments or an ICC profile: such
 # photos are decoded and re-encoded from their pixels. CCITT fax data is bare samples
 # and is kept; the byte codecs are decoded and checked against the image's size.
@@ -370,9 +457,17 @@ _MAX_FILTERS = 4  # real files chain two at most
 # (photos, documents, archives) that have no business being a stream of their own.
 _SIGNATURES = (b"Exif\x00\x00", b"xmpmeta", b"xapmeta", b"<?xpacket")
 _FILE_STARTS = (
-    b"\xff\xd8\xff", b"\x00\x00\x00\x0cjP  ", b"\xffO\xffQ", b"\x89PNG", b"GIF8", b"II*\x00",
-    b"MM\x00*", b"%PDF", b"PK\x03\x04", b"RIFF",
-)  # fmt: skip
+    b"\xff\xd8\xff",
+    b"\x00\x00\x00\x0cjP  ",
+    b"\xffO\xffQ",
+    b"\x89PNG",
+    b"GIF8",
+    b"II*\x00",
+    b"MM\x00*",
+    b"%PDF",
+    b"PK\x03\x04",
+    b"RIFF",
+)
 _WHITESPACE = b"\x00\t\n\x0c\r "
 
 # pypdf's own limits, for everything it decodes or parses itself (object and xref
@@ -525,32 +620,87 @@ def _matrix(value: Any) -> ArrayObject:
 
 _INTENTS = ("/AbsoluteColorimetric", "/RelativeColorimetric", "/Saturation", "/Perceptual")
 _BLEND_MODES = (
-    "/Normal", "/Compatible", "/Multiply", "/Screen", "/Overlay", "/Darken", "/Lighten",
-    "/ColorDodge", "/ColorBurn", "/HardLight", "/SoftLight", "/Difference", "/Exclusion",
-    "/Hue", "/Saturation", "/Color", "/Luminosity",
-)  # fmt: skip
+    "/Normal",
+    "/Compatible",
+    "/Multiply",
+    "/Screen",
+    "/Overlay",
+    "/Darken",
+    "/Lighten",
+    "/ColorDodge",
+    "/ColorBurn",
+    "/HardLight",
+    "/SoftLight",
+    "/Difference",
+    "/Exclusion",
+    "/Hue",
+    "/Saturation",
+    "/Color",
+    "/Luminosity",
+)
 _STANDARD_ENCODINGS = (
-    "/StandardEncoding", "/MacRomanEncoding", "/WinAnsiEncoding", "/MacExpertEncoding",
-)  # fmt: skip
+    "/StandardEncoding",
+    "/MacRomanEncoding",
+    "/WinAnsiEncoding",
+    "/MacExpertEncoding",
+)
 _DEVICE_SPACES = {1: "/DeviceGray", 3: "/DeviceRGB", 4: "/DeviceCMYK"}
-_COMPONENTS = {"/DeviceGray": 1, "/DeviceRGB": 3, "/DeviceCMYK": 4, "/CalGray": 1,
-               "/CalRGB": 3, "/Lab": 3, "/Indexed": 1, "/Separation": 1}  # fmt: skip
+_COMPONENTS = {
+    "/DeviceGray": 1,
+    "/DeviceRGB": 3,
+    "/DeviceCMYK": 4,
+    "/CalGray": 1,
+    "/CalRGB": 3,
+    "/Lab": 3,
+    "/Indexed": 1,
+    "/Separation": 1,
+}
 # Inline images may abbreviate (PDF 32000-1, table 93 and 94).
 _INLINE_NAMES = {
-    "/G": "/DeviceGray", "/RGB": "/DeviceRGB", "/CMYK": "/DeviceCMYK", "/I": "/Indexed",
-    "/AHx": "/ASCIIHexDecode", "/A85": "/ASCII85Decode", "/LZW": "/LZWDecode",
-    "/Fl": "/FlateDecode", "/RL": "/RunLengthDecode", "/CCF": "/CCITTFaxDecode",
+    "/G": "/DeviceGray",
+    "/RGB": "/DeviceRGB",
+    "/CMYK": "/DeviceCMYK",
+    "/I": "/Indexed",
+    "/AHx": "/ASCIIHexDecode",
+    "/A85": "/ASCII85Decode",
+    "/LZW": "/LZWDecode",
+    "/Fl": "/FlateDecode",
+    "/RL": "/RunLengthDecode",
+    "/CCF": "/CCITTFaxDecode",
     "/DCT": "/DCTDecode",
-}  # fmt: skip
+}
 _INLINE_KEYS = {
-    "/W": "/W", "/Width": "/W", "/H": "/H", "/Height": "/H", "/BPC": "/BPC",
-    "/BitsPerComponent": "/BPC", "/CS": "/CS", "/ColorSpace": "/CS", "/F": "/F", "/Filter": "/F",
-    "/DP": "/DP", "/DecodeParms": "/DP", "/D": "/D", "/Decode": "/D", "/I": "/I",
-    "/Interpolate": "/I", "/IM": "/IM", "/ImageMask": "/IM", "/Intent": "/Intent",
-}  # fmt: skip
+    "/W": "/W",
+    "/Width": "/W",
+    "/H": "/H",
+    "/Height": "/H",
+    "/BPC": "/BPC",
+    "/BitsPerComponent": "/BPC",
+    "/CS": "/CS",
+    "/ColorSpace": "/CS",
+    "/F": "/F",
+    "/Filter": "/F",
+    "/DP": "/DP",
+    "/DecodeParms": "/DP",
+    "/D": "/D",
+    "/Decode": "/D",
+    "/I": "/I",
+    "/Interpolate": "/I",
+    "/IM": "/IM",
+    "/ImageMask": "/IM",
+    "/Intent": "/Intent",
+}
 # Decoding parameters (PDF 32000-1, tables 8 and 11): Flate and LZW predictors, CCITT.
-_PARAMETER_INTEGERS = ("/Predictor", "/Colors", "/BitsPerComponent", "/Columns", "/EarlyChange",
-                       "/K", "/Rows", "/DamagedRowsBeforeError")  # fmt: skip
+_PARAMETER_INTEGERS = (
+    "/Predictor",
+    "/Colors",
+    "/BitsPerComponent",
+    "/Columns",
+    "/EarlyChange",
+    "/K",
+    "/Rows",
+    "/DamagedRowsBeforeError",
+)
 _PARAMETER_BOOLEANS = ("/EndOfLine", "/EncodedByteAlign", "/EndOfBlock", "/BlackIs1")
 
 
@@ -628,20 +778,80 @@ def _inflate(data: bytes, limit: int) -> bytes:
 # Marked content (tags, property lists, optional content), compatibility sections and
 # operators not listed here are dropped with their operands.
 _OPERATORS: dict[bytes, str] = {
-    b"w": "n", b"J": "n", b"j": "n", b"M": "n", b"d": "an", b"ri": "N", b"i": "n", b"gs": "N",
-    b"q": "", b"Q": "", b"cm": "nnnnnn", b"m": "nn", b"l": "nn", b"c": "nnnnnn", b"v": "nnnn",
-    b"y": "nnnn", b"h": "", b"re": "nnnn", b"S": "", b"s": "", b"f": "", b"F": "", b"f*": "",
-    b"B": "", b"B*": "", b"b": "", b"b*": "", b"n": "", b"W": "", b"W*": "", b"BT": "", b"ET": "",
-    b"Tc": "n", b"Tw": "n", b"Tz": "n", b"TL": "n", b"Tf": "Nn", b"Tr": "n", b"Ts": "n",
-    b"Td": "nn", b"TD": "nn", b"Tm": "nnnnnn", b"T*": "", b"Tj": "s", b"TJ": "t", b"'": "s",
-    b'"': "nns", b"d0": "nn", b"d1": "nnnnnn", b"CS": "N", b"cs": "N", b"SC": "*", b"SCN": "*",
-    b"sc": "*", b"scn": "*", b"G": "n", b"g": "n", b"RG": "nnn", b"rg": "nnn", b"K": "nnnn",
-    b"k": "nnnn", b"sh": "N", b"Do": "N",
-}  # fmt: skip
+    b"w": "n",
+    b"J": "n",
+    b"j": "n",
+    b"M": "n",
+    b"d": "an",
+    b"ri": "N",
+    b"i": "n",
+    b"gs": "N",
+    b"q": "",
+    b"Q": "",
+    b"cm": "nnnnnn",
+    b"m": "nn",
+    b"l": "nn",
+    b"c": "nnnnnn",
+    b"v": "nnnn",
+    b"y": "nnnn",
+    b"h": "",
+    b"re": "nnnn",
+    b"S": "",
+    b"s": "",
+    b"f": "",
+    b"F": "",
+    b"f*": "",
+    b"B": "",
+    b"B*": "",
+    b"b": "",
+    b"b*": "",
+    b"n": "",
+    b"W": "",
+    b"W*": "",
+    b"BT": "",
+    b"ET": "",
+    b"Tc": "n",
+    b"Tw": "n",
+    b"Tz": "n",
+    b"TL": "n",
+    b"Tf": "Nn",
+    b"Tr": "n",
+    b"Ts": "n",
+    b"Td": "nn",
+    b"TD": "nn",
+    b"Tm": "nnnnnn",
+    b"T*": "",
+    b"Tj": "s",
+    b"TJ": "t",
+    b"'": "s",
+    b'"': "nns",
+    b"d0": "nn",
+    b"d1": "nnnnnn",
+    b"CS": "N",
+    b"cs": "N",
+    b"SC": "*",
+    b"SCN": "*",
+    b"sc": "*",
+    b"scn": "*",
+    b"G": "n",
+    b"g": "n",
+    b"RG": "nnn",
+    b"rg": "nnn",
+    b"K": "nnnn",
+    b"k": "nnnn",
+    b"sh": "N",
+    b"Do": "N",
+}
 _MARKED_CONTENT = frozenset({b"BMC", b"BDC", b"EMC", b"MP", b"DP", b"BX", b"EX"})
 _NAMED_RESOURCES = {b"gs": "/ExtGState", b"sh": "/Shading", b"Do": "/XObject", b"Tf": "/Font"}
-_PREFIXES = {"/ExtGState": "GS", "/ColorSpace": "CS", "/Pattern": "P", "/Shading": "Sh",
-             "/XObject": "X", "/Font": "F"}  # fmt: skip
+_PREFIXES = {
+    "/ExtGState": "GS",
+    "/ColorSpace": "CS",
+    "/Pattern": "P",
+    "/Shading": "Sh",
+    "/XObject": "X",
+    "/Font": "F",
+}
 _DEVICE_NAMES = frozenset({"/DeviceGray", "/DeviceRGB", "/DeviceCMYK", "/Pattern"})
 _STRINGS = (TextStringObject, ByteStringObject)
 # Where an image is drawn from: the page it is on and the names of the forms leading to
@@ -1167,9 +1377,14 @@ class _Rebuild:
         if depth > MAX_PDF_NESTING:
             raise _rejected(RejectReason.TOO_COMPLEX)
         schema = {
-            "/Type": _skip, "/Subtype": _skip, "/FormType": _integer, "/BBox": _rectangle,
-            "/Matrix": _matrix, "/Group": self.group, "/Resources": _skip,
-        }  # fmt: skip
+            "/Type": _skip,
+            "/Subtype": _skip,
+            "/FormType": _integer,
+            "/BBox": _rectangle,
+            "/Matrix": _matrix,
+            "/Group": self.group,
+            "/Resources": _skip,
+        }
         out = self.copy(source, schema)
         out[NameObject("/Type")] = NameObject("/XObject")
         out[NameObject("/Subtype")] = NameObject("/Form")
@@ -1189,8 +1404,12 @@ class _Rebuild:
         if _resolved(group.get("/S")) != "/Transparency":
             return None
         schema: dict[str, Callable[[Any], PdfObject | None]] = {
-            "/Type": _skip, "/S": _skip, "/CS": self.colour_space, "/I": _boolean, "/K": _boolean
-        }  # fmt: skip
+            "/Type": _skip,
+            "/S": _skip,
+            "/CS": self.colour_space,
+            "/I": _boolean,
+            "/K": _boolean,
+        }
         out = self.copy(value, schema)
         out[NameObject("/Type")] = NameObject("/Group")
         out[NameObject("/S")] = NameObject("/Transparency")
@@ -1209,11 +1428,21 @@ class _Rebuild:
         if set(filters) - _KNOWN_FILTERS:
             raise _rejected()
         schema = {
-            "/Type": _skip, "/Subtype": _skip, "/Width": _skip, "/Height": _skip,
-            "/ColorSpace": _skip, "/BitsPerComponent": _skip, "/ImageMask": _skip, "/SMask": _skip,
-            "/Mask": _skip, "/Decode": self.numbers, "/Interpolate": _boolean,
-            "/Intent": _name_in(*_INTENTS), "/SMaskInData": _integer, "/Matte": self.numbers,
-        }  # fmt: skip
+            "/Type": _skip,
+            "/Subtype": _skip,
+            "/Width": _skip,
+            "/Height": _skip,
+            "/ColorSpace": _skip,
+            "/BitsPerComponent": _skip,
+            "/ImageMask": _skip,
+            "/SMask": _skip,
+            "/Mask": _skip,
+            "/Decode": self.numbers,
+            "/Interpolate": _boolean,
+            "/Intent": _name_in(*_INTENTS),
+            "/SMaskInData": _integer,
+            "/Matte": self.numbers,
+        }
         out = self.copy(source, schema)
         out[NameObject("/Type")] = NameObject("/XObject")
         out[NameObject("/Subtype")] = NameObject("/Image")
@@ -1309,12 +1538,14 @@ class _Rebuild:
             )
             if declared != layout:
                 raise _rejected()
-            stream[NameObject("/DecodeParms")] = DictionaryObject({
-                NameObject("/Predictor"): NumberObject(predictor),
-                NameObject("/Columns"): NumberObject(width),
-                NameObject("/Colors"): NumberObject(components),
-                NameObject("/BitsPerComponent"): NumberObject(bits),
-            })  # fmt: skip
+            stream[NameObject("/DecodeParms")] = DictionaryObject(
+                {
+                    NameObject("/Predictor"): NumberObject(predictor),
+                    NameObject("/Columns"): NumberObject(width),
+                    NameObject("/Colors"): NumberObject(components),
+                    NameObject("/BitsPerComponent"): NumberObject(bits),
+                }
+            )
         rows = height * (row + (1 if predictor >= 10 else 0))  # a PNG predictor byte per row
         exact = _exact_flate(raw, rows)
         stream._data = raw if exact is None else zlib.compress(exact)
@@ -1369,8 +1600,13 @@ class _Rebuild:
                     return self.numbers(value)  # CalRGB: one for each component
                 return _number(value)
 
-            schema = {"/WhitePoint": self.numbers, "/BlackPoint": self.numbers, "/Gamma": gamma,
-                      "/Matrix": self.numbers, "/Range": self.numbers}  # fmt: skip
+            schema = {
+                "/WhitePoint": self.numbers,
+                "/BlackPoint": self.numbers,
+                "/Gamma": gamma,
+                "/Matrix": self.numbers,
+                "/Range": self.numbers,
+            }
             return ArrayObject([family, self.copy(items[1], schema)])
         if family == "/Indexed" and len(items) == 4:
             base = self.colour_space(items[1], depth + 1, inline)
@@ -1385,10 +1621,14 @@ class _Rebuild:
                 table = self.decode(lookup, needed + 4096)
             else:
                 table = bytes(_string(lookup))
-            return ArrayObject([
-                family, base, NumberObject(highest),
-                ByteStringObject(table[:needed].ljust(needed, b"\x00")),
-            ])  # fmt: skip
+            return ArrayObject(
+                [
+                    family,
+                    base,
+                    NumberObject(highest),
+                    ByteStringObject(table[:needed].ljust(needed, b"\x00")),
+                ]
+            )
         if family == "/Separation" and len(items) == 4:
             alternate = self.colour_space(items[2], depth + 1)
             if self.components(alternate) < 1 or alternate == "/Pattern":
@@ -1421,11 +1661,20 @@ class _Rebuild:
             raise _rejected()
         kind = int(_integer(source.get("/FunctionType")))
         schema: dict[str, Callable[[Any], PdfObject | None]] = {
-            "/FunctionType": _skip, "/Domain": self.numbers, "/Range": self.numbers,
-        }  # fmt: skip
+            "/FunctionType": _skip,
+            "/Domain": self.numbers,
+            "/Range": self.numbers,
+        }
         if kind == 0:
-            schema.update({"/Size": self.integers, "/BitsPerSample": _integer, "/Order": _integer,
-                           "/Encode": self.numbers, "/Decode": self.numbers})  # fmt: skip
+            schema.update(
+                {
+                    "/Size": self.integers,
+                    "/BitsPerSample": _integer,
+                    "/Order": _integer,
+                    "/Encode": self.numbers,
+                    "/Decode": self.numbers,
+                }
+            )
         elif kind == 2:
             schema.update({"/C0": self.numbers, "/C1": self.numbers, "/N": _number})
         elif kind == 3:
@@ -1433,8 +1682,9 @@ class _Rebuild:
             def functions(value: Any) -> ArrayObject:
                 return ArrayObject(self.function(item, depth + 1) for item in self.array(value))
 
-            schema.update({"/Functions": functions, "/Bounds": self.numbers,
-                           "/Encode": self.numbers})  # fmt: skip
+            schema.update(
+                {"/Functions": functions, "/Bounds": self.numbers, "/Encode": self.numbers}
+            )
         elif kind != 4:
             raise _rejected()
         out = self.copy(source, schema)
@@ -1479,26 +1729,52 @@ class _Rebuild:
         def soft_mask(value: Any) -> PdfObject:
             if _resolved(value) == "/None":
                 return NameObject("/None")
-            mask = self.copy(value, {
-                "/Type": _skip, "/S": _name_in("/Alpha", "/Luminosity"), "/BC": self.numbers,
-                "/TR": self.transfer, "/G": lambda g: self.shared(
-                    "form", g, lambda form: self.form(form, None, depth + 1)),
-            })  # fmt: skip
+            mask = self.copy(
+                value,
+                {
+                    "/Type": _skip,
+                    "/S": _name_in("/Alpha", "/Luminosity"),
+                    "/BC": self.numbers,
+                    "/TR": self.transfer,
+                    "/G": lambda g: self.shared(
+                        "form", g, lambda form: self.form(form, None, depth + 1)
+                    ),
+                },
+            )
             if "/S" not in mask or "/G" not in mask:
                 raise _rejected()
             mask[NameObject("/Type")] = NameObject("/Mask")
             return mask
 
         schema: dict[str, Callable[[Any], PdfObject | None]] = {
-            "/Type": _skip, "/LW": _number, "/LC": _integer, "/LJ": _integer, "/ML": _number,
-            "/D": dash, "/RI": _name_in(*_INTENTS), "/OP": _boolean, "/op": _boolean,
-            "/OPM": _integer, "/Font": font, "/BG": self.function, "/BG2": self.transfer,
-            "/UCR": self.function, "/UCR2": self.transfer, "/TR": self.transfer,
-            "/TR2": self.transfer, "/FL": _number, "/SM": _number, "/SA": _boolean,
-            "/BM": blend_mode, "/SMask": soft_mask, "/CA": _number, "/ca": _number,
-            "/AIS": _boolean, "/TK": _boolean,
+            "/Type": _skip,
+            "/LW": _number,
+            "/LC": _integer,
+            "/LJ": _integer,
+            "/ML": _number,
+            "/D": dash,
+            "/RI": _name_in(*_INTENTS),
+            "/OP": _boolean,
+            "/op": _boolean,
+            "/OPM": _integer,
+            "/Font": font,
+            "/BG": self.function,
+            "/BG2": self.transfer,
+            "/UCR": self.function,
+            "/UCR2": self.transfer,
+            "/TR": self.transfer,
+            "/TR2": self.transfer,
+            "/FL": _number,
+            "/SM": _number,
+            "/SA": _boolean,
+            "/BM": blend_mode,
+            "/SMask": soft_mask,
+            "/CA": _number,
+            "/ca": _number,
+            "/AIS": _boolean,
+            "/TK": _boolean,
             "/UseBlackPtComp": _name_in("/ON", "/OFF", "/Default"),
-        }  # fmt: skip
+        }
         out = self.copy(source, schema)
         out[NameObject("/Type")] = NameObject("/ExtGState")
         return out
@@ -1513,16 +1789,31 @@ class _Rebuild:
             raise _rejected()
         kind = int(_integer(source.get("/PatternType")))
         if kind == 2:
-            out = self.copy(source, {
-                "/Type": _skip, "/PatternType": _skip, "/Shading": self.shading, "/Matrix": _matrix,
-                "/ExtGState": lambda v: self.ext_g_state(v, depth),
-            })  # fmt: skip
+            out = self.copy(
+                source,
+                {
+                    "/Type": _skip,
+                    "/PatternType": _skip,
+                    "/Shading": self.shading,
+                    "/Matrix": _matrix,
+                    "/ExtGState": lambda v: self.ext_g_state(v, depth),
+                },
+            )
         elif kind == 1 and isinstance(source, StreamObject):
-            out = self.copy(source, {
-                "/Type": _skip, "/PatternType": _skip, "/PaintType": _integer,
-                "/TilingType": _integer, "/BBox": _rectangle, "/XStep": _number,
-                "/YStep": _number, "/Matrix": _matrix, "/Resources": _skip,
-            })  # fmt: skip
+            out = self.copy(
+                source,
+                {
+                    "/Type": _skip,
+                    "/PatternType": _skip,
+                    "/PaintType": _integer,
+                    "/TilingType": _integer,
+                    "/BBox": _rectangle,
+                    "/XStep": _number,
+                    "/YStep": _number,
+                    "/Matrix": _matrix,
+                    "/Resources": _skip,
+                },
+            )
         else:
             raise _rejected()
         out[NameObject("/Type")] = NameObject("/Pattern")
@@ -1545,12 +1836,22 @@ class _Rebuild:
         if not 1 <= kind <= 7 or (kind >= 4) != isinstance(source, StreamObject):
             raise _rejected()
         schema: dict[str, Callable[[Any], PdfObject | None]] = {
-            "/ShadingType": _skip, "/ColorSpace": self.colour_space, "/Background": self.numbers,
-            "/BBox": _rectangle, "/AntiAlias": _boolean, "/Domain": self.numbers,
-            "/Matrix": _matrix, "/Function": self.functions, "/Coords": self.numbers,
-            "/Extend": self.booleans, "/BitsPerCoordinate": _integer, "/BitsPerComponent": _integer,
-            "/BitsPerFlag": _integer, "/Decode": self.numbers, "/VerticesPerRow": _integer,
-        }  # fmt: skip
+            "/ShadingType": _skip,
+            "/ColorSpace": self.colour_space,
+            "/Background": self.numbers,
+            "/BBox": _rectangle,
+            "/AntiAlias": _boolean,
+            "/Domain": self.numbers,
+            "/Matrix": _matrix,
+            "/Function": self.functions,
+            "/Coords": self.numbers,
+            "/Extend": self.booleans,
+            "/BitsPerCoordinate": _integer,
+            "/BitsPerComponent": _integer,
+            "/BitsPerFlag": _integer,
+            "/Decode": self.numbers,
+            "/VerticesPerRow": _integer,
+        }
         out = self.copy(source, schema)
         out[NameObject("/ShadingType")] = NumberObject(kind)
         if kind < 4:
@@ -1567,10 +1868,18 @@ class _Rebuild:
             raise _rejected()
         subtype = _resolved(source.get("/Subtype"))
         schema: dict[str, Callable[[Any], PdfObject | None]] = {
-            "/Type": _skip, "/Subtype": _skip, "/BaseFont": _name, "/ToUnicode": self.to_unicode,
-        }  # fmt: skip
-        simple = {"/FirstChar": _integer, "/LastChar": _integer, "/Widths": self.numbers,
-                  "/FontDescriptor": self.font_descriptor, "/Encoding": self.encoding}  # fmt: skip
+            "/Type": _skip,
+            "/Subtype": _skip,
+            "/BaseFont": _name,
+            "/ToUnicode": self.to_unicode,
+        }
+        simple = {
+            "/FirstChar": _integer,
+            "/LastChar": _integer,
+            "/Widths": self.numbers,
+            "/FontDescriptor": self.font_descriptor,
+            "/Encoding": self.encoding,
+        }
         if subtype in ("/Type1", "/MMType1", "/TrueType"):
             schema.update(simple)
         elif subtype == "/Type0":
@@ -1579,8 +1888,14 @@ class _Rebuild:
             if depth + 1 > MAX_PDF_NESTING:
                 raise _rejected(RejectReason.TOO_COMPLEX)
             schema.update(simple)
-            schema.update({"/FontBBox": _rectangle, "/FontMatrix": _matrix, "/CharProcs": _skip,
-                           "/Resources": _skip})  # fmt: skip
+            schema.update(
+                {
+                    "/FontBBox": _rectangle,
+                    "/FontMatrix": _matrix,
+                    "/CharProcs": _skip,
+                    "/Resources": _skip,
+                }
+            )
         else:
             raise _rejected()
         out = self.copy(source, schema)
@@ -1607,24 +1922,51 @@ class _Rebuild:
 
         def differences(value: Any) -> ArrayObject:
             items = self.array(value)
-            return ArrayObject(_name(item) if isinstance(_resolved(item), NameObject)
-                               else _integer(item) for item in items)  # fmt: skip
+            return ArrayObject(
+                _name(item) if isinstance(_resolved(item), NameObject) else _integer(item)
+                for item in items
+            )
 
-        out = self.copy(value, {"/Type": _skip, "/BaseEncoding": _name_in(*_STANDARD_ENCODINGS),
-                                "/Differences": differences})  # fmt: skip
+        out = self.copy(
+            value,
+            {
+                "/Type": _skip,
+                "/BaseEncoding": _name_in(*_STANDARD_ENCODINGS),
+                "/Differences": differences,
+            },
+        )
         out[NameObject("/Type")] = NameObject("/Encoding")
         return out
 
     def font_descriptor(self, value: Any) -> PdfObject:
-        numbers = dict.fromkeys((
-            "/FontWeight", "/ItalicAngle", "/Ascent", "/Descent", "/Leading", "/CapHeight",
-            "/XHeight", "/StemV", "/StemH", "/AvgWidth", "/MaxWidth", "/MissingWidth",
-        ), _number)  # fmt: skip
+        numbers = dict.fromkeys(
+            (
+                "/FontWeight",
+                "/ItalicAngle",
+                "/Ascent",
+                "/Descent",
+                "/Leading",
+                "/CapHeight",
+                "/XHeight",
+                "/StemV",
+                "/StemH",
+                "/AvgWidth",
+                "/MaxWidth",
+                "/MissingWidth",
+            ),
+            _number,
+        )
         schema: dict[str, Callable[[Any], PdfObject | None]] = {
-            "/Type": _skip, "/FontName": _name, "/FontStretch": _name, "/Flags": _integer,
-            "/FontBBox": _rectangle, "/FontFile": self.font_file, "/FontFile2": self.font_file,
-            "/FontFile3": self.font_file, **numbers,
-        }  # fmt: skip
+            "/Type": _skip,
+            "/FontName": _name,
+            "/FontStretch": _name,
+            "/Flags": _integer,
+            "/FontBBox": _rectangle,
+            "/FontFile": self.font_file,
+            "/FontFile2": self.font_file,
+            "/FontFile3": self.font_file,
+            **numbers,
+        }
 
         def build(source: Any) -> DictionaryObject:
             out = self.copy(source, schema)
@@ -1636,8 +1978,12 @@ class _Rebuild:
     def font_file(self, value: Any) -> PdfObject:
         """A font program, decoded and compressed anew; its own tables are kept as
         they are (glyph outlines cannot be told apart from a font's name table here)."""
-        schema = {"/Length1": _integer, "/Length2": _integer, "/Length3": _integer,
-                  "/Subtype": _name_in("/Type1C", "/CIDFontType0C", "/OpenType")}  # fmt: skip
+        schema = {
+            "/Length1": _integer,
+            "/Length2": _integer,
+            "/Length3": _integer,
+            "/Subtype": _name_in("/Type1C", "/CIDFontType0C", "/OpenType"),
+        }
         return self.shared(
             "font file",
             value,
@@ -1656,27 +2002,39 @@ class _Rebuild:
             raise _rejected()
 
         def widths(value: Any) -> ArrayObject:
-            return ArrayObject(self.numbers(item) if isinstance(_resolved(item), ArrayObject)
-                               else _number(item) for item in self.array(value))  # fmt: skip
+            return ArrayObject(
+                self.numbers(item) if isinstance(_resolved(item), ArrayObject) else _number(item)
+                for item in self.array(value)
+            )
 
         def cid_to_gid(value: Any) -> PdfObject:
             if _resolved(value) == "/Identity":
                 return NameObject("/Identity")
             return self.shared("CID map", value, lambda map_: _new_stream(self.decode(map_)))
 
-        out = self.copy(source, {
-            "/Type": _skip, "/Subtype": _skip, "/BaseFont": _name,
-            "/CIDSystemInfo": self.system_info, "/FontDescriptor": self.font_descriptor,
-            "/DW": _number, "/W": widths,
-            "/DW2": self.numbers, "/W2": widths, "/CIDToGIDMap": cid_to_gid,
-        })  # fmt: skip
+        out = self.copy(
+            source,
+            {
+                "/Type": _skip,
+                "/Subtype": _skip,
+                "/BaseFont": _name,
+                "/CIDSystemInfo": self.system_info,
+                "/FontDescriptor": self.font_descriptor,
+                "/DW": _number,
+                "/W": widths,
+                "/DW2": self.numbers,
+                "/W2": widths,
+                "/CIDToGIDMap": cid_to_gid,
+            },
+        )
         out[NameObject("/Type")] = NameObject("/Font")
         out[NameObject("/Subtype")] = NameObject(subtype)
         return out
 
     def system_info(self, value: Any) -> DictionaryObject:
-        return self.copy(value, {"/Registry": _string, "/Ordering": _string,
-                                 "/Supplement": _integer})  # fmt: skip
+        return self.copy(
+            value, {"/Registry": _string, "/Ordering": _string, "/Supplement": _integer}
+        )
 
     def to_unicode(self, value: Any) -> PdfObject | None:
         """A ToUnicode CMap, written anew from its code ranges and mappings alone. One
@@ -1684,8 +2042,13 @@ class _Rebuild:
         if not isinstance(_resolved(value), StreamObject):
             return None  # a name (/Identity-H) is no map at all
         try:
-            return self.shared("ToUnicode", value, lambda source: _new_stream(
-                _cmap(self.decode(source, MAX_CMAP_BYTES), self, unicode=True)))  # fmt: skip
+            return self.shared(
+                "ToUnicode",
+                value,
+                lambda source: _new_stream(
+                    _cmap(self.decode(source, MAX_CMAP_BYTES), self, unicode=True)
+                ),
+            )
         except AttachmentRejected as rejected:
             if rejected.reason is not RejectReason.UNREADABLE:
                 raise
@@ -1697,10 +2060,16 @@ class _Rebuild:
             return _name(value)
 
         def build(source: Any) -> StreamObject:
-            out = self.copy(source, {
-                "/Type": _skip, "/CIDSystemInfo": self.system_info, "/WMode": _integer,
-                "/CMapName": _skip, "/UseCMap": _skip,
-            })  # fmt: skip
+            out = self.copy(
+                source,
+                {
+                    "/Type": _skip,
+                    "/CIDSystemInfo": self.system_info,
+                    "/WMode": _integer,
+                    "/CMapName": _skip,
+                    "/UseCMap": _skip,
+                },
+            )
             if isinstance(_resolved(source.get("/UseCMap")), NameObject):
                 out[NameObject("/UseCMap")] = _name(source["/UseCMap"])
             elif not _is_null(source.get("/UseCMap")):
@@ -1777,27 +2146,34 @@ class _Rebuild:
             for key in [key for key in stream if key not in kept]:
                 del stream[key]
             grey = fresh.mode == "L"
-            stream.update({
-                NameObject("/Width"): NumberObject(fresh.width),
-                NameObject("/Height"): NumberObject(fresh.height),
-                NameObject("/ColorSpace"): NameObject("/DeviceGray" if grey else "/DeviceRGB"),
-                NameObject("/BitsPerComponent"): NumberObject(8),
-                NameObject("/Filter"): NameObject("/DCTDecode"),
-            })  # fmt: skip
+            stream.update(
+                {
+                    NameObject("/Width"): NumberObject(fresh.width),
+                    NameObject("/Height"): NumberObject(fresh.height),
+                    NameObject("/ColorSpace"): NameObject("/DeviceGray" if grey else "/DeviceRGB"),
+                    NameObject("/BitsPerComponent"): NumberObject(8),
+                    NameObject("/Filter"): NameObject("/DCTDecode"),
+                }
+            )
             if "/SMask" not in masks and embedded.image.has_transparency_data:
                 # Transparency inside the photo's own data (JPEG 2000's SMaskInData):
                 # a soft mask of its alpha, since the JPEG that replaces it has none.
                 alpha = embedded.image.convert("RGBA").getchannel("A")
-                masks[NameObject("/SMask")] = self.writer._add_object(_new_stream(
-                    alpha.tobytes(), DictionaryObject({
-                        NameObject("/Type"): NameObject("/XObject"),
-                        NameObject("/Subtype"): NameObject("/Image"),
-                        NameObject("/Width"): NumberObject(alpha.width),
-                        NameObject("/Height"): NumberObject(alpha.height),
-                        NameObject("/ColorSpace"): NameObject("/DeviceGray"),
-                        NameObject("/BitsPerComponent"): NumberObject(8),
-                    }),
-                ))  # fmt: skip
+                masks[NameObject("/SMask")] = self.writer._add_object(
+                    _new_stream(
+                        alpha.tobytes(),
+                        DictionaryObject(
+                            {
+                                NameObject("/Type"): NameObject("/XObject"),
+                                NameObject("/Subtype"): NameObject("/Image"),
+                                NameObject("/Width"): NumberObject(alpha.width),
+                                NameObject("/Height"): NumberObject(alpha.height),
+                                NameObject("/ColorSpace"): NameObject("/DeviceGray"),
+                                NameObject("/BitsPerComponent"): NumberObject(8),
+                            }
+                        ),
+                    )
+                )
             stream.update(masks)
             stream._data = out.getvalue()
             rebuilt.add(number)
@@ -1839,10 +2215,14 @@ _CMAP_TOKEN = re.compile(
 # Section: entries per item, and whether it belongs in a ToUnicode map (True) or in an
 # encoding CMap (False).
 _CMAP_SECTIONS = {
-    b"codespacerange": (2, None), b"bfchar": (2, True), b"bfrange": (3, True),
-    b"cidchar": (2, False), b"cidrange": (3, False), b"notdefchar": (2, False),
+    b"codespacerange": (2, None),
+    b"bfchar": (2, True),
+    b"bfrange": (3, True),
+    b"cidchar": (2, False),
+    b"cidrange": (3, False),
+    b"notdefchar": (2, False),
     b"notdefrange": (3, False),
-}  # fmt: skip
+}
 
 
 def _cmap_hex(token: tuple[str, bytes], longest: int = 4) -> bytes:
@@ -1929,8 +2309,9 @@ def _cmap(data: bytes, rebuild: _Rebuild, unicode: bool) -> bytes:
     if unicode:
         lines += [
             b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
-            b"/CMapName /Adobe-Identity-UCS def", b"/CMapType 2 def",
-        ]  # fmt: skip
+            b"/CMapName /Adobe-Identity-UCS def",
+            b"/CMapType 2 def",
+        ]
     else:
         lines += [
             b"/CMapName /Embedded def",

@@ -37,8 +37,9 @@ def _seal(vault: Vault, row: GroupChat, route: Route) -> None:
 
 def read_route(vault: Vault, row: GroupChat) -> Route:
     ref = RecordRef("group_chats", row.id)
-    return Route.from_bytes(vault.cipher(WrappedKey(row.wrapped_key), ref).open(
-        "route", row.sealed_route or b""))  # fmt: skip
+    return Route.from_bytes(
+        vault.cipher(WrappedKey(row.wrapped_key), ref).open("route", row.sealed_route or b"")
+    )
 
 
 async def find(session: AsyncSession, pseudonyms: Pseudonyms, route: Route) -> GroupChat | None:

@@ -65,8 +65,12 @@ async def sign_household(
     if row is not None and row.active:
         raise PledgeError(N_("already signed"))
     if row is None:
-        row = Pledge(account=household_of(pseudonyms, route), kind=PledgeKind.HOUSEHOLD,
-                     ward_id=group.ward_id, group_id=group.id)  # fmt: skip
+        row = Pledge(
+            account=household_of(pseudonyms, route),
+            kind=PledgeKind.HOUSEHOLD,
+            ward_id=group.ward_id,
+            group_id=group.id,
+        )
         session.add(row)
     row.ward_id, row.group_id = group.ward_id, group.id
     row.active, row.signed_on, row.withdrawn_on = True, month_of(today), None
@@ -113,8 +117,14 @@ async def add_organisation(
     )
     if same is not None:
         raise PledgeError(N_("this organisation's pledge is already recorded"))
-    row = Pledge(ward_id=ward_id, kind=kind, name=name, signed_on=signed_on, entered_by=officer_id,
-                 group_id=group.id if group else None)  # fmt: skip
+    row = Pledge(
+        ward_id=ward_id,
+        kind=kind,
+        name=name,
+        signed_on=signed_on,
+        entered_by=officer_id,
+        group_id=group.id if group else None,
+    )
     session.add(row)
     await session.flush()
     return row

@@ -45,9 +45,15 @@ async def record(
     report counts by month, and a day beside the TDP could be matched with a pledge's."""
     if await answer_of(session, pseudonyms, route, week) is not None:
         return None
-    row = QuizAnswer(account=account_of(pseudonyms, route), ward_id=ward_id, group_id=group_id,
-                     week=week, question=question, correct=correct,
-                     answered_on=today.replace(day=1))  # fmt: skip
+    row = QuizAnswer(
+        account=account_of(pseudonyms, route),
+        ward_id=ward_id,
+        group_id=group_id,
+        week=week,
+        question=question,
+        correct=correct,
+        answered_on=today.replace(day=1),
+    )
     session.add(row)
     await session.flush()
     return row

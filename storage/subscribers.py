@@ -46,8 +46,12 @@ async def subscribe(
     row = await find(session, pseudonyms, route)
     previous = None
     if row is None:
-        row = Subscriber(account=account_of(pseudonyms, route), channel=route.channel,
-                         ward_id=group.ward_id, group_id=group.id)  # fmt: skip
+        row = Subscriber(
+            account=account_of(pseudonyms, route),
+            channel=route.channel,
+            ward_id=group.ward_id,
+            group_id=group.id,
+        )
         session.add(row)
         await session.flush()
     elif row.active and row.group_id != group.id:

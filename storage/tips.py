@@ -58,9 +58,16 @@ EVENT_LABELS: dict[str, str] = {
 
 # What the reporter sees when checking a tip; notes stay with the police.
 REPORTER_VISIBLE = frozenset(
-    {EventKind.SUBMITTED, EventKind.STATUS, EventKind.QUESTION, EventKind.ANSWER,
-     EventKind.REPLY, EventKind.ADDITION, EventKind.CONTACT_STOPPED}
-)  # fmt: skip
+    {
+        EventKind.SUBMITTED,
+        EventKind.STATUS,
+        EventKind.QUESTION,
+        EventKind.ANSWER,
+        EventKind.REPLY,
+        EventKind.ADDITION,
+        EventKind.CONTACT_STOPPED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -206,13 +213,17 @@ class ReporterMessage:
             raise ValueError("not something a reporter does")
 
     def to_payload(self) -> dict[str, Any]:
-        return {"kind": "event", "tip_id": self.tip_id, "event": str(self.kind),
-                "body": self.body, "reply_to_id": self.reply_to_id}  # fmt: skip
+        return {
+            "kind": "event",
+            "tip_id": self.tip_id,
+            "event": str(self.kind),
+            "body": self.body,
+            "reply_to_id": self.reply_to_id,
+        }
 
     @classmethod
     def from_payload(cls, data: dict[str, Any]) -> ReporterMessage:
-        return cls(int(data["tip_id"]), EventKind(data["event"]), data["body"],
-                   data["reply_to_id"])  # fmt: skip
+        return cls(int(data["tip_id"]), EventKind(data["event"]), data["body"], data["reply_to_id"])
 
 
 async def new_receipt(session: AsyncSession, hasher: ReceiptHasher) -> tuple[Receipt, bytes]:

@@ -469,9 +469,16 @@ async def stored_tip(
     """A tip stored as the mixer stores one, for tests about what happens to stored tips."""
     receipt, secret_hash = await tips.new_receipt(session, services.receipts)
     submission = tips.Submission(
-        ward_id=ward_id, group_id=group_id, category=category, content=content, route=route,
-        code=receipt.code, secret_hash=secret_hash, submitted_at=utcnow(), urgent=urgent,
-    )  # fmt: skip
+        ward_id=ward_id,
+        group_id=group_id,
+        category=category,
+        content=content,
+        route=route,
+        code=receipt.code,
+        secret_hash=secret_hash,
+        submitted_at=utcnow(),
+        urgent=urgent,
+    )
     return await tips.create_tip(session, services.vault, submission), receipt
 
 
@@ -484,9 +491,19 @@ PLAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "phu_lien_plan.
 # The same 12 names as ../shared/data/phu_lien_plan.toml (seed 003), for checkouts
 # without the shared folder beside them.
 FALLBACK_GROUPS = (
-    "Nam Hải", "Quy Tức 1", "Tổ 9", "Đẩu Sơn 1", "Tổ 6", "Cấp Tiến",
-    "Lệ Tảo 1", "Lệ Tảo 2", "Đẩu Phượng 2", "Hòa Bình", "Đồng Tử 2", "Minh Khai",
-)  # fmt: skip
+    "Nam Hải",
+    "Quy Tức 1",
+    "Tổ 9",
+    "Đẩu Sơn 1",
+    "Tổ 6",
+    "Cấp Tiến",
+    "Lệ Tảo 1",
+    "Lệ Tảo 2",
+    "Đẩu Phượng 2",
+    "Hòa Bình",
+    "Đồng Tử 2",
+    "Minh Khai",
+)
 
 
 async def add_phu_lien(app: App) -> int:

@@ -115,10 +115,14 @@ def pdf_compression_bomb(streams: int = 40, stream_mb: int = 64) -> bytes:
     for index in range(streams):
         form = EncodedStreamObject()
         form._data = inflated
-        form.update({
-            NameObject("/Type"): NameObject("/XObject"), NameObject("/Subtype"): NameObject("/Form"),
-            NameObject("/BBox"): _box(100, 100), NameObject("/Filter"): NameObject("/FlateDecode"),
-        })  # fmt: skip
+        form.update(
+            {
+                NameObject("/Type"): NameObject("/XObject"),
+                NameObject("/Subtype"): NameObject("/Form"),
+                NameObject("/BBox"): _box(100, 100),
+                NameObject("/Filter"): NameObject("/FlateDecode"),
+            }
+        )
         forms[NameObject(f"/Fm{index}")] = writer._add_object(form)
     page[NameObject("/Resources")] = DictionaryObject({NameObject("/XObject"): forms})
     drawing = b"".join(f"/Fm{index} Do\n".encode() for index in range(streams))
@@ -137,20 +141,33 @@ def pdf_font_bomb(fonts: int = 5, font_mb: int = 30) -> bytes:
         font_file = EncodedStreamObject()
         font_file._data = program
         font_file[NameObject("/Filter")] = NameObject("/FlateDecode")
-        descriptor = DictionaryObject({
-            NameObject("/Type"): NameObject("/FontDescriptor"),
-            NameObject("/FontName"): NameObject(f"/Bomb{index}"), NameObject("/Flags"): NumberObject(32),
-            NameObject("/FontBBox"): _box(1000, 1000), NameObject("/ItalicAngle"): NumberObject(0),
-            NameObject("/Ascent"): NumberObject(800), NameObject("/Descent"): NumberObject(-200),
-            NameObject("/CapHeight"): NumberObject(700), NameObject("/StemV"): NumberObject(80),
-            NameObject("/FontFile2"): writer._add_object(font_file),
-        })  # fmt: skip
-        font_resources[NameObject(f"/F{index}")] = writer._add_object(DictionaryObject({
-            NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/TrueType"),
-            NameObject("/BaseFont"): NameObject(f"/Bomb{index}"), NameObject("/FirstChar"): NumberObject(65),
-            NameObject("/LastChar"): NumberObject(65), NameObject("/Widths"): ArrayObject([NumberObject(600)]),
-            NameObject("/FontDescriptor"): writer._add_object(descriptor),
-        }))  # fmt: skip
+        descriptor = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/FontDescriptor"),
+                NameObject("/FontName"): NameObject(f"/Bomb{index}"),
+                NameObject("/Flags"): NumberObject(32),
+                NameObject("/FontBBox"): _box(1000, 1000),
+                NameObject("/ItalicAngle"): NumberObject(0),
+                NameObject("/Ascent"): NumberObject(800),
+                NameObject("/Descent"): NumberObject(-200),
+                NameObject("/CapHeight"): NumberObject(700),
+                NameObject("/StemV"): NumberObject(80),
+                NameObject("/FontFile2"): writer._add_object(font_file),
+            }
+        )
+        font_resources[NameObject(f"/F{index}")] = writer._add_object(
+            DictionaryObject(
+                {
+                    NameObject("/Type"): NameObject("/Font"),
+                    NameObject("/Subtype"): NameObject("/TrueType"),
+                    NameObject("/BaseFont"): NameObject(f"/Bomb{index}"),
+                    NameObject("/FirstChar"): NumberObject(65),
+                    NameObject("/LastChar"): NumberObject(65),
+                    NameObject("/Widths"): ArrayObject([NumberObject(600)]),
+                    NameObject("/FontDescriptor"): writer._add_object(descriptor),
+                }
+            )
+        )
     page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): font_resources})
     text = b"".join(f"BT /F{index} 12 Tf 10 10 Td (A) Tj ET\n".encode() for index in range(fonts))
     page[NameObject("/Contents")] = _stream(writer, text)
@@ -195,16 +212,29 @@ def pdf_with_object_stream(extra_object: bytes = b"(spare)") -> bytes:
     add(1, b"<< /Type /Catalog /Pages 2 0 R >>")
     add(2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>")
     add(4, f"<< /Length {len(drawing)} >>\nstream\n".encode() + drawing + b"\nendstream")
-    add(5, f"<< /Type /ObjStm /N 2 /First {len(header)} /Filter /FlateDecode /Length {len(compressed)} >>\nstream\n".encode()
-        + compressed + b"\nendstream")  # fmt: skip
+    add(
+        5,
+        f"<< /Type /ObjStm /N 2 /First {len(header)} /Filter /FlateDecode /Length {len(compressed)} >>\nstream\n".encode()
+        + compressed
+        + b"\nendstream",
+    )
     offsets[6] = sum(map(len, parts))
-    rows = [(0, 0, 0xFFFF), (1, offsets[1], 0), (1, offsets[2], 0), (2, 5, 0), (1, offsets[4], 0),
-            (1, offsets[5], 0), (1, offsets[6], 0), (2, 5, 1)]  # fmt: skip
+    rows = [
+        (0, 0, 0xFFFF),
+        (1, offsets[1], 0),
+        (1, offsets[2], 0),
+        (2, 5, 0),
+        (1, offsets[4], 0),
+        (1, offsets[5], 0),
+        (1, offsets[6], 0),
+        (2, 5, 1),
+    ]
     table = b"".join(struct.pack(">BIH", *row) for row in rows)
     parts.append(
         f"6 0 obj\n<< /Type /XRef /Size 8 /Root 1 0 R /W [1 4 2] /Length {len(table)} >>\nstream\n".encode()
-        + table + f"\nendstream\nendobj\nstartxref\n{offsets[6]}\n%%EOF\n".encode()
-    )  # fmt: skip
+        + table
+        + f"\nendstream\nendobj\nstartxref\n{offsets[6]}\n%%EOF\n".encode()
+    )
     return b"".join(parts)
 
 
@@ -224,94 +254,162 @@ def pdf_with_leftovers() -> bytes:
     icc_space = ArrayObject([NameObject("/ICCBased"), icc])
 
     # A layer, shown, with its name and its creator.
-    layer = writer._add_object(DictionaryObject({
-        NameObject("/Type"): NameObject("/OCG"), NameObject("/Name"): TextStringObject(m["layer_name"]),
-        NameObject("/Usage"): DictionaryObject({NameObject("/CreatorInfo"): DictionaryObject({
-            NameObject("/Creator"): TextStringObject(m["layer_intent"]), NameObject("/Subtype"): NameObject("/Artwork"),
-        })}),
-    }))  # fmt: skip
-    writer.root_object[NameObject("/OCProperties")] = DictionaryObject({
-        NameObject("/OCGs"): ArrayObject([layer]),
-        NameObject("/D"): DictionaryObject({
-            NameObject("/Order"): ArrayObject([layer]), NameObject("/ON"): ArrayObject([layer]),
-        }),
-    })  # fmt: skip
+    layer = writer._add_object(
+        DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/OCG"),
+                NameObject("/Name"): TextStringObject(m["layer_name"]),
+                NameObject("/Usage"): DictionaryObject(
+                    {
+                        NameObject("/CreatorInfo"): DictionaryObject(
+                            {
+                                NameObject("/Creator"): TextStringObject(m["layer_intent"]),
+                                NameObject("/Subtype"): NameObject("/Artwork"),
+                            }
+                        )
+                    }
+                ),
+            }
+        )
+    )
+    writer.root_object[NameObject("/OCProperties")] = DictionaryObject(
+        {
+            NameObject("/OCGs"): ArrayObject([layer]),
+            NameObject("/D"): DictionaryObject(
+                {
+                    NameObject("/Order"): ArrayObject([layer]),
+                    NameObject("/ON"): ArrayObject([layer]),
+                }
+            ),
+        }
+    )
 
     # A green image with a custom key, in the ICC space, with bytes after its zlib data.
     green = zlib.compress(bytes((20, 200, 20)) * 64) + m["flate_trailer"].encode()
     image = EncodedStreamObject()
     image._data = green
-    image.update({
-        NameObject("/Type"): NameObject("/XObject"), NameObject("/Subtype"): NameObject("/Image"),
-        NameObject("/Width"): NumberObject(8), NameObject("/Height"): NumberObject(8),
-        NameObject("/ColorSpace"): icc_space, NameObject("/BitsPerComponent"): NumberObject(8),
-        NameObject("/Filter"): NameObject("/FlateDecode"),
-        NameObject("/Photographer"): TextStringObject(m["image_custom_key"]),
-    })  # fmt: skip
+    image.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Image"),
+            NameObject("/Width"): NumberObject(8),
+            NameObject("/Height"): NumberObject(8),
+            NameObject("/ColorSpace"): icc_space,
+            NameObject("/BitsPerComponent"): NumberObject(8),
+            NameObject("/Filter"): NameObject("/FlateDecode"),
+            NameObject("/Photographer"): TextStringObject(m["image_custom_key"]),
+        }
+    )
     image_name = f"/Im{m['resource_name']}"
 
     # A form as pdfTeX includes a PDF page: its file name, page and /Info kept aside.
-    info = writer._add_object(DictionaryObject({
-        NameObject("/Author"): TextStringObject(m["ptex_info"]), NameObject("/Producer"): TextStringObject("pdfTeX"),
-    }))  # fmt: skip
+    info = writer._add_object(
+        DictionaryObject(
+            {
+                NameObject("/Author"): TextStringObject(m["ptex_info"]),
+                NameObject("/Producer"): TextStringObject("pdfTeX"),
+            }
+        )
+    )
     form = _stream(
-        writer, f"% {m['form_comment']}\n0 1 1 rg 0 0 40 40 re f".encode(),
-        Type=NameObject("/XObject"), Subtype=NameObject("/Form"), BBox=_box(40, 40),
-        **{"PTEX.FileName": TextStringObject(f"/home/{m['ptex_file_name']}/tips/scan.pdf"),
-           "PTEX.PageNumber": NumberObject(1), "PTEX.InfoDict": info},
-        OC=layer, Custom=TextStringObject(m["form_custom_key"]),
-    )  # fmt: skip
+        writer,
+        f"% {m['form_comment']}\n0 1 1 rg 0 0 40 40 re f".encode(),
+        Type=NameObject("/XObject"),
+        Subtype=NameObject("/Form"),
+        BBox=_box(40, 40),
+        **{
+            "PTEX.FileName": TextStringObject(f"/home/{m['ptex_file_name']}/tips/scan.pdf"),
+            "PTEX.PageNumber": NumberObject(1),
+            "PTEX.InfoDict": info,
+        },
+        OC=layer,
+        Custom=TextStringObject(m["form_custom_key"]),
+    )
 
     # A tiling pattern with a comment; a Separation colour whose tint transform is a
     # type 4 function with a comment.
     pattern = _stream(
-        writer, f"% {m['pattern_comment']}\n1 0 1 rg 0 0 5 5 re f".encode(),
-        Type=NameObject("/Pattern"), PatternType=NumberObject(1), PaintType=NumberObject(1),
-        TilingType=NumberObject(1), BBox=_box(10, 10), XStep=NumberObject(10), YStep=NumberObject(10),
-    )  # fmt: skip
+        writer,
+        f"% {m['pattern_comment']}\n1 0 1 rg 0 0 5 5 re f".encode(),
+        Type=NameObject("/Pattern"),
+        PatternType=NumberObject(1),
+        PaintType=NumberObject(1),
+        TilingType=NumberObject(1),
+        BBox=_box(10, 10),
+        XStep=NumberObject(10),
+        YStep=NumberObject(10),
+    )
     calculator = _stream(
-        writer, f"{{ % {m['calculator_comment']}\n dup 0 exch }}".encode(),
-        FunctionType=NumberObject(4), Domain=ArrayObject([NumberObject(0), NumberObject(1)]),
+        writer,
+        f"{{ % {m['calculator_comment']}\n dup 0 exch }}".encode(),
+        FunctionType=NumberObject(4),
+        Domain=ArrayObject([NumberObject(0), NumberObject(1)]),
         Range=ArrayObject([NumberObject(0), NumberObject(1)] * 3),
-    )  # fmt: skip
+    )
     separation = ArrayObject(
         [NameObject("/Separation"), NameObject("/Spot"), NameObject("/DeviceRGB"), calculator]
     )
 
     # A standard font with a ToUnicode map that carries a comment, and a descriptor-like
     # custom key holding a custom dictionary.
-    to_unicode = _stream(writer, (
-        f"%%Title: {m['to_unicode_comment']}\n/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n"
-        "1 begincodespacerange <00> <FF> endcodespacerange\n1 beginbfchar <48> <0048> endbfchar\n"
-        "1 beginbfrange <61> <7A> <0061> endbfrange\nendcmap CMapName currentdict /CMap defineresource pop end end\n"
-    ).encode())  # fmt: skip
-    font = writer._add_object(DictionaryObject({
-        NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
-        NameObject("/BaseFont"): NameObject("/Helvetica"), NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
-        NameObject("/ToUnicode"): to_unicode,
-        NameObject("/AppNote"): TextStringObject(m["font_custom_key"]),
-        NameObject("/AppData"): DictionaryObject({
-            NameObject("/Inner"): DictionaryObject({NameObject("/Who"): TextStringObject(m["nested_custom_key"])}),
-        }),
-    }))  # fmt: skip
-    graphics_state = writer._add_object(DictionaryObject({
-        NameObject("/Type"): NameObject("/ExtGState"), NameObject("/ca"): FloatObject(0.9),
-        NameObject("/AppState"): TextStringObject(m["graphics_state_custom_key"]),
-    }))  # fmt: skip
+    to_unicode = _stream(
+        writer,
+        (
+            f"%%Title: {m['to_unicode_comment']}\n/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n"
+            "1 begincodespacerange <00> <FF> endcodespacerange\n1 beginbfchar <48> <0048> endbfchar\n"
+            "1 beginbfrange <61> <7A> <0061> endbfrange\nendcmap CMapName currentdict /CMap defineresource pop end end\n"
+        ).encode(),
+    )
+    font = writer._add_object(
+        DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/Helvetica"),
+                NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
+                NameObject("/ToUnicode"): to_unicode,
+                NameObject("/AppNote"): TextStringObject(m["font_custom_key"]),
+                NameObject("/AppData"): DictionaryObject(
+                    {
+                        NameObject("/Inner"): DictionaryObject(
+                            {NameObject("/Who"): TextStringObject(m["nested_custom_key"])}
+                        ),
+                    }
+                ),
+            }
+        )
+    )
+    graphics_state = writer._add_object(
+        DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/ExtGState"),
+                NameObject("/ca"): FloatObject(0.9),
+                NameObject("/AppState"): TextStringObject(m["graphics_state_custom_key"]),
+            }
+        )
+    )
 
-    resources = DictionaryObject({
-        NameObject("/ColorSpace"): DictionaryObject({
-            NameObject("/CS0"): icc_space, NameObject("/CS1"): separation,
-        }),
-        NameObject("/XObject"): DictionaryObject({
-            NameObject(image_name): writer._add_object(image), NameObject("/Fm0"): form,
-        }),
-        NameObject("/Pattern"): DictionaryObject({NameObject("/P0"): pattern}),
-        NameObject("/Font"): DictionaryObject({NameObject("/F1"): font}),
-        NameObject("/ExtGState"): DictionaryObject({NameObject("/GS0"): graphics_state}),
-        NameObject("/Properties"): DictionaryObject({NameObject("/MC0"): layer}),
-        NameObject("/AppResources"): TextStringObject(m["resources_custom_key"]),
-    })  # fmt: skip
+    resources = DictionaryObject(
+        {
+            NameObject("/ColorSpace"): DictionaryObject(
+                {
+                    NameObject("/CS0"): icc_space,
+                    NameObject("/CS1"): separation,
+                }
+            ),
+            NameObject("/XObject"): DictionaryObject(
+                {
+                    NameObject(image_name): writer._add_object(image),
+                    NameObject("/Fm0"): form,
+                }
+            ),
+            NameObject("/Pattern"): DictionaryObject({NameObject("/P0"): pattern}),
+            NameObject("/Font"): DictionaryObject({NameObject("/F1"): font}),
+            NameObject("/ExtGState"): DictionaryObject({NameObject("/GS0"): graphics_state}),
+            NameObject("/Properties"): DictionaryObject({NameObject("/MC0"): layer}),
+            NameObject("/AppResources"): TextStringObject(m["resources_custom_key"]),
+        }
+    )
     page[NameObject("/Resources")] = resources
     page[NameObject("/PrivateNote")] = TextStringObject(m["page_custom_key"])
     drawing = (

@@ -60,9 +60,10 @@ def _values(spec: Field[Any]) -> st.SearchStrategy[Any]:
         return st.none() | _values(spec.inner)
     if isinstance(spec, QueueCursor):
         moments = st.datetimes(
-            min_value=datetime(2000, 1, 1), max_value=datetime(2100, 12, 30),
+            min_value=datetime(2000, 1, 1),
+            max_value=datetime(2100, 12, 30),
             timezones=st.just(UTC),
-        )  # fmt: skip
+        )
         cursors = st.tuples(st.integers(1, 9), moments, st.integers(1, 2**31 - 1))
         return st.none() | cursors
     raise AssertionError(f"no strategy for {spec!r}")
@@ -105,8 +106,14 @@ def test_every_action_packs_within_telegrams_limit_and_parses_back(action: Actio
 
 
 @settings(max_examples=600, deadline=None)
-@given(st.one_of(st.text(), st.sampled_from(CATALOG).map(lambda k: k.head()).flatmap(
-    lambda head: st.text().map(lambda tail: head + tail))))  # fmt: skip
+@given(
+    st.one_of(
+        st.text(),
+        st.sampled_from(CATALOG)
+        .map(lambda k: k.head())
+        .flatmap(lambda head: st.text().map(lambda tail: head + tail)),
+    )
+)
 def test_parsing_never_raises_and_what_parses_packs_back(data: str) -> None:
     action = parse(data)
     if action is not None:
@@ -223,8 +230,13 @@ def _calls(tree: ast.AST) -> list[ast.Call]:
 
 def _name(call: ast.Call) -> str:
     func = call.func
-    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(
-        func, ast.Attribute) else ""  # fmt: skip
+    return (
+        func.id
+        if isinstance(func, ast.Name)
+        else func.attr
+        if isinstance(func, ast.Attribute)
+        else ""
+    )
 
 
 def _stringy(node: ast.AST) -> bool:
@@ -247,13 +259,22 @@ def test_no_handler_builds_a_button_or_names_a_step_from_a_string() -> None:
             args = list(call.args)
             if name == "Button":
                 suspects = args[1:2] + [k.value for k in call.keywords if k.arg == "press"]
-            elif name in ("follow", "go", "action", "step", "police_action", "ask_ward",
-                          "private_ward", "ask_group"):  # fmt: skip
+            elif name in (
+                "follow",
+                "go",
+                "action",
+                "step",
+                "police_action",
+                "ask_ward",
+                "private_ward",
+                "ask_group",
+            ):
                 suspects = args
             else:
                 continue
-            found += [f"{path.relative_to(ROOT)}:{call.lineno} {name}" for s in suspects
-                      if _stringy(s)]  # fmt: skip
+            found += [
+                f"{path.relative_to(ROOT)}:{call.lineno} {name}" for s in suspects if _stringy(s)
+            ]
     assert not found
 
 
@@ -280,15 +301,30 @@ def test_every_step_is_a_value_of_its_conversations_step_enum() -> None:
 
 
 def test_a_flow_round_trips_and_a_broken_one_is_dropped() -> None:
-    draft = ReportDraft(step=DraftStep.WHAT, ward_id=1, category="use", what=["a", "b"],
-                        location=[21.0, 105.8], contact=False)  # fmt: skip
+    draft = ReportDraft(
+        step=DraftStep.WHAT,
+        ward_id=1,
+        category="use",
+        what=["a", "b"],
+        location=[21.0, 105.8],
+        contact=False,
+    )
     assert ReportDraft.from_json(draft.to_json()) == draft
     assert ReportDraft.from_json({}) == ReportDraft()
     for broken in (
-        None, [], "draft", {"step": "nowhere"}, {"what": "text, not a list"},
-        {"ward_id": True}, {"ward_id": "1"}, {"category": "unknown"}, {"when": "tomorrow"},
-        {"location": [1.0]}, {"location": [float("nan"), 1.0]}, {"contact": "yes"},
-    ):  # fmt: skip
+        None,
+        [],
+        "draft",
+        {"step": "nowhere"},
+        {"what": "text, not a list"},
+        {"ward_id": True},
+        {"ward_id": "1"},
+        {"category": "unknown"},
+        {"when": "tomorrow"},
+        {"location": [1.0]},
+        {"location": [float("nan"), 1.0]},
+        {"contact": "yes"},
+    ):
         assert ReportDraft.from_json(broken) is None, broken
     assert GroupQuestion.from_json({"answer": "sub:grp", "question": "?"}) is not None
     assert GroupQuestion.from_json({"answer": "report:grp", "question": "?"}) is None

@@ -252,12 +252,17 @@ def test_modes_the_encoder_cannot_store_are_converted(
 def _image_xobject(writer: PdfWriter, jpeg: bytes, size: tuple[int, int] = (80, 40)) -> object:
     photo = StreamObject()
     photo._data = jpeg  # a camera JPEG, EXIF and all, embedded as it is
-    photo.update({
-        NameObject("/Type"): NameObject("/XObject"), NameObject("/Subtype"): NameObject("/Image"),
-        NameObject("/Width"): NumberObject(size[0]), NameObject("/Height"): NumberObject(size[1]),
-        NameObject("/ColorSpace"): NameObject("/DeviceRGB"), NameObject("/BitsPerComponent"): NumberObject(8),
-        NameObject("/Filter"): NameObject("/DCTDecode"),
-    })  # fmt: skip
+    photo.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Image"),
+            NameObject("/Width"): NumberObject(size[0]),
+            NameObject("/Height"): NumberObject(size[1]),
+            NameObject("/ColorSpace"): NameObject("/DeviceRGB"),
+            NameObject("/BitsPerComponent"): NumberObject(8),
+            NameObject("/Filter"): NameObject("/DCTDecode"),
+        }
+    )
     return writer._add_object(photo)
 
 
@@ -297,41 +302,76 @@ def _pdf_with_everything() -> bytes:
     page[NameObject("/Metadata")] = xmp
     page[NameObject("/LastModified")] = TextStringObject("D:20261121231405+07'00'")
     page[NameObject("/PrivateNote")] = TextStringObject(f"scanned by {MARK}")  # any app's own key
-    page[NameObject("/PieceInfo")] = DictionaryObject({
-        NameObject("/Editor"): DictionaryObject({NameObject("/Private"): TextStringObject(MARK)}),
-    })  # fmt: skip
+    page[NameObject("/PieceInfo")] = DictionaryObject(
+        {
+            NameObject("/Editor"): DictionaryObject(
+                {NameObject("/Private"): TextStringObject(MARK)}
+            ),
+        }
+    )
     attached = _stream(writer, f"attached file {MARK}".encode(), Type=_name("/EmbeddedFile"))
-    script = DictionaryObject({
-        NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject(f"app.alert('{MARK}');"),
-    })  # fmt: skip
+    script = DictionaryObject(
+        {
+            NameObject("/S"): NameObject("/JavaScript"),
+            NameObject("/JS"): TextStringObject(f"app.alert('{MARK}');"),
+        }
+    )
     rect = ArrayObject([FloatObject(0), FloatObject(0), FloatObject(20), FloatObject(20)])
-    page[NameObject("/Annots")] = ArrayObject([
-        writer._add_object(DictionaryObject({
-            NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/FileAttachment"),
-            NameObject("/Rect"): rect, NameObject("/Contents"): TextStringObject(MARK),
-            NameObject("/FS"): DictionaryObject({
-                NameObject("/Type"): NameObject("/Filespec"), NameObject("/F"): TextStringObject(f"{MARK}.txt"),
-                NameObject("/EF"): DictionaryObject({NameObject("/F"): attached}),
-            }),
-        })),
-        writer._add_object(DictionaryObject({
-            NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/Link"),
-            NameObject("/Rect"): rect, NameObject("/A"): script,
-        })),
-    ])  # fmt: skip
-    writer.add_metadata({
-        "/Author": f"Author {MARK}", "/Creator": f"Creator {MARK}", "/Title": MARK,
-        "/CreationDate": "D:20261121231405+07'00'",
-    })  # fmt: skip
+    page[NameObject("/Annots")] = ArrayObject(
+        [
+            writer._add_object(
+                DictionaryObject(
+                    {
+                        NameObject("/Type"): NameObject("/Annot"),
+                        NameObject("/Subtype"): NameObject("/FileAttachment"),
+                        NameObject("/Rect"): rect,
+                        NameObject("/Contents"): TextStringObject(MARK),
+                        NameObject("/FS"): DictionaryObject(
+                            {
+                                NameObject("/Type"): NameObject("/Filespec"),
+                                NameObject("/F"): TextStringObject(f"{MARK}.txt"),
+                                NameObject("/EF"): DictionaryObject({NameObject("/F"): attached}),
+                            }
+                        ),
+                    }
+                )
+            ),
+            writer._add_object(
+                DictionaryObject(
+                    {
+                        NameObject("/Type"): NameObject("/Annot"),
+                        NameObject("/Subtype"): NameObject("/Link"),
+                        NameObject("/Rect"): rect,
+                        NameObject("/A"): script,
+                    }
+                )
+            ),
+        ]
+    )
+    writer.add_metadata(
+        {
+            "/Author": f"Author {MARK}",
+            "/Creator": f"Creator {MARK}",
+            "/Title": MARK,
+            "/CreationDate": "D:20261121231405+07'00'",
+        }
+    )
     writer.root_object[NameObject("/Metadata")] = xmp
     writer.root_object[NameObject("/OpenAction")] = writer._add_object(script)
     writer.add_attachment(f"{MARK}.txt", f"embedded {MARK}".encode())  # /Names /EmbeddedFiles
-    named_script = DictionaryObject({
-        NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject(f"named {MARK}"),
-    })  # fmt: skip
-    writer.root_object["/Names"][NameObject("/JavaScript")] = DictionaryObject({
-        NameObject("/Names"): ArrayObject([TextStringObject("run"), writer._add_object(named_script)]),
-    })  # fmt: skip
+    named_script = DictionaryObject(
+        {
+            NameObject("/S"): NameObject("/JavaScript"),
+            NameObject("/JS"): TextStringObject(f"named {MARK}"),
+        }
+    )
+    writer.root_object["/Names"][NameObject("/JavaScript")] = DictionaryObject(
+        {
+            NameObject("/Names"): ArrayObject(
+                [TextStringObject("run"), writer._add_object(named_script)]
+            ),
+        }
+    )
     writer.add_blank_page(100, 100)
     return _pdf_bytes(writer, trailer_id=True)
 
@@ -347,11 +387,28 @@ def test_pdf_keeps_its_pages_and_loses_info_xmp_scripts_attachments_and_photo_ex
 
     assert (clean.kind, clean.mime_type, clean.extension) == ("pdf", "application/pdf", ".pdf")
     for needle in (
-        MARK.encode(), b"/JavaScript", b"/OpenAction", b"/JS", b"/AA", b"/Names", b"/AcroForm",
-        b"/EmbeddedFile", b"/Annots", b"/Metadata", b"/LastModified", b"/PieceInfo", b"/ID",
-        b"pypdf", b"/Producer", b"/Author", b"/Creator", b"/CreationDate", b"Exif", b"xmpmeta",
+        MARK.encode(),
+        b"/JavaScript",
+        b"/OpenAction",
+        b"/JS",
+        b"/AA",
+        b"/Names",
+        b"/AcroForm",
+        b"/EmbeddedFile",
+        b"/Annots",
+        b"/Metadata",
+        b"/LastModified",
+        b"/PieceInfo",
+        b"/ID",
+        b"pypdf",
+        b"/Producer",
+        b"/Author",
+        b"/Creator",
+        b"/CreationDate",
+        b"Exif",
+        b"xmpmeta",
         b"2026:11:21",
-    ):  # fmt: skip
+    ):
         assert needle not in clean.data, needle
     reader = PdfReader(io.BytesIO(clean.data))
     assert len(reader.pages) == 2 and not reader.metadata and not reader.attachments
@@ -364,11 +421,14 @@ def test_a_pdf_photo_inside_a_form_is_reencoded_too() -> None:
     writer = PdfWriter()
     page = writer.add_blank_page(200, 200)
     form = _stream(
-        writer, b"q 80 0 0 40 0 0 cm /Im0 Do Q", Type=_name("/XObject"), Subtype=_name("/Form"),
+        writer,
+        b"q 80 0 0 40 0 0 cm /Im0 Do Q",
+        Type=_name("/XObject"),
+        Subtype=_name("/Form"),
         BBox=ArrayObject([NumberObject(0), NumberObject(0), NumberObject(200), NumberObject(200)]),
         Resources=_xobjects(Im0=_image_xobject(writer, _jpeg())),
         LastModified=TextStringObject("D:20261121231405+07'00'"),
-    )  # fmt: skip
+    )
     page[NameObject("/Resources")] = _xobjects(Fm0=form)
     page[NameObject("/Contents")] = _stream(writer, b"/Fm0 Do")
     original = _pdf_bytes(writer)
@@ -420,12 +480,17 @@ def _pdf_with_huge_image() -> bytes:
     page = writer.add_blank_page(100, 100)
     flate = StreamObject()
     flate._data = zlib.compress(b"\x00" * 100_000)
-    flate.update({
-        NameObject("/Type"): NameObject("/XObject"), NameObject("/Subtype"): NameObject("/Image"),
-        NameObject("/Width"): NumberObject(20_000), NameObject("/Height"): NumberObject(20_000),
-        NameObject("/ColorSpace"): NameObject("/DeviceGray"), NameObject("/BitsPerComponent"): NumberObject(8),
-        NameObject("/Filter"): NameObject("/FlateDecode"),
-    })  # fmt: skip
+    flate.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Image"),
+            NameObject("/Width"): NumberObject(20_000),
+            NameObject("/Height"): NumberObject(20_000),
+            NameObject("/ColorSpace"): NameObject("/DeviceGray"),
+            NameObject("/BitsPerComponent"): NumberObject(8),
+            NameObject("/Filter"): NameObject("/FlateDecode"),
+        }
+    )
     page[NameObject("/Resources")] = _xobjects(Im0=writer._add_object(flate))
     page[NameObject("/Contents")] = _stream(writer, b"/Im0 Do")
     return _pdf_bytes(writer)
@@ -434,12 +499,17 @@ def _pdf_with_huge_image() -> bytes:
 def _jbig2_image(writer: PdfWriter) -> object:
     scan = StreamObject()
     scan._data = b"\x00\x00\x00\x00\x30\x00\x01" + b"\x00" * 40  # no file header to spot
-    scan.update({
-        NameObject("/Type"): NameObject("/XObject"), NameObject("/Subtype"): NameObject("/Image"),
-        NameObject("/Width"): NumberObject(80), NameObject("/Height"): NumberObject(40),
-        NameObject("/ColorSpace"): NameObject("/DeviceGray"), NameObject("/BitsPerComponent"): NumberObject(1),
-        NameObject("/Filter"): NameObject("/JBIG2Decode"),
-    })  # fmt: skip
+    scan.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Image"),
+            NameObject("/Width"): NumberObject(80),
+            NameObject("/Height"): NumberObject(40),
+            NameObject("/ColorSpace"): NameObject("/DeviceGray"),
+            NameObject("/BitsPerComponent"): NumberObject(1),
+            NameObject("/Filter"): NameObject("/JBIG2Decode"),
+        }
+    )
     return writer._add_object(scan)
 
 
@@ -450,14 +520,22 @@ def _pdf_with_photo_in_a_pattern(jbig2: bool = False) -> bytes:
     page = writer.add_blank_page(100, 100)
     image = _jbig2_image(writer) if jbig2 else _image_xobject(writer, _jpeg())
     pattern = _stream(
-        writer, b"q 80 0 0 40 0 0 cm /Im0 Do Q", Type=_name("/Pattern"), PatternType=NumberObject(1),
-        PaintType=NumberObject(1), TilingType=NumberObject(1), XStep=NumberObject(80), YStep=NumberObject(40),
+        writer,
+        b"q 80 0 0 40 0 0 cm /Im0 Do Q",
+        Type=_name("/Pattern"),
+        PatternType=NumberObject(1),
+        PaintType=NumberObject(1),
+        TilingType=NumberObject(1),
+        XStep=NumberObject(80),
+        YStep=NumberObject(40),
         BBox=ArrayObject([NumberObject(0), NumberObject(0), NumberObject(80), NumberObject(40)]),
         Resources=_xobjects(Im0=image),
-    )  # fmt: skip
-    page[NameObject("/Resources")] = DictionaryObject({
-        NameObject("/Pattern"): DictionaryObject({NameObject("/P0"): pattern}),
-    })  # fmt: skip
+    )
+    page[NameObject("/Resources")] = DictionaryObject(
+        {
+            NameObject("/Pattern"): DictionaryObject({NameObject("/P0"): pattern}),
+        }
+    )
     page[NameObject("/Contents")] = _stream(writer, b"/Pattern cs /P0 scn 0 0 100 100 re f")
     data = _pdf_bytes(writer)
     assert (b"/JBIG2Decode" if jbig2 else b"Exif") in data
@@ -477,10 +555,13 @@ def _pdf_with_form(**extra: object) -> bytes:
     page = writer.add_blank_page(100, 100)
     entries = {key: value(writer) if callable(value) else value for key, value in extra.items()}
     form = _stream(
-        writer, b"0 0 10 10 re f", Type=_name("/XObject"), Subtype=_name("/Form"),
+        writer,
+        b"0 0 10 10 re f",
+        Type=_name("/XObject"),
+        Subtype=_name("/Form"),
         BBox=ArrayObject([NumberObject(0), NumberObject(0), NumberObject(10), NumberObject(10)]),
         **entries,
-    )  # fmt: skip
+    )
     page[NameObject("/Resources")] = _xobjects(Fm0=form)
     page[NameObject("/Contents")] = _stream(writer, b"/Fm0 Do")
     data = _pdf_bytes(writer)
@@ -501,10 +582,16 @@ def _commented_jpeg() -> bytes:
 
 
 def _attachment_annotation(writer: PdfWriter) -> object:
-    return writer._add_object(DictionaryObject({
-        NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/FileAttachment"),
-        NameObject("/Rect"): ArrayObject([NumberObject(0)] * 4), NameObject("/Contents"): TextStringObject(MARK),
-    }))  # fmt: skip
+    return writer._add_object(
+        DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Annot"),
+                NameObject("/Subtype"): NameObject("/FileAttachment"),
+                NameObject("/Rect"): ArrayObject([NumberObject(0)] * 4),
+                NameObject("/Contents"): TextStringObject(MARK),
+            }
+        )
+    )
 
 
 @pytest.mark.parametrize(
@@ -778,9 +865,13 @@ def test_sanitize_changes_no_global_state() -> None:
         get_configuration(),
     )
     samples = (
-        _jpeg(), hostile_files.huge_dimension_png(20_000, 20_000), hostile_files.huge_dimension_png(10_000, 10_000), b"\xff\xd8\xff",
-        _pdf_with_everything(), hostile_files.pdf_parse_bomb(),
-    )  # fmt: skip
+        _jpeg(),
+        hostile_files.huge_dimension_png(20_000, 20_000),
+        hostile_files.huge_dimension_png(10_000, 10_000),
+        b"\xff\xd8\xff",
+        _pdf_with_everything(),
+        hostile_files.pdf_parse_bomb(),
+    )
     for data in samples:
         try:
             sanitize(data)
@@ -993,12 +1084,24 @@ def test_content_bytes_are_counted_before_parsing(monkeypatch: pytest.MonkeyPatc
 def _nested_forms(depth: int) -> bytes:
     writer = PdfWriter()
     page = writer.add_blank_page(100, 100)
-    inner = _stream(writer, b"0 0 1 rg 0 0 50 50 re f", Type=_name("/XObject"), Subtype=_name("/Form"),
-                    BBox=ArrayObject([NumberObject(0), NumberObject(0), NumberObject(100), NumberObject(100)]))  # fmt: skip
+    inner = _stream(
+        writer,
+        b"0 0 1 rg 0 0 50 50 re f",
+        Type=_name("/XObject"),
+        Subtype=_name("/Form"),
+        BBox=ArrayObject([NumberObject(0), NumberObject(0), NumberObject(100), NumberObject(100)]),
+    )
     for _ in range(depth - 1):
-        inner = _stream(writer, b"/Fm0 Do", Type=_name("/XObject"), Subtype=_name("/Form"),
-                        BBox=ArrayObject([NumberObject(0), NumberObject(0), NumberObject(100), NumberObject(100)]),
-                        Resources=_xobjects(Fm0=inner))  # fmt: skip
+        inner = _stream(
+            writer,
+            b"/Fm0 Do",
+            Type=_name("/XObject"),
+            Subtype=_name("/Form"),
+            BBox=ArrayObject(
+                [NumberObject(0), NumberObject(0), NumberObject(100), NumberObject(100)]
+            ),
+            Resources=_xobjects(Fm0=inner),
+        )
     page[NameObject("/Resources")] = _xobjects(Fm0=inner)
     page[NameObject("/Contents")] = _stream(writer, b"/Fm0 Do")
     return _pdf_bytes(writer)
@@ -1016,14 +1119,21 @@ def test_array_and_dictionary_entries_read_are_counted(monkeypatch: pytest.Monke
     monkeypatch.setattr(attachments, "MAX_PDF_OBJECT_ELEMENTS", 5_000)
     writer = PdfWriter()
     page = writer.add_blank_page(100, 100)
-    font = DictionaryObject({
-        NameObject("/Type"): _name("/Font"), NameObject("/Subtype"): _name("/Type1"),
-        NameObject("/BaseFont"): _name("/Helvetica"), NameObject("/FirstChar"): NumberObject(0),
-        NameObject("/LastChar"): NumberObject(255), NameObject("/Widths"): ArrayObject([NumberObject(500)] * 6_000),
-    })  # fmt: skip
-    page[NameObject("/Resources")] = DictionaryObject({
-        NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)}),
-    })  # fmt: skip
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): _name("/Font"),
+            NameObject("/Subtype"): _name("/Type1"),
+            NameObject("/BaseFont"): _name("/Helvetica"),
+            NameObject("/FirstChar"): NumberObject(0),
+            NameObject("/LastChar"): NumberObject(255),
+            NameObject("/Widths"): ArrayObject([NumberObject(500)] * 6_000),
+        }
+    )
+    page[NameObject("/Resources")] = DictionaryObject(
+        {
+            NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)}),
+        }
+    )
     page[NameObject("/Contents")] = _stream(writer, b"BT /F1 12 Tf (A) Tj ET")
     with pytest.raises(AttachmentRejected) as caught:
         sanitize(_pdf_bytes(writer))
@@ -1128,24 +1238,40 @@ def test_pdf_leftovers_are_gone_and_the_page_still_draws() -> None:
 def _layered_pdf(hidden: bool, on_form: bool = False) -> bytes:
     writer = PdfWriter()
     page = writer.add_blank_page(100, 100)
-    layer = writer._add_object(DictionaryObject({
-        NameObject("/Type"): _name("/OCG"), NameObject("/Name"): TextStringObject(MARK),
-    }))  # fmt: skip
+    layer = writer._add_object(
+        DictionaryObject(
+            {
+                NameObject("/Type"): _name("/OCG"),
+                NameObject("/Name"): TextStringObject(MARK),
+            }
+        )
+    )
     state = NameObject("/OFF" if hidden else "/ON")
-    writer.root_object[NameObject("/OCProperties")] = DictionaryObject({
-        NameObject("/OCGs"): ArrayObject([layer]),
-        NameObject("/D"): DictionaryObject({state: ArrayObject([layer])}),
-    })  # fmt: skip
+    writer.root_object[NameObject("/OCProperties")] = DictionaryObject(
+        {
+            NameObject("/OCGs"): ArrayObject([layer]),
+            NameObject("/D"): DictionaryObject({state: ArrayObject([layer])}),
+        }
+    )
     if on_form:
-        form = _stream(writer, b"0 0 1 rg 0 0 50 50 re f", Type=_name("/XObject"), Subtype=_name("/Form"),
-                       BBox=ArrayObject([NumberObject(0), NumberObject(0), NumberObject(100), NumberObject(100)]),
-                       OC=layer)  # fmt: skip
+        form = _stream(
+            writer,
+            b"0 0 1 rg 0 0 50 50 re f",
+            Type=_name("/XObject"),
+            Subtype=_name("/Form"),
+            BBox=ArrayObject(
+                [NumberObject(0), NumberObject(0), NumberObject(100), NumberObject(100)]
+            ),
+            OC=layer,
+        )
         page[NameObject("/Resources")] = _xobjects(Fm0=form)
         page[NameObject("/Contents")] = _stream(writer, b"/Fm0 Do")
     else:
-        page[NameObject("/Resources")] = DictionaryObject({
-            NameObject("/Properties"): DictionaryObject({NameObject("/L0"): layer}),
-        })  # fmt: skip
+        page[NameObject("/Resources")] = DictionaryObject(
+            {
+                NameObject("/Properties"): DictionaryObject({NameObject("/L0"): layer}),
+            }
+        )
         page[NameObject("/Contents")] = _stream(writer, b"/OC /L0 BDC 0 0 1 rg 0 0 50 50 re f EMC")
     return _pdf_bytes(writer)
 
@@ -1166,9 +1292,11 @@ def _pdf_in_colour_space(space: object) -> bytes:
     writer = PdfWriter()
     page = writer.add_blank_page(100, 100)
     resolved = space(writer) if callable(space) else space
-    page[NameObject("/Resources")] = DictionaryObject({
-        NameObject("/ColorSpace"): DictionaryObject({NameObject("/CS0"): resolved}),
-    })  # fmt: skip
+    page[NameObject("/Resources")] = DictionaryObject(
+        {
+            NameObject("/ColorSpace"): DictionaryObject({NameObject("/CS0"): resolved}),
+        }
+    )
     page[NameObject("/Contents")] = _stream(writer, b"/CS0 cs 1 sc 0 0 50 50 re f")
     return _pdf_bytes(writer)
 
@@ -1179,16 +1307,38 @@ def _icc(writer: PdfWriter, components: int) -> ArrayObject:
 
 
 def test_icc_profiles_give_way_to_device_spaces_or_the_file_is_refused() -> None:
-    indexed = lambda writer: ArrayObject([  # noqa: E731
-        _name("/Indexed"), _icc(writer, 3), NumberObject(1), ByteStringObject(b"\x00\x00\x00\xff\x00\x00"),
-    ])  # fmt: skip
-    separation = lambda writer: ArrayObject([  # noqa: E731
-        _name("/Separation"), _name("/Spot"), _icc(writer, 3), writer._add_object(DictionaryObject({
-            NameObject("/FunctionType"): NumberObject(2), NameObject("/Domain"): ArrayObject([NumberObject(0), NumberObject(1)]),
-            NameObject("/C0"): ArrayObject([NumberObject(1)] * 3), NameObject("/C1"): ArrayObject([NumberObject(1), NumberObject(0), NumberObject(0)]),
-            NameObject("/N"): NumberObject(1),
-        })),
-    ])  # fmt: skip
+    def indexed(writer: PdfWriter) -> ArrayObject:
+        return ArrayObject(
+            [
+                _name("/Indexed"),
+                _icc(writer, 3),
+                NumberObject(1),
+                ByteStringObject(b"\x00\x00\x00\xff\x00\x00"),
+            ]
+        )
+
+    def separation(writer: PdfWriter) -> ArrayObject:
+        return ArrayObject(
+            [
+                _name("/Separation"),
+                _name("/Spot"),
+                _icc(writer, 3),
+                writer._add_object(
+                    DictionaryObject(
+                        {
+                            NameObject("/FunctionType"): NumberObject(2),
+                            NameObject("/Domain"): ArrayObject([NumberObject(0), NumberObject(1)]),
+                            NameObject("/C0"): ArrayObject([NumberObject(1)] * 3),
+                            NameObject("/C1"): ArrayObject(
+                                [NumberObject(1), NumberObject(0), NumberObject(0)]
+                            ),
+                            NameObject("/N"): NumberObject(1),
+                        }
+                    )
+                ),
+            ]
+        )
+
     for space in (indexed, separation):
         original = _pdf_in_colour_space(space)
         assert MARK.encode() in original and b"/ICCBased" in original
@@ -1205,15 +1355,24 @@ def test_drawing_operators_keep_only_what_draws() -> None:
     take are left behind; resources are renamed; the page draws the same."""
     writer = PdfWriter()
     page = writer.add_blank_page(100, 100)
-    page[NameObject("/Resources")] = DictionaryObject({
-        NameObject("/ExtGState"): DictionaryObject({
-            NameObject(f"/{MARK}"): writer._add_object(DictionaryObject({NameObject("/ca"): FloatObject(0.5)})),
-        }),
-    })  # fmt: skip
-    page[NameObject("/Contents")] = _stream(writer, (
-        f"% {MARK}\n/{MARK}A BMC EMC /P << /MCID 0 /Lang ({MARK}) >> BDC ({MARK}) 0 0 1 rg EMC\n"
-        f"/{MARK} gs ({MARK}) zzz BX 1 2 {MARK}op EX 0 0 50 50 re f\n"
-    ).encode())  # fmt: skip
+    page[NameObject("/Resources")] = DictionaryObject(
+        {
+            NameObject("/ExtGState"): DictionaryObject(
+                {
+                    NameObject(f"/{MARK}"): writer._add_object(
+                        DictionaryObject({NameObject("/ca"): FloatObject(0.5)})
+                    ),
+                }
+            ),
+        }
+    )
+    page[NameObject("/Contents")] = _stream(
+        writer,
+        (
+            f"% {MARK}\n/{MARK}A BMC EMC /P << /MCID 0 /Lang ({MARK}) >> BDC ({MARK}) 0 0 1 rg EMC\n"
+            f"/{MARK} gs ({MARK}) zzz BX 1 2 {MARK}op EX 0 0 50 50 re f\n"
+        ).encode(),
+    )
     original = _pdf_bytes(writer)
 
     clean = sanitize(original).data
@@ -1249,12 +1408,17 @@ def test_a_flate_image_keeps_its_rows_only() -> None:
         page = writer.add_blank_page(100, 100)
         image = StreamObject()
         image._data = data
-        image.update({
-            NameObject("/Type"): _name("/XObject"), NameObject("/Subtype"): _name("/Image"),
-            NameObject("/Width"): NumberObject(4), NameObject("/Height"): NumberObject(4),
-            NameObject("/ColorSpace"): _name("/DeviceRGB"), NameObject("/BitsPerComponent"): NumberObject(8),
-            NameObject("/Filter"): _name("/FlateDecode"),
-        })  # fmt: skip
+        image.update(
+            {
+                NameObject("/Type"): _name("/XObject"),
+                NameObject("/Subtype"): _name("/Image"),
+                NameObject("/Width"): NumberObject(4),
+                NameObject("/Height"): NumberObject(4),
+                NameObject("/ColorSpace"): _name("/DeviceRGB"),
+                NameObject("/BitsPerComponent"): NumberObject(8),
+                NameObject("/Filter"): _name("/FlateDecode"),
+            }
+        )
         page[NameObject("/Resources")] = _xobjects(Im0=writer._add_object(image))
         page[NameObject("/Contents")] = _stream(writer, b"q 100 0 0 100 0 0 cm /Im0 Do Q")
         clean = sanitize(_pdf_bytes(writer)).data
@@ -1307,14 +1471,21 @@ def test_a_to_unicode_map_that_cannot_be_read_is_left_behind() -> None:
     """The text is still drawn; only copying it out of the PDF is lost."""
     writer = PdfWriter()
     page = writer.add_blank_page(100, 100)
-    font = DictionaryObject({
-        NameObject("/Type"): _name("/Font"), NameObject("/Subtype"): _name("/Type1"),
-        NameObject("/BaseFont"): _name("/Helvetica"),
-        NameObject("/ToUnicode"): _stream(writer, f"1 beginbfchar <41> ({MARK} endbfchar".encode()),
-    })  # fmt: skip
-    page[NameObject("/Resources")] = DictionaryObject({
-        NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)}),
-    })  # fmt: skip
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): _name("/Font"),
+            NameObject("/Subtype"): _name("/Type1"),
+            NameObject("/BaseFont"): _name("/Helvetica"),
+            NameObject("/ToUnicode"): _stream(
+                writer, f"1 beginbfchar <41> ({MARK} endbfchar".encode()
+            ),
+        }
+    )
+    page[NameObject("/Resources")] = DictionaryObject(
+        {
+            NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)}),
+        }
+    )
     page[NameObject("/Contents")] = _stream(writer, b"BT /F1 40 Tf 10 40 Td (Hi) Tj ET")
     original = _pdf_bytes(writer)
     clean = sanitize(original).data

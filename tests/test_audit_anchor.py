@@ -135,8 +135,11 @@ async def test_half_cut_then_written_again_is_found_and_the_commanders_told_once
     assert result.code == 3, result.out + result.err
     # Entries written again exactly as they were (the same action in the same hour: the
     # times are coarse) verify as they did; the cut is found where they first differ.
-    found = re.search(r"cut somewhere after entry (\d+) and written again|entries after "
-                      r"(\d+) are missing", result.out)  # fmt: skip
+    found = re.search(
+        r"cut somewhere after entry (\d+) and written again|entries after "
+        r"(\d+) are missing",
+        result.out,
+    )
     assert found, result.out
     assert good <= int(found.group(1) or found.group(2)) < heads[-1][0]
     top = max(i for i, _mac in anchored(scene.anchors))  # on PostgreSQL ids go on growing

@@ -72,12 +72,44 @@ GROUP_STAGES = ("group: resident", "group: officer")
 SURROGATES = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
 ODD = st.sampled_from(
     [
-        "\x00", "\x07", "\x1b", "\x7f", "\r", "\n", "\t", "\u200b", "\u200d", "\u200e",
-        "\u200f", "\u202e", "\u2066", "\ufeff", "\ufffd", "\U0001f600", "\U0001f1fb",
-        "\U0001f3f3\ufe0f\u200d\U0001f308", "a\u0301", "ư", "Ư", "đ", "ệ", "١", "١٢",
-        "１", "１２", "²", "Ⅻ", "٫", "/", "@", ":", "|", "#", "＃",
+        "\x00",
+        "\x07",
+        "\x1b",
+        "\x7f",
+        "\r",
+        "\n",
+        "\t",
+        "\u200b",
+        "\u200d",
+        "\u200e",
+        "\u200f",
+        "\u202e",
+        "\u2066",
+        "\ufeff",
+        "\ufffd",
+        "\U0001f600",
+        "\U0001f1fb",
+        "\U0001f3f3\ufe0f\u200d\U0001f308",
+        "a\u0301",
+        "ư",
+        "Ư",
+        "đ",
+        "ệ",
+        "١",
+        "١٢",
+        "１",
+        "１２",
+        "²",
+        "Ⅻ",
+        "٫",
+        "/",
+        "@",
+        ":",
+        "|",
+        "#",
+        "＃",
     ]
-)  # fmt: skip
+)
 VIETNAMESE = st.text(
     alphabet="aăâbcdđeêghiklmnoôơpqrstuưvxyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợ"
     "ùúủũụừứửữựỳýỷỹỵĐƯ 0123456789,.?!",
@@ -87,11 +119,29 @@ NUMBERS = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
     st.sampled_from(
         [
-            "0", "00", "007", "1", "-1", "+1", " 1", "1 ", "1.0", "1e9", "0x1f", "٣", "١٢",
-            "１２", "²", str(MAX_ID), str(MAX_ID + 1), str(2**63), "9" * 40, "9" * 5000,
+            "0",
+            "00",
+            "007",
+            "1",
+            "-1",
+            "+1",
+            " 1",
+            "1 ",
+            "1.0",
+            "1e9",
+            "0x1f",
+            "٣",
+            "١٢",
+            "１２",
+            "²",
+            str(MAX_ID),
+            str(MAX_ID + 1),
+            str(2**63),
+            "9" * 40,
+            "9" * 5000,
         ]
     ),
-)  # fmt: skip
+)
 LONG = st.builds(
     lambda piece, n: piece * n,
     st.sampled_from(["a", "ư", "9", "\U0001f600", "\ud800", "Nhà số 12 ngõ 5 "]),
@@ -109,11 +159,31 @@ TEXT = st.one_of(
 )
 # Placeholders in arguments, filled in from the scene: a real tip's code and a group's id.
 PLACEHOLDERS = [
-    "{code}", "{code} confirmed", "{code} xác minh", "{code} duplicate {code}", "{code} use 1",
-    "{code} danger 9", "{code} ask?", "{code} 1", "{code} ١", "{code} 99999999999", "AB12CD3",
-    "ab12-cd3", "g{group}", "w{ward}", "w{other}", "g" + "9" * 40, "w" + "9" * 12, "g-1", "g١٢",
-    "2026-13", "9999-99", "2026-1", "#１２", "１２",
-]  # fmt: skip
+    "{code}",
+    "{code} confirmed",
+    "{code} xác minh",
+    "{code} duplicate {code}",
+    "{code} use 1",
+    "{code} danger 9",
+    "{code} ask?",
+    "{code} 1",
+    "{code} ١",
+    "{code} 99999999999",
+    "AB12CD3",
+    "ab12-cd3",
+    "g{group}",
+    "w{ward}",
+    "w{other}",
+    "g" + "9" * 40,
+    "w" + "9" * 12,
+    "g-1",
+    "g١٢",
+    "2026-13",
+    "9999-99",
+    "2026-1",
+    "#１２",
+    "１２",
+]
 ARGS = st.one_of(
     TEXT,
     st.sampled_from(PLACEHOLDERS),
@@ -372,9 +442,12 @@ FUZZ = settings(
     deadline=None,
     database=None,  # no .hypothesis folder in the checkout; a failure prints its example
     # One scene serves every example: restoring the stage's state is what resets it.
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                           HealthCheck.data_too_large],
-)  # fmt: skip
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 
 
 @FUZZ
@@ -406,9 +479,23 @@ NASTY_TEXT = [
     "\u202eđá túy am\u202c",
 ]
 HUGE = ["9" * 40, str(MAX_ID + 1), "-1", "١٢", "１２", "\ud800", "9" * 5000]
-ID_PREFIXES = ["report:grp:", "report:list:", "sub:grp:", "pledge:grp:", "tdp:list:", "ward:",
-               "status:q:", "quiz:a:{week}:", "df:pick:", "df:save:", "police:queue:",
-               "police:tip:", "bc:approve:", "bc:reject:", "op:kind:"]  # fmt: skip
+ID_PREFIXES = [
+    "report:grp:",
+    "report:list:",
+    "sub:grp:",
+    "pledge:grp:",
+    "tdp:list:",
+    "ward:",
+    "status:q:",
+    "quiz:a:{week}:",
+    "df:pick:",
+    "df:save:",
+    "police:queue:",
+    "police:tip:",
+    "bc:approve:",
+    "bc:reject:",
+    "op:kind:",
+]
 
 
 async def test_every_step_answers_lone_surrogates_and_huge_numbers(scene, caplog) -> None:
@@ -422,9 +509,14 @@ async def test_every_step_answers_lone_surrogates_and_huge_numbers(scene, caplog
 
 async def test_huge_numbers_in_buttons_are_stale_buttons(scene, caplog) -> None:
     """Each id prefix at the step whose buttons carry it, with every kind of bad number."""
-    home = {"report:grp:": "report:group", "report:list:": "report:group",
-            "sub:grp:": "tdp:name", "pledge:grp:": "tdp:name (pledge)",
-            "tdp:list:": "tdp:name", "status:q:": "status:view"}  # fmt: skip
+    home = {
+        "report:grp:": "report:group",
+        "report:list:": "report:group",
+        "sub:grp:": "tdp:name",
+        "pledge:grp:": "tdp:name (pledge)",
+        "tdp:list:": "tdp:name",
+        "status:q:": "status:view",
+    }
     police = ("df:", "police:", "bc:", "op:")
     for prefix in ID_PREFIXES:
         stage = home.get(prefix, "commander" if prefix.startswith(police) else "new resident")
@@ -499,7 +591,10 @@ def test_inbound_text_is_writable_whatever_the_platform_sent() -> None:
     assert inbound.action == "report:grp:\ufffd"
     assert inbound.attachments[0] == Attachment("photo\ufffd", "ref\ufffd", "image/\ufffd")
     assert (inbound.language_hint, inbound.message_id, inbound.update_id) == (
-        "vi\ufffd", "1\ufffd", "2\ufffd")  # fmt: skip
+        "vi\ufffd",
+        "1\ufffd",
+        "2\ufffd",
+    )
     assert inbound.route == Route("zalo", "chat-\ufffd", "user\ufffd")
     assert inbound.location is None
     for text in [inbound.text, inbound.action, inbound.route.chat_id]:
@@ -512,8 +607,22 @@ def test_inbound_text_is_writable_whatever_the_platform_sent() -> None:
 
 def test_ids_are_ascii_digits_within_the_column() -> None:
     assert [parse_id(t) for t in ["1", "007", str(MAX_ID)]] == [1, 7, MAX_ID]
-    for bad in ["", "0", "-1", "+1", " 1", "1 ", "1.0", "١٢", "１２", "²", str(MAX_ID + 1),
-                "9" * 40, "9" * 5000, "\ud800"]:  # fmt: skip
+    for bad in [
+        "",
+        "0",
+        "-1",
+        "+1",
+        " 1",
+        "1 ",
+        "1.0",
+        "١٢",
+        "１２",
+        "²",
+        str(MAX_ID + 1),
+        "9" * 40,
+        "9" * 5000,
+        "\ud800",
+    ]:
         assert parse_id(bad) is None, repr(bad)[:20]
     assert parse_number("0") == 0 and parse_number("12", most=11) is None
     assert parse_typed_id(" １２ ") == 12 and parse_typed_id("１٢") is None

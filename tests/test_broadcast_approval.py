@@ -40,15 +40,23 @@ async def _ward_with_audience(app) -> int:  # type: ignore[no-untyped-def]
         from storage import officers
         from storage.models import ResidentialGroup
 
-        setter = await officers.add_officer(session, ward_id=ward, role=OfficerRole.OFFICER,
-                                            label="cán bộ đăng ký nhóm")  # fmt: skip
+        setter = await officers.add_officer(
+            session, ward_id=ward, role=OfficerRole.OFFICER, label="cán bộ đăng ký nhóm"
+        )
         nam_hai = await session.get(ResidentialGroup, nam_hai_id)
         to_9 = await session.get(ResidentialGroup, to_9_id)
-        await group_chats.register(session, services.vault, services.pseudonyms,
-                                   Route("console", "nhom-nam-hai"), nam_hai, setter)  # fmt: skip
+        await group_chats.register(
+            session,
+            services.vault,
+            services.pseudonyms,
+            Route("console", "nhom-nam-hai"),
+            nam_hai,
+            setter,
+        )
         for person in ("cu-dan-1", "cu-dan-2"):
-            await subscribers.subscribe(session, services.vault, services.pseudonyms,
-                                        Route("console", person), to_9, "vi")  # fmt: skip
+            await subscribers.subscribe(
+                session, services.vault, services.pseudonyms, Route("console", person), to_9, "vi"
+            )
     return ward
 
 
@@ -107,8 +115,11 @@ async def test_an_officers_draft_waits_for_a_commander_then_goes_to_everyone(app
         await deliveries.start_due(session, utcnow())
         broadcast = await session.get(Broadcast, draft_id)
         await deliveries.expand(session, broadcast, 100)
-        targets = (await session.scalars(
-            select(Delivery.target_kind).where(Delivery.broadcast_id == draft_id))).all()  # fmt: skip
+        targets = (
+            await session.scalars(
+                select(Delivery.target_kind).where(Delivery.broadcast_id == draft_id)
+            )
+        ).all()
     assert sorted(targets) == ["chat", "subscriber", "subscriber"]
     # Console chats have no live connection: the messages wait for them in the outbox.
     await broadcast_tick(app.services)

@@ -37,8 +37,13 @@ def no_quiet(settings):  # type: ignore[no-untyped-def]
 
 
 def channel(app: App, fake: FakeTelegram) -> TelegramChannel:
-    return TelegramChannel(app.dispatcher, channel_settings("telegram", fake.token, fake.base_url),
-                           policy=FAST, outbox_every=0.05, broadcast_options=QUICK)  # fmt: skip
+    return TelegramChannel(
+        app.dispatcher,
+        channel_settings("telegram", fake.token, fake.base_url),
+        policy=FAST,
+        outbox_every=0.05,
+        broadcast_options=QUICK,
+    )
 
 
 async def ward_with_audience(app: App) -> tuple[int, list[int]]:
@@ -50,10 +55,13 @@ async def ward_with_audience(app: App) -> tuple[int, list[int]]:
     async with app.services.db.transaction() as session:
         for index, person in enumerate(PEOPLE):
             await subscribers.subscribe(
-                session, app.services.vault, app.services.pseudonyms,
-                Route("telegram", str(person)), groups[index % len(groups)],
+                session,
+                app.services.vault,
+                app.services.pseudonyms,
+                Route("telegram", str(person)),
+                groups[index % len(groups)],
                 "en" if index % 9 == 0 else "vi",
-            )  # fmt: skip
+            )
     return ward, chats
 
 
@@ -85,8 +93,11 @@ async def until_sent(app: App, timeout: float = 60.0) -> Counter[str]:  # noqa: 
 
 
 def per_chat(fake: FakeTelegram, text_prefix: str = "") -> Counter[int]:
-    return Counter(m["chat_id"] for m in fake.sent if m["text"].startswith(text_prefix)
-                   and m["chat_id"] != COMMANDER)  # fmt: skip
+    return Counter(
+        m["chat_id"]
+        for m in fake.sent
+        if m["text"].startswith(text_prefix) and m["chat_id"] != COMMANDER
+    )
 
 
 async def test_a_broadcast_reaches_everyone_once_through_limits_and_faults(settings) -> None:
@@ -96,8 +107,9 @@ async def test_a_broadcast_reaches_everyone_once_through_limits_and_faults(setti
         blocked_person, removed_group = PEOPLE[3], chats[5]
         migrated, supergroup = chats[2], -1009990002
         assert await plan_and_start(app) == 12
-        async with FakeTelegram(max_poll=0.5, enforce_limits=True, server_error_rate=0.05,
-                                seed=7) as tg:  # fmt: skip
+        async with FakeTelegram(
+            max_poll=0.5, enforce_limits=True, server_error_rate=0.05, seed=7
+        ) as tg:
             tg.block(blocked_person)
             tg.block(removed_group)
             tg.migrate_group(migrated, supergroup)
@@ -121,14 +133,17 @@ async def test_a_broadcast_reaches_everyone_once_through_limits_and_faults(setti
         told = [m["text"] for m in tg.sent if m["chat_id"] == COMMANDER]
         assert any("không thể đăng tin" in t for t in told)
         async with app.services.db.transaction() as session:
-            person = await subscribers.find(session, app.services.pseudonyms,
-                                            Route("telegram", str(blocked_person)))  # fmt: skip
+            person = await subscribers.find(
+                session, app.services.pseudonyms, Route("telegram", str(blocked_person))
+            )
             assert person is not None and not person.active and person.sealed_route is None
-            moved = await group_chats.find(session, app.services.pseudonyms,
-                                           Route("telegram", str(supergroup)))  # fmt: skip
+            moved = await group_chats.find(
+                session, app.services.pseudonyms, Route("telegram", str(supergroup))
+            )
             assert moved is not None and moved.active
-            table = await coverage.month_table(session, ward, planner.period_of(
-                utcnow(), app.services.settings.zone))  # fmt: skip
+            table = await coverage.month_table(
+                session, ward, planner.period_of(utcnow(), app.services.settings.zone)
+            )
         assert all(row.covered for row in table)  # the removed group's TDP has subscribers
         assert sum(row.to_chats for row in table) == len(chats) - 1
         blob = await raw_database_bytes(app.services.settings.database_url)
@@ -154,8 +169,9 @@ async def test_stop_takes_effect_at_once_and_is_honoured_later(settings) -> None
         async with app.services.db.transaction() as session:
             await planner.plan(session, app.services.settings, utcnow() + timedelta(days=40))
         async with app.services.db.transaction() as session:
-            later = (await session.scalars(select(Subscriber).where(
-                Subscriber.active.is_(False)))).all()  # fmt: skip
+            later = (
+                await session.scalars(select(Subscriber).where(Subscriber.active.is_(False)))
+            ).all()
         assert len(later) == 1 and later[0].wrapped_key is None
         again = Chat(app, str(PEOPLE[4]), channel="telegram")
         await again.send("/stop")
@@ -195,8 +211,9 @@ async def test_after_a_crash_the_next_start_resends_only_what_was_in_flight(sett
             # A sender claimed ten messages, sent six, and was killed before writing back.
             crashed = channel(app, tg)
             async with app.services.db.transaction() as session:
-                in_flight = await deliveries.claim(session, app.services.vault, "telegram",
-                                                   utcnow(), 10)  # fmt: skip
+                in_flight = await deliveries.claim(
+                    session, app.services.vault, "telegram", utcnow(), 10
+                )
             for job in in_flight[:6]:
                 await crashed.send_once(job.route, Reply("Tin tuyên truyền (gửi dở)"))
             await crashed.close()

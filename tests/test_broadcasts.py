@@ -61,8 +61,9 @@ async def register_chats(app, ward_id: int, officer_id: int, skip: int = 0) -> l
         by = await session.get(officers.Officer, officer_id)
         for index, group in enumerate(groups[: len(groups) - skip]):
             route = Route("telegram", str(-1_002_000_000_000 - 7919 * index))
-            await group_chats.register(session, services.vault, services.pseudonyms, route,
-                                       group, by)  # fmt: skip
+            await group_chats.register(
+                session, services.vault, services.pseudonyms, route, group, by
+            )
             routes.append(route)
     return routes
 
@@ -139,8 +140,9 @@ def test_a_source_or_image_address_too_long_for_its_column_is_refused() -> None:
     with pytest.raises(library.ContentError, match="at most 500"):
         library.Content("bad-one", "harms", "everyone", "Xin chào", source="x" * 501)
     with pytest.raises(library.ContentError, match="at most 500"):
-        library.Content("bad-one", "harms", "everyone", "Xin chào",
-                        image_url="https://example.org/" + "a" * 490)  # fmt: skip
+        library.Content(
+            "bad-one", "harms", "everyone", "Xin chào", image_url="https://example.org/" + "a" * 490
+        )
     with pytest.raises(library.ContentError, match="https"):
         library.Content("bad-one", "harms", "everyone", "Xin chào", image_url="http://x.vn/a.jpg")
 
@@ -213,11 +215,19 @@ async def test_a_failed_month_is_planned_again_the_next_day_then_reported(settin
             await deliveries.start_due(session, local(2026, 11, 5, 9))
             for broadcast in await deliveries.to_expand(session):
                 await deliveries.expand(session, broadcast)
-            jobs = await deliveries.claim(session, app.services.vault, "telegram",
-                                          local(2026, 11, 5, 9), 100)  # fmt: skip
-            await deliveries.record(session, [
-                Outcome(j, DeliveryStatus.FAILED if j.group_id == group.id
-                        else DeliveryStatus.SENT) for j in jobs], local(2026, 11, 5, 9))  # fmt: skip
+            jobs = await deliveries.claim(
+                session, app.services.vault, "telegram", local(2026, 11, 5, 9), 100
+            )
+            await deliveries.record(
+                session,
+                [
+                    Outcome(
+                        j, DeliveryStatus.FAILED if j.group_id == group.id else DeliveryStatus.SENT
+                    )
+                    for j in jobs
+                ],
+                local(2026, 11, 5, 9),
+            )
             await deliveries.finish_done(session, local(2026, 11, 5, 9, 1))
         again = await plan(app, local(2026, 11, 5, 10))
         assert [b.group_id for b in again.planned] == [group.id]
@@ -227,8 +237,9 @@ async def test_a_failed_month_is_planned_again_the_next_day_then_reported(settin
                 await deliveries.start_due(session, local(2026, 11, day, 9))
                 for broadcast in await deliveries.to_expand(session):
                     await deliveries.expand(session, broadcast)
-                jobs = await deliveries.claim(session, app.services.vault, "telegram",
-                                              local(2026, 11, day, 9), 100)  # fmt: skip
+                jobs = await deliveries.claim(
+                    session, app.services.vault, "telegram", local(2026, 11, day, 9), 100
+                )
                 failed = [Outcome(j, DeliveryStatus.FAILED) for j in jobs]
                 await deliveries.record(session, failed, local(2026, 11, day, 9))
                 await deliveries.finish_done(session, local(2026, 11, day, 9, 1))
@@ -289,8 +300,14 @@ async def test_june_weekly_and_26_6_reach_every_tdp_and_count_for_the_month(app)
     groups = await groups_of(app, ward)
     async with app.services.db.transaction() as session:
         for index, group in enumerate(groups[:3]):
-            await subscribers.subscribe(session, app.services.vault, app.services.pseudonyms,
-                                        Route("telegram", str(5000 + index)), group, "vi")  # fmt: skip
+            await subscribers.subscribe(
+                session,
+                app.services.vault,
+                app.services.pseudonyms,
+                Route("telegram", str(5000 + index)),
+                group,
+                "vi",
+            )
     # 31 May, 09:30: the first June message is planned a day ahead, for 1 June 09:00.
     result = await plan(app, local(2027, 5, 31, 9, 30))
     june = [b for b in result.planned if b.kind == BroadcastKind.CAMPAIGN]
@@ -305,8 +322,9 @@ async def test_june_weekly_and_26_6_reach_every_tdp_and_count_for_the_month(app)
         await deliver_everything(app, local(2027, 6, day, 9, 30))
     assert await monthly(app, "2027-06") == []
     async with app.services.db.transaction() as session:
-        campaign = (await session.scalars(select(Broadcast).where(
-            Broadcast.kind == BroadcastKind.CAMPAIGN))).all()  # fmt: skip
+        campaign = (
+            await session.scalars(select(Broadcast).where(Broadcast.kind == BroadcastKind.CAMPAIGN))
+        ).all()
         slugs = {(await session.get(AwarenessMessage, b.message_id)).slug for b in campaign}
         day_26 = [b for b in campaign if b.plan_key and "day-26-6" in b.plan_key]
     assert len(campaign) == 6  # five June weeks and 26/6
@@ -360,8 +378,10 @@ async def test_a_broadcast_is_rendered_only_with_its_ward() -> None:
 
     class Session:
         def __init__(self, ward: Ward | None) -> None:
-            self.rows = {Broadcast: Broadcast(ward_id=1, message_id=None, text="{ward}"),
-                         Ward: ward}  # fmt: skip
+            self.rows = {
+                Broadcast: Broadcast(ward_id=1, message_id=None, text="{ward}"),
+                Ward: ward,
+            }
 
         async def get(self, model: type, ident: int) -> object:
             return self.rows.get(model)

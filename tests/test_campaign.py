@@ -89,12 +89,15 @@ def test_the_quiz_file_is_complete_and_rotates_one_question_a_week() -> None:
     questions = quiz.load()
     assert len(questions) >= 26  # half a year without a repeat
     assert {q.topic for q in questions} >= {"law", "harms", "signs", "disguised", "reporting"}
-    weeks = [week_of(date(2026, 1, 5).fromordinal(date(2026, 1, 5).toordinal() + 7 * i))
-             for i in range(len(questions))]  # fmt: skip
+    weeks = [
+        week_of(date(2026, 1, 5).fromordinal(date(2026, 1, 5).toordinal() + 7 * i))
+        for i in range(len(questions))
+    ]
     asked = [question_for(questions, w).slug for w in weeks]
     assert sorted(asked) == sorted(q.slug for q in questions)  # each once per cycle
-    assert question_for(questions, "2026-W47") == question_for(questions, week_of(date(2026, 11,
-                                                                                      22)))  # fmt: skip
+    assert question_for(questions, "2026-W47") == question_for(
+        questions, week_of(date(2026, 11, 22))
+    )
     with pytest.raises(ValueError):
         quiz.monday_of("2026-47")
 
@@ -160,8 +163,10 @@ async def test_a_quiz_answer_counts_for_a_tdp_of_the_ward_it_is_given_in(app) ->
     assert (in_b.participants, in_b.by_group) == (1, {})  # not Nam Hải of another ward
     assert in_a.participants == 0
     async with app.services.db.transaction() as session:  # kept to the month, not the day
-        days = [*(await session.scalars(select(Pledge.signed_on))).all(),
-                *(await session.scalars(select(QuizAnswer.answered_on))).all()]  # fmt: skip
+        days = [
+            *(await session.scalars(select(Pledge.signed_on))).all(),
+            *(await session.scalars(select(QuizAnswer.answered_on))).all(),
+        ]
     assert len(days) == 2 and all(d.day == 1 for d in days)
 
 
@@ -171,8 +176,12 @@ async def test_invite_link_opens_the_bot_with_the_residents_tdp(app, settings) -
     from engine.conversation import Dispatcher
     from handlers import build_routers, fallback
 
-    services = replace(app.services, settings=replace(
-        settings, telegram_username="phulien_bot", zalo_link="https://zalo.me/1234567890"))  # fmt: skip
+    services = replace(
+        app.services,
+        settings=replace(
+            settings, telegram_username="phulien_bot", zalo_link="https://zalo.me/1234567890"
+        ),
+    )
     app.dispatcher = Dispatcher(services, build_routers(), fallback=fallback)
     await add_phu_lien(app)
     nam_hai = await group_id(app, "Nam Hải")

@@ -37,13 +37,22 @@ async def test_the_case_file_of_a_phoned_tip(app: App) -> None:
     async with s.db.transaction() as session:
         commander = (await triage.ward_officers(session, ward_id))[0]
         tip, _receipt = await triage.record_received(
-            session, s.vault, s.receipts, s.audit, s.sla, commander,
+            session,
+            s.vault,
+            s.receipts,
+            s.audit,
+            s.sla,
+            commander,
             triage.Received(
-                ward_id=ward_id, group_id=gid, source=TipSource.HOTLINE, category="dealing",
-                urgent=True, content={"what": WHAT, "where": "cổng chợ Đôn"},
+                ward_id=ward_id,
+                group_id=gid,
+                source=TipSource.HOTLINE,
+                category="dealing",
+                urgent=True,
+                content={"what": WHAT, "where": "cổng chợ Đôn"},
                 received_at=utcnow() - timedelta(hours=1),
             ),
-        )  # fmt: skip
+        )
         await tips.add_event(
             session, s.vault, tip, EventKind.NOTE, body=NOTE, actor_officer_id=commander.id
         )
@@ -54,9 +63,16 @@ async def test_the_case_file_of_a_phoned_tip(app: App) -> None:
         assert ward is not None
         gettext = WorkerGettext("vi")
         case = await gather_case(
-            session, s.vault, ward, tip, produced_by=commander, zone=s.settings.zone,
-            gettext=gettext, language="vi", now=utcnow(),
-        )  # fmt: skip
+            session,
+            s.vault,
+            ward,
+            tip,
+            produced_by=commander,
+            zone=s.settings.zone,
+            gettext=gettext,
+            language="vi",
+            now=utcnow(),
+        )
     assert WHAT not in repr(case) and NOTE not in repr(case)
     pdf = await s.documents.run("reports.case_file:render_case_file", case, gettext)
     text = _text(pdf)

@@ -81,9 +81,12 @@ async def press(fake: FakeTelegram, chat_id: int, data: str) -> dict:
             m
             for m in sent_to(fake, chat_id)
             if m.get("reply_markup")
-            and any(b.get("callback_data") == data
-                    for row in m["reply_markup"]["inline_keyboard"] for b in row)
-        ]  # fmt: skip
+            and any(
+                b.get("callback_data") == data
+                for row in m["reply_markup"]["inline_keyboard"]
+                for b in row
+            )
+        ]
 
     await until(lambda: bool(shown()), timeout=10)
     before = len(sent_to(fake, chat_id))
@@ -91,9 +94,18 @@ async def press(fake: FakeTelegram, chat_id: int, data: str) -> dict:
     return (await fake.wait_for_sent(before + 1, chat_id=chat_id))[before]
 
 
-POLL = {"id": "1", "question": "?", "options": [], "total_voter_count": 0, "is_closed": False,
-        "is_anonymous": True, "type": "regular", "allows_multiple_answers": False,
-        "allows_revoting": False, "members_only": False}  # fmt: skip
+POLL = {
+    "id": "1",
+    "question": "?",
+    "options": [],
+    "total_voter_count": 0,
+    "is_closed": False,
+    "is_anonymous": True,
+    "type": "regular",
+    "allows_multiple_answers": False,
+    "allows_revoting": False,
+    "members_only": False,
+}
 
 
 async def said(fake: FakeTelegram | FakeZalo, chat_id: int | str, needle: str) -> str:
@@ -129,8 +141,9 @@ async def test_start_shows_inline_buttons_and_a_press_answers(app) -> None:
     async with FakeTelegram(max_poll=0.5) as tg, running(tg_channel(app, tg)):
         menu = await say(tg, RESIDENT, "/start")
         assert "Xin mời bạn chọn" in menu["text"]
-        actions = [b["callback_data"] for row in menu["reply_markup"]["inline_keyboard"]
-                   for b in row]  # fmt: skip
+        actions = [
+            b["callback_data"] for row in menu["reply_markup"]["inline_keyboard"] for b in row
+        ]
         assert actions[:3] == ["report:start", "report:danger", "status:start"]
         danger = await press(tg, RESIDENT, "report:danger")
         assert "113" in danger["text"]
@@ -359,8 +372,9 @@ async def test_group_registration_migration_and_removal(app) -> None:
         row = (await session.scalars(select(GroupChat))).one()
         assert not row.active
     blob = await raw_database_bytes(app.services.settings.database_url)
-    found = leaks(blob, needles(group=group, supergroup=supergroup, commander=COMMANDER,
-                                resident=RESIDENT))  # fmt: skip
+    found = leaks(
+        blob, needles(group=group, supergroup=supergroup, commander=COMMANDER, resident=RESIDENT)
+    )
     assert found == []
 
 
@@ -469,8 +483,9 @@ async def test_stopping_leaves_unhandled_updates_for_redelivery(app) -> None:
 
 async def test_webhook_mode_checks_the_secret_and_the_body(app, settings) -> None:
     async with FakeTelegram() as tg:
-        channel = tg_channel(app, tg, mode="webhook", webhook_url="https://bot.example/tg",
-                             webhook_secret=SECRET)  # fmt: skip
+        channel = tg_channel(
+            app, tg, mode="webhook", webhook_url="https://bot.example/tg", webhook_secret=SECRET
+        )
         async with serving(app, replace(settings, max_update_bytes=16 * 1024), [channel]) as base:
             url = base + "/tg"
             assert tg.webhook is not None and tg.webhook["url"] == "https://bot.example/tg"
@@ -516,8 +531,9 @@ async def test_webhook_mode_checks_the_secret_and_the_body(app, settings) -> Non
 
 async def test_on_a_webhook_a_button_press_is_acknowledged_in_the_answer(app, settings) -> None:
     async with FakeTelegram() as tg:
-        channel = tg_channel(app, tg, mode="webhook", webhook_url="https://bot.example/tg",
-                             webhook_secret=SECRET)  # fmt: skip
+        channel = tg_channel(
+            app, tg, mode="webhook", webhook_url="https://bot.example/tg", webhook_secret=SECRET
+        )
         async with serving(app, settings, [channel]) as base:
             tg.user_sends(RESIDENT, "/start")
             assert await tg.push_updates_to_webhook(base + "/tg", SECRET) == [200]
@@ -601,18 +617,22 @@ async def test_a_new_tips_notice_is_worked_with_one_tap_on_telegram(app) -> None
         )
         await said(tg, OFFICER, f"Tin mới {tip_code}")
         [notice] = [m for m in sent_to(tg, OFFICER) if f"Tin mới {tip_code}" in m["text"]]
-        pressable = [b["callback_data"] for row in notice["reply_markup"]["inline_keyboard"]
-                     for b in row]  # fmt: skip
+        pressable = [
+            b["callback_data"] for row in notice["reply_markup"]["inline_keyboard"] for b in row
+        ]
         assert pressable == [
-            f"police:ack:{tip_code}", f"police:claim:{tip_code}", f"police:tip:{tip_code}",
-        ]  # fmt: skip
+            f"police:ack:{tip_code}",
+            f"police:claim:{tip_code}",
+            f"police:tip:{tip_code}",
+        ]
         acknowledged = await press(tg, OFFICER, f"police:ack:{tip_code}")
         assert f"Đã tiếp nhận tin {tip_code}" in acknowledged["text"]
         assert "Có người lạ" not in acknowledged["text"]  # seen, not yet read
         opened = await press(tg, OFFICER, f"police:tip:{tip_code}")
         assert "Có người lạ giao hàng" in opened["text"]
-        offered = [b["callback_data"] for row in opened["reply_markup"]["inline_keyboard"]
-                   for b in row]  # fmt: skip
+        offered = [
+            b["callback_data"] for row in opened["reply_markup"]["inline_keyboard"] for b in row
+        ]
         assert f"police:note:{tip_code}" in offered and f"police:close:{tip_code}" in offered
         asked = await press(tg, OFFICER, f"police:askq:{tip_code}:1")
         assert "Đã gửi câu hỏi" in asked["text"]

@@ -112,8 +112,9 @@ async def test_blocked_group_is_marked_inactive_and_the_commander_told(app) -> N
     ward = await add_phu_lien(app)
     async with FakeZalo(max_poll=0.5) as zalo, running(zalo_channel(app, zalo)):
         await enrol_on_zalo(app, zalo, ward, OfficerRole.COMMANDER, "commander-z")
-        zalo.user_sends("tdp-group", "/register_group nam hai", user_id="commander-z",
-                        chat_type="GROUP")  # fmt: skip
+        zalo.user_sends(
+            "tdp-group", "/register_group nam hai", user_id="commander-z", chat_type="GROUP"
+        )
         [registered] = await zalo.wait_for_sent(1, chat_id="tdp-group")
         assert "Nam Hải" in registered["text"]
         async with app.services.db.transaction() as session:
@@ -135,8 +136,7 @@ async def test_residents_cannot_register_a_group_and_group_chatter_is_ignored(ap
     await add_phu_lien(app)
     async with FakeZalo(max_poll=0.5) as zalo, running(zalo_channel(app, zalo)) as channel:
         zalo.user_sends("tdp-g2", "Tối nay họp tổ nhé", user_id="neighbour", chat_type="GROUP")
-        zalo.user_sends("tdp-g2", "/register_group Nam Hải", user_id="neighbour",
-                        chat_type="GROUP")  # fmt: skip
+        zalo.user_sends("tdp-g2", "/register_group Nam Hải", user_id="neighbour", chat_type="GROUP")
         [refused] = await zalo.wait_for_sent(1, chat_id="tdp-g2")
         assert "Chỉ cán bộ Công an" in refused["text"]
         assert channel.counts["updates"] == 1  # the chatter never reached the core
@@ -147,9 +147,12 @@ async def test_residents_cannot_register_a_group_and_group_chatter_is_ignored(ap
 async def test_webhook_checks_secret_size_and_body(app, settings) -> None:
     async with FakeZalo() as zalo:
         channel = zalo_channel(
-            app, zalo, mode="webhook", webhook_url="https://bot.example/zalo/hook",
+            app,
+            zalo,
+            mode="webhook",
+            webhook_url="https://bot.example/zalo/hook",
             webhook_secret=SECRET,
-        )  # fmt: skip
+        )
         settings = replace(settings, max_update_bytes=16 * 1024)
         async with serving(app, settings, [channel]) as base:
             url = base + "/zalo/hook"

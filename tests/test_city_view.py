@@ -31,11 +31,22 @@ async def test_one_row_per_ward_with_small_counts_masked(app: App) -> None:
             )
             for _ in range(n):
                 await triage.record_received(
-                    session, s.vault, s.receipts, s.audit, s.sla, officer,
-                    triage.Received(ward_id=ward.id, group_id=None, source=TipSource.HOTLINE,
-                                    category="use", urgent=False, content={"what": "x"},
-                                    received_at=now - timedelta(minutes=5)),
-                )  # fmt: skip
+                    session,
+                    s.vault,
+                    s.receipts,
+                    s.audit,
+                    s.sla,
+                    officer,
+                    triage.Received(
+                        ward_id=ward.id,
+                        group_id=None,
+                        source=TipSource.HOTLINE,
+                        category="use",
+                        urgent=False,
+                        content={"what": "x"},
+                        received_at=now - timedelta(minutes=5),
+                    ),
+                )
     async with s.db.transaction() as session:
         city = await gather_city(
             session, period, zone=s.settings.zone, now=now + timedelta(minutes=1), gettext=english

@@ -28,13 +28,33 @@ def test_content_list_add_edit_disable(cli_env, tmp_path: Path) -> None:
 
     bad = tmp_path / "bad.txt"
     bad.write_text("Bà con phường {ward} chú ý {ngay}", encoding="utf-8")
-    stderr = _refused(cli_env, "content", "add", "hop-to", "--topic", "community",
-                      "--audience", "everyone", "--vi", str(bad))  # fmt: skip
+    stderr = _refused(
+        cli_env,
+        "content",
+        "add",
+        "hop-to",
+        "--topic",
+        "community",
+        "--audience",
+        "everyone",
+        "--vi",
+        str(bad),
+    )
     assert "{ngay}" in stderr and "{ward}" in stderr
     good = tmp_path / "good.txt"
     good.write_text("Tối thứ Bảy, tổ dân phố họp về phòng, chống ma túy.\n{hotlines}", "utf-8")
-    _ok(cli_env, "content", "add", "hop-to", "--topic", "community", "--audience", "everyone",
-        "--vi", str(good))  # fmt: skip
+    _ok(
+        cli_env,
+        "content",
+        "add",
+        "hop-to",
+        "--topic",
+        "community",
+        "--audience",
+        "everyone",
+        "--vi",
+        str(good),
+    )
     assert "hop-to\tcommunity\teveryone" in _ok(cli_env, "content", "list")
     _refused(
         cli_env,
@@ -47,7 +67,7 @@ def test_content_list_add_edit_disable(cli_env, tmp_path: Path) -> None:
         "everyone",
         "--vi",
         str(good),
-    )  # fmt: skip  (the slug is taken)
+    )  # the slug is taken
     _ok(cli_env, "content", "edit", "hop-to", "--audience", "parents")
     shown = _ok(cli_env, "content", "show", "hop-to")
     assert "Tối thứ Bảy, tổ dân phố họp" in shown and "parents" in shown
@@ -64,8 +84,9 @@ def test_campaign_add_list_disable(cli_env) -> None:
     listing = _ok(cli_env, "campaign", "list")
     assert "june\t" in listing and "day-26-6\t26/6 08:00" in listing
     assert "\ttừ tệp cấu hình\t" in listing and "\tconfig\t" not in listing
-    assert "31/2" in _refused(cli_env, "campaign", "add", "cand", "--name", "Ngày CAND",
-                              "--date", "31/2")  # fmt: skip
+    assert "31/2" in _refused(
+        cli_env, "campaign", "add", "cand", "--name", "Ngày CAND", "--date", "31/2"
+    )
     _ok(cli_env, "campaign", "add", "cand", "--name", "Ngày Công an nhân dân", "--date", "19/8")
     added = next(x for x in _ok(cli_env, "campaign", "list").splitlines() if x.startswith("cand"))
     assert "cand\t19/8 08:00" in added and "\tthêm bằng dòng lệnh\t" in added
@@ -82,10 +103,17 @@ async def test_coverage_shows_which_tdp_was_reached(cli_env, settings) -> None:
         reached = await group_id(app, "Nam Hải")
         async with app.services.db.transaction() as session:
             group = await session.get(ResidentialGroup, reached)
-            await subscribers.subscribe(session, app.services.vault, app.services.pseudonyms,
-                                        Route("console", "cu-dan"), group, "vi")  # fmt: skip
-            await planner.plan(session, app.services.settings,
-                               datetime(2026, 11, 5, 8, tzinfo=hcm).astimezone(UTC))  # fmt: skip
+            await subscribers.subscribe(
+                session,
+                app.services.vault,
+                app.services.pseudonyms,
+                Route("console", "cu-dan"),
+                group,
+                "vi",
+            )
+            await planner.plan(
+                session, app.services.settings, datetime(2026, 11, 5, 8, tzinfo=hcm).astimezone(UTC)
+            )
         sent = await deliver_everything(app, datetime(2026, 11, 5, 10, tzinfo=hcm).astimezone(UTC))
         assert sent == 1  # the only reachable person
     finally:
@@ -101,8 +129,11 @@ async def test_coverage_shows_which_tdp_was_reached(cli_env, settings) -> None:
     assert "#99" in _refused(cli_env, "broadcast", "watch", "99")
     listing = _ok(cli_env, "broadcast", "list")
     assert "Nam Hải" not in listing  # figures only, no names needed
-    sent_id = next(line.split("\t")[0].lstrip("#") for line in listing.splitlines()
-                   if "\t1/1 " in line or "đã gửi 1/1" in line)  # fmt: skip
+    sent_id = next(
+        line.split("\t")[0].lstrip("#")
+        for line in listing.splitlines()
+        if "\t1/1 " in line or "đã gửi 1/1" in line
+    )
     watched = run_cli("broadcast", "watch", sent_id, env=cli_env)
     assert watched.returncode == 0 and "Traceback" not in watched.stderr
     assert f"#{sent_id}" in watched.stdout and "đã gửi 1, 0 bị chặn, 0 lỗi" in watched.stdout

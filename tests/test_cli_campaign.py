@@ -28,8 +28,9 @@ def _config(tmp_path: Path) -> Path:
     return path
 
 
-async def test_a_poster_for_a_tdp_has_qr_codes_that_open_the_bot_there(settings, cli_env,
-                                                                       tmp_path) -> None:  # fmt: skip
+async def test_a_poster_for_a_tdp_has_qr_codes_that_open_the_bot_there(
+    settings, cli_env, tmp_path
+) -> None:
     app = await open_app(settings)
     try:
         await add_phu_lien(app)
@@ -48,8 +49,14 @@ async def test_a_poster_for_a_tdp_has_qr_codes_that_open_the_bot_there(settings,
     width, height = document[0].get_size()
     assert abs(width - 595.28) < 1 and abs(height - 841.89) < 1  # A4
     text = PdfReader(pdf).pages[0].extract_text()
-    for expected in ("Tổ dân phố Đẩu Sơn 1", "CÔNG AN PHƯỜNG PHÙ LIỄN", "113", "0225 000 0000",
-                     "Mỗi người dân là một chiến sỹ", f"/start g{dau_son}"):  # fmt: skip
+    for expected in (
+        "Tổ dân phố Đẩu Sơn 1",
+        "CÔNG AN PHƯỜNG PHÙ LIỄN",
+        "113",
+        "0225 000 0000",
+        "Mỗi người dân là một chiến sỹ",
+        f"/start g{dau_son}",
+    ):
         assert expected in " ".join(text.split()), expected
     found = {code.text for code in zxingcpp.read_barcodes(Image.open(png))}
     assert found == {f"https://t.me/phulien_bot?start=g{dau_son}", "https://zalo.me/1234567890"}
@@ -60,8 +67,9 @@ async def test_a_poster_for_a_tdp_has_qr_codes_that_open_the_bot_there(settings,
     assert zxingcpp.read_barcodes(Image.open(tmp_path / "nam-hai.png")) == []
 
     assert "Tổ 99" in _refused(cli_env, "poster", "--tdp", "Tổ 99 xyz", "--out", str(out))
-    assert "--lang" in _refused(cli_env, "poster", "--tdp", "Nam Hải", "--out", str(out),
-                                "--lang", "fr")  # fmt: skip
+    assert "--lang" in _refused(
+        cli_env, "poster", "--tdp", "Nam Hải", "--out", str(out), "--lang", "fr"
+    )
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("x")
     assert "không ghi được" in _refused(
@@ -69,8 +77,9 @@ async def test_a_poster_for_a_tdp_has_qr_codes_that_open_the_bot_there(settings,
     )
 
 
-async def test_drug_free_tracker_and_pledges_from_the_command_line(settings, cli_env,
-                                                                   tmp_path) -> None:  # fmt: skip
+async def test_drug_free_tracker_and_pledges_from_the_command_line(
+    settings, cli_env, tmp_path
+) -> None:
     app = await open_app(settings)
     try:
         await add_phu_lien(app)
@@ -78,15 +87,36 @@ async def test_drug_free_tracker_and_pledges_from_the_command_line(settings, cli
         await app.close()
     config = str(_config(tmp_path))
     for status in ("registered", "achieved"):
-        _ok(cli_env, "drugfree", "set", "--tdp", "Nam Hai", "--status", status,
-            "--year", "2025", "--date", "2025-11-30")  # fmt: skip
-    again = _refused(cli_env, "drugfree", "set", "--tdp", "Nam Hải", "--status", "achieved",
-                     "--year", "2025")  # fmt: skip
+        _ok(
+            cli_env,
+            "drugfree",
+            "set",
+            "--tdp",
+            "Nam Hai",
+            "--status",
+            status,
+            "--year",
+            "2025",
+            "--date",
+            "2025-11-30",
+        )
+    again = _refused(
+        cli_env, "drugfree", "set", "--tdp", "Nam Hải", "--status", "achieved", "--year", "2025"
+    )
     assert "đã là “đạt không ma túy” năm 2025" in again
     jump = _refused(cli_env, "drugfree", "set", "--tdp", "Tổ 9", "--status", "achieved")
     assert "không thể chuyển sang" in jump
-    assert "2025-31-12" in _refused(cli_env, "drugfree", "set", "--tdp", "Tổ 9", "--status",
-                                    "registered", "--date", "2025-31-12")  # fmt: skip
+    assert "2025-31-12" in _refused(
+        cli_env,
+        "drugfree",
+        "set",
+        "--tdp",
+        "Tổ 9",
+        "--status",
+        "registered",
+        "--date",
+        "2025-31-12",
+    )
     listing = _ok(cli_env, "drugfree", "list", "--year", "2025")
     assert "Nam Hải\tđạt không ma túy (2025)" in listing and "Tổ 9\t—" in listing
 
@@ -98,13 +128,25 @@ async def test_drug_free_tracker_and_pledges_from_the_command_line(settings, cli
     assert rows["2030"][3] == f"100% ({total}/{total})"
     assert "chưa có chỉ tiêu" in _ok(cli_env, "progress")  # no [targets] without the config
 
-    added = _ok(cli_env, "pledge", "add", "--kind", "school", "--name", "Trường THCS Quán Trữ",
-                "--tdp", "dau son 1", "--date", "2026-10-12")  # fmt: skip
+    added = _ok(
+        cli_env,
+        "pledge",
+        "add",
+        "--kind",
+        "school",
+        "--name",
+        "Trường THCS Quán Trữ",
+        "--tdp",
+        "dau son 1",
+        "--date",
+        "2026-10-12",
+    )
     match = re.search(r"cam kết số (\d+): Trường THCS Quán Trữ", added)
     assert match, added
     pledge_id = match[1]
-    assert "đã được ghi nhận" in _refused(cli_env, "pledge", "add", "--kind", "school",
-                                          "--name", "trường thcs quán trữ")  # fmt: skip
+    assert "đã được ghi nhận" in _refused(
+        cli_env, "pledge", "add", "--kind", "school", "--name", "trường thcs quán trữ"
+    )
     assert "1 đến 200" in _refused(cli_env, "pledge", "add", "--kind", "business")
     listed = _ok(cli_env, "pledge", "list")
     assert f"{pledge_id}\t2026-10-12\ttrường học\tTrường THCS Quán Trữ\tĐẩu Sơn 1" in listed

@@ -31,9 +31,18 @@ async def test_tips_recorded_from_the_command_line_get_receipts(
 ) -> None:
     ward = await add_phu_lien(app)
     done = await wardbot(
-        "tips", "add", "--source", "hotline", "--category", "muaban", "--tdp", "nam hai",
-        "--urgent", "--text", WHAT,
-    )  # fmt: skip
+        "tips",
+        "add",
+        "--source",
+        "hotline",
+        "--category",
+        "muaban",
+        "--tdp",
+        "nam hai",
+        "--urgent",
+        "--text",
+        WHAT,
+    )
     assert done.code == 0, done.err
     code, secret = done.out.strip().splitlines()[-1].split("\t")
     nam_hai = await group_id(app, "Nam Hải")
@@ -80,8 +89,9 @@ async def test_a_batch_of_tips_from_a_csv_file_is_all_or_nothing(
     async with app.services.db.transaction() as session:
         stored = (await session.scalars(select(Tip).order_by(Tip.id))).all()
     assert [(t.source, t.category, t.urgent) for t in stored] == [
-        (TipSource.TIP_BOX, "use", False), (TipSource.VNEID, "other", True),
-    ]  # fmt: skip
+        (TipSource.TIP_BOX, "use", False),
+        (TipSource.VNEID, "other", True),
+    ]
     for args, problem in [
         (("--source", "hotline"), "--text"),
         (("--source", "hotline", "--text", "x", "--category", "nonsense"), "category"),
@@ -96,8 +106,9 @@ async def test_area_officers_and_tip_boxes_from_the_command_line(app: App, wardb
     ward = await add_phu_lien(app)
     await enrol(app, ward, OfficerRole.OFFICER, "o1", "CSKV Lan")
     await enrol(app, ward, OfficerRole.OFFICER, "o2", "CSKV Tuấn")
-    done = await wardbot("area", "set", "--tdp", "Nam Hai", "--officer", "cskv lan",
-                         "--deputy", "CSKV Tuan")  # fmt: skip
+    done = await wardbot(
+        "area", "set", "--tdp", "Nam Hai", "--officer", "cskv lan", "--deputy", "CSKV Tuan"
+    )
     assert done.code == 0, done.err
     assert "CSKV Lan" in done.out and "CSKV Tuấn" in done.out
     nam_hai = await group_id(app, "Nam Hải")
@@ -107,8 +118,9 @@ async def test_area_officers_and_tip_boxes_from_the_command_line(app: App, wardb
         assert (area.officer.label, area.deputy.label) == ("CSKV Lan", "CSKV Tuấn")
     listing = await wardbot("area", "list")
     assert "Nam Hải\tCSKV Lan\tCSKV Tuấn" in listing.out
-    same = await wardbot("area", "set", "--tdp", "Nam Hai", "--officer", "CSKV Lan",
-                         "--deputy", "cskv lan")  # fmt: skip
+    same = await wardbot(
+        "area", "set", "--tdp", "Nam Hai", "--officer", "CSKV Lan", "--deputy", "cskv lan"
+    )
     assert same.code == 1 and "two different" in same.err
     nobody = await wardbot("area", "set", "--tdp", "Nam Hai", "--officer", "Ai đó")
     assert nobody.code == 1 and "officer list" in nobody.err
@@ -118,10 +130,30 @@ async def test_area_officers_and_tip_boxes_from_the_command_line(app: App, wardb
 
     early = await wardbot("box", "open", "--tdp", "Nam Hai", "--by", "CSKV Lan", "--found", "0")
     assert early.code == 1 and "box set" in early.err  # no box yet
-    assert (await wardbot("box", "set", "--tdp", "Nam Hai", "--box-since", "2026-01-05",
-                          "--board-since", "2026-02-01")).code == 0  # fmt: skip
-    opened = await wardbot("box", "open", "--tdp", "Nam Hai", "--date", "2026-12-01",
-                           "--by", "CSKV Lan và tổ trưởng", "--found", "2")  # fmt: skip
+    assert (
+        await wardbot(
+            "box",
+            "set",
+            "--tdp",
+            "Nam Hai",
+            "--box-since",
+            "2026-01-05",
+            "--board-since",
+            "2026-02-01",
+        )
+    ).code == 0
+    opened = await wardbot(
+        "box",
+        "open",
+        "--tdp",
+        "Nam Hai",
+        "--date",
+        "2026-12-01",
+        "--by",
+        "CSKV Lan và tổ trưởng",
+        "--found",
+        "2",
+    )
     assert opened.code == 0, opened.err
     assert "tips add --source tip_box" in opened.out
     negative = await wardbot("box", "open", "--tdp", "Nam Hai", "--by", "x", "--found", "-1")

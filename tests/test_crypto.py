@@ -172,8 +172,7 @@ async def test_an_old_scrypt_receipt_is_checked_slowly_off_the_event_loop() -> N
     # The scheme of earlier versions, written out here on its own: scrypt, salted by a
     # keyed hash of the code.
     salt = hmac.new(keys.derived_key("receipt"), code.encode(), hashlib.sha256).digest()
-    old = hashlib.scrypt(secret.replace("-", "").encode(), salt=salt, n=2**14, r=8, p=1,
-                         dklen=32)  # fmt: skip
+    old = hashlib.scrypt(secret.replace("-", "").encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
     assert hasher.verify(code, secret, old) is Verdict.SLOW
     assert hasher.verify(code, new_secret(), old) is Verdict.SLOW  # no answer either way
     ticks = 0

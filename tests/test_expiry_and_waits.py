@@ -65,9 +65,11 @@ async def test_conversations_unused_for_a_month_go_with_their_drafts_and_files(a
     async with app.services.db.transaction() as session:
         stored = await conversations.load(session, app.services.vault, idle_account)
         await conversations.add_draft_file(
-            session, app.services.vault, stored,
+            session,
+            app.services.vault,
+            stored,
             conversations.DraftFileData("image", "image/jpeg", b"\xff\xd8\xffdraft"),
-        )  # fmt: skip
+        )
         await session.execute(  # a month and a day without a message
             update(Conversation)
             .where(Conversation.account == idle_account)

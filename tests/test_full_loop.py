@@ -28,9 +28,11 @@ def test_report_triage_question_answer_close(cli_env: dict[str, str], tmp_path: 
     assert invite
 
     report = wardbot(
-        "chat", "--user", "resident",
+        "chat",
+        "--user",
+        "resident",
         stdin="/start\n1\n2\nnam hai\nđầu ngõ 12\n2\nQuán nước bán ma túy cho thanh niên\n1\n1\n1\n1\n",
-    )  # fmt: skip
+    )
     receipt = re.search(r"Mã tin: (\S+)\nMã bí mật: (\S+)", report)
     assert receipt, report
     code, secret = receipt.groups()

@@ -21,8 +21,14 @@ DEC = datetime(2026, 12, 1, tzinfo=UTC)
 H = timedelta(hours=1)
 
 
-def times(source: str = "bot", received: datetime = NOV + 24 * H, *, ack: float | None = 1,
-          closed: float | None = 48, outcome: str | None = "confirmed") -> TipTimes:  # fmt: skip
+def times(
+    source: str = "bot",
+    received: datetime = NOV + 24 * H,
+    *,
+    ack: float | None = 1,
+    closed: float | None = 48,
+    outcome: str | None = "confirmed",
+) -> TipTimes:
     """A tip received at `received`, acknowledged after `ack` hours (due after 24), closed
     after `closed` hours (due after 30 days)."""
     return TipTimes(
@@ -73,8 +79,10 @@ def test_what_is_not_due_yet_is_not_counted() -> None:
     fresh = times(received=DEC - 2 * H, ack=None, closed=None)
     result = compute([fresh], NOV, DEC, as_of=DEC - H)
     assert (result.received, result.received_on_time, result.handled_on_time) == (
-        1, Share(0, 0), Share(0, 0),
-    )  # fmt: skip
+        1,
+        Share(0, 0),
+        Share(0, 0),
+    )
     assert result.met is None and result.misses == ()
 
 
@@ -105,11 +113,22 @@ async def test_the_indicator_from_stored_tips(app: App) -> None:
             session, s, ward_id=ward, category="use", content={"what": "c"}
         )
         phoned, _ = await triage.record_received(
-            session, s.vault, s.receipts, s.audit, s.sla, officer,
-            triage.Received(ward_id=ward, group_id=None, source=TipSource.HOTLINE,
-                            category="dealing", urgent=False, content={"what": "d"},
-                            received_at=now - 3 * H),
-        )  # fmt: skip
+            session,
+            s.vault,
+            s.receipts,
+            s.audit,
+            s.sla,
+            officer,
+            triage.Received(
+                ward_id=ward,
+                group_id=None,
+                source=TipSource.HOTLINE,
+                category="dealing",
+                urgent=False,
+                content={"what": "d"},
+                received_at=now - 3 * H,
+            ),
+        )
         for tip in (on_time, late, waiting):
             triage.set_deadlines(tip, s.sla, now - 30 * H)
         await triage.acknowledge(session, s.vault, s.audit, on_time, officer)

@@ -24,10 +24,18 @@ HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "applicati
 APOLOGY = "Xin lỗi, hệ thống"
 # The report wizard by its buttons and one typed message, then a status check.
 STEPS = (
-    "/start", "report:start", "report:cat:use", "report:grp:none", "report:where-skip",
-    "report:when:today", "Có người lạ tụ tập ở cuối ngõ", "report:what-done",
-    "report:files-done", "report:contact:no", "report:send",
-)  # fmt: skip
+    "/start",
+    "report:start",
+    "report:cat:use",
+    "report:grp:none",
+    "report:where-skip",
+    "report:when:today",
+    "Có người lạ tụ tập ở cuối ngõ",
+    "report:what-done",
+    "report:files-done",
+    "report:contact:no",
+    "report:send",
+)
 
 
 async def test_a_hundred_residents_in_flight_are_each_answered_once(app, settings, caplog):
@@ -37,10 +45,17 @@ async def test_a_hundred_residents_in_flight_are_each_answered_once(app, setting
     async with FakeTelegram() as tg:
         channel = TelegramChannel(
             app.dispatcher,
-            channel_settings("telegram", tg.token, tg.base_url, mode="webhook",
-                             webhook_url="https://bot.example/tg", webhook_secret=SECRET),
-            policy=FAST, outbox_every=0.1,
-        )  # fmt: skip
+            channel_settings(
+                "telegram",
+                tg.token,
+                tg.base_url,
+                mode="webhook",
+                webhook_url="https://bot.example/tg",
+                webhook_secret=SECRET,
+            ),
+            policy=FAST,
+            outbox_every=0.1,
+        )
         async with (
             serving(app, settings, [channel]) as base,
             aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=RESIDENTS)) as http,
@@ -87,9 +102,12 @@ def _update(tg: FakeTelegram, chat: int, step: str) -> dict:
 
 async def test_the_health_check_does_not_wait_behind_a_writer(app, settings) -> None:
     async with FakeTelegram(max_poll=0.5) as tg:
-        channel = TelegramChannel(app.dispatcher,
-                                  channel_settings("telegram", tg.token, tg.base_url),
-                                  policy=FAST, outbox_every=0.1)  # fmt: skip
+        channel = TelegramChannel(
+            app.dispatcher,
+            channel_settings("telegram", tg.token, tg.base_url),
+            policy=FAST,
+            outbox_every=0.1,
+        )
         async with serving(app, settings, [channel]) as base, aiohttp.ClientSession() as http:
             # A long transaction is writing (on SQLite it holds the database's write lock).
             async with app.services.db.transaction() as session:

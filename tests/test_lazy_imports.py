@@ -66,7 +66,8 @@ asyncio.run(main())
 
 def _config(tmp_path: Path, database_url: str) -> Path:
     path = tmp_path / "run.toml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [storage]
 data_dir = "{tmp_path / "data"}"
 database_url = "{database_url}"
@@ -85,7 +86,9 @@ api_base = "http://127.0.0.1:9"
 mode = "webhook"
 webhook_url = "https://bot.example/hooks/zalo"
 webhook_secret = "lazy-imports-test-zalo"
-""", encoding="utf-8")  # fmt: skip
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -94,8 +97,13 @@ def _build(config: Path) -> dict:
     names = [*WORKER_ONLY, *ON_FIRST_USE, *NEVER_IN_RUN]
     done = subprocess.run(
         [sys.executable, "-c", BUILD_AS_RUN_DOES, str(config), json.dumps(names)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.splitlines()[-1])
 

@@ -45,10 +45,14 @@ async def test_a_whole_conversation_at_debug_logs_no_content_or_identity(setting
         assert f"Tin {code}" in reporter.text
 
         values = needles(
-            tip_text=tip_text, reporter_id=reporter_id, subscriber_id=subscriber_id,
-            officer_name=officer_name, tip_code=code, receipt_secret=secret,
+            tip_text=tip_text,
+            reporter_id=reporter_id,
+            subscriber_id=subscriber_id,
+            officer_name=officer_name,
+            tip_code=code,
+            receipt_secret=secret,
             receipt_secret_compact=secret.replace("-", ""),
-        )  # fmt: skip
+        )
         for purpose in Purpose:
             for channel, account in accounts:
                 pseudonym = app.services.pseudonyms.of(purpose, channel, account)

@@ -173,7 +173,13 @@ async def test_a_drop_that_cannot_be_stored_is_kept_for_the_next_round(app, ward
     async with app.services.db.transaction() as session:
         payload = (await drops.take(session, app.services.vault, utcnow(), everything=True))[0]
         broken = {**payload.payload, "ward_id": 10**6}  # its ward was deleted meanwhile
-        await drops.put(session, app.services.vault, app.services.pseudonyms, broken,
-                        due=utcnow(), code=broken["code"])  # fmt: skip
+        await drops.put(
+            session,
+            app.services.vault,
+            app.services.pseudonyms,
+            broken,
+            due=utcnow(),
+            code=broken["code"],
+        )
     assert await mix_all(app) == 0
     assert await _count(app, Drop) == 1 and await _count(app, Tip) == 0

@@ -75,7 +75,11 @@ def test_small_counts_are_masked_and_none_can_be_subtracted_out() -> None:
     assert _shown([("a", 7), ("b", 1), ("c", 2)]) == {"a": "7", "b": "<3", "c": "<3"}
     # 11 = 5 + 4 + two masked: they could only be 1 and 1, so the 4 is withheld too.
     assert _shown([("Nam Hải", 5), ("Tổ 9", 4), ("Đẩu Sơn 1", 1), ("?", 1)]) == {
-        "Nam Hải": "5", "Tổ 9": "x", "Đẩu Sơn 1": "<3", "?": "<3"}  # fmt: skip
+        "Nam Hải": "5",
+        "Tổ 9": "x",
+        "Đẩu Sơn 1": "<3",
+        "?": "<3",
+    }
     assert _shown([("a", 1)]) == {"all": "<3"}  # one row alone is the total: merged
     assert _shown([("a", 5)]) == {"a": "5"}
     assert _shown([("a", 1), ("b", 1)]) == {"all": "<3"}  # 1 + 1 = 2: both determined
@@ -89,8 +93,10 @@ def test_small_counts_are_masked_and_none_can_be_subtracted_out() -> None:
 @pytest.mark.parametrize("seed", range(300))
 def test_no_hidden_count_is_ever_determined(seed: int) -> None:
     generator = random.Random(seed)
-    counts = [(f"t{i}", generator.choice([0, 1, 1, 2, 2, 3, 4, 5, 8]))
-              for i in range(generator.randint(1, 6))]  # fmt: skip
+    counts = [
+        (f"t{i}", generator.choice([0, 1, 1, 2, 2, 3, 4, 5, 8]))
+        for i in range(generator.randint(1, 6))
+    ]
     for label, values in _solutions(counts).items():
         assert len(values) >= 2, (counts, label, values)
     shown = {c.label: c.count for c in published(counts, together="all")}
@@ -111,14 +117,26 @@ async def _forty_groups(app) -> int:  # type: ignore[no-untyped-def]
     return ward_id
 
 
-async def _tip(app, ward_id: int, group: int | None, category: str, created: datetime,  # type: ignore[no-untyped-def]
-               *, ack: timedelta | None, closed: timedelta | None = None) -> None:  # fmt: skip
+async def _tip(
+    app,
+    ward_id: int,
+    group: int | None,
+    category: str,
+    created: datetime,  # type: ignore[no-untyped-def]
+    *,
+    ack: timedelta | None,
+    closed: timedelta | None = None,
+) -> None:
     services = app.services
     async with services.db.transaction() as session:
         tip, _ = await stored_tip(
-            session, services, ward_id=ward_id, group_id=group, category=category,
+            session,
+            services,
+            ward_id=ward_id,
+            group_id=group,
+            category=category,
             content={"what": "nội dung thử"},
-        )  # fmt: skip
+        )
         tip.created_at = created
         tip.ack_due_at = created + timedelta(hours=24)
         tip.close_due_at = created + timedelta(days=30)
@@ -139,12 +157,20 @@ async def _fixture(app, settings) -> int:  # type: ignore[no-untyped-def]
     oct_ = lambda day, hour=9: local(2026, 10, day, hour)  # noqa: E731
     # Tips: 5 in Nam Hải, 4 in Tổ 9, 1 in Đẩu Sơn 1, 1 with no TDP; one from September.
     for n, category in enumerate(["dealing", "dealing", "dealing", "use", "use"]):
-        await _tip(app, ward_id, nam_hai, category, oct_(2 + n), ack=timedelta(hours=2),
-                   closed=timedelta(days=3) if n < 3 else None)  # fmt: skip
+        await _tip(
+            app,
+            ward_id,
+            nam_hai,
+            category,
+            oct_(2 + n),
+            ack=timedelta(hours=2),
+            closed=timedelta(days=3) if n < 3 else None,
+        )
     for n in range(4):
         late = n == 0
-        await _tip(app, ward_id, to_9, "dealing", oct_(10 + n),
-                   ack=timedelta(hours=30 if late else 1))  # fmt: skip
+        await _tip(
+            app, ward_id, to_9, "dealing", oct_(10 + n), ack=timedelta(hours=30 if late else 1)
+        )
     await _tip(app, ward_id, dau_son, "venue", oct_(20), ack=None)  # never acknowledged
     await _tip(app, ward_id, None, "other", oct_(31, 23), ack=None)  # not due before 1/11
     await _tip(
@@ -160,35 +186,74 @@ async def _fixture(app, settings) -> int:  # type: ignore[no-untyped-def]
     async with services.db.transaction() as session:
         group = await session.get(ResidentialGroup, nam_hai)
         for who in ("cu-dan-1", "cu-dan-2"):
-            await subscribers.subscribe(session, services.vault, services.pseudonyms,
-                                        Route("console", who), group, "vi")  # fmt: skip
+            await subscribers.subscribe(
+                session, services.vault, services.pseudonyms, Route("console", who), group, "vi"
+            )
         for who, tdp in (("hgd-1", nam_hai), ("hgd-2", nam_hai), ("hgd-3", to_9)):
             row = await session.get(ResidentialGroup, tdp)
-            await pledges.sign_household(session, services.pseudonyms, Route("console", who), row,
-                                         today=date(2026, 10, 4))  # fmt: skip
+            await pledges.sign_household(
+                session, services.pseudonyms, Route("console", who), row, today=date(2026, 10, 4)
+            )
         await pledges.add_organisation(
-            session, ward_id=ward_id, kind=PledgeKind.SCHOOL, name="Trường THCS Quán Trữ",
-            group=await session.get(ResidentialGroup, dau_son), signed_on=date(2026, 10, 12),
+            session,
+            ward_id=ward_id,
+            kind=PledgeKind.SCHOOL,
+            name="Trường THCS Quán Trữ",
+            group=await session.get(ResidentialGroup, dau_son),
+            signed_on=date(2026, 10, 12),
             officer_id=None,
-        )  # fmt: skip
+        )
         for who, correct in (("q-1", True), ("q-2", False), ("hgd-1", True)):
             await quiz_answers.record(
-                session, services.pseudonyms, Route("console", who), ward_id=ward_id,
-                group_id=nam_hai if who == "hgd-1" else None, week="2026-W42",
-                question="x", correct=correct, today=date(2026, 10, 14),
-            )  # fmt: skip
-        selected = [g for g in await drug_free.active_groups(session, ward_id)
-                    if g.name in {"Nam Hải", "Quy Tức 1", "Tổ 9", "Đẩu Sơn 1", "Tổ 6",
-                                  "Cấp Tiến", "Lệ Tảo 1", "Lệ Tảo 2", "Đẩu Phượng 2",
-                                  "Hòa Bình", "Đồng Tử 2", "Minh Khai"}]  # fmt: skip
+                session,
+                services.pseudonyms,
+                Route("console", who),
+                ward_id=ward_id,
+                group_id=nam_hai if who == "hgd-1" else None,
+                week="2026-W42",
+                question="x",
+                correct=correct,
+                today=date(2026, 10, 14),
+            )
+        selected = [
+            g
+            for g in await drug_free.active_groups(session, ward_id)
+            if g.name
+            in {
+                "Nam Hải",
+                "Quy Tức 1",
+                "Tổ 9",
+                "Đẩu Sơn 1",
+                "Tổ 6",
+                "Cấp Tiến",
+                "Lệ Tảo 1",
+                "Lệ Tảo 2",
+                "Đẩu Phượng 2",
+                "Hòa Bình",
+                "Đồng Tử 2",
+                "Minh Khai",
+            }
+        ]
         assert len(selected) == 12
         for g in selected:
             for status in (DrugFreeStatus.REGISTERED, DrugFreeStatus.ACHIEVED):
-                await drug_free.record(session, g, year=2025, status=status,
-                                       decided_on=date(2025, 11, 30), officer_id=None)  # fmt: skip
+                await drug_free.record(
+                    session,
+                    g,
+                    year=2025,
+                    status=status,
+                    decided_on=date(2025, 11, 30),
+                    officer_id=None,
+                )
         lost = next(g for g in selected if g.id == nam_hai)
-        await drug_free.record(session, lost, year=2026, status=DrugFreeStatus.LOST,
-                               decided_on=date(2026, 10, 1), officer_id=None)  # fmt: skip
+        await drug_free.record(
+            session,
+            lost,
+            year=2026,
+            status=DrugFreeStatus.LOST,
+            decided_on=date(2026, 10, 1),
+            officer_id=None,
+        )
     await _backdate(app, Subscriber, "subscribed_on", date(2026, 10, 3))
     async with services.db.transaction() as session:
         await planner.plan(session, services.settings, local(2026, 10, 5, 8))
@@ -199,8 +264,9 @@ async def _fixture(app, settings) -> int:  # type: ignore[no-untyped-def]
 async def test_report_numbers_on_the_fixture_ward(app, settings) -> None:
     from dataclasses import replace
 
-    settings = replace(settings, targets={"phu-lien": (Target(2025, share=0.30),
-                                                       Target(2027, share=0.60))})  # fmt: skip
+    settings = replace(
+        settings, targets={"phu-lien": (Target(2025, share=0.30), Target(2027, share=0.60))}
+    )
     ward_id = await _fixture(app, settings)
     async with app.services.db.transaction() as session:
         ward = await session.get(wards.Ward, ward_id)
@@ -213,11 +279,14 @@ async def test_report_numbers_on_the_fixture_ward(app, settings) -> None:
     assert (t.acknowledged_on_time.part, t.acknowledged_on_time.whole) == (8, 10)
     assert (t.closed_on_time.part, t.closed_on_time.whole) == (3, 4)
     by_category = {c.label: str(c.count) for c in report.tips_by_category}
-    assert by_category == {VI(CATEGORIES["dealing"]): "7", VI(CATEGORIES["use"]): "<3",
-                           VI(CATEGORIES["venue"]): "<3", VI(CATEGORIES["other"]): "<3"}  # fmt: skip
+    assert by_category == {
+        VI(CATEGORIES["dealing"]): "7",
+        VI(CATEGORIES["use"]): "<3",
+        VI(CATEGORIES["venue"]): "<3",
+        VI(CATEGORIES["other"]): "<3",
+    }
     by_group = {c.label: str(c.count) for c in report.tips_by_group}
-    assert by_group == {"Nam Hải": "5", "Tổ 9": "x", "Đẩu Sơn 1": "<3",
-                        "Không rõ tổ dân phố": "<3"}  # fmt: skip
+    assert by_group == {"Nam Hải": "5", "Tổ 9": "x", "Đẩu Sơn 1": "<3", "Không rõ tổ dân phố": "<3"}
     lines = {g.name: g for g in report.groups}
     assert len(lines) == 40 and report.groups_reached.part == 1
     nam_hai = lines["Nam Hải"]
@@ -230,7 +299,8 @@ async def test_report_numbers_on_the_fixture_ward(app, settings) -> None:
     assert (report.subscribers, report.subscribers_new) == (2, 2)
     assert (report.household_pledges, report.household_pledges_new) == (3, 3)
     assert [(p.name, p.group) for p in report.organisation_pledges] == [
-        ("Trường THCS Quán Trữ", "Đẩu Sơn 1")]  # fmt: skip
+        ("Trường THCS Quán Trữ", "Đẩu Sơn 1")
+    ]
     assert (report.quiz.participants, report.quiz.answers, report.quiz.correct.part) == (3, 3, 2)
     years = {y.year: y for y in report.drug_free}
     assert (years[2025].achieved, years[2025].total, years[2025].target) == (12, 40, 12)
@@ -259,8 +329,9 @@ def _pages(pdf: Path) -> list:  # type: ignore[type-arg]
     return images
 
 
-async def test_the_report_command_writes_the_pdf_csv_and_charts(app, settings, cli_env,
-                                                                tmp_path) -> None:  # fmt: skip
+async def test_the_report_command_writes_the_pdf_csv_and_charts(
+    app, settings, cli_env, tmp_path
+) -> None:
     ward_id = await _fixture(app, settings)
     await app.close()
     out = tmp_path / "bao-cao"
@@ -294,7 +365,7 @@ async def test_the_report_command_writes_the_pdf_csv_and_charts(app, settings, c
 
 async def _commander_on_telegram(app, ward_id: int, user: str) -> Chat:  # type: ignore[no-untyped-def]
     """A commander enrolled from a chat that can receive files, as Telegram can."""
-    app.dispatcher.register_channel(ChannelInfo("telegram", can_send_files=True))  # fmt: skip
+    app.dispatcher.register_channel(ChannelInfo("telegram", can_send_files=True))
     async with app.services.db.transaction() as session:
         _row, code = await app.services.invites.create(
             session, ward_id=ward_id, role=OfficerRole.COMMANDER, label="Trần Văn Hùng (TG)"

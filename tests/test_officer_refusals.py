@@ -279,20 +279,33 @@ async def test_drug_free_records_only_this_year_after_the_confirmation(app, ward
     year = datetime.now(app.services.settings.zone).year
 
     # A confirm button no confirmation was shown for: nothing, whatever the year.
-    for forged in (f"{nam_hai}:2000:registered", f"{nam_hai}:2100:registered",
-                   f"{nam_hai}:{year}:registered"):  # fmt: skip
+    for forged in (
+        f"{nam_hai}:2000:registered",
+        f"{nam_hai}:2100:registered",
+        f"{nam_hai}:{year}:registered",
+    ):
         await officer.send(action=f"df:save:{forged}")
         assert officer.text == nothing, forged
     # A pick of another year, or of a group that is not there, is refused the same way.
-    for forged in (f"{nam_hai}:{year - 1}:registered", f"{nam_hai}:{year + 1}:registered",
-                   f"{MAX_ID}:{year}:registered"):  # fmt: skip
+    for forged in (
+        f"{nam_hai}:{year - 1}:registered",
+        f"{nam_hai}:{year + 1}:registered",
+        f"{MAX_ID}:{year}:registered",
+    ):
         await officer.send(action=f"df:pick:{forged}")
         assert officer.text == nothing, forged
     # What no button carries (a number out of range, another script's digits, an unknown
     # status, missing fields) is no button at all: the unknown-command answer.
-    for forged in (f"{HUGE}:{year}:registered", f"{nam_hai}:{HUGE}:registered",
-                   f"{nam_hai}:{year}:bogus", "", "::", f"2147483648:{year}:registered",
-                   f"{nam_hai}:٢٠٢٦:registered", f"{nam_hai}:1999:registered"):  # fmt: skip
+    for forged in (
+        f"{HUGE}:{year}:registered",
+        f"{nam_hai}:{HUGE}:registered",
+        f"{nam_hai}:{year}:bogus",
+        "",
+        "::",
+        f"2147483648:{year}:registered",
+        f"{nam_hai}:٢٠٢٦:registered",
+        f"{nam_hai}:1999:registered",
+    ):
         for kind in ("df:save:", "df:pick:"):
             await officer.send(action=kind + forged)
             assert officer.text == vi(app, UNKNOWN), kind + forged

@@ -46,8 +46,9 @@ CONFLICT_LINE = "another instance is polling with this token"
 
 def tg_channel(app: App, fake: FakeTelegram) -> TelegramChannel:
     settings = channel_settings("telegram", fake.token, fake.base_url)
-    return TelegramChannel(app.dispatcher, settings, policy=FAST, outbox_every=0.1,
-                           poll_options=QUICK)  # fmt: skip
+    return TelegramChannel(
+        app.dispatcher, settings, policy=FAST, outbox_every=0.1, poll_options=QUICK
+    )
 
 
 def send_updates(fake: FakeTelegram, count: int, start: int = 0) -> None:
@@ -157,10 +158,12 @@ async def test_zalo_polls_from_one_process_on_postgresql(backend: str, settings:
     try:
         async with FakeZalo(max_poll=1) as zalo:
             zsettings = channel_settings("zalo", zalo.token, zalo.base_url)
-            leader = ZaloChannel(first.dispatcher, zsettings, policy=FAST, outbox_every=0.1,
-                                 poll_options=QUICK)  # fmt: skip
-            other = ZaloChannel(second.dispatcher, zsettings, policy=FAST, outbox_every=0.1,
-                                poll_options=QUICK)  # fmt: skip
+            leader = ZaloChannel(
+                first.dispatcher, zsettings, policy=FAST, outbox_every=0.1, poll_options=QUICK
+            )
+            other = ZaloChannel(
+                second.dispatcher, zsettings, policy=FAST, outbox_every=0.1, poll_options=QUICK
+            )
             async with bot_process(first, settings, leader):
                 await until(lambda: leader.state == "running")
                 async with bot_process(second, settings, other):
@@ -300,9 +303,14 @@ port = {port}
 async def start_run(cfg: Path, port: int) -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WARDBOT_", "HTTP"))}
     process = await asyncio.create_subprocess_exec(
-        WARDBOT, "--config", str(cfg), "run",
-        env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        WARDBOT,
+        "--config",
+        str(cfg),
+        "run",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 30
     while True:
@@ -331,8 +339,10 @@ async def test_killing_the_polling_process_lets_another_take_over(
         first = await start_run(cfgs[0], ports[0])
         second = await start_run(cfgs[1], ports[1])
         try:
-            states = [(await healthz(f"http://127.0.0.1:{p}"))["channels"]["telegram"]["state"]
-                      for p in ports]  # fmt: skip
+            states = [
+                (await healthz(f"http://127.0.0.1:{p}"))["channels"]["telegram"]["state"]
+                for p in ports
+            ]
             assert states == ["running", "standby"]
             send_updates(tg, 100)
             await tg.wait_for_sent(100, timeout=60)

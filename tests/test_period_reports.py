@@ -38,12 +38,22 @@ async def _record(
     async with s.db.transaction() as session:
         for _ in range(n):
             tip, _receipt = await triage.record_received(
-                session, s.vault, s.receipts, s.audit, s.sla, officer,
-                triage.Received(ward_id=officer.ward_id, group_id=group, source=source,
-                                category="dealing", urgent=False,
-                                content={"what": SECRET_CONTENT},
-                                received_at=utcnow() - timedelta(minutes=30)),
-            )  # fmt: skip
+                session,
+                s.vault,
+                s.receipts,
+                s.audit,
+                s.sla,
+                officer,
+                triage.Received(
+                    ward_id=officer.ward_id,
+                    group_id=group,
+                    source=source,
+                    category="dealing",
+                    urgent=False,
+                    content={"what": SECRET_CONTENT},
+                    received_at=utcnow() - timedelta(minutes=30),
+                ),
+            )
             ids.append(tip.id)
     return ids
 
@@ -59,17 +69,22 @@ async def _close(app: App, officer: Officer, tip_ids: list[int], outcome: Outcom
             )
 
 
-async def _move(app: App, tip_id: int, received: datetime, *, closed: datetime | None,
-                close_due: datetime) -> None:  # fmt: skip
+async def _move(
+    app: App, tip_id: int, received: datetime, *, closed: datetime | None, close_due: datetime
+) -> None:
     """Put a tip back in time: received (and acknowledged) then, closed then, due then."""
     async with app.services.db.transaction() as session:
         await session.execute(
-            update(Tip).where(Tip.id == tip_id).values(
-                created_at=received, acknowledged_at=received,
-                ack_due_at=received + timedelta(hours=1), closed_at=closed,
+            update(Tip)
+            .where(Tip.id == tip_id)
+            .values(
+                created_at=received,
+                acknowledged_at=received,
+                ack_due_at=received + timedelta(hours=1),
+                closed_at=closed,
                 close_due_at=close_due,
             )
-        )  # fmt: skip
+        )
 
 
 async def _third_quarter_of_2025(app: App) -> tuple[int, Officer]:
@@ -90,23 +105,38 @@ async def _third_quarter_of_2025(app: App) -> tuple[int, Officer]:
     await _close(app, commander, boxed, Outcome.REFERRED)
     received = local(date(2025, 8, 4))
     for tip_id in (*phoned[:3], *boxed):
-        await _move(app, tip_id, received, closed=received + timedelta(days=3),
-                    close_due=received + timedelta(days=7))  # fmt: skip
-    await _move(app, phoned[3], received, closed=received + timedelta(days=9),
-                close_due=received + timedelta(days=7))  # fmt: skip
-    await _move(app, phoned[4], received, closed=None,
-                close_due=local(date(2025, 9, 25)))  # fmt: skip
+        await _move(
+            app,
+            tip_id,
+            received,
+            closed=received + timedelta(days=3),
+            close_due=received + timedelta(days=7),
+        )
+    await _move(
+        app,
+        phoned[3],
+        received,
+        closed=received + timedelta(days=9),
+        close_due=received + timedelta(days=7),
+    )
+    await _move(app, phoned[4], received, closed=None, close_due=local(date(2025, 9, 25)))
     for tip_id in vneid:  # received at the quarter's end, due in the next one
-        await _move(app, tip_id, local(date(2025, 9, 30)), closed=None,
-                    close_due=local(date(2025, 10, 14)))  # fmt: skip
+        await _move(
+            app, tip_id, local(date(2025, 9, 30)), closed=None, close_due=local(date(2025, 10, 14))
+        )
     async with app.services.db.transaction() as session:
         group = await wards.get_group(session, nam_hai)
         assert group is not None
         await tip_boxes.set_points(session, group, box_since=JULY, board_since=date(2025, 3, 1))
         await tip_boxes.record_opening(
-            session, group, opened_on=date(2025, 8, 1), opened_by="CSKV và tổ trưởng",
-            tips_found=1, recorded_by=commander, today=utcnow().date(),
-        )  # fmt: skip
+            session,
+            group,
+            opened_on=date(2025, 8, 1),
+            opened_by="CSKV và tổ trưởng",
+            tips_found=1,
+            recorded_by=commander,
+            today=utcnow().date(),
+        )
         await report_remarks.write(
             session, commander, "2025-Q3", "Thiếu kinh phí làm hòm thư.\nĐề xuất thêm camera."
         )
@@ -130,8 +160,7 @@ async def test_a_quarterly_report_proves_the_indicator(app, cli_env, tmp_path) -
     await _third_quarter_of_2025(app)
     await app.close()
     out = tmp_path / "quy-3"
-    done = run_cli("report", "--period", "2025-q3", "--out", str(out), "--lang", "en",
-                   env=cli_env)  # fmt: skip
+    done = run_cli("report", "--period", "2025-q3", "--out", str(out), "--lang", "en", env=cli_env)
     assert done.returncode == 0, done.stderr[-800:]
     pdf = _pdf(done.stdout)
     assert pdf.name == "report-phu-lien-2025-q3.pdf"
@@ -189,8 +218,7 @@ async def test_a_quarterly_report_proves_the_indicator(app, cli_env, tmp_path) -
     assert all(SECRET_CONTENT not in p.read_text(encoding="utf-8-sig") for p in out.glob("*.csv"))
 
 
-async def test_a_yearly_report_in_vietnamese_and_a_month_as_before(app, cli_env,
-                                                                   tmp_path) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+async def test_a_yearly_report_in_vietnamese_and_a_month_as_before(app, cli_env, tmp_path) -> None:  # type: ignore[no-untyped-def]
     await _third_quarter_of_2025(app)
     await app.close()
     year = run_cli("report", "--period", "2025", "--out", str(tmp_path / "nam"), env=cli_env)
@@ -227,8 +255,9 @@ async def test_a_yearly_report_in_vietnamese_and_a_month_as_before(app, cli_env,
     assert no_out.returncode == 1 and "--out" in no_out.stderr
 
 
-async def test_the_city_rolls_up_every_ward_with_small_counts_masked(app, cli_env,
-                                                                     tmp_path) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+async def test_the_city_rolls_up_every_ward_with_small_counts_masked(
+    app, cli_env, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     await _third_quarter_of_2025(app)
     for name, n in (("Đông Hải", 1), ("Tràng Cát", 2), ("Nam Sơn", 0)):
         async with app.services.db.transaction() as session:
@@ -238,8 +267,13 @@ async def test_the_city_rolls_up_every_ward_with_small_counts_masked(app, cli_en
                 session, ward_id=ward.id, role=OfficerRole.COMMANDER, label=f"CA {name}"
             )
         for tip_id in await _record(app, officer, TipSource.HOTLINE, None, n):
-            await _move(app, tip_id, local(date(2025, 8, 10)), closed=None,
-                        close_due=local(date(2025, 8, 20)))  # fmt: skip
+            await _move(
+                app,
+                tip_id,
+                local(date(2025, 8, 10)),
+                closed=None,
+                close_due=local(date(2025, 8, 20)),
+            )
     await app.close()
 
     shown = run_cli("report", "--city", "--period", "2025-Q3", env=cli_env)
@@ -247,14 +281,18 @@ async def test_the_city_rolls_up_every_ward_with_small_counts_masked(app, cli_en
     lines = shown.stdout.splitlines()
     assert lines[0] == "Tổng hợp toàn thành phố: Quý III/2025"
     assert lines[1].split("\t") == [
-        "Phường", "Tin báo, tố giác tiếp nhận", "Tiếp nhận kịp thời", "Xử lý kịp thời",
+        "Phường",
+        "Tin báo, tố giác tiếp nhận",
+        "Tiếp nhận kịp thời",
+        "Xử lý kịp thời",
         "Tổ dân phố được tuyên truyền (lượt tổ dân phố – tháng)",
-    ]  # fmt: skip
+    ]
     assert "Đông Hải\t<3\t\t\t" in shown.stdout
 
     out = tmp_path / "thanh-pho"
-    written = run_cli("report", "--city", "--period", "2025-Q3", "--out", str(out),
-                      "--lang", "en", env=cli_env)  # fmt: skip
+    written = run_cli(
+        "report", "--city", "--period", "2025-Q3", "--out", str(out), "--lang", "en", env=cli_env
+    )
     assert written.returncode == 0, written.stderr[-800:]
     rows = {row[0]: row[1:] for row in _csv(out / "city-2025-q3.csv")[1:]}
     assert rows["Phù Liễn"][:3] == ["8", "8/8 (100%)", "4/6 (67%)"]
@@ -266,6 +304,10 @@ async def test_the_city_rolls_up_every_ward_with_small_counts_masked(app, cli_en
     text = " ".join(_text(out / "city-2025-q3.pdf").split())
     assert "City roll-up: Quarter III/2025" in text and "Đông Hải <3" in text
     assert "Tràng Cát <3" in text and "Phù Liễn 8 8/8 (100%)" in text
-    for output in (shown.stdout, written.stdout, text,
-                   (out / "city-2025-q3.csv").read_text(encoding="utf-8-sig")):  # fmt: skip
+    for output in (
+        shown.stdout,
+        written.stdout,
+        text,
+        (out / "city-2025-q3.csv").read_text(encoding="utf-8-sig"),
+    ):
         assert SECRET_CONTENT not in output and "Nam Hải" not in output

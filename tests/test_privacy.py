@@ -39,10 +39,17 @@ async def test_raw_database_bytes_hold_no_identifiers_or_tip_text(settings, capl
     hotline_text = f"gọi điện báo: kho hàng sau chợ Đôn {tag}"
     phone = f"09{secrets.randbelow(10**8):08d}"
     secret_values = needles(
-        telegram_user=telegram_user, group_user=group_user, officer_chat=officer_chat,
-        console_name=console_name, tip_text=tip_text, tip_place=tip_place,
-        draft_text=draft_text, note_text=note_text, phone=phone, hotline_text=hotline_text,
-    )  # fmt: skip
+        telegram_user=telegram_user,
+        group_user=group_user,
+        officer_chat=officer_chat,
+        console_name=console_name,
+        tip_text=tip_text,
+        tip_place=tip_place,
+        draft_text=draft_text,
+        note_text=note_text,
+        phone=phone,
+        hotline_text=hotline_text,
+    )
 
     caplog.set_level(logging.DEBUG)
     app = await open_app(settings)
@@ -86,25 +93,43 @@ async def test_raw_database_bytes_hold_no_identifiers_or_tip_text(settings, capl
                 route=Route("telegram", str(telegram_user)),
             )
             event = await tips.add_event(
-                session, app.services.vault, tip, "note", body=note_text,
-                actor_officer_id=officer.id, to_status="acknowledged",
-            )  # fmt: skip
+                session,
+                app.services.vault,
+                tip,
+                "note",
+                body=note_text,
+                actor_officer_id=officer.id,
+                to_status="acknowledged",
+            )
             tip_id, event_id = tip.id, event.id
             # A tip told by phone, recorded by the officer, and the group's tip box.
             await triage.record_received(
-                session, app.services.vault, app.services.receipts, app.services.audit,
-                app.services.sla, officer,
+                session,
+                app.services.vault,
+                app.services.receipts,
+                app.services.audit,
+                app.services.sla,
+                officer,
                 triage.Received(
-                    ward_id=ward.id, group_id=group.id, source=TipSource.HOTLINE,
-                    category="dealing", urgent=False, content={"what": hotline_text},
+                    ward_id=ward.id,
+                    group_id=group.id,
+                    source=TipSource.HOTLINE,
+                    category="dealing",
+                    urgent=False,
+                    content={"what": hotline_text},
                     received_at=utcnow(),
                 ),
-            )  # fmt: skip
+            )
             await tip_boxes.set_points(session, group, box_since=date(2026, 1, 1), board_since=None)
             await tip_boxes.record_opening(
-                session, group, opened_on=date(2026, 2, 1), opened_by="CSKV và tổ trưởng",
-                tips_found=1, recorded_by=officer, today=date(2026, 2, 2),
-            )  # fmt: skip
+                session,
+                group,
+                opened_on=date(2026, 2, 1),
+                opened_by="CSKV và tổ trưởng",
+                tips_found=1,
+                recorded_by=officer,
+                today=date(2026, 2, 2),
+            )
             await areas.set_area(session, group, officer)
 
         # The same resident takes part in the campaign: subscribes, pledges, answers the

@@ -391,12 +391,15 @@ async def test_sent_ids_a_chat_does_not_follow_up_are_noted_before_a_restart(
     try:
         second.dispatcher.register_channel(fakegram)
         chat = Chat(second, "quang", channel="fakegram")
-        for action in ("report:cat:use", "report:grp:none", "report:where-skip",
-                       "report:when:today"):  # fmt: skip
+        for action in (
+            "report:cat:use",
+            "report:grp:none",
+            "report:where-skip",
+            "report:when:today",
+        ):
             await chat.send(action=action)
         await chat.send("có người hút ở sau nhà văn hóa")
-        for action in ("report:what-done", "report:files-done", "report:contact:no",
-                       "report:send"):  # fmt: skip
+        for action in ("report:what-done", "report:files-done", "report:contact:no", "report:send"):
             await chat.send(action=action)
         await chat.pick("Xóa cuộc trò chuyện")
         assert "bot-1" in chat.deleted

@@ -35,13 +35,47 @@ ENGLISH = str  # gettext for English: the message ids as they are
 VI = Translator().get("vi").gettext
 
 TDP_NAMES = (
-    "Nam Hải", "Quy Tức 1", "Quy Tức 2", "Đẩu Sơn 1", "Đẩu Sơn 2", "Lệ Tảo 1", "Lệ Tảo 2",
-    "Lệ Tảo 3", "Đồng Tử 1", "Đồng Tử 2", "Đẩu Phượng 1", "Đẩu Phượng 2", "Cấp Tiến",
-    "Hòa Bình", "Minh Khai", "Phù Lưu 1", "Phù Lưu 2", "Lãm Hà", "Quán Trữ", "Trữ Khê",
-    "Kiến Thiết", "Trần Thành Ngọ", "Văn Đẩu", "Tràng Minh", "Bắc Sơn", "Nam Sơn",
-    "Ngọc Sơn", "Phù Liễn 1", "Phù Liễn 2", "Xuân La", "Đông Hải", "Tây Sơn", "Hợp Đức",
-    "Tân Tiến", "Quyết Tiến", "Thống Nhất", "An Lạc", "Trung Hành", "Lê Lợi", "Tổ 9",
-)  # fmt: skip
+    "Nam Hải",
+    "Quy Tức 1",
+    "Quy Tức 2",
+    "Đẩu Sơn 1",
+    "Đẩu Sơn 2",
+    "Lệ Tảo 1",
+    "Lệ Tảo 2",
+    "Lệ Tảo 3",
+    "Đồng Tử 1",
+    "Đồng Tử 2",
+    "Đẩu Phượng 1",
+    "Đẩu Phượng 2",
+    "Cấp Tiến",
+    "Hòa Bình",
+    "Minh Khai",
+    "Phù Lưu 1",
+    "Phù Lưu 2",
+    "Lãm Hà",
+    "Quán Trữ",
+    "Trữ Khê",
+    "Kiến Thiết",
+    "Trần Thành Ngọ",
+    "Văn Đẩu",
+    "Tràng Minh",
+    "Bắc Sơn",
+    "Nam Sơn",
+    "Ngọc Sơn",
+    "Phù Liễn 1",
+    "Phù Liễn 2",
+    "Xuân La",
+    "Đông Hải",
+    "Tây Sơn",
+    "Hợp Đức",
+    "Tân Tiến",
+    "Quyết Tiến",
+    "Thống Nhất",
+    "An Lạc",
+    "Trung Hành",
+    "Lê Lợi",
+    "Tổ 9",
+)
 MASKED = Count(0, masked=True)  # as the gatherer publishes 1 or 2: no value to leak
 
 
@@ -226,8 +260,7 @@ def test_the_pdf_renders_and_says_what_the_figures_say(english: ReportFiles) -> 
 def test_sixty_tdps_break_across_pages_under_a_repeated_header(tmp_path: Path) -> None:
     names = [*TDP_NAMES, *(f"Tổ dân phố số {n}" for n in range(41, 61))]
     groups = [group(name, n) for n, name in enumerate(names, start=1)]
-    files = write_report(realistic(groups=groups, groups_reached=Share(40, 60)), tmp_path,
-                         ENGLISH)  # fmt: skip
+    files = write_report(realistic(groups=groups, groups_reached=Share(40, 60)), tmp_path, ENGLISH)
     pages(files.pdf)
     texts = [page.extract_text() for page in PdfReader(files.pdf).pages]
     with_rows = [t for t in texts if "✓" in t or "✗" in t]  # the marks are only in that table
@@ -250,9 +283,16 @@ def test_the_csvs_read_back(english: ReportFiles) -> None:
     assert values["Correct quiz answers"] == "171/212 (81%)"
 
     tdp = read_csv(folder / "tdp.csv")
-    assert tdp[0] == ["Residential group", "Reached", "Messages delivered", "Channels",
-                      "Subscribers", "Family pledges", "Quiz participants",
-                      "Drug-free status"]  # fmt: skip
+    assert tdp[0] == [
+        "Residential group",
+        "Reached",
+        "Messages delivered",
+        "Channels",
+        "Subscribers",
+        "Family pledges",
+        "Quiz participants",
+        "Drug-free status",
+    ]
     assert len(tdp) == 41 and [row[0] for row in tdp[1:]] == list(TDP_NAMES)
     nam_hai = next(row for row in tdp if row[0] == "Nam Hải")
     assert nam_hai[1:4] == ["yes", "8", "telegram, zalo"]
@@ -279,8 +319,12 @@ def test_a_masked_count_is_printed_masked_and_never_as_a_number(english: ReportF
     # The fixture never holds the true value of a masked row: every file can only show "<3".
     rows = read_csv(english.pdf.parent / "tips_by_tdp.csv")
     assert rows[0] == ["Residential group", "Tips"]
-    assert rows[1:] == [["Nam Hải", "5"], ["Quy Tức 1", "x"], ["Đẩu Sơn 1", "<3"],
-                        ["TDP not given", "<3"]]  # fmt: skip
+    assert rows[1:] == [
+        ["Nam Hải", "5"],
+        ["Quy Tức 1", "x"],
+        ["Đẩu Sơn 1", "<3"],
+        ["TDP not given", "<3"],
+    ]
     lines = [line for line in pdf_text(english.pdf).splitlines() if "Đẩu Sơn 1" in line]
     assert any(line.strip().endswith("<3") for line in lines), lines
     assert not any(line.strip() == "Đẩu Sơn 1 0" for line in lines)  # its Count's 0 unused
@@ -313,8 +357,16 @@ def test_the_vietnamese_catalog_gives_a_complete_report(tmp_path: Path) -> None:
     files = write_report(realistic(language="vi"), tmp_path / "vi", VI)
     assert len(pages(files.pdf)) >= 2
     text = pdf_text(files.pdf)
-    for expected in ("PHÙ LIỄN", "Hải Phòng".upper(), "11/2026", "9/10 (90%)", "Đẩu Sơn 1",
-                     "Lệ Tảo 2", "Đồng Tử 2", "<3"):  # fmt: skip
+    for expected in (
+        "PHÙ LIỄN",
+        "Hải Phòng".upper(),
+        "11/2026",
+        "9/10 (90%)",
+        "Đẩu Sơn 1",
+        "Lệ Tảo 2",
+        "Đồng Tử 2",
+        "<3",
+    ):
         assert expected in text, expected
     assert len(read_csv(tmp_path / "vi" / "tdp.csv")) == 41
     assert all(p.exists() for p in files.charts)
@@ -327,12 +379,21 @@ def test_an_empty_month_gives_a_complete_report_of_zeros(tmp_path: Path) -> None
     assert len(pages(files.pdf)) >= 1
     text = pdf_text(files.pdf)
     assert text.count("No activity was recorded for this month.") == 1
-    for expected in ("No tips this month.", "No organisation pledges yet.",
-                     "No drug-free records yet.", "0/12 (0%)", "Nam Hải"):  # fmt: skip
+    for expected in (
+        "No tips this month.",
+        "No organisation pledges yet.",
+        "No drug-free records yet.",
+        "0/12 (0%)",
+        "Nam Hải",
+    ):
         assert expected in text, expected
     folder = files.pdf.parent
-    for name in ("tips_by_category.csv", "tips_by_tdp.csv", "organisation_pledges.csv",
-                 "drug_free.csv"):  # fmt: skip
+    for name in (
+        "tips_by_category.csv",
+        "tips_by_tdp.csv",
+        "organisation_pledges.csv",
+        "drug_free.csv",
+    ):
         rows = read_csv(folder / name)
         assert len(rows) == 1 and rows[0], name  # the header alone
     summary = dict(read_csv(folder / "summary.csv")[1:])
@@ -387,8 +448,9 @@ def test_every_string_is_written_in_composed_unicode(tmp_path: Path) -> None:
     decomposed = unicodedata.normalize("NFD", "Đẩu Sơn 1")
     groups = [group(name, n) for n, name in enumerate(TDP_NAMES, start=1)]
     groups[3] = replace(groups[3], name=decomposed)
-    files = write_report(realistic(groups=groups, ward=unicodedata.normalize("NFD", "Phù Liễn")),
-                         tmp_path, ENGLISH)  # fmt: skip
+    files = write_report(
+        realistic(groups=groups, ward=unicodedata.normalize("NFD", "Phù Liễn")), tmp_path, ENGLISH
+    )
     assert files.pdf.name == "report-phu-lien-2026-11.pdf"
     text = pdf_text(files.pdf)
     assert "Đẩu Sơn 1" in text and "Phù Liễn" in text

@@ -50,9 +50,14 @@ port = {port}
 async def start(cfg: Path, port: int) -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WARDBOT_", "HTTP"))}
     process = await asyncio.create_subprocess_exec(
-        WARDBOT, "--config", str(cfg), "run",
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        WARDBOT,
+        "--config",
+        str(cfg),
+        "run",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
     async def healthy() -> bool:
         try:

@@ -64,8 +64,7 @@ async def test_a_receipt_of_the_old_slow_scheme_still_opens_its_tip(app, ward) -
     # As versions before keyed hashes stored it: scrypt, salted by a keyed hash of the code.
     key = app.services.vault.keyring.derived_key("receipt")
     salt = hmac.new(key, code.encode(), hashlib.sha256).digest()
-    old = hashlib.scrypt(secret.replace("-", "").encode(), salt=salt, n=2**14, r=8, p=1,
-                         dklen=32)  # fmt: skip
+    old = hashlib.scrypt(secret.replace("-", "").encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
     async with app.services.db.transaction() as session:
         (await session.scalars(select(Tip).where(Tip.code == code))).one().secret_hash = old
     guesser = Chat(app, "guesser")
@@ -234,9 +233,12 @@ async def test_raw_bytes_after_the_full_flow(app, ward, settings, caplog) -> Non
     await app.close()
     raw = await raw_database_bytes(settings.database_url)
     secrets_used = needles(
-        name=name, what=what, secret=secret, answer="Quán Hương Sen, bà chủ tên Lý",
+        name=name,
+        what=what,
+        secret=secret,
+        answer="Quán Hương Sen, bà chủ tên Lý",
         question="Quán tên là gì?",
-    )  # fmt: skip
+    )
     assert leaks(raw, secrets_used) == []
     assert leaks(caplog.text.encode(), secrets_used) == []
 

@@ -210,11 +210,18 @@ async def test_a_draft_kept_before_the_check_cannot_be_approved(app) -> None:
         writer = await session.scalar(select(Officer).where(Officer.label == "Trinh sát Minh"))
         assert writer is not None
         old = Broadcast(
-            ward_id=ward_id, group_id=None, kind=BroadcastKind.ADHOC,
-            period=period_of(now, app.services.settings.zone), text=ATTACK, to_groups=True,
-            to_subscribers=True, status=BroadcastStatus.PENDING_APPROVAL, scheduled_at=now,
-            created_by=writer.id, created_at=now,
-        )  # fmt: skip
+            ward_id=ward_id,
+            group_id=None,
+            kind=BroadcastKind.ADHOC,
+            period=period_of(now, app.services.settings.zone),
+            text=ATTACK,
+            to_groups=True,
+            to_subscribers=True,
+            status=BroadcastStatus.PENDING_APPROVAL,
+            scheduled_at=now,
+            created_by=writer.id,
+            created_at=now,
+        )
         session.add(old)
         await session.flush()
         old_id = old.id
@@ -237,10 +244,17 @@ async def _scheduled(app: App, ward_id: int, text: str) -> None:
     """A broadcast due now, as rows written before the check (or since) could be."""
     now = utcnow()
     due = Broadcast(
-        ward_id=ward_id, group_id=None, kind=BroadcastKind.ADHOC,
-        period=period_of(now, app.services.settings.zone), text=text, to_groups=True,
-        to_subscribers=True, status=BroadcastStatus.SCHEDULED, scheduled_at=now, created_at=now,
-    )  # fmt: skip
+        ward_id=ward_id,
+        group_id=None,
+        kind=BroadcastKind.ADHOC,
+        period=period_of(now, app.services.settings.zone),
+        text=text,
+        to_groups=True,
+        to_subscribers=True,
+        status=BroadcastStatus.SCHEDULED,
+        scheduled_at=now,
+        created_at=now,
+    )
     async with app.services.db.transaction() as session:
         session.add(due)
 
@@ -312,6 +326,16 @@ def test_the_cli_refuses_a_format_spec_politely(cli_env, tmp_path: Path) -> None
     cli_ok(cli_env, "content", "list")  # the first run makes the keyring, and says so
     bad = tmp_path / "bad.txt"
     bad.write_text("Bà con " + ATTACK, encoding="utf-8")
-    stderr = cli_refused(cli_env, "content", "add", "hop-to", "--topic", "community",
-                         "--audience", "everyone", "--vi", str(bad))  # fmt: skip
+    stderr = cli_refused(
+        cli_env,
+        "content",
+        "add",
+        "hop-to",
+        "--topic",
+        "community",
+        "--audience",
+        "everyone",
+        "--vi",
+        str(bad),
+    )
     assert "{ward:>3000000}" in stderr and "{hotlines}" in stderr and len(stderr) < 300

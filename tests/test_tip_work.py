@@ -37,11 +37,22 @@ async def test_tip_work_of_a_month(app: App) -> None:
 
         async def record(source: TipSource) -> Tip:
             tip, _ = await triage.record_received(
-                session, s.vault, s.receipts, s.audit, s.sla, commander,
-                triage.Received(ward_id=ward_id, group_id=nam_hai, source=source,
-                                category="use", urgent=False, content={"what": "x"},
-                                received_at=now - timedelta(minutes=30)),
-            )  # fmt: skip
+                session,
+                s.vault,
+                s.receipts,
+                s.audit,
+                s.sla,
+                commander,
+                triage.Received(
+                    ward_id=ward_id,
+                    group_id=nam_hai,
+                    source=source,
+                    category="use",
+                    urgent=False,
+                    content={"what": "x"},
+                    received_at=now - timedelta(minutes=30),
+                ),
+            )
             return tip
 
         phoned = [await record(TipSource.HOTLINE) for _ in range(5)]
@@ -60,9 +71,14 @@ async def test_tip_work_of_a_month(app: App) -> None:
             session, group, box_since=period.first, board_since=period.first - timedelta(days=40)
         )
         await tip_boxes.record_opening(
-            session, group, opened_on=period.first, opened_by="CSKV và tổ trưởng", tips_found=1,
-            recorded_by=commander, today=period.last,
-        )  # fmt: skip
+            session,
+            group,
+            opened_on=period.first,
+            opened_by="CSKV và tổ trưởng",
+            tips_found=1,
+            recorded_by=commander,
+            today=period.last,
+        )
         await report_remarks.write(
             session, commander, period.key, "  Thiếu  kinh phí\nĐề xuất bổ sung   camera "
         )
@@ -77,9 +93,13 @@ async def test_tip_work_of_a_month(app: App) -> None:
         ward = await wards.get_ward(session, ward_id)
         assert ward is not None
         work = await gather_tip_work(
-            session, ward, period, zone=s.settings.zone, now=now + timedelta(minutes=1),
+            session,
+            ward,
+            period,
+            zone=s.settings.zone,
+            now=now + timedelta(minutes=1),
             gettext=english,
-        )  # fmt: skip
+        )
     assert work.received == 8
     assert work.received_on_time.part == work.received_on_time.whole == 8
     assert (work.handled_on_time.part, work.handled_on_time.whole) == (2, 3)
@@ -87,15 +107,18 @@ async def test_tip_work_of_a_month(app: App) -> None:
     # Five by phone are printed; one from a tip box and two through VNeID are masked,
     # and so are their shares.
     assert [(line.label, str(line.count)) for line in work.by_source] == [
-        ("Hotline (by phone)", "5"), ("Tip box", "<3"), ("VNeID", "<3"),
-    ]  # fmt: skip
+        ("Hotline (by phone)", "5"),
+        ("Tip box", "<3"),
+        ("VNeID", "<3"),
+    ]
     assert [share.source for share in work.source_shares] == ["Hotline (by phone)"]
     assert [(m.source, m.deadline, m.late_by, m.still_open) for m in work.misses] == [
         ("Hotline (by phone)", "handled", "1 d", False)
     ]
     assert [(line.label, str(line.count)) for line in work.outcomes] == [
-        ("checked; nothing was found", "<3"), ("confirmed and acted on", "<3"),
-    ]  # fmt: skip
+        ("checked; nothing was found", "<3"),
+        ("confirmed and acted on", "<3"),
+    ]
     assert work.groups_with_box.part == 1 and work.groups_with_board.part == 1
     assert work.groups_with_box.whole == len(work.boxes)
     line = next(b for b in work.boxes if b.group == "Nam Hải")

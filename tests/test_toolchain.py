@@ -51,3 +51,29 @@ def test_both_readme_commands_install_from_the_constraints() -> None:
     for block in ("run", "test"):
         command = readme.split(f"<!-- ci:{block} -->\n```sh\n")[1].splitlines()[0]
         assert ".venv/bin/pip install -c constraints.txt -e " in command, command
+
+
+def test_ruff_format_owns_the_layout() -> None:
+    """No line switches the formatter off without saying why on the same line."""
+    root = Path(__file__).resolve().parents[1]
+    bare = [
+        f"{path.relative_to(root)}:{number}"
+        for folder in (
+            "bot",
+            "handlers",
+            "reports",
+            "notices",
+            "broadcasts",
+            "engine",
+            "campaign",
+            "storage",
+            "kernel",
+            "tests",
+            "benchmarks",
+            "tools",
+        )
+        for path in sorted((root / folder).rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if line.rstrip().endswith("# " + "fmt: skip")
+    ]
+    assert bare == []

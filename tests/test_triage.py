@@ -89,18 +89,84 @@ async def test_invites_are_one_time_and_expire(app) -> None:
 # Who may run what: "ok" runs, "unknown" gets the unknown-command answer,
 # "not-found" runs but cannot see the tip (another ward).
 MATRIX = {
-    "/queue": {"officer": "ok", "commander": "ok", "outsider": "ok", "revoked": "unknown", "resident": "unknown"},
-    "/tip {code}": {"officer": "ok", "commander": "ok", "outsider": "not-found", "revoked": "unknown", "resident": "unknown"},
-    "/claim {code}": {"officer": "ok", "commander": "ok", "outsider": "not-found", "revoked": "unknown", "resident": "unknown"},
-    "/assign {code} 1": {"officer": "unknown", "commander": "ok", "outsider": "not-found", "revoked": "unknown", "resident": "unknown"},
-    "/triage {code} venue 1": {"officer": "ok", "commander": "ok", "outsider": "not-found", "revoked": "unknown", "resident": "unknown"},
-    "/note {code} đã cử tổ công tác": {"officer": "ok", "commander": "ok", "outsider": "not-found", "revoked": "unknown", "resident": "unknown"},
-    "/ask {code} quán tên gì?": {"officer": "ok", "commander": "ok", "outsider": "not-found", "revoked": "unknown", "resident": "unknown"},
-    "/reply {code} cảm ơn bạn": {"officer": "ok", "commander": "ok", "outsider": "not-found", "revoked": "unknown", "resident": "unknown"},
-    "/stats": {"officer": "ok", "commander": "ok", "outsider": "ok", "revoked": "unknown", "resident": "unknown"},
-    "/audit {code}": {"officer": "unknown", "commander": "ok", "outsider": "not-found", "revoked": "unknown", "resident": "unknown"},
-    "/close {code} confirmed": {"officer": "ok", "commander": "ok", "outsider": "not-found", "revoked": "unknown", "resident": "unknown"},
-}  # fmt: skip
+    "/queue": {
+        "officer": "ok",
+        "commander": "ok",
+        "outsider": "ok",
+        "revoked": "unknown",
+        "resident": "unknown",
+    },
+    "/tip {code}": {
+        "officer": "ok",
+        "commander": "ok",
+        "outsider": "not-found",
+        "revoked": "unknown",
+        "resident": "unknown",
+    },
+    "/claim {code}": {
+        "officer": "ok",
+        "commander": "ok",
+        "outsider": "not-found",
+        "revoked": "unknown",
+        "resident": "unknown",
+    },
+    "/assign {code} 1": {
+        "officer": "unknown",
+        "commander": "ok",
+        "outsider": "not-found",
+        "revoked": "unknown",
+        "resident": "unknown",
+    },
+    "/triage {code} venue 1": {
+        "officer": "ok",
+        "commander": "ok",
+        "outsider": "not-found",
+        "revoked": "unknown",
+        "resident": "unknown",
+    },
+    "/note {code} đã cử tổ công tác": {
+        "officer": "ok",
+        "commander": "ok",
+        "outsider": "not-found",
+        "revoked": "unknown",
+        "resident": "unknown",
+    },
+    "/ask {code} quán tên gì?": {
+        "officer": "ok",
+        "commander": "ok",
+        "outsider": "not-found",
+        "revoked": "unknown",
+        "resident": "unknown",
+    },
+    "/reply {code} cảm ơn bạn": {
+        "officer": "ok",
+        "commander": "ok",
+        "outsider": "not-found",
+        "revoked": "unknown",
+        "resident": "unknown",
+    },
+    "/stats": {
+        "officer": "ok",
+        "commander": "ok",
+        "outsider": "ok",
+        "revoked": "unknown",
+        "resident": "unknown",
+    },
+    "/audit {code}": {
+        "officer": "unknown",
+        "commander": "ok",
+        "outsider": "not-found",
+        "revoked": "unknown",
+        "resident": "unknown",
+    },
+    "/close {code} confirmed": {
+        "officer": "ok",
+        "commander": "ok",
+        "outsider": "not-found",
+        "revoked": "unknown",
+        "resident": "unknown",
+    },
+}
 
 
 @pytest.mark.parametrize("role", ["resident", "officer", "commander", "revoked", "outsider"])
@@ -262,9 +328,11 @@ async def test_messages_waiting_for_one_reporter_cannot_be_linked(app, police) -
     await police.officer.send(f"/ask {code} Người bán đi xe gì?")
     await police.officer.send(f"/ask {code} Thường vào giờ nào?")
     async with app.services.db.transaction() as session:
-        waiting = (await session.scalars(
-            select(OutboxMessage.recipient).where(OutboxMessage.channel == "telegram")
-        )).all()  # fmt: skip
+        waiting = (
+            await session.scalars(
+                select(OutboxMessage.recipient).where(OutboxMessage.channel == "telegram")
+            )
+        ).all()
     person = outbox.recipient_of(app.services.pseudonyms, Route("telegram", "900"))
     assert len(waiting) == 2 and len(set(waiting)) == 2 and person not in waiting
     assert all(len(r) == len(person) and r[:3] == person[:3] for r in waiting)

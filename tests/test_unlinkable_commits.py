@@ -84,8 +84,10 @@ async def test_no_commit_of_a_real_run_links_a_residents_acts(app, backend) -> N
 
     problems = links(await replay.commits(), people)
     if problems:  # the list alone: pseudonyms, tables and row keys, never what was sent
-        pytest.fail(f"{len(problems)} commits link what must stay apart:\n" + "\n".join(problems),
-                    pytrace=False)  # fmt: skip
+        pytest.fail(
+            f"{len(problems)} commits link what must stay apart:\n" + "\n".join(problems),
+            pytrace=False,
+        )
 
 
 async def test_the_replay_catches_a_tip_committed_with_its_reporters_conversation(

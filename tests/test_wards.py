@@ -155,9 +155,13 @@ def test_cli_hotlines_are_shown_to_residents(cli_env: dict[str, str], tmp_path: 
     bad = run_cli("ward", "hotline", "phu-lien", "no equals sign", env=cli_env)
     assert bad.returncode == 1 and "TÊN=SỐ" in bad.stderr
     ok = run_cli(
-        "ward", "hotline", "phu-lien", "Công an phường=0225 111 222",
-        "Phòng CSĐTTP về ma túy=0225 333 444", env=cli_env,
-    )  # fmt: skip
+        "ward",
+        "hotline",
+        "phu-lien",
+        "Công an phường=0225 111 222",
+        "Phòng CSĐTTP về ma túy=0225 333 444",
+        env=cli_env,
+    )
     assert ok.returncode == 0, ok.stderr
     chat = run_cli("chat", "--user", "an", env=cli_env, stdin="/hotline\n", cwd=tmp_path)
     assert "• Cảnh sát khẩn cấp: 113" in chat.stdout

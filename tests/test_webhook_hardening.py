@@ -45,9 +45,8 @@ async def bot_server(
     port = free_port()
     stop = asyncio.Event()
     task = asyncio.create_task(
-        serve(app, replace(settings, server_port=port), stop=stop, channels=channels,
-              **deadlines)
-    )  # fmt: skip
+        serve(app, replace(settings, server_port=port), stop=stop, channels=channels, **deadlines)
+    )
     try:
         await until(lambda: all(c.state == "running" for c in channels) or task.done(), 15)
         if task.done():
@@ -60,9 +59,13 @@ async def bot_server(
 
 def zalo_hook_channel(app: App, zalo: FakeZalo) -> ZaloChannel:
     settings = channel_settings(
-        "zalo", zalo.token, zalo.base_url, mode="webhook",
-        webhook_url="https://bot.example" + ZALO_HOOK, webhook_secret=ZALO_SECRET,
-    )  # fmt: skip
+        "zalo",
+        zalo.token,
+        zalo.base_url,
+        mode="webhook",
+        webhook_url="https://bot.example" + ZALO_HOOK,
+        webhook_secret=ZALO_SECRET,
+    )
     return ZaloChannel(app.dispatcher, settings, policy=FAST, outbox_every=0.1)
 
 
@@ -162,9 +165,13 @@ async def test_a_secret_header_that_is_not_text_is_a_wrong_secret(app, settings,
     caplog.set_level(logging.DEBUG)
     async with FakeZalo() as zalo, FakeTelegram() as tg:
         tg_settings = channel_settings(
-            "telegram", tg.token, tg.base_url, mode="webhook",
-            webhook_url="https://bot.example" + TG_HOOK, webhook_secret=TG_SECRET,
-        )  # fmt: skip
+            "telegram",
+            tg.token,
+            tg.base_url,
+            mode="webhook",
+            webhook_url="https://bot.example" + TG_HOOK,
+            webhook_secret=TG_SECRET,
+        )
         telegram = TelegramChannel(app.dispatcher, tg_settings, policy=FAST, outbox_every=0.1)
         channels: list[NetworkChannel] = [zalo_hook_channel(app, zalo), telegram]
         async with bot_server(app, settings, channels) as port:
@@ -189,7 +196,7 @@ async def test_a_secret_header_that_is_not_text_is_a_wrong_secret(app, settings,
             zalo.user_sends("resident-h1", "/start")
             assert await zalo.push_updates_to_webhook(
                 f"http://127.0.0.1:{port}{ZALO_HOOK}", ZALO_SECRET
-            ) == [200]  # fmt: skip
+            ) == [200]
             await zalo.wait_for_sent(1, chat_id="resident-h1")
     assert [r.levelname for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert "Traceback" not in caplog.text
@@ -242,9 +249,13 @@ async def test_bodies_nested_too_deep_are_refused_before_parsing(app, settings) 
 async def test_telegram_bodies_nested_too_deep_are_refused_before_parsing(app, settings) -> None:
     async with FakeTelegram() as tg:
         tg_settings = channel_settings(
-            "telegram", tg.token, tg.base_url, mode="webhook",
-            webhook_url="https://bot.example" + TG_HOOK, webhook_secret=TG_SECRET,
-        )  # fmt: skip
+            "telegram",
+            tg.token,
+            tg.base_url,
+            mode="webhook",
+            webhook_url="https://bot.example" + TG_HOOK,
+            webhook_secret=TG_SECRET,
+        )
         channel = TelegramChannel(app.dispatcher, tg_settings, policy=FAST, outbox_every=0.1)
         async with bot_server(app, settings, [channel]) as port:
             url = f"http://127.0.0.1:{port}{TG_HOOK}"
@@ -283,8 +294,10 @@ async def test_telegram_bodies_nested_too_deep_are_refused_before_parsing(app, s
 
 async def test_a_trickled_body_gets_408_and_the_connection_is_closed(app, settings) -> None:
     async with zalo_webhook(app, settings, header_seconds=1.0, body_seconds=0.5) as (
-        zalo, channel, port,
-    ):  # fmt: skip
+        zalo,
+        channel,
+        port,
+    ):
         before = await row_counts(app)
         body = json.dumps(zalo_update("resident-t1")).encode()
         head = request(ZALO_HOOK, b"", b"X-Bot-Api-Secret-Token: " + ZALO_SECRET.encode())
@@ -310,8 +323,10 @@ async def test_a_trickled_body_gets_408_and_the_connection_is_closed(app, settin
 async def test_connections_without_a_prompt_request_are_closed(app, settings) -> None:
     deadline = 0.5
     async with zalo_webhook(app, settings, header_seconds=deadline, body_seconds=5.0) as (
-        _zalo, _channel, port,
-    ):  # fmt: skip
+        _zalo,
+        _channel,
+        port,
+    ):
         limit = deadline + MARGIN
 
         # Connected, and then nothing at all.

@@ -44,8 +44,15 @@ def update() -> None:
             catalog = read_po(handle, locale=po_path.parts[-3])
         catalog.update(template, no_fuzzy_matching=True)
         with po_path.open("wb") as handle:
-            write_po(handle, catalog, omit_header=False, sort_output=True, no_location=True,
-                     ignore_obsolete=True, width=100)  # fmt: skip
+            write_po(
+                handle,
+                catalog,
+                omit_header=False,
+                sort_output=True,
+                no_location=True,
+                ignore_obsolete=True,
+                width=100,
+            )
         print(f"updated {po_path.relative_to(ROOT)}")
 
 

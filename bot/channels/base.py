@@ -128,9 +128,14 @@ class NetworkChannel(ABC):
         self.outbox_every = outbox_every
         self.poll_options = poll_options or PollOptions()
         self.broadcasts = BroadcastSender(
-            self.services, self.name, self.send_once, self.classify, settings.limits,
-            chat_event=self.chat_event, options=broadcast_options,
-        )  # fmt: skip
+            self.services,
+            self.name,
+            self.send_once,
+            self.classify,
+            settings.limits,
+            chat_event=self.chat_event,
+            options=broadcast_options,
+        )
         self.counts: Counter[str] = Counter()
         self.state = "starting"
         self.stopping = asyncio.Event()
@@ -214,8 +219,13 @@ class NetworkChannel(ABC):
                 failure = self.classify(exc)
                 self.state = "connecting"
                 delay = backoff.next(failure)
-                log.warning("%s: cannot connect (%s, %s); retrying in %.0f s",
-                            self.name, failure.fault, describe(exc), delay)  # fmt: skip
+                log.warning(
+                    "%s: cannot connect (%s, %s); retrying in %.0f s",
+                    self.name,
+                    failure.fault,
+                    describe(exc),
+                    delay,
+                )
                 await self._sleep(delay)
         if self.stopping.is_set():
             return
@@ -244,8 +254,11 @@ class NetworkChannel(ABC):
         try:
             await asyncio.wait_for(self._idle.wait(), grace)
         except TimeoutError:
-            log.warning("%s: stopped with %d update(s) unfinished; the platform will "
-                        "deliver them again", self.name, self._in_flight)  # fmt: skip
+            log.warning(
+                "%s: stopped with %d update(s) unfinished; the platform will deliver them again",
+                self.name,
+                self._in_flight,
+            )
 
     async def unless_stopped(self, call: Awaitable[T]) -> T | None:
         """Await `call`, or give it up (None) as soon as polling halts (stopping, or the
@@ -305,9 +318,12 @@ class NetworkChannel(ABC):
                 except Exception as exc:  # the database is away: nobody can poll usefully
                     self.state = "retrying"
                     if not unreachable:  # once, not every retry
-                        log.warning("%s: cannot tell which process polls (%s); not polling "
-                                    "until the database answers",
-                                    self.name, describe(exc))  # fmt: skip
+                        log.warning(
+                            "%s: cannot tell which process polls (%s); not polling "
+                            "until the database answers",
+                            self.name,
+                            describe(exc),
+                        )
                     unreachable, lead = True, None
                 if lead:
                     if standing_by:
@@ -320,9 +336,11 @@ class NetworkChannel(ABC):
                 if lead is not None:
                     self.state = "standby"
                     if not standing_by:
-                        log.info("%s: another process of this bot polls with this token; "
-                                 "this one stands by, to take over when it stops",
-                                 self.name)  # fmt: skip
+                        log.info(
+                            "%s: another process of this bot polls with this token; "
+                            "this one stands by, to take over when it stops",
+                            self.name,
+                        )
                     standing_by = True
             await self._sleep(options.leader_retry)
 
@@ -349,8 +367,11 @@ class NetworkChannel(ABC):
             if self.stopping.is_set():
                 return
             if not await lead.still_held(within=every):
-                log.warning("%s: the database connection holding the polling lead is lost; "
-                            "polling stops until this process leads again", self.name)  # fmt: skip
+                log.warning(
+                    "%s: the database connection holding the polling lead is lost; "
+                    "polling stops until this process leads again",
+                    self.name,
+                )
                 self.halt_polling("lead lost")
                 return
 
@@ -449,8 +470,11 @@ class NetworkChannel(ABC):
             return
         except Exception as exc:
             self.counts["replies_postponed"] += 1
-            log.warning("%s: a reply could not be sent now (%s); kept in the outbox",
-                        self.name, describe(exc))  # fmt: skip
+            log.warning(
+                "%s: a reply could not be sent now (%s); kept in the outbox",
+                self.name,
+                describe(exc),
+            )
             await enqueue_later(self.services, outbound.route, reply)
 
     async def send(
@@ -483,8 +507,11 @@ class NetworkChannel(ABC):
                 await enqueue_deletion(self.services, route, sent, at)
         except Exception as exc:
             self.counts["sent_not_noted"] += 1
-            log.warning("%s: a reply was sent, but what to delete later could not be "
-                        "saved (%s)", self.name, describe(exc))  # fmt: skip
+            log.warning(
+                "%s: a reply was sent, but what to delete later could not be saved (%s)",
+                self.name,
+                describe(exc),
+            )
 
     async def _call(self, part: Part, route: Route, *, patient: bool) -> tuple[str | None, Route]:
         attempt = 0
@@ -505,12 +532,14 @@ class NetworkChannel(ABC):
                     if attempt < 3:  # a migration is followed once or twice, not forever
                         continue
                 if failure.fault is Fault.ERROR:  # a bug: sending it again cannot help
-                    log.error("%s: a message could not be sent because of an error in the "
-                              "bot (%s)", self.name, describe(exc))  # fmt: skip
+                    log.error(
+                        "%s: a message could not be sent because of an error in the bot (%s)",
+                        self.name,
+                        describe(exc),
+                    )
                     raise Undeliverable from None
                 if failure.fault in (Fault.REJECTED, Fault.MOVED):
-                    log.warning("%s: the platform refused a message (%s)",
-                                self.name, describe(exc))  # fmt: skip
+                    log.warning("%s: the platform refused a message (%s)", self.name, describe(exc))
                     raise Undeliverable from None
                 wait = self._wait_before_retry(failure, attempt, patient)
                 if wait is None:
@@ -533,8 +562,12 @@ class NetworkChannel(ABC):
             await self.delete_messages(route, message_ids)
             self.counts["deleted"] += len(message_ids)
         except Exception as exc:
-            log.info("%s: %d message(s) could not be deleted (%s)",
-                     self.name, len(message_ids), describe(exc))  # fmt: skip
+            log.info(
+                "%s: %d message(s) could not be deleted (%s)",
+                self.name,
+                len(message_ids),
+                describe(exc),
+            )
 
     async def chat_event(
         self, route: Route, event: ChatEvent, *, moved_to: Route | None = None
@@ -557,8 +590,12 @@ class NetworkChannel(ABC):
                 upkeep_at = loop.time() + HOUSEKEEPING_SECONDS
                 await self.housekeeping()
             try:
-                await deliver_due(self.services, self.name, self._send_from_outbox,
-                                  delete=self._delete_from_outbox)  # fmt: skip
+                await deliver_due(
+                    self.services,
+                    self.name,
+                    self._send_from_outbox,
+                    delete=self._delete_from_outbox,
+                )
                 backoff.reset()
                 delay = self.outbox_every
             except Exception as exc:  # the database is away: try again later

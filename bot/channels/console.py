@@ -43,19 +43,22 @@ def parse_line(route: Route, line: str, language_hint: str | None = None) -> Inb
         path = Path(rest.strip()).expanduser()
         size = path.stat().st_size if path.is_file() else 0
         attachment = Attachment("photo" if kind == "@photo" else "document", str(path), "", size)
-        return Inbound(route, ChatKind.PRIVATE, "", attachments=(attachment,),
-                       language_hint=language_hint)  # fmt: skip
+        return Inbound(
+            route, ChatKind.PRIVATE, "", attachments=(attachment,), language_hint=language_hint
+        )
     if kind == "@location":
         try:
             latitude, longitude = (float(part) for part in rest.split(","))
         except ValueError:
             return Inbound(route, ChatKind.PRIVATE, text, language_hint=language_hint)
-        return Inbound(route, ChatKind.PRIVATE, "", location=(latitude, longitude),
-                       language_hint=language_hint)  # fmt: skip
+        return Inbound(
+            route, ChatKind.PRIVATE, "", location=(latitude, longitude), language_hint=language_hint
+        )
     if kind in ("@sticker", "@voice"):
         attachment = Attachment(kind[1:], "", "", 0)
-        return Inbound(route, ChatKind.PRIVATE, "", attachments=(attachment,),
-                       language_hint=language_hint)  # fmt: skip
+        return Inbound(
+            route, ChatKind.PRIVATE, "", attachments=(attachment,), language_hint=language_hint
+        )
     return Inbound(route, ChatKind.PRIVATE, text, language_hint=language_hint)
 
 

@@ -134,8 +134,9 @@ class TelegramChannel(NetworkChannel):
         self._conflict_logged: float | None = None  # when the conflict was last logged
         self._conflict_announced = False  # logged, and polling again not logged yet
         self._officer_chats: set[str] = set()
-        self._info = ChannelInfo(CHANNEL, can_delete_messages=True,
-                                 can_send_files=True, fetch=self._fetch)  # fmt: skip
+        self._info = ChannelInfo(
+            CHANNEL, can_delete_messages=True, can_send_files=True, fetch=self._fetch
+        )
 
     @property
     def info(self) -> ChannelInfo:
@@ -169,10 +170,12 @@ class TelegramChannel(NetworkChannel):
                 _ = translator.get(language or self.services.settings.default_language).gettext
                 resident = [BotCommand(command=c, description=_(d)) for c, d in RESIDENT_COMMANDS]
                 group = [BotCommand(command=c, description=_(d)) for c, d in GROUP_COMMANDS]
-                await self.bot.set_my_commands(resident, BotCommandScopeDefault(),
-                                               language_code=language or None)  # fmt: skip
-                await self.bot.set_my_commands(group, BotCommandScopeAllGroupChats(),
-                                               language_code=language or None)  # fmt: skip
+                await self.bot.set_my_commands(
+                    resident, BotCommandScopeDefault(), language_code=language or None
+                )
+                await self.bot.set_my_commands(
+                    group, BotCommandScopeAllGroupChats(), language_code=language or None
+                )
             await self.refresh_officer_commands()
         except Exception as exc:
             log.warning("telegram: commands menu not set (%s)", describe(exc))
@@ -189,8 +192,10 @@ class TelegramChannel(NetworkChannel):
             active = await officers.active_officers(session)
             routes = [officers.read_route(self.services.vault, officer) for officer in active]
         _ = self.services.translator.get(self.services.settings.default_language).gettext
-        commands = [BotCommand(command=c, description=_(d))
-                    for c, d in (*RESIDENT_COMMANDS, *OFFICER_COMMANDS)]  # fmt: skip
+        commands = [
+            BotCommand(command=c, description=_(d))
+            for c, d in (*RESIDENT_COMMANDS, *OFFICER_COMMANDS)
+        ]
         added = 0
         for route in routes:
             if route is None or route.channel != CHANNEL or route.chat_id in self._officer_chats:
@@ -246,8 +251,12 @@ class TelegramChannel(NetworkChannel):
                 delay = backoff.next(failure)
                 self.state = "retrying"
                 self.counts[f"poll_{failure.fault}"] += 1
-                log.warning("telegram: cannot fetch updates (%s, %s); retrying in %.0f s",
-                            failure.fault, describe(exc), delay)  # fmt: skip
+                log.warning(
+                    "telegram: cannot fetch updates (%s, %s); retrying in %.0f s",
+                    failure.fault,
+                    describe(exc),
+                    delay,
+                )
                 await self._sleep(delay)
                 continue
             if updates is None:
@@ -289,23 +298,28 @@ class TelegramChannel(NetworkChannel):
             return
         self._conflict_logged, self._conflict_announced = now, True
         if "webhook" in exc.message.lower():
-            log.warning("telegram: a webhook is set for this token (another instance runs in "
-                        "webhook mode?), so Telegram refuses getUpdates (409 Conflict, %d so "
-                        "far); this one stops polling until it is removed",
-                        self.counts["poll_conflict"])  # fmt: skip
+            log.warning(
+                "telegram: a webhook is set for this token (another instance runs in "
+                "webhook mode?), so Telegram refuses getUpdates (409 Conflict, %d so "
+                "far); this one stops polling until it is removed",
+                self.counts["poll_conflict"],
+            )
             return
-        log.warning("telegram: another instance is polling with this token; this one stops "
-                    "asking for updates until the other seems gone (Telegram answered 409 "
-                    "Conflict, %d so far). Run one poller per token: on PostgreSQL the "
-                    "processes of one bot agree on one by themselves; a second bot with this "
-                    "token or a second SQLite deployment must be stopped",
-                    self.counts["poll_conflict"])  # fmt: skip
+        log.warning(
+            "telegram: another instance is polling with this token; this one stops "
+            "asking for updates until the other seems gone (Telegram answered 409 "
+            "Conflict, %d so far). Run one poller per token: on PostgreSQL the "
+            "processes of one bot agree on one by themselves; a second bot with this "
+            "token or a second SQLite deployment must be stopped",
+            self.counts["poll_conflict"],
+        )
 
     def _polling_again(self) -> None:
         if self.state == "conflict" and self._conflict_announced:
             self._conflict_announced = False
-            log.info("telegram: polling again after a conflict (%d so far)",
-                     self.counts["poll_conflict"])  # fmt: skip
+            log.info(
+                "telegram: polling again after a conflict (%d so far)", self.counts["poll_conflict"]
+            )
         self.state = "running"
 
     async def wait_out_conflict(self, lead: Lead) -> None:
@@ -451,8 +465,9 @@ class TelegramChannel(NetworkChannel):
         if self._confirmable() is None:
             return
         try:
-            await self.bot.get_updates(offset=self._offset, timeout=0, limit=1,
-                                       allowed_updates=ALLOWED_UPDATES)  # fmt: skip
+            await self.bot.get_updates(
+                offset=self._offset, timeout=0, limit=1, allowed_updates=ALLOWED_UPDATES
+            )
         except Exception as exc:
             log.info("telegram: could not confirm the last updates (%s)", describe(exc))
 
@@ -506,8 +521,9 @@ class TelegramChannel(NetworkChannel):
         if query is not None and query.data and query.message is not None:
             chat = query.message.chat
             route, kind = _route(chat.id, chat.type, query.from_user.id)
-            return Inbound(route, kind, action=query.data,
-                           language_hint=query.from_user.language_code)  # fmt: skip
+            return Inbound(
+                route, kind, action=query.data, language_hint=query.from_user.language_code
+            )
         member = update.my_chat_member
         if member is not None:
             route = Route(CHANNEL, str(member.chat.id))
@@ -522,8 +538,12 @@ class TelegramChannel(NetworkChannel):
     def _from_message(self, message: Message) -> Inbound | None:
         chat = message.chat
         if message.migrate_to_chat_id is not None:
-            return Inbound(Route(CHANNEL, str(chat.id)), ChatKind.GROUP, event=ChatEvent.MIGRATED,
-                           moved_to=Route(CHANNEL, str(message.migrate_to_chat_id)))  # fmt: skip
+            return Inbound(
+                Route(CHANNEL, str(chat.id)),
+                ChatKind.GROUP,
+                event=ChatEvent.MIGRATED,
+                moved_to=Route(CHANNEL, str(message.migrate_to_chat_id)),
+            )
         if message.migrate_from_chat_id is not None:
             old = Route(CHANNEL, str(message.migrate_from_chat_id))
             new = Route(CHANNEL, str(chat.id))
@@ -569,8 +589,11 @@ class TelegramChannel(NetworkChannel):
 
     def parts(self, reply: Reply) -> list[Part]:
         markup = _keyboard(reply)
-        text = reply.text if markup is not None or not reply.buttons else numbered_text(
-            Reply(reply.text, reply.buttons))  # fmt: skip
+        text = (
+            reply.text
+            if markup is not None or not reply.buttons
+            else numbered_text(Reply(reply.text, reply.buttons))
+        )
         chunks = split_text(text, MAX_TEXT) or ([] if reply.media else ["…"])
         calls: list[Part] = []
         for index, chunk in enumerate(chunks):
@@ -594,11 +617,13 @@ class TelegramChannel(NetworkChannel):
                 media.data, filename=media.filename or _filename(media)
             )
             if media.kind == "image":
-                message = await self.bot.send_photo(int(route.chat_id), upload,
-                                                    protect_content=protect)  # fmt: skip
+                message = await self.bot.send_photo(
+                    int(route.chat_id), upload, protect_content=protect
+                )
             else:
-                message = await self.bot.send_document(int(route.chat_id), upload,
-                                                       protect_content=protect)  # fmt: skip
+                message = await self.bot.send_document(
+                    int(route.chat_id), upload, protect_content=protect
+                )
             return str(message.message_id)
 
         return call
@@ -640,8 +665,11 @@ def _attachments(message: Message) -> tuple[Attachment, ...]:
         return (Attachment("photo", biggest.file_id, "image/jpeg", biggest.file_size or 0),)
     if message.document is not None:
         document = message.document
-        return (Attachment("document", document.file_id, document.mime_type or "",
-                           document.file_size or 0),)  # fmt: skip
+        return (
+            Attachment(
+                "document", document.file_id, document.mime_type or "", document.file_size or 0
+            ),
+        )
     for kind in ("sticker", "voice", "audio", "video", "video_note", "animation"):
         if getattr(message, kind, None) is not None:
             return (Attachment("voice" if kind == "video_note" else kind),)
@@ -657,8 +685,10 @@ def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
         return None
     if any(len(b.action.encode()) > MAX_CALLBACK_DATA for b in reply.options()):
         return None
-    rows = [[InlineKeyboardButton(text=b.label, callback_data=b.action) for b in row]
-            for row in reply.buttons]  # fmt: skip
+    rows = [
+        [InlineKeyboardButton(text=b.label, callback_data=b.action) for b in row]
+        for row in reply.buttons
+    ]
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 

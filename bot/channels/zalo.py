@@ -66,11 +66,11 @@ _HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-
 class ZaloChannel(NetworkChannel):
     def __init__(self, dispatcher: Dispatcher, settings: ChannelSettings, **kwargs: Any):
         super().__init__(dispatcher, settings, **kwargs)
-        self.api = ZaloBotAPI(settings.token, api_base=settings.api_base,
-                              request_timeout=POLL_SECONDS + 15)  # fmt: skip
+        self.api = ZaloBotAPI(
+            settings.token, api_base=settings.api_base, request_timeout=POLL_SECONDS + 15
+        )
         self._files: aiohttp.ClientSession | None = None
-        self._info = ChannelInfo(CHANNEL, can_delete_messages=False,
-                                 fetch=self._fetch)  # fmt: skip
+        self._info = ChannelInfo(CHANNEL, can_delete_messages=False, fetch=self._fetch)
 
     @property
     def info(self) -> ChannelInfo:
@@ -103,8 +103,12 @@ class ZaloChannel(NetworkChannel):
                 delay = backoff.next(failure)
                 self.state = "retrying"
                 self.counts[f"poll_{failure.fault}"] += 1
-                log.warning("zalo: cannot fetch updates (%s, %s); retrying in %.0f s",
-                            failure.fault, describe(exc), delay)  # fmt: skip
+                log.warning(
+                    "zalo: cannot fetch updates (%s, %s); retrying in %.0f s",
+                    failure.fault,
+                    describe(exc),
+                    delay,
+                )
                 await self._sleep(delay)
                 continue
             backoff.reset()
@@ -176,7 +180,10 @@ class ZaloChannel(NetworkChannel):
             and any(host == d or host.endswith("." + d) for d in ZALO_FILE_DOMAINS)
         )
         own = url.is_absolute() and (url.scheme, host, url.port) == (
-            api.scheme, (api.raw_host or "").lower(), api.port)  # fmt: skip
+            api.scheme,
+            (api.raw_host or "").lower(),
+            api.port,
+        )
         if url.user is not None or url.password is not None or not (zalo or own):
             raise LookupError("not a Zalo file URL")
         if self._files is None:

@@ -110,10 +110,17 @@ async def text_written(ctx: Context) -> None:
     ctx.go(None)
     ctx.reply(
         ctx._("Who should receive it?"),
-        [[Button(ctx._("Every residential group of {ward}").format(ward=ward.name),
-                 BroadcastScope("all"))],
-         [Button(ctx._("One residential group"), BroadcastScope("one"))], _steps(ctx)],
-    )  # fmt: skip
+        [
+            [
+                Button(
+                    ctx._("Every residential group of {ward}").format(ward=ward.name),
+                    BroadcastScope("all"),
+                )
+            ],
+            [Button(ctx._("One residential group"), BroadcastScope("one"))],
+            _steps(ctx),
+        ],
+    )
 
 
 def _acceptable(ctx: Context, text: str, ward: Ward) -> bool:
@@ -163,9 +170,10 @@ async def group_typed(ctx: Context) -> None:
     matches = await wards.match_groups(ctx.session, ward, ctx.inbound.text)
     if len(matches) != 1:
         ctx.reply(
-            ctx._("Please type the exact name of one residential group."), [_steps(ctx)],
+            ctx._("Please type the exact name of one residential group."),
+            [_steps(ctx)],
             free_text=True,
-        )  # fmt: skip
+        )
         return
     ctx.flow(BroadcastDraft).group_id = matches[0].id
     ctx.go(None)
@@ -182,12 +190,16 @@ async def _preview(ctx: Context, officer: Officer) -> None:
     scope = await _scope_name(ctx, ward, group_id)
     text = render(draft.text or "", ward, ctx._(HOTLINE_HEADING))
     ctx.reply(
-        ctx._("Preview:\n\n{text}\n\n— To: {scope}, {chats} group chats and {people} "
-              "subscribers. Send it to the commander for approval?").format(
-            text=text, scope=scope, chats=chats, people=people),
-        [[Button(ctx._("Send for approval"), BroadcastSubmit())],
-         [Button(ctx._("Write it again"), BroadcastAgain())], _steps(ctx)],
-    )  # fmt: skip
+        ctx._(
+            "Preview:\n\n{text}\n\n— To: {scope}, {chats} group chats and {people} "
+            "subscribers. Send it to the commander for approval?"
+        ).format(text=text, scope=scope, chats=chats, people=people),
+        [
+            [Button(ctx._("Send for approval"), BroadcastSubmit())],
+            [Button(ctx._("Write it again"), BroadcastAgain())],
+            _steps(ctx),
+        ],
+    )
 
 
 async def _scope_name(ctx: Context, ward: Ward, group_id: int | None) -> str:
@@ -217,38 +229,61 @@ async def submit(ctx: Context, officer: Officer) -> None:
     if not _acceptable(ctx, text, ward):  # checked again: the ward's numbers may have grown
         return
     now = utcnow()
-    broadcast = await approval.draft(ctx.session, officer, text, group_id, now,
-                                     quiet_hours(ctx.services.settings))  # fmt: skip
+    broadcast = await approval.draft(
+        ctx.session, officer, text, group_id, now, quiet_hours(ctx.services.settings)
+    )
     await ctx.services.audit.append(
-        ctx.session, "broadcast_drafted", ward_id=officer.ward_id, officer_id=officer.id,
+        ctx.session,
+        "broadcast_drafted",
+        ward_id=officer.ward_id,
+        officer_id=officer.id,
         detail={"broadcast": broadcast.id},
-    )  # fmt: skip
+    )
     scope = await _scope_name(ctx, ward, group_id)
     chats, people = await approval.audience(ctx.session, officer.ward_id, group_id)
     asked = 0
-    for commander in await triage.ward_officers(ctx.session, officer.ward_id,
-                                                roles=[OfficerRole.COMMANDER]):  # fmt: skip
+    for commander in await triage.ward_officers(
+        ctx.session, officer.ward_id, roles=[OfficerRole.COMMANDER]
+    ):
         route = officers.read_route(ctx.services.vault, commander)
         if commander.id == officer.id or route is None:
             continue
         _ = ctx.services.translator.get(ctx.services.settings.default_language).gettext
         await ctx.notify(
             route,
-            _("📣 {officer} asks to send broadcast #{id} to {scope} ({chats} group chats, "
-              "{people} subscribers):\n\n{text}\n\n/approve {id} or /reject {id}").format(
-                officer=officer.label, id=broadcast.id, scope=scope, chats=chats,
-                people=people, text=render(text, ward, _(HOTLINE_HEADING))),
-            [[Button(_("Approve"), BroadcastApprove(broadcast.id), f"/approve {broadcast.id}"),
-              Button(_("Reject"), BroadcastReject(broadcast.id), f"/reject {broadcast.id}")]],
-        )  # fmt: skip
+            _(
+                "📣 {officer} asks to send broadcast #{id} to {scope} ({chats} group chats, "
+                "{people} subscribers):\n\n{text}\n\n/approve {id} or /reject {id}"
+            ).format(
+                officer=officer.label,
+                id=broadcast.id,
+                scope=scope,
+                chats=chats,
+                people=people,
+                text=render(text, ward, _(HOTLINE_HEADING)),
+            ),
+            [
+                [
+                    Button(
+                        _("Approve"), BroadcastApprove(broadcast.id), f"/approve {broadcast.id}"
+                    ),
+                    Button(_("Reject"), BroadcastReject(broadcast.id), f"/reject {broadcast.id}"),
+                ]
+            ],
+        )
         asked += 1
     if asked:
-        ctx.reply(ctx._("Broadcast #{id} is waiting for a commander's approval. You will be "
-                        "told when it is decided and when it has been sent.").format(
-            id=broadcast.id))  # fmt: skip
+        ctx.reply(
+            ctx._(
+                "Broadcast #{id} is waiting for a commander's approval. You will be "
+                "told when it is decided and when it has been sent."
+            ).format(id=broadcast.id)
+        )
     else:
-        text = ctx._("Broadcast #{id} is saved, but no other commander can approve it yet: a "
-                     "second commander must join first.")  # fmt: skip
+        text = ctx._(
+            "Broadcast #{id} is saved, but no other commander can approve it yet: a "
+            "second commander must join first."
+        )
         ctx.reply(text.format(id=broadcast.id))
 
 
@@ -290,9 +325,13 @@ async def _decide(ctx: Context, officer: Officer, number: int | None, *, approve
         return
     try:
         broadcast = await approval.decide(
-            ctx.session, number, officer, approve=approve, now=utcnow(),
+            ctx.session,
+            number,
+            officer,
+            approve=approve,
+            now=utcnow(),
             quiet=quiet_hours(ctx.services.settings),
-        )  # fmt: skip
+        )
     except ApprovalRefused as refused:
         if refused.reason is Refusal.NOT_COMMANDER:
             await fallback(ctx)  # not reached past the guard above; kept for safety
@@ -300,16 +339,23 @@ async def _decide(ctx: Context, officer: Officer, number: int | None, *, approve
         ctx.reply(_refusal(ctx, refused.reason, number))
         return
     await ctx.services.audit.append(
-        ctx.session, "broadcast_approved" if approve else "broadcast_rejected",
-        ward_id=officer.ward_id, officer_id=officer.id, detail={"broadcast": broadcast.id},
-    )  # fmt: skip
+        ctx.session,
+        "broadcast_approved" if approve else "broadcast_rejected",
+        ward_id=officer.ward_id,
+        officer_id=officer.id,
+        detail={"broadcast": broadcast.id},
+    )
     when = broadcast.scheduled_at.astimezone(ctx.services.settings.zone).strftime("%H:%M %d/%m")
     if approve:
-        ctx.reply(ctx._("Broadcast #{id} is approved and will be sent from {when}.").format(
-            id=broadcast.id, when=when))  # fmt: skip
+        ctx.reply(
+            ctx._("Broadcast #{id} is approved and will be sent from {when}.").format(
+                id=broadcast.id, when=when
+            )
+        )
     else:
-        ctx.reply(ctx._("Broadcast #{id} is rejected; nothing will be sent.").format(
-            id=broadcast.id))  # fmt: skip
+        ctx.reply(
+            ctx._("Broadcast #{id} is rejected; nothing will be sent.").format(id=broadcast.id)
+        )
     writer = (
         await officers.get_officer(ctx.session, broadcast.created_by)
         if broadcast.created_by
@@ -318,8 +364,11 @@ async def _decide(ctx: Context, officer: Officer, number: int | None, *, approve
     route = officers.read_route(ctx.services.vault, writer) if writer is not None else None
     if route is not None:
         _ = ctx.services.translator.get(ctx.services.settings.default_language).gettext
-        told = (_("✅ Broadcast #{id} was approved by {commander}; it goes out from {when}.")
-                if approve else _("✖ Broadcast #{id} was rejected by {commander}."))  # fmt: skip
+        told = (
+            _("✅ Broadcast #{id} was approved by {commander}; it goes out from {when}.")
+            if approve
+            else _("✖ Broadcast #{id} was rejected by {commander}.")
+        )
         await ctx.notify(route, told.format(id=broadcast.id, commander=officer.label, when=when))
 
 
@@ -353,9 +402,16 @@ async def listing(ctx: Context, officer: Officer) -> None:
 async def _line(ctx: Context, broadcast: Broadcast) -> str:
     done = await deliveries.progress(ctx.session, broadcast.id)
     when = broadcast.scheduled_at.astimezone(ctx.services.settings.zone).strftime("%d/%m %H:%M")
-    return ctx._("{mark} #{id} {kind}, {when}: {sent} of {total} delivered, {blocked} "
-                 "blocked, {failed} failed").format(
-        mark=STATUS.get(BroadcastStatus(broadcast.status), ""), id=broadcast.id,
-        kind=ctx._(label_of(BROADCAST_KIND_LABELS, broadcast.kind)), when=when,
-        sent=done.sent, total=done.total,
-        blocked=done.blocked, failed=done.failed)  # fmt: skip
+    return ctx._(
+        "{mark} #{id} {kind}, {when}: {sent} of {total} delivered, {blocked} "
+        "blocked, {failed} failed"
+    ).format(
+        mark=STATUS.get(BroadcastStatus(broadcast.status), ""),
+        id=broadcast.id,
+        kind=ctx._(label_of(BROADCAST_KIND_LABELS, broadcast.kind)),
+        when=when,
+        sent=done.sent,
+        total=done.total,
+        blocked=done.blocked,
+        failed=done.failed,
+    )

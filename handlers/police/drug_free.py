@@ -96,9 +96,10 @@ async def _group_named(ctx: Context, officer: Officer, text: str) -> None:
     if len(found) != 1:
         ctx.go(Step.NAME)
         ctx.reply(
-            ctx._("Please type the exact name of one residential group."), [_cancel(ctx)],
+            ctx._("Please type the exact name of one residential group."),
+            [_cancel(ctx)],
             free_text=True,
-        )  # fmt: skip
+        )
         return
     ctx.go(None)
     group = found[0]
@@ -106,21 +107,30 @@ async def _group_named(ctx: Context, officer: Officer, text: str) -> None:
     marks = await drug_free.history(ctx.session, group.id)
     latest = marks[-1] if marks else None
     now_text = (
-        ctx._("{status} for {year}").format(status=ctx._(rules.LABELS[latest.status]),
-                                            year=latest.year)
-        if latest else ctx._("not registered")
-    )  # fmt: skip
+        ctx._("{status} for {year}").format(
+            status=ctx._(rules.LABELS[latest.status]), year=latest.year
+        )
+        if latest
+        else ctx._("not registered")
+    )
     choices = rules.allowed_next(latest, year)
     text = ctx._("Residential group {tdp}: {status}.").format(tdp=group.name, status=now_text)
     if not choices:
-        ctx.reply(text + "\n" + ctx._("Nothing can be recorded for {year} in the chat; use "
-                                      "`wardbot drugfree set`.").format(year=year))  # fmt: skip
+        ctx.reply(
+            text
+            + "\n"
+            + ctx._(
+                "Nothing can be recorded for {year} in the chat; use `wardbot drugfree set`."
+            ).format(year=year)
+        )
         return
     ctx.reply(
         text + "\n" + ctx._("Record for {year}:").format(year=year),
-        [*([Button(ctx._(rules.LABELS[s]), DrugFreePick(group.id, year, s))] for s in choices),
-         _cancel(ctx)],
-    )  # fmt: skip
+        [
+            *([Button(ctx._(rules.LABELS[s]), DrugFreePick(group.id, year, s))] for s in choices),
+            _cancel(ctx),
+        ],
+    )
 
 
 @police_action(DrugFreePick, on=router)
@@ -141,11 +151,16 @@ async def picked(ctx: Context, officer: Officer) -> None:
     choice = ctx.flow(DrugFreeChoice)
     choice.group_id, choice.year, choice.status = group.id, year, status
     ctx.reply(
-        ctx._("Record residential group {tdp} as {status} for {year}, decided today ({date})?")
-        .format(tdp=group.name, status=ctx._(rules.LABELS[status]), year=year,
-                date=ctx.local_now().date().strftime("%d/%m/%Y")),
+        ctx._(
+            "Record residential group {tdp} as {status} for {year}, decided today ({date})?"
+        ).format(
+            tdp=group.name,
+            status=ctx._(rules.LABELS[status]),
+            year=year,
+            date=ctx.local_now().date().strftime("%d/%m/%Y"),
+        ),
         [[Button(ctx._("Confirm"), DrugFreeSave(group.id, year, status))], _cancel(ctx)],
-    )  # fmt: skip
+    )
 
 
 @police_action(DrugFreeSave, on=router)
@@ -162,16 +177,23 @@ async def save(ctx: Context, officer: Officer) -> None:
     group, year, status = parsed, pressed.year, pressed.status
     try:
         await drug_free.record(
-            ctx.session, group, year=year, status=status, decided_on=ctx.local_now().date(),
+            ctx.session,
+            group,
+            year=year,
+            status=status,
+            decided_on=ctx.local_now().date(),
             officer_id=officer.id,
-        )  # fmt: skip
+        )
     except TransitionError as exc:
         ctx.reply(ctx._("Not recorded: {reason}.").format(reason=exc.translated(ctx._)))
         return
     await ctx.services.audit.append(
-        ctx.session, "drug_free.record", ward_id=group.ward_id, officer_id=officer.id,
+        ctx.session,
+        "drug_free.record",
+        ward_id=group.ward_id,
+        officer_id=officer.id,
         detail={"group_id": group.id, "year": year, "status": str(status)},
-    )  # fmt: skip
+    )
     ward = await wards.get_ward(ctx.session, officer.ward_id)
     ctx.reply(
         ctx._("Recorded: {tdp} is {status} for {year}.").format(

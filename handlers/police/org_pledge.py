@@ -33,9 +33,11 @@ async def start(ctx: Context, officer: Officer) -> None:
     ctx.end_flow(OrgPledgeDraft)
     ctx.reply(
         ctx._("Record a pledge signed by:"),
-        [*([Button(ctx._(label), OrgPledgeKind(kind))] for kind, label in PLEDGE_KINDS.items()),
-         _cancel(ctx)],
-    )  # fmt: skip
+        [
+            *([Button(ctx._(label), OrgPledgeKind(kind))] for kind, label in PLEDGE_KINDS.items()),
+            _cancel(ctx),
+        ],
+    )
 
 
 @police_action(OrgPledgeKind, on=router)
@@ -61,8 +63,9 @@ async def name_typed(ctx: Context) -> None:
     if not name or len(name) > pledges.MAX_NAME:
         ctx.reply(
             ctx._("The name must be 1 to 200 characters. Please type it again."),
-            [_cancel(ctx)], free_text=True,
-        )  # fmt: skip
+            [_cancel(ctx)],
+            free_text=True,
+        )
         return
     ctx.flow(OrgPledgeDraft).name = name
     _ask_group(ctx)
@@ -70,8 +73,11 @@ async def name_typed(ctx: Context) -> None:
 
 def _ask_group(ctx: Context) -> None:
     ctx.go(Step.GROUP)
-    whole_ward = [] if ctx.flow(OrgPledgeDraft).kind is PledgeKind.GROUP else [
-        [Button(ctx._("The whole ward (no single TDP)"), OrgPledgeWard())]]  # fmt: skip
+    whole_ward = (
+        []
+        if ctx.flow(OrgPledgeDraft).kind is PledgeKind.GROUP
+        else [[Button(ctx._("The whole ward (no single TDP)"), OrgPledgeWard())]]
+    )
     ctx.reply(
         ctx._("Which residential group is it in? Type its name."),
         [*whole_ward, _cancel(ctx)],
@@ -88,9 +94,10 @@ async def group_typed(ctx: Context) -> None:
     found = await wards.match_groups(ctx.session, ward, ctx.inbound.text) if ward else []
     if len(found) != 1:
         ctx.reply(
-            ctx._("Please type the exact name of one residential group."), [_cancel(ctx)],
+            ctx._("Please type the exact name of one residential group."),
+            [_cancel(ctx)],
             free_text=True,
-        )  # fmt: skip
+        )
         return
     draft = ctx.flow(OrgPledgeDraft)
     draft.group_id = found[0].id
@@ -119,15 +126,16 @@ async def _confirm(ctx: Context) -> None:
         ctx.reply(ctx._("Nothing to record. Start again with /orgpledge."))
         return
     ctx.reply(
-        ctx._("Record this pledge, signed today ({date})?\n{kind}: {name}\nResidential group: "
-              "{tdp}").format(
+        ctx._(
+            "Record this pledge, signed today ({date})?\n{kind}: {name}\nResidential group: {tdp}"
+        ).format(
             date=ctx.local_now().date().strftime("%d/%m/%Y"),
             kind=ctx._(PLEDGE_KINDS[kind]).capitalize(),
             name=draft.name or "",
             tdp=group.name if group else ctx._("the whole ward"),
         ),
         [[Button(ctx._("Confirm"), OrgPledgeSave())], _cancel(ctx)],
-    )  # fmt: skip
+    )
 
 
 @police_action(OrgPledgeSave, on=router)
@@ -140,18 +148,25 @@ async def save(ctx: Context, officer: Officer) -> None:
     group = await wards.get_group(ctx.session, group_id) if group_id is not None else None
     try:
         row = await pledges.add_organisation(
-            ctx.session, ward_id=officer.ward_id, kind=kind,
-            name=name, group=group, signed_on=ctx.local_now().date(),
+            ctx.session,
+            ward_id=officer.ward_id,
+            kind=kind,
+            name=name,
+            group=group,
+            signed_on=ctx.local_now().date(),
             officer_id=officer.id,
-        )  # fmt: skip
+        )
     except PledgeError as exc:
         ctx.reply(ctx._("Not recorded: {reason}.").format(reason=ctx._(exc.reason)))
         return
     ctx.end_flow(OrgPledgeDraft)
     await ctx.services.audit.append(
-        ctx.session, "pledge.organisation", ward_id=officer.ward_id, officer_id=officer.id,
+        ctx.session,
+        "pledge.organisation",
+        ward_id=officer.ward_id,
+        officer_id=officer.id,
         detail={"pledge_id": row.id, "kind": row.kind},
-    )  # fmt: skip
+    )
     ctx.reply(ctx._("Recorded: {name}. Thank you.").format(name=row.name))
 
 

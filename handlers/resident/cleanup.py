@@ -23,9 +23,11 @@ async def offer_cleanup(ctx: Context) -> None:
                 "For your safety, I can delete this conversation from the chat now. "
                 "Write down your code and secret first."
             ),
-            [[Button(ctx._("🧹 Delete this conversation"), CleanupDelete())],
-             [Button(ctx._("Keep it"), MenuHome())]],
-        )  # fmt: skip
+            [
+                [Button(ctx._("🧹 Delete this conversation"), CleanupDelete())],
+                [Button(ctx._("Keep it"), MenuHome())],
+            ],
+        )
         return
     ctx.state.tracing = False
     ctx.state.trace = []

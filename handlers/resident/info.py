@@ -42,12 +42,14 @@ async def campaign(ctx: Context) -> None:
             "have quit.\n"
             "• Families can sign the “Drug-free family” pledge with their residential group."
         ),
-        [[Button(ctx._("Sign the family pledge"), PledgeStart())],
-         [Button(ctx._("This week's quiz"), QuizStart())],
-         [Button(ctx._("Invite neighbours"), InviteShow())],
-         [Button(ctx._("Hotline numbers"), InfoHotline())],
-         [Button(ctx._("Menu"), MenuHome())]],
-    )  # fmt: skip
+        [
+            [Button(ctx._("Sign the family pledge"), PledgeStart())],
+            [Button(ctx._("This week's quiz"), QuizStart())],
+            [Button(ctx._("Invite neighbours"), InviteShow())],
+            [Button(ctx._("Hotline numbers"), InfoHotline())],
+            [Button(ctx._("Menu"), MenuHome())],
+        ],
+    )
 
 
 @router.command("hotline", "duongdaynong")

@@ -72,9 +72,11 @@ async def start(ctx: Context) -> None:
                 ),
             ]
         ),
-        [[Button(ctx._("Our family pledges"), PledgeSign())],
-         [Button(ctx._("Not now"), MenuHome())]],
-    )  # fmt: skip
+        [
+            [Button(ctx._("Our family pledges"), PledgeSign())],
+            [Button(ctx._("Not now"), MenuHome())],
+        ],
+    )
 
 
 async def _already(ctx: Context, signed: Pledge) -> None:
@@ -84,9 +86,12 @@ async def _already(ctx: Context, signed: Pledge) -> None:
             "Your family signed the “Drug-free family” pledge in {month} with residential "
             "group {tdp}. Thank you! One pledge per family is enough."
         ).format(month=signed.signed_on.strftime("%m/%Y"), tdp=group.name if group else "?"),
-        [[Button(ctx._("Read the pledge"), PledgeRead())],
-         [Button(ctx._("Withdraw our pledge"), PledgeWithdraw())], _menu(ctx)],
-    )  # fmt: skip
+        [
+            [Button(ctx._("Read the pledge"), PledgeRead())],
+            [Button(ctx._("Withdraw our pledge"), PledgeWithdraw())],
+            _menu(ctx),
+        ],
+    )
 
 
 @router.action(PledgeRead)
@@ -107,9 +112,12 @@ async def sign(ctx: Context) -> None:
         ctx.go(None)
         ctx.reply(
             ctx._("Sign the pledge with residential group {tdp}?").format(tdp=known.name),
-            [[Button(ctx._("Yes"), PledgeGroup(known.id))],
-             [Button(ctx._("Another residential group"), PledgeOther())], _menu(ctx)],
-        )  # fmt: skip
+            [
+                [Button(ctx._("Yes"), PledgeGroup(known.id))],
+                [Button(ctx._("Another residential group"), PledgeOther())],
+                _menu(ctx),
+            ],
+        )
         return
     _ask(ctx)
 
@@ -174,9 +182,12 @@ async def group_picked(ctx: Context) -> None:
         ).format(n=families, tdp=group.name)
         + "\n\n"
         + ctx._("“Every resident is a soldier, every family a fortress against drugs.”"),
-        [[Button(ctx._("Invite neighbours"), InviteShow())],
-         [Button(ctx._("This week's quiz"), QuizStart())], _menu(ctx)],
-    )  # fmt: skip
+        [
+            [Button(ctx._("Invite neighbours"), InviteShow())],
+            [Button(ctx._("This week's quiz"), QuizStart())],
+            _menu(ctx),
+        ],
+    )
 
 
 @router.action(PledgeWithdraw)
@@ -184,9 +195,11 @@ async def withdraw(ctx: Context) -> None:
     ctx.go(None)
     ctx.reply(
         ctx._("Withdraw your family's “Drug-free family” pledge?"),
-        [[Button(ctx._("Yes, withdraw it"), PledgeWithdrawYes())],
-         [Button(ctx._("No, keep it"), MenuHome())]],
-    )  # fmt: skip
+        [
+            [Button(ctx._("Yes, withdraw it"), PledgeWithdrawYes())],
+            [Button(ctx._("No, keep it"), MenuHome())],
+        ],
+    )
 
 
 @router.action(PledgeWithdrawYes)
@@ -195,8 +208,11 @@ async def withdraw_confirmed(ctx: Context) -> None:
     signed = await pledges.household(ctx.session, services.pseudonyms, route)
     done = signed is not None and signed.active
     if done:
-        ctx.apart(lambda session: pledges.withdraw_household(session, services.pseudonyms,
-                                                             route, today=today))  # fmt: skip
+        ctx.apart(
+            lambda session: pledges.withdraw_household(
+                session, services.pseudonyms, route, today=today
+            )
+        )
     await show_menu(
         ctx,
         ctx._("Your family's pledge is withdrawn. You can sign it again at any time with /pledge.")

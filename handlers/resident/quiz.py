@@ -39,9 +39,11 @@ async def start(ctx: Context) -> None:
     choices = question.choices(ctx.language)
     ctx.reply(
         ctx._("This week's question:") + "\n\n" + question.text(ctx.language),
-        [*([Button(choice, QuizAnswer(week, n))] for n, choice in enumerate(choices, start=1)),
-         _menu(ctx)],
-    )  # fmt: skip
+        [
+            *([Button(choice, QuizAnswer(week, n))] for n, choice in enumerate(choices, start=1)),
+            _menu(ctx),
+        ],
+    )
 
 
 @router.action(QuizAnswer)
@@ -66,9 +68,19 @@ async def answered(ctx: Context) -> None:
     group_id = await _group_of(ctx, ward)
     correct, today = choice == question.answer, ctx.local_now().date()
     # In a commit of its own, after this conversation's (see Context.apart).
-    ctx.apart(lambda session: quiz_answers.record(
-        session, services.pseudonyms, route, ward_id=ward.id, group_id=group_id, week=week,
-        question=question.slug, correct=correct, today=today))  # fmt: skip
+    ctx.apart(
+        lambda session: quiz_answers.record(
+            session,
+            services.pseudonyms,
+            route,
+            ward_id=ward.id,
+            group_id=group_id,
+            week=week,
+            question=question.slug,
+            correct=correct,
+            today=today,
+        )
+    )
     await _explain(ctx, question, correct, again=False)
 
 

@@ -207,9 +207,11 @@ async def back(ctx: Context) -> None:
     if index == 0 or (index == 1 and draft.category == "danger"):
         ctx.reply(
             ctx._("Leave this report? What you wrote will be deleted."),
-            [[Button(ctx._("Yes, delete it"), ReportDiscard())],
-             [Button(ctx._("No, continue"), ReportContinue())]],
-        )  # fmt: skip
+            [
+                [Button(ctx._("Yes, delete it"), ReportDiscard())],
+                [Button(ctx._("No, continue"), ReportContinue())],
+            ],
+        )
         return
     await _ask(ctx, STEPS[index - 1])
 
@@ -221,9 +223,11 @@ async def cancel(ctx: Context) -> None:
         return
     ctx.reply(
         ctx._("Cancel this report? What you wrote will be deleted."),
-        [[Button(ctx._("Yes, delete it"), ReportDiscard())],
-         [Button(ctx._("No, continue"), ReportContinue())]],
-    )  # fmt: skip
+        [
+            [Button(ctx._("Yes, delete it"), ReportDiscard())],
+            [Button(ctx._("No, continue"), ReportContinue())],
+        ],
+    )
 
 
 @router.action(ReportContinue)
@@ -296,11 +300,13 @@ async def ask_group(ctx: Context) -> None:
     if group is not None and group.ward_id == _draft(ctx).ward_id:
         ctx.reply(
             ctx._("Is it in residential group {name}?").format(name=group.name),
-            [[Button(ctx._("Yes"), ReportGroup(group.id))],
-             [Button(ctx._("Another residential group"), ReportGroupOther())],
-             [Button(ctx._("I don't know"), ReportGroup(None))],
-             _nav(ctx)],
-        )  # fmt: skip
+            [
+                [Button(ctx._("Yes"), ReportGroup(group.id))],
+                [Button(ctx._("Another residential group"), ReportGroupOther())],
+                [Button(ctx._("I don't know"), ReportGroup(None))],
+                _nav(ctx),
+            ],
+        )
         return
     _ask_group_name(ctx)
 
@@ -312,10 +318,12 @@ def _ask_group_name(ctx: Context, text: str | None = None) -> None:
             "Which residential group (tổ dân phố) is it in? Type its name; accents are not "
             "needed (for example: nam hai). Or choose:"
         ),
-        [[Button(ctx._("Show the list"), ReportGroupList(0))],
-         [Button(ctx._("I don't know"), ReportGroup(None))],
-         _nav(ctx)],
-    )  # fmt: skip
+        [
+            [Button(ctx._("Show the list"), ReportGroupList(0))],
+            [Button(ctx._("I don't know"), ReportGroup(None))],
+            _nav(ctx),
+        ],
+    )
 
 
 @router.action(ReportGroupOther)
@@ -648,9 +656,11 @@ async def _files_cleaned(ctx: Context, results: list[CleanFile | RejectReason | 
             )
         else:
             await conversations.add_draft_file(
-                ctx.session, ctx.services.vault, ctx.stored,
+                ctx.session,
+                ctx.services.vault,
+                ctx.stored,
                 DraftFileData(result.kind, result.mime_type, result.data),
-            )  # fmt: skip
+            )
             ctx.reply(
                 ctx._("✓ File {number} received; hidden data removed.").format(number=count + 1)
             )
@@ -701,10 +711,12 @@ async def ask_contact(ctx: Context) -> None:
             "May the police send you follow-up questions through this bot? They never see "
             "your account, and you answer only if you want to."
         ),
-        [[Button(ctx._("Yes, they may ask me"), ReportContact(allowed=True))],
-         [Button(ctx._("No, do not contact me"), ReportContact(allowed=False))],
-         _nav(ctx)],
-    )  # fmt: skip
+        [
+            [Button(ctx._("Yes, they may ask me"), ReportContact(allowed=True))],
+            [Button(ctx._("No, do not contact me"), ReportContact(allowed=False))],
+            _nav(ctx),
+        ],
+    )
 
 
 @router.action(ReportContact)
@@ -790,16 +802,22 @@ async def send(ctx: Context) -> None:
     ward_id, category, contact = draft.ward_id, draft.category, draft.contact
     if (
         draft.step is not DraftStep.CONFIRM
-        or ward_id is None or category is None or not draft.what or contact is None
-    ):  # fmt: skip
+        or ward_id is None
+        or category is None
+        or not draft.what
+        or contact is None
+    ):
         await (keep_going(ctx) if not draft.empty else show_menu(ctx, ctx._("Please choose:")))
         return
     if await _rate_limited(ctx):
         return
     what = "\n".join(draft.what)
     hint = hints.suggest(
-        category, draft.when, " ".join([what, draft.where]), urgent=draft.urgent,
-    )  # fmt: skip
+        category,
+        draft.when,
+        " ".join([what, draft.where]),
+        urgent=draft.urgent,
+    )
     files = await conversations.draft_files(ctx.session, ctx.services.vault, ctx.stored)
     content = {
         "what": what,

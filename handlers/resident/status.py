@@ -134,8 +134,7 @@ async def _check(ctx: Context, text: str) -> None:
         # A tip sent before keyed hashes: its slow hash is checked after this commit, in
         # a worker thread, and the answer given in the conversation's next transaction.
         async def slow_check() -> bool:
-            return await ctx.services.receipts.verify_slowly(found.code, found.secret,
-                                                             found.stored)  # fmt: skip
+            return await ctx.services.receipts.verify_slowly(found.code, found.secret, found.stored)
 
         async def checked(follow: Context, matched: bool) -> None:
             await _answer(follow, found if matched else None, code_text, secret_text, now)
@@ -172,8 +171,11 @@ async def _answer(
         # of the data folder must not find the account's counter beside the code's.
         ctx.apart(lambda s: rate_limits.record(s, account, "receipt-fail", now))
         if code_subject:
-            ctx.apart(lambda s: rate_limits.record_failure(s, code_subject, "receipt-fail",
-                                                           now, CODE_WAITS))  # fmt: skip
+            ctx.apart(
+                lambda s: rate_limits.record_failure(
+                    s, code_subject, "receipt-fail", now, CODE_WAITS
+                )
+            )
         ctx.go(Step.RECEIPT)
         ctx.reply(
             ctx._(
@@ -346,9 +348,11 @@ async def answer_typed(ctx: Context) -> None:
         return
     await _send(ctx, tip, tips.ReporterMessage(tip.id, EventKind.ANSWER, text, question_id))
     ctx.reply(
-        ctx._("✓ Your answer is on its way to the police; it appears here within a few "
-              "minutes. Thank you.")
-    )  # fmt: skip
+        ctx._(
+            "✓ Your answer is on its way to the police; it appears here within a few "
+            "minutes. Thank you."
+        )
+    )
     await show(ctx, tip)
 
 
@@ -368,9 +372,11 @@ async def stop(ctx: Context) -> None:
             "Stop all contact? The police will no longer be able to send you questions about "
             "this tip. This cannot be undone. You can still check it with your code and secret."
         ),
-        [[Button(ctx._("Yes, stop contact"), StatusStopYes())],
-         [Button(ctx._("◀ Back"), StatusView())]],
-    )  # fmt: skip
+        [
+            [Button(ctx._("Yes, stop contact"), StatusStopYes())],
+            [Button(ctx._("◀ Back"), StatusView())],
+        ],
+    )
 
 
 @router.action(StatusStopYes)
@@ -380,10 +386,12 @@ async def stop_confirmed(ctx: Context) -> None:
         return
     await _send(ctx, tip, tips.ReporterMessage(tip.id, EventKind.CONTACT_STOPPED), urgent=True)
     ctx.reply(
-        ctx._("✓ Done. The way to reach you about this tip is deleted within a minute; "
-              "from now on the police cannot send you questions about it."),
+        ctx._(
+            "✓ Done. The way to reach you about this tip is deleted within a minute; "
+            "from now on the police cannot send you questions about it."
+        ),
         [[Button(ctx._("Done"), StatusDone())]],
-    )  # fmt: skip
+    )
     ctx.go(None)
 
 

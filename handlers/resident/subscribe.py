@@ -38,9 +38,12 @@ async def subscribe(ctx: Context) -> None:
                 "You already receive the anti-drug messages for {tdp}. You can choose "
                 "another residential group, or stop them."
             ).format(tdp=group.name if group else "?"),
-            [[Button(ctx._("Choose another residential group"), SubOther())],
-             [Button(ctx._("Stop the messages"), SubStop())], _nav(ctx)],
-        )  # fmt: skip
+            [
+                [Button(ctx._("Choose another residential group"), SubOther())],
+                [Button(ctx._("Stop the messages"), SubStop())],
+                _nav(ctx),
+            ],
+        )
         return
     preset = ctx.flow(Resident).preset_group
     group = await wards.get_group(ctx.session, preset) if preset is not None else None
@@ -50,9 +53,12 @@ async def subscribe(ctx: Context) -> None:
             ctx._("Receive the anti-drug messages for residential group {tdp}?").format(
                 tdp=group.name
             ),
-            [[Button(ctx._("Yes"), SubGroup(group.id))],
-             [Button(ctx._("Another residential group"), SubOther())], _nav(ctx)],
-        )  # fmt: skip
+            [
+                [Button(ctx._("Yes"), SubGroup(group.id))],
+                [Button(ctx._("Another residential group"), SubOther())],
+                _nav(ctx),
+            ],
+        )
         return
     _ask_name(ctx)
 
@@ -86,8 +92,11 @@ async def group_picked(ctx: Context) -> None:
 
 async def _subscribe_to(ctx: Context, group: ResidentialGroup) -> None:
     services, route, language = ctx.services, ctx.route, ctx.language
-    ctx.apart(lambda session: subscribers.subscribe(
-        session, services.vault, services.pseudonyms, route, group, language))  # fmt: skip
+    ctx.apart(
+        lambda session: subscribers.subscribe(
+            session, services.vault, services.pseudonyms, route, group, language
+        )
+    )
     ctx.go(None)
     ctx.reply(
         ctx._(

@@ -35,9 +35,20 @@ from aiohttp import ClientSession, ClientTimeout, web
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 STRING_FIELDS = frozenset(
-    {"text", "caption", "callback_query_id", "url", "secret_token", "language_code",
-     "parse_mode", "file_id", "action", "photo", "document"}
-)  # fmt: skip
+    {
+        "text",
+        "caption",
+        "callback_query_id",
+        "url",
+        "secret_token",
+        "language_code",
+        "parse_mode",
+        "file_id",
+        "action",
+        "photo",
+        "document",
+    }
+)
 SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 
@@ -74,8 +85,13 @@ class FakeTelegram:
         self.server_error_rate = server_error_rate
         self.overall_per_second = overall_per_second
         self.base_url = ""
-        self.bot_user = {"id": int(token.split(":")[0]), "is_bot": True, "first_name": "Wardbot",
-                         "username": "wardbot_test_bot", "can_join_groups": True}  # fmt: skip
+        self.bot_user = {
+            "id": int(token.split(":")[0]),
+            "is_bot": True,
+            "first_name": "Wardbot",
+            "username": "wardbot_test_bot",
+            "can_join_groups": True,
+        }
         self.sent: list[dict[str, Any]] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.deleted: list[tuple[int, int]] = []
@@ -151,11 +167,21 @@ class FakeTelegram:
         file_id = self._store(data)
         unique = file_id[:12]
         message["photo"] = [
-            {"file_id": file_id, "file_unique_id": unique, "width": 90, "height": 60,
-             "file_size": len(data)},
-            {"file_id": file_id, "file_unique_id": unique, "width": 1280, "height": 960,
-             "file_size": len(data)},
-        ]  # fmt: skip
+            {
+                "file_id": file_id,
+                "file_unique_id": unique,
+                "width": 90,
+                "height": 60,
+                "file_size": len(data),
+            },
+            {
+                "file_id": file_id,
+                "file_unique_id": unique,
+                "width": 1280,
+                "height": 960,
+                "file_size": len(data),
+            },
+        ]
         if caption:
             message["caption"] = caption
         return self._queue({"message": message})
@@ -172,9 +198,13 @@ class FakeTelegram:
     ) -> dict[str, Any]:
         message = self._message(chat_id, user_id)
         file_id = self._store(data)
-        message["document"] = {"file_id": file_id, "file_unique_id": file_id[:12],
-                               "file_name": file_name, "mime_type": mime_type,
-                               "file_size": len(data)}  # fmt: skip
+        message["document"] = {
+            "file_id": file_id,
+            "file_unique_id": file_id[:12],
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(data),
+        }
         if caption:
             message["caption"] = caption
         return self._queue({"message": message})
@@ -186,21 +216,29 @@ class FakeTelegram:
 
     def user_sends_voice(self, chat_id: int) -> dict[str, Any]:
         message = self._message(chat_id, None)
-        message["voice"] = {"file_id": self._store(b"OggS"), "file_unique_id": "v1",
-                            "duration": 3}  # fmt: skip
+        message["voice"] = {"file_id": self._store(b"OggS"), "file_unique_id": "v1", "duration": 3}
         return self._queue({"message": message})
 
     def user_sends_sticker(self, chat_id: int) -> dict[str, Any]:
         message = self._message(chat_id, None)
-        message["sticker"] = {"file_id": self._store(b"RIFF"), "file_unique_id": "s1",
-                              "type": "regular", "width": 512, "height": 512,
-                              "is_animated": False, "is_video": False}  # fmt: skip
+        message["sticker"] = {
+            "file_id": self._store(b"RIFF"),
+            "file_unique_id": "s1",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+        }
         return self._queue({"message": message})
 
     def user_sends_contact(self, chat_id: int) -> dict[str, Any]:
         message = self._message(chat_id, None)
-        message["contact"] = {"phone_number": "+84901234567", "first_name": "Hàng xóm",
-                              "user_id": 424242}  # fmt: skip
+        message["contact"] = {
+            "phone_number": "+84901234567",
+            "first_name": "Hàng xóm",
+            "user_id": 424242,
+        }
         return self._queue({"message": message})
 
     def user_presses(
@@ -265,15 +303,23 @@ class FakeTelegram:
                     "from": self._user(by),
                     "date": int(time.time()),
                     "old_chat_member": {"status": old, "user": self.bot_user},
-                    "new_chat_member": {"status": new, "user": self.bot_user,
-                                        **({"until_date": 0} if new == "kicked" else {})},
+                    "new_chat_member": {
+                        "status": new,
+                        "user": self.bot_user,
+                        **({"until_date": 0} if new == "kicked" else {}),
+                    },
                 }
             }
-        )  # fmt: skip
+        )
 
     def _user(self, user_id: int, language_code: str = "vi") -> dict[str, Any]:
-        return {"id": user_id, "is_bot": False, "first_name": "Cư dân",
-                "username": f"user{user_id}", "language_code": language_code}  # fmt: skip
+        return {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": "Cư dân",
+            "username": f"user{user_id}",
+            "language_code": language_code,
+        }
 
     def _chat(self, chat_id: int, chat_type: str | None) -> dict[str, Any]:
         kind = chat_type or ("private" if chat_id > 0 else "group")
@@ -466,8 +512,11 @@ class FakeTelegram:
     def _refuse_send(self, params: dict[str, Any]) -> web.Response | None:
         chat_id = _int(params.get("chat_id"))
         if chat_id in self.migrated:
-            return self._error(400, "Bad Request: group chat was upgraded to a supergroup chat",
-                               {"migrate_to_chat_id": self.migrated[chat_id]})  # fmt: skip
+            return self._error(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": self.migrated[chat_id]},
+            )
         if chat_id in self.blocked:
             if chat_id > 0:
                 return self._error(403, "Forbidden: bot was blocked by the user")
@@ -479,8 +528,9 @@ class FakeTelegram:
             wait = self._over_limit(chat_id)
             if wait:
                 self.rate_limited += 1
-                return self._error(429, f"Too Many Requests: retry after {wait}",
-                                   {"retry_after": wait})  # fmt: skip
+                return self._error(
+                    429, f"Too Many Requests: retry after {wait}", {"retry_after": wait}
+                )
         return None
 
     def _over_limit(self, chat_id: int) -> int:
@@ -504,8 +554,11 @@ class FakeTelegram:
 
     async def _get_updates(self, request: web.Request, params: dict) -> web.Response:
         if self.webhook is not None:
-            return self._error(409, "Conflict: can't use getUpdates method while webhook is "
-                               "active; use deleteWebhook to delete the webhook first")  # fmt: skip
+            return self._error(
+                409,
+                "Conflict: can't use getUpdates method while webhook is "
+                "active; use deleteWebhook to delete the webhook first",
+            )
         # Telegram serves one getUpdates per token at a time: a newer one ends the one
         # still open, which is answered 409 (and the newer one is answered as usual).
         if self._open_poll is not None:
@@ -524,8 +577,11 @@ class FakeTelegram:
                 if request.transport is None or request.transport.is_closing():
                     return self._ok([])  # the client gave up this poll: nobody hears a 409
                 self.poll_conflicts += 1
-                return self._error(409, "Conflict: terminated by other getUpdates request; "
-                                   "make sure that only one bot instance is running")  # fmt: skip
+                return self._error(
+                    409,
+                    "Conflict: terminated by other getUpdates request; "
+                    "make sure that only one bot instance is running",
+                )
             if self._stopping.is_set():
                 return self._ok([])
             return self._ok(list(self._updates)[:limit])
@@ -548,8 +604,11 @@ class FakeTelegram:
         secret = params.get("secret_token")
         if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
             return self._error(400, "Bad Request: secret token contains unallowed characters")
-        self.webhook = {"url": params.get("url", ""), "secret_token": secret,
-                        "allowed_updates": params.get("allowed_updates")}  # fmt: skip
+        self.webhook = {
+            "url": params.get("url", ""),
+            "secret_token": secret,
+            "allowed_updates": params.get("allowed_updates"),
+        }
         return self._ok(True)
 
     async def _m_deleteWebhook(self, params: dict, uploads: dict) -> web.Response:
@@ -560,8 +619,13 @@ class FakeTelegram:
 
     async def _m_getWebhookInfo(self, params: dict, uploads: dict) -> web.Response:
         url = self.webhook["url"] if self.webhook else ""
-        return self._ok({"url": url, "has_custom_certificate": False,
-                         "pending_update_count": len(self._updates)})  # fmt: skip
+        return self._ok(
+            {
+                "url": url,
+                "has_custom_certificate": False,
+                "pending_update_count": len(self._updates),
+            }
+        )
 
     async def _m_sendMessage(self, params: dict, uploads: dict) -> web.Response:
         text = params.get("text", "")
@@ -592,16 +656,29 @@ class FakeTelegram:
             return self._error(400, f"Bad Request: there is no {field} in the request")
         file_id = self._store(data)
         if field == "photo":
-            content: dict[str, Any] = {"photo": [{"file_id": file_id, "file_unique_id": file_id[:12],
-                                                  "width": 800, "height": 600,
-                                                  "file_size": len(data)}]}  # fmt: skip
+            content: dict[str, Any] = {
+                "photo": [
+                    {
+                        "file_id": file_id,
+                        "file_unique_id": file_id[:12],
+                        "width": 800,
+                        "height": 600,
+                        "file_size": len(data),
+                    }
+                ]
+            }
         else:
-            content = {"document": {"file_id": file_id, "file_unique_id": file_id[:12],
-                                    "file_name": filename, "file_size": len(data)}}  # fmt: skip
+            content = {
+                "document": {
+                    "file_id": file_id,
+                    "file_unique_id": file_id[:12],
+                    "file_name": filename,
+                    "file_size": len(data),
+                }
+            }
         if caption:
             content["caption"] = caption
-        return self._record(method, params, content, caption=caption, file=data,
-                            filename=filename)  # fmt: skip
+        return self._record(method, params, content, caption=caption, file=data, filename=filename)
 
     def _record(
         self, method: str, params: dict, content: dict[str, Any], **extra: Any
@@ -617,24 +694,28 @@ class FakeTelegram:
         markup = params.get("reply_markup")
         if markup:
             message["reply_markup"] = markup
-        self.sent.append({
-            "method": method,
-            "chat_id": chat_id,
-            "message_id": message["message_id"],
-            "reply_markup": markup or None,
-            "protect_content": bool(params.get("protect_content", False)),
-            "params": params,
-            "result": message,
-            **extra,
-        })  # fmt: skip
+        self.sent.append(
+            {
+                "method": method,
+                "chat_id": chat_id,
+                "message_id": message["message_id"],
+                "reply_markup": markup or None,
+                "protect_content": bool(params.get("protect_content", False)),
+                "params": params,
+                "result": message,
+                **extra,
+            }
+        )
         self._changed.set()
         return self._ok(message)
 
     async def _m_answerCallbackQuery(self, params: dict, uploads: dict) -> web.Response:
         query_id = params.get("callback_query_id")
         if query_id not in self._callbacks:
-            return self._error(400, "Bad Request: query is too old and response timeout "
-                               "expired or query ID is invalid")  # fmt: skip
+            return self._error(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            )
         self._callbacks.discard(query_id)
         self.answered_callbacks.append(params)
         return self._ok(True)
@@ -694,8 +775,14 @@ class FakeTelegram:
         data = self.files.get(file_id)
         if data is None:
             return self._error(400, "Bad Request: invalid file_id")
-        return self._ok({"file_id": file_id, "file_unique_id": file_id[:12],
-                         "file_size": len(data), "file_path": f"photos/{file_id}"})  # fmt: skip
+        return self._ok(
+            {
+                "file_id": file_id,
+                "file_unique_id": file_id[:12],
+                "file_size": len(data),
+                "file_path": f"photos/{file_id}",
+            }
+        )
 
     async def _m_sendChatAction(self, params: dict, uploads: dict) -> web.Response:
         return self._ok(True)
@@ -720,8 +807,9 @@ class FakeTelegram:
 
     def _injected(self, failure: _Failure) -> web.Response:
         if failure.raw_body is not None:
-            return web.Response(status=failure.status, text=failure.raw_body,
-                                content_type="text/html")  # fmt: skip
+            return web.Response(
+                status=failure.status, text=failure.raw_body, content_type="text/html"
+            )
         parameters: dict[str, Any] = {}
         description = failure.description
         if failure.status == 429:
@@ -731,9 +819,13 @@ class FakeTelegram:
         if failure.migrate_to_chat_id is not None:
             parameters["migrate_to_chat_id"] = failure.migrate_to_chat_id
         if description is None:
-            description = {500: "Internal Server Error", 502: "Bad Gateway",
-                           503: "Service Unavailable", 403: "Forbidden",
-                           400: "Bad Request"}.get(failure.status, "Error")  # fmt: skip
+            description = {
+                500: "Internal Server Error",
+                502: "Bad Gateway",
+                503: "Service Unavailable",
+                403: "Forbidden",
+                400: "Bad Request",
+            }.get(failure.status, "Error")
         return self._error(failure.status, description, parameters or None)
 
     @staticmethod

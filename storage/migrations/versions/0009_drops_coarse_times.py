@@ -34,8 +34,9 @@ def upgrade() -> None:
     # events) or the minute (officers' actions). Audit rows keep theirs: their MACs cover
     # them, and the chain must still verify.
     _floor("tips", ("created_at", "updated_at"), _hour)
-    _floor("tips", ("closed_at", "acknowledged_at", "ack_escalated_at", "close_escalated_at"),
-           _minute)  # fmt: skip
+    _floor(
+        "tips", ("closed_at", "acknowledged_at", "ack_escalated_at", "close_escalated_at"), _minute
+    )
     _floor("tip_events", ("created_at",), _hour)
     if op.get_bind().dialect.name == "postgresql":
         # Old row versions (an updated conversation, a mixed drop) stay in the relation
@@ -49,8 +50,18 @@ def upgrade() -> None:
             )
 
 
-HURRIED = ("conversations", "drops", "draft_files", "tips", "tip_events", "subscribers",
-           "pledges", "quiz_answers", "rate_counters", "outbox")  # fmt: skip
+HURRIED = (
+    "conversations",
+    "drops",
+    "draft_files",
+    "tips",
+    "tip_events",
+    "subscribers",
+    "pledges",
+    "quiz_answers",
+    "rate_counters",
+    "outbox",
+)
 
 
 def _hour(moment: datetime) -> datetime:
