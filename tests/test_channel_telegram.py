@@ -274,6 +274,9 @@ async def test_officer_tip_view_is_protected_and_deleted_after_the_set_time(sett
             await said(tg, OFFICER, "Có người chích hút")
             [view] = [m for m in sent_to(tg, OFFICER) if "Có người chích hút" in m["text"]]
             assert view["protect_content"] is True
+            preview = view["params"]["link_preview_options"]
+            preview = json.loads(preview) if isinstance(preview, str) else preview
+            assert preview["is_disabled"] is True  # no page fetched for a tip's links
             await tg.wait_for_calls("deleteMessages", timeout=10)
             assert (OFFICER, view["message_id"]) in tg.deleted
     finally:

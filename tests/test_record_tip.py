@@ -190,3 +190,28 @@ async def test_the_commanders_remarks_for_a_report(app: App) -> None:
         assert await report_remarks.read(session, ward, "2026-Q3") == ""
     await commander.send("/nhanxet quý ba")
     assert "Cách dùng" in commander.text
+
+
+async def test_a_location_pin_opens_in_a_map_app(app: App) -> None:
+    from tests.helpers import RECEIPT as SENT
+    from tests.helpers import mix_all
+
+    ward = await add_phu_lien(app)
+    officer = await enrol(app, ward, OfficerRole.OFFICER, "o1", "CSKV Lan")
+    resident = Chat(app, "resident-pin")
+    await resident.send("/start")
+    for action in ("report:start", "report:cat:use", "report:grp:none"):
+        await resident.send(action=action)
+    await resident.send(location=(20.85, 106.68))
+    for action in ("report:when:today",):
+        await resident.send(action=action)
+    await resident.send(WHAT)
+    for action in ("report:what-done", "report:files-done", "report:contact:no", "report:send"):
+        await resident.send(action=action)
+    sent = SENT.search(resident.text)
+    assert sent, resident.text
+    await mix_all(app)
+    await officer.send(f"/tip {sent['code']}")
+    assert "geo:20.85,106.68" in officer.text
+    assert "openstreetmap.org/?mlat=20.85&mlon=106.68" in officer.text
+    assert all(reply.protect for reply in officer.last)  # and so no link preview is fetched

@@ -44,6 +44,7 @@ from aiogram.types import (
     File,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    LinkPreviewOptions,
     Message,
     Update,
 )
@@ -604,8 +605,14 @@ class TelegramChannel(NetworkChannel):
 
     def _text_part(self, text: str, markup: InlineKeyboardMarkup | None, protect: bool) -> Part:
         async def call(route: Route) -> str:
+            # A protected reply (a tip) never has a link fetched for a preview: a map
+            # link would hand the tip's place to whoever serves the page.
             message = await self.bot.send_message(
-                int(route.chat_id), text, reply_markup=markup, protect_content=protect
+                int(route.chat_id),
+                text,
+                reply_markup=markup,
+                protect_content=protect,
+                link_preview_options=LinkPreviewOptions(is_disabled=True) if protect else None,
             )
             return str(message.message_id)
 

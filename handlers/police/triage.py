@@ -267,6 +267,12 @@ async def read_tip(ctx: Context, officer: Officer) -> None:
     if content.get("location"):
         latitude, longitude = content["location"]
         lines.append(ctx._("Location pin: {lat}, {lon}").format(lat=latitude, lon=longitude))
+        lines.append(
+            ctx._("Open it in a map app: {geo} or {web}").format(
+                geo=f"geo:{latitude},{longitude}",
+                web=f"https://www.openstreetmap.org/?mlat={latitude}&mlon={longitude}#map=18/{latitude}/{longitude}",
+            )
+        )
     if content.get("hint_reasons"):
         lines.append(
             ctx._("Priority hint from keywords: {reasons}").format(
