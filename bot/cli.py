@@ -198,7 +198,7 @@ def _parser(_: Callable[[str], str]) -> argparse.ArgumentParser:
     )
     invite = officer.add_parser("invite", help=_("a one-time code for /join, valid 24 hours"))
     invite.add_argument("--ward", required=True)
-    invite.add_argument("--role", choices=["officer", "commander"], default="officer")
+    invite.add_argument("--role", choices=["officer", "commander", "city"], default="officer")
     invite.add_argument("--label", default="", help=_("how the officer is shown to colleagues"))
     invite.set_defaults(handler=cmd_officer_invite)
     listing = officer.add_parser("list", help=_("list officers"))

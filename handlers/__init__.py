@@ -10,6 +10,7 @@ from handlers.police import (
     areas,
     broadcast,
     case_file,
+    city,
     drug_free,
     enrol,
     org_pledge,
@@ -49,4 +50,5 @@ def build_routers() -> list[Router]:
         areas.router,
         tip_boxes.router,
         remarks.router,
+        city.router,
     ]

@@ -11,7 +11,7 @@ from engine.conversation import Context, Router
 from handlers.start import fallback
 from kernel.actions import Action
 from storage import officers
-from storage.models import Officer, OfficerRole
+from storage.models import POLICE_ROLES, Officer, OfficerRole
 from storage.pseudonyms import Pseudonym, Purpose
 
 OfficerHandler = Callable[[Context, Officer], Awaitable[None]]
@@ -30,24 +30,33 @@ async def is_commander(ctx: Context) -> bool:
 async def typing_officer(ctx: Context) -> Officer | None:
     """Steps are reached by typing: the typist must still be an officer."""
     officer = await officers.officer_for_account(ctx.session, officer_account(ctx))
-    if officer is None:
+    if officer is None or officer.role not in POLICE_ROLES:
         ctx.go(None)
         await fallback(ctx)
+        return None
     return officer
 
 
+def _allowed(*, commander: bool, city: bool) -> frozenset[str]:
+    if city:
+        return frozenset({OfficerRole.CITY, OfficerRole.COMMANDER})
+    return frozenset({OfficerRole.COMMANDER}) if commander else frozenset(POLICE_ROLES)
+
+
 def police(
-    *names: str, on: Router, commander: bool = False
+    *names: str, on: Router, commander: bool = False, city: bool = False
 ) -> Callable[[OfficerHandler], OfficerHandler]:
-    """A command for enrolled officers (or only commanders) of router `on`; everyone
-    else gets the unknown-command answer."""
+    """A command for enrolled officers (or only commanders; or, with `city`, a city's
+    figures-only staff and commanders) of router `on`; everyone else gets the
+    unknown-command answer."""
+    allowed = _allowed(commander=commander, city=city)
 
     def decorator(handler: OfficerHandler) -> OfficerHandler:
         @on.command(*names)
         @wraps(handler)
         async def guarded(ctx: Context) -> None:
             officer = await officers.officer_for_account(ctx.session, officer_account(ctx))
-            if officer is None or (commander and officer.role != OfficerRole.COMMANDER):
+            if officer is None or officer.role not in allowed:
                 await fallback(ctx)
                 return
             ctx.go(None)
@@ -63,13 +72,14 @@ def police_action(
 ) -> Callable[[OfficerHandler], OfficerHandler]:
     """A button for enrolled officers (or only commanders); anyone else, with a real or
     a forged button, gets the unknown-command answer."""
+    allowed = _allowed(commander=commander, city=False)
 
     def decorator(handler: OfficerHandler) -> OfficerHandler:
         @on.action(kind)
         @wraps(handler)
         async def guarded(ctx: Context) -> None:
             officer = await officers.officer_for_account(ctx.session, officer_account(ctx))
-            if officer is None or (commander and officer.role != OfficerRole.COMMANDER):
+            if officer is None or officer.role not in allowed:
                 await fallback(ctx)
                 return
             await handler(ctx, officer)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    POLICE_ROLES,
     AreaAssignment,
     Officer,
     OfficerRole,
@@ -61,7 +62,7 @@ async def set_area(
             continue
         if person.ward_id != group.ward_id:
             raise AreaRefused("another ward's officer")
-        if person.status != OfficerStatus.ACTIVE:
+        if person.status != OfficerStatus.ACTIVE or person.role not in POLICE_ROLES:
             raise AreaRefused("not an active officer")
     if officer is not None and deputy is not None and officer.id == deputy.id:
         raise AreaRefused("the same officer twice")
@@ -130,7 +131,11 @@ async def everyone_on_duty(session: AsyncSession, ward_id: int) -> tuple[Officer
 async def _on_duty(session: AsyncSession, ward_id: int) -> tuple[Officer, ...]:
     rows = await session.scalars(
         select(Officer)
-        .where(Officer.ward_id == ward_id, Officer.status == OfficerStatus.ACTIVE)
+        .where(
+            Officer.ward_id == ward_id,
+            Officer.status == OfficerStatus.ACTIVE,
+            Officer.role.in_([str(r) for r in POLICE_ROLES]),
+        )
         .order_by(Officer.id)
     )
     return tuple(rows.all())

@@ -10,6 +10,7 @@ from storage.models import BroadcastKind, BroadcastStatus, OfficerRole, OfficerS
 ROLE_LABELS: dict[str, str] = {
     OfficerRole.OFFICER: N_("officer"),
     OfficerRole.COMMANDER: N_("commander"),
+    OfficerRole.CITY: N_("city (figures only)"),
 }
 OFFICER_STATUS_LABELS: dict[str, str] = {
     OfficerStatus.INVITED: N_("invited, not joined yet"),

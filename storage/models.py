@@ -134,6 +134,12 @@ class ResidentialGroup(Base):
 class OfficerRole(StrEnum):
     OFFICER = "officer"
     COMMANDER = "commander"
+    # A city's staff: the wards' figures side by side (/thanhpho), never a tip.
+    CITY = "city"
+
+
+# Who works tips: the others are told nothing of them and reach no tip command.
+POLICE_ROLES = (OfficerRole.OFFICER, OfficerRole.COMMANDER)
 
 
 class OfficerStatus(StrEnum):

@@ -12,7 +12,7 @@ from kernel.clock import utcnow
 from kernel.routes import Route
 from kernel.search_keys import search_key
 from storage.crypto import RecordRef, Vault, WrappedKey
-from storage.models import Officer, OfficerRole, OfficerStatus
+from storage.models import POLICE_ROLES, Officer, OfficerRole, OfficerStatus
 from storage.pseudonyms import Pseudonym
 
 
@@ -95,4 +95,8 @@ async def matching(session: AsyncSession, ward_id: int, text: str) -> Sequence[O
         .where(Officer.ward_id == ward_id, Officer.status == OfficerStatus.ACTIVE)
         .order_by(Officer.id)
     )
-    return [o for o in rows.all() if o.id == number or (key and search_key(o.label) == key)]
+    return [
+        o
+        for o in rows.all()
+        if o.role in POLICE_ROLES and (o.id == number or (key and search_key(o.label) == key))
+    ]

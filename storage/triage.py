@@ -29,7 +29,15 @@ from storage import tips
 from storage.audit import AuditLog
 from storage.crypto import Vault
 from storage.keyring import Keyring
-from storage.models import Digest, Officer, OfficerRole, OfficerStatus, Tip, TipStatus
+from storage.models import (
+    POLICE_ROLES,
+    Digest,
+    Officer,
+    OfficerRole,
+    OfficerStatus,
+    Tip,
+    TipStatus,
+)
 from storage.officers import add_officer, bind_account
 from storage.pseudonyms import Pseudonym
 from storage.receipts import ALPHABET, ReceiptHasher, parse_code
@@ -353,13 +361,14 @@ async def stats(session: AsyncSession, ward_id: int, now: datetime) -> Stats:
 
 
 async def ward_officers(
-    session: AsyncSession, ward_id: int, *, roles: Sequence[OfficerRole] | None = None
+    session: AsyncSession, ward_id: int, *, roles: Sequence[OfficerRole] = POLICE_ROLES
 ) -> Sequence[Officer]:
+    """The ward's active police (by default: never a city's figures-only staff)."""
     query = select(Officer).where(
-        Officer.ward_id == ward_id, Officer.status == OfficerStatus.ACTIVE
+        Officer.ward_id == ward_id,
+        Officer.status == OfficerStatus.ACTIVE,
+        Officer.role.in_([str(r) for r in roles]),
     )
-    if roles is not None:
-        query = query.where(Officer.role.in_([str(r) for r in roles]))
     return (await session.scalars(query.order_by(Officer.id))).all()
 
 

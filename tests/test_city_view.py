@@ -61,3 +61,44 @@ async def test_one_row_per_ward_with_small_counts_masked(app: App) -> None:
     assert city.received == 7
     assert (city.received_on_time.part, city.received_on_time.whole) == (7, 7)
     assert city.groups_reached.whole == 4  # one TDP each, one month
+
+
+async def test_a_citys_staff_see_figures_only_never_a_tip(app: App) -> None:
+    from tests.helpers import Chat, add_phu_lien, enrol, outbox_for, send_report
+
+    ward = await add_phu_lien(app)
+    async with app.services.db.transaction() as session:
+        await wards.add_ward(session, "Đông Hải", city="Hải Phòng")
+    await enrol(app, ward, OfficerRole.OFFICER, "officer", "Trinh sát Minh")
+    viewer = await enrol(app, ward, OfficerRole.CITY, "city-1", "Phòng PC04 thành phố")
+    code, _ = await send_report(Chat(app, "resident"), "Có người bán ma túy ở chợ", ward_id=ward)
+    assert code in await outbox_for(app, "officer")
+    assert code not in await outbox_for(app, "city-1")  # never told of a tip
+    for command in ("/queue", f"/tip {code}", f"/hoso {code}", "/ghitin", "/baocao", "/stats"):
+        await viewer.send(command)
+        assert viewer.text.startswith("Xin lỗi, tôi chưa hiểu ý bạn."), command
+    await viewer.send(action=f"police:tip:{code}")
+    assert viewer.text.startswith("Xin lỗi, tôi chưa hiểu ý bạn.")
+    await viewer.send("/help")
+    assert "/thanhpho" in viewer.text and "/queue" not in viewer.text
+    await viewer.send("/thanhpho")
+    # One tip in the city: the ward's count is withheld, the total alone says it.
+    assert "Phù Liễn: x tin báo" in viewer.text and "Đông Hải: 0 tin báo" in viewer.text
+    assert "Có người bán" not in viewer.text and code not in viewer.text
+    async with app.services.db.transaction() as session:
+        # Not an area officer either.
+        from storage import areas
+        from storage.areas import AreaRefused
+
+        group = (await wards.match_groups(session, await wards.get_ward(session, ward), "Nam Hải"))[
+            0
+        ]
+        city_staff = next(
+            o for o in await officers.list_officers(session, ward) if o.role == OfficerRole.CITY
+        )
+        try:
+            await areas.set_area(session, group, city_staff)
+        except AreaRefused:
+            pass
+        else:
+            raise AssertionError("a city's staff became an area officer")

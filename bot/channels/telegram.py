@@ -63,6 +63,7 @@ from kernel.routes import Route
 from storage import officers
 from storage.attachments import MAX_BYTES
 from storage.db import Lead
+from storage.models import POLICE_ROLES
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +191,9 @@ class TelegramChannel(NetworkChannel):
     async def refresh_officer_commands(self) -> int:
         """Give officers enrolled on Telegram since the last refresh their commands menu."""
         async with self.services.db.transaction() as session:
-            active = await officers.active_officers(session)
+            active = [
+                o for o in await officers.active_officers(session) if o.role in POLICE_ROLES
+            ]  # a city's figures-only staff get the residents' menu and /thanhpho
             routes = [officers.read_route(self.services.vault, officer) for officer in active]
         _ = self.services.translator.get(self.services.settings.default_language).gettext
         commands = [

@@ -138,6 +138,16 @@ async def help_for_everyone(ctx: Context) -> None:
 
 
 async def help_police(ctx: Context, officer: Officer) -> None:
+    if officer.role == OfficerRole.CITY:  # figures only, never a tip
+        ctx.reply(
+            "\n".join(
+                [
+                    ctx._("Commands for the city's staff:"),
+                    ctx._("/thanhpho [PERIOD]: every ward's figures side by side, never a tip"),
+                ]
+            )
+        )
+        return
     lines = [
         ctx._("Commands for ward police:"),
         ctx._("/queue: open tips, most urgent first"),
@@ -167,6 +177,7 @@ async def help_police(ctx: Context, officer: Officer) -> None:
         lines += [
             ctx._("/khuvuc: the area officer of each residential group"),
             ctx._("/nhanxet [PERIOD]: difficulties and proposals for the report"),
+            ctx._("/thanhpho [PERIOD]: every ward's figures side by side, never a tip"),
             ctx._("/assign CODE OFFICER: give a tip to an officer (number or name)"),
             ctx._("/audit CODE: the full history of a tip"),
             ctx._("/baocao [MONTH]: the monthly report for the ward People's Committee (PDF)"),
