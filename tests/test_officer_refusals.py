@@ -185,7 +185,11 @@ async def test_a_commander_still_decides_and_gets_polite_answers(app, ward) -> N
 
 
 async def test_a_commanders_malformed_month_is_answered_politely(app, ward) -> None:
-    how = vi(app, "Please write the month like this: /baocao 2026-11")
+    how = vi(
+        app,
+        "Please write the month like this: /baocao 2026-11 (or a quarter, half-year or year: "
+        "2026-Q3, 2026-H1, 2026)",
+    )
     commander = ward.commander
     for month in ("garbage", "2026-13", "2026-00", "1999-12", HUGE, "2026-11-01", "٢٠٢٦-١١"):
         await commander.send(f"/baocao {month}")
