@@ -215,3 +215,12 @@ async def test_a_location_pin_opens_in_a_map_app(app: App) -> None:
     assert "geo:20.85,106.68" in officer.text
     assert "openstreetmap.org/?mlat=20.85&mlon=106.68" in officer.text
     assert all(reply.protect for reply in officer.last)  # and so no link preview is fetched
+
+
+async def test_audit_tells_a_recorded_tip_and_its_case_file(app: App) -> None:
+    ward = await add_phu_lien(app)
+    taker = await enrol(app, ward, OfficerRole.OFFICER, "taker", "Trực ban Hòa")
+    commander = await enrol(app, ward, OfficerRole.COMMANDER, "boss", "Trưởng CA Hùng")
+    code, _ = await _record(taker)
+    await commander.send(f"/audit {code}")
+    assert "Trực ban Hòa ghi tin báo, nhận qua nguồn đường dây nóng (điện thoại)" in commander.text

@@ -12,6 +12,7 @@ from datetime import tzinfo
 
 from kernel.categories import CATEGORIES
 from kernel.i18n import N_
+from kernel.tip_sources import SOURCE_LABELS, TipSource
 from storage.models import AuditEntry, TipStatus
 from storage.triage import OUTCOME_LABELS, STATUS_LABELS
 
@@ -26,6 +27,8 @@ SENTENCES: dict[str, str] = {
     "triage": N_("{who} set the category to {category} and the priority to {priority}."),
     "merge": N_("{who} merged the tip into tip {code}."),
     "received": N_("The tip was received: {category}."),
+    "recorded": N_("{who} recorded the tip, received {source}: {category}."),
+    "case_file": N_("{who} made the tip's record for the case file."),
     "escalated": N_("The commanders were told the tip is past a deadline."),
     "status": N_("{who} changed the tip to {status}."),
 }
@@ -74,6 +77,14 @@ def sentence(
     if entry.action == "received":
         template = URGENT if detail.get("urgent") else SENTENCES["received"]
         return _(template).format(category=_category(_, detail.get("category")))
+    if entry.action == "recorded":
+        source = str(detail.get("source"))
+        label = SOURCE_LABELS.get(TipSource(source)) if source in set(TipSource) else None
+        return _(SENTENCES["recorded"]).format(
+            who=who,
+            source=_(label).lower() if label else "-",
+            category=_category(_, detail.get("category")),
+        )
     if entry.action == "escalated":
         return _(DEADLINES.get(str(detail.get("deadline")), SENTENCES["escalated"]))
     if entry.action == "triage":
