@@ -73,6 +73,8 @@ async def test_a_phoned_tip_recorded_in_chat_reaches_its_area_officer(app: App) 
         assert actions == ["area"]
     assert f"Tin mới {code}" in await outbox_for(app, "area")
     assert code not in await outbox_for(app, "boss")
+    await taker.send(f"/tip {code}")
+    assert "Nguồn tin: Đường dây nóng (điện thoại)" in taker.text and WHAT in taker.text
     # The person who reported in person follows it with the receipt, anonymously.
     person = Chat(app, "a-neighbour")
     await person.send(f"/kiemtra {code} {secret}")

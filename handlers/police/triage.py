@@ -33,6 +33,7 @@ from kernel.clock import utcnow
 from kernel.i18n import N_
 from kernel.messages import Button, Media
 from kernel.search_keys import search_key
+from kernel.tip_sources import SOURCE_LABELS, TipSource
 from notices import tell_reporter
 from storage import officers, tips, triage, wards
 from storage.models import Officer, OfficerRole, Tip, TipStatus
@@ -215,6 +216,10 @@ async def _queue_page(
     ctx.reply("\n".join(lines), buttons)
 
 
+def _source(tip: Tip) -> TipSource:
+    return TipSource(tip.source) if tip.source in set(TipSource) else TipSource.BOT
+
+
 def _tip_line(ctx: Context, tip: Tip, groups: dict[int, str], now: datetime) -> str:
     group = groups.get(tip.group_id or 0, ctx._("group not known"))
     category = ctx._(CATEGORIES.get(tip.category, N_("Something else")))
@@ -272,6 +277,7 @@ async def read_tip(ctx: Context, officer: Officer) -> None:
     lines = [
         _tip_line(ctx, tip, groups, utcnow()),
         ctx._("Received: {when}").format(when=local),
+        ctx._("Source: {source}").format(source=ctx._(SOURCE_LABELS[_source(tip)])),
         ctx._("When it happened: {value}").format(value=_when_label(ctx, content.get("when"))),
         ctx._("Place: {value}").format(value=content.get("where") or "-"),
     ]
