@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import cli_broadcasts, cli_campaign, cli_tips
-from bot.app import App
+from bot.app import App, quiet_content_loggers
 from bot.channels import console
 from bot.cli_common import (
     CommandError,
@@ -118,8 +118,6 @@ def _configure_logging(settings: Settings, *, quiet: bool) -> None:
     )
     # At every level, also for commands that open only the database: libraries that would
     # log SQL parameters or payloads stay quiet (open_app sets the same again).
-    from bot.app import quiet_content_loggers
-
     quiet_content_loggers()
     if level > logging.DEBUG:
         logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration step

@@ -18,7 +18,9 @@ from kernel.config import Settings
 from kernel.drug_free import DrugFreeStatus, TransitionError
 from kernel.i18n import Translator, normalise
 from reports.city import city_rows, gather_city
+from reports.monthly import gather
 from reports.periods import PeriodKind, ReportPeriod, parse_report_period
+from reports.poster import PosterLink, PosterText
 from storage import drug_free, pledges
 from storage.models import PledgeKind, ResidentialGroup, Ward
 from storage.pledges import KIND_LABELS, PledgeError
@@ -144,8 +146,6 @@ async def _poster(
 
 
 def poster_text(ward: Ward, group: ResidentialGroup, settings: Settings, _: Translate) -> Any:
-    from reports.poster import PosterLink, PosterText
-
     links = links_for(settings, group_payload(group.id))
     codes = []
     if links.telegram:
@@ -337,7 +337,6 @@ async def _report(
     _: Translate,
 ) -> int:
     from reports.document import write_report  # matplotlib and fpdf2: loaded when needed
-    from reports.monthly import gather
 
     gettext = Translator().get(language).gettext
     async with app.services.db.transaction() as session:
