@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -26,6 +27,7 @@ from storage.tip_boxes import OpeningRefused
 from storage.triage import Received, RecordRefused
 
 MOST_ROWS = 500
+MOST_TEXT = 4000
 CSV_COLUMNS = ("source", "category", "tdp", "urgent", "received", "text")
 
 
@@ -46,7 +48,12 @@ def add_commands(
         "--received", default="", help=_("when it was received, YYYY-MM-DD HH:MM (default: now)")
     )
     add.add_argument(
-        "--text", default="", help=_("what was reported, without the reporter's name or phone")
+        "--text",
+        default="",
+        help=_(
+            "what was reported (better on standard input, which no shell history keeps), "
+            "without the reporter's name or phone"
+        ),
     )
     add.add_argument(
         "--csv", type=Path, help=_("a CSV file of tips: source,category,tdp,urgent,received,text")
@@ -116,12 +123,15 @@ class _Row:
 async def cmd_tips_add(app: App, args: argparse.Namespace, settings: Settings, _: Translate) -> int:
     if args.csv is not None:
         rows = _read_rows(args.csv, _)
-    elif args.source and args.text.strip():
-        rows = [
-            _Row(0, args.source, args.category, args.tdp, args.urgent, args.received, args.text)
-        ]
+    elif args.source:
+        # Read from standard input unless given: a tip typed on the command line stays in
+        # the shell's history and, while it runs, in the process list.
+        text = args.text if args.text.strip() else sys.stdin.read(MOST_TEXT + 1)
+        if not text.strip() or len(text) > MOST_TEXT:
+            raise CommandError(_("the tip's text, 1 to 4000 characters, on standard input"))
+        rows = [_Row(0, args.source, args.category, args.tdp, args.urgent, args.received, text)]
     else:
-        raise CommandError(_("give --source and --text, or --csv FILE"))
+        raise CommandError(_("give --source (the text on standard input), or --csv FILE"))
     s = app.services
     async with s.db.transaction() as session:
         ward = await the_ward(session, args.ward, settings, _)

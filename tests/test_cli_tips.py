@@ -93,7 +93,7 @@ async def test_a_batch_of_tips_from_a_csv_file_is_all_or_nothing(
         (TipSource.VNEID, "other", True),
     ]
     for args, problem in [
-        (("--source", "hotline"), "--text"),
+        (("--source", "hotline"), "standard input"),
         (("--source", "hotline", "--text", "x", "--category", "nonsense"), "category"),
         (("--source", "hotline", "--text", "x", "--received", "yesterday"), "2026-11-22 14:30"),
         (("--source", "hotline", "--text", "x", "--received", "2020-01-01 10:00"), "92 days"),
