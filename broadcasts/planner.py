@@ -138,8 +138,18 @@ async def _campaign_message(
     if campaign.content:
         own = await awareness.of_campaign(session, campaign.content)
         if own:
-            return own[(number - 1 + year) % len(own)]
+            return own[campaign_turn(number, year, len(own))]
     return await pick_rotation(session, ward.id, None, f"{campaign.slug}:{year}:{number}")
+
+
+def campaign_turn(number: int, year: int, count: int) -> int:
+    """Which of a campaign's `count` messages its `number`th date of `year` sends: the
+    first date always the first message (June's opening: "this month, every week…"),
+    the others the rest in turn, starting one further each year, so no week repeats its
+    message of last year and none is sent twice in one year while there are enough."""
+    if number <= 1 or count <= 1:
+        return 0
+    return 1 + (number - 2 + year) % (count - 1)
 
 
 @dataclass(frozen=True)

@@ -54,8 +54,9 @@ def in_force(day: date | None = None) -> ColumnElement[bool]:
 async def of_campaign(
     session: AsyncSession, campaign: str, on: date | None = None
 ) -> Sequence[AwarenessMessage]:
-    """A campaign's own active messages in force on `on` (default today), by slug (the
-    order its dates rotate through)."""
+    """A campaign's own active messages in force on `on` (default today), in the order
+    they were added: the shipped library's order, whose first message opens the campaign
+    (broadcasts/planner.py:campaign_turn), then any a ward added."""
     return (
         await session.scalars(
             select(AwarenessMessage)
@@ -64,7 +65,7 @@ async def of_campaign(
                 AwarenessMessage.active.is_(True),
                 in_force(on),
             )
-            .order_by(AwarenessMessage.slug)
+            .order_by(AwarenessMessage.id)
         )
     ).all()
 

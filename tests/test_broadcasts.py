@@ -392,3 +392,35 @@ async def test_a_broadcast_is_rendered_only_with_its_ward() -> None:
     assert texts.for_job(job) == "Phù Liễn"
     with pytest.raises(LookupError, match="ward is gone"):
         await Texts(Translator(), "vi").prepare(Session(None), [job])  # type: ignore[arg-type]
+
+
+def test_a_campaign_opens_with_its_first_message_and_turns_through_the_rest() -> None:
+    for year in range(2026, 2036):
+        turns = [planner.campaign_turn(number, year, 5) for number in range(1, 6)]
+        assert turns[0] == 0 and sorted(turns[1:]) == [1, 2, 3, 4], (year, turns)
+        last_year = [planner.campaign_turn(number, year - 1, 5) for number in range(2, 6)]
+        assert all(a != b for a, b in zip(turns[1:], last_year, strict=True))
+    assert planner.campaign_turn(3, 2027, 1) == 0  # one message: always that one
+
+
+async def test_june_opens_on_1_june_and_26_6_is_on_26_6_for_five_years(app) -> None:
+    ward = await add_phu_lien(app)
+    chief = await officer(app, ward, OfficerRole.COMMANDER, "7010")
+    await register_chats(app, ward, chief)
+    for year in range(2026, 2031):
+        for day in (1, 8, 15, 22, 26, 29):
+            await plan(app, local(year, 6, day, 8))
+    async with app.services.db.transaction() as session:
+        campaign = (
+            await session.scalars(select(Broadcast).where(Broadcast.kind == BroadcastKind.CAMPAIGN))
+        ).all()
+        slug = {m.id: m.slug for m in (await session.scalars(select(AwarenessMessage))).all()}
+    by_day: dict[str, str] = {}
+    for broadcast in campaign:
+        at = broadcast.scheduled_at.astimezone(app.services.settings.zone)
+        by_day[at.date().isoformat()] = slug[broadcast.message_id]
+    for year in range(2026, 2031):
+        assert by_day[f"{year}-06-01"] == "june-opening", year
+        weeks = [by_day[f"{year}-06-{day:02d}"] for day in (8, 15, 22, 29)]
+        assert "june-opening" not in weeks and len(set(weeks)) == 4, (year, weeks)
+        assert by_day[f"{year}-06-26"] in {"day-26-6-call", "day-26-6-pledge"}, year
