@@ -48,6 +48,10 @@ TOPICS = (
     "community",
 )
 AUDIENCES = ("everyone", "youth", "parents", "workers", "schools")
+# Who a residential group's chat and its subscribers all are: residents, parents among
+# them. A message addressed to schools, to young people or to workers and employers is
+# never sent there (issue 19: "Kính gửi Ban Giám hiệu…" in a TDP's group chat).
+GROUP_AUDIENCES = frozenset({"everyone", "parents"})
 PLACEHOLDERS = frozenset({"ward", "hotlines"})
 MAX_TEXT = 3500  # fits one Telegram message (4,096) and two Zalo ones (2,000) with room
 # What a recipient reads, the placeholders filled in, is held to the same size: with the

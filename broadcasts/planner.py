@@ -17,6 +17,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from broadcasts.calendar import QuietHours, at_local, campaign_days, parse_period, period_of
+from broadcasts.library import GROUP_AUDIENCES
 from kernel.clock import utcnow
 from kernel.config import CampaignSettings, Settings
 from storage import awareness, campaigns, coverage, wards
@@ -136,19 +137,28 @@ async def _campaign_message(
     session: AsyncSession, ward: Ward, campaign: Campaign, number: int, year: int
 ) -> AwarenessMessage | None:
     if campaign.content:
-        own = await awareness.of_campaign(session, campaign.content)
-        if own:
-            return own[campaign_turn(number, year, len(own))]
+        own = [
+            m
+            for m in await awareness.of_campaign(session, campaign.content)
+            if m.audience in GROUP_AUDIENCES
+        ]
+        turn = campaign_turn(number, year, len(own))
+        if turn is not None:
+            return own[turn]
     return await pick_rotation(session, ward.id, None, f"{campaign.slug}:{year}:{number}")
 
 
-def campaign_turn(number: int, year: int, count: int) -> int:
+def campaign_turn(number: int, year: int, count: int) -> int | None:
     """Which of a campaign's `count` messages its `number`th date of `year` sends: the
     first date always the first message (June's opening: "this month, every week…"),
-    the others the rest in turn, starting one further each year, so no week repeats its
-    message of last year and none is sent twice in one year while there are enough."""
-    if number <= 1 or count <= 1:
+    the next dates the rest in turn, starting one further each year; None once each was
+    sent this year (that date takes a rotation message: none is sent twice a year)."""
+    if count == 0:
+        return None
+    if number <= 1:
         return 0
+    if number - 1 >= count:
+        return None
     return 1 + (number - 2 + year) % (count - 1)
 
 
@@ -301,7 +311,7 @@ async def pick_rotation(
     """The rotation message for this TDP (or, for None, the ward) now: see
     `choose_rotation`. Only messages in force on `on` (default today) are candidates:
     one a legal change retired is never picked."""
-    candidates = await awareness.rotation(session, on)
+    candidates = [m for m in await awareness.rotation(session, on) if m.audience in GROUP_AUDIENCES]
     if not candidates:
         return None
     since = utcnow() - timedelta(days=365)

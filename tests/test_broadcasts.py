@@ -397,10 +397,13 @@ async def test_a_broadcast_is_rendered_only_with_its_ward() -> None:
 def test_a_campaign_opens_with_its_first_message_and_turns_through_the_rest() -> None:
     for year in range(2026, 2036):
         turns = [planner.campaign_turn(number, year, 5) for number in range(1, 6)]
-        assert turns[0] == 0 and sorted(turns[1:]) == [1, 2, 3, 4], (year, turns)
+        assert turns[0] == 0 and sorted(t for t in turns[1:] if t is not None) == [1, 2, 3, 4]
         last_year = [planner.campaign_turn(number, year - 1, 5) for number in range(2, 6)]
         assert all(a != b for a, b in zip(turns[1:], last_year, strict=True))
-    assert planner.campaign_turn(3, 2027, 1) == 0  # one message: always that one
+        # Three messages for five dates: the last two take rotation messages (None).
+        assert [planner.campaign_turn(n, year, 3) for n in (1, 4, 5)] == [0, None, None]
+    assert planner.campaign_turn(1, 2027, 1) == 0 and planner.campaign_turn(2, 2027, 1) is None
+    assert planner.campaign_turn(1, 2027, 0) is None
 
 
 async def test_june_opens_on_1_june_and_26_6_is_on_26_6_for_five_years(app) -> None:
@@ -424,3 +427,27 @@ async def test_june_opens_on_1_june_and_26_6_is_on_26_6_for_five_years(app) -> N
         weeks = [by_day[f"{year}-06-{day:02d}"] for day in (8, 15, 22, 29)]
         assert "june-opening" not in weeks and len(set(weeks)) == 4, (year, weeks)
         assert by_day[f"{year}-06-26"] in {"day-26-6-call", "day-26-6-pledge"}, year
+    # Nothing addressed to schools, young people or workers went to the TDPs' chats.
+    async with app.services.db.transaction() as session:
+        rows = (await session.scalars(select(AwarenessMessage))).all()
+    audience = {m.slug: m.audience for m in rows}
+    assert {audience[s] for s in by_day.values()} <= {"everyone", "parents"}
+
+
+async def test_a_year_of_monthly_planning_sends_the_tdp_chats_nothing_addressed_to_others(
+    app,
+) -> None:
+    ward = await add_phu_lien(app)
+    chief = await officer(app, ward, OfficerRole.COMMANDER, "7011")
+    await register_chats(app, ward, chief)
+    for month in range(1, 13):
+        for day in (2, 10, 20):
+            await plan(app, local(2027, month, day, 10))
+            await deliver_everything(app, local(2027, month, day, 11))
+    async with app.services.db.transaction() as session:
+        sent = (await session.scalars(select(Broadcast))).all()
+        audience = {
+            m.id: m.audience for m in (await session.scalars(select(AwarenessMessage))).all()
+        }
+    assert len({b.period for b in sent}) == 12  # every month had its messages
+    assert {audience[b.message_id] for b in sent if b.message_id} <= {"everyone", "parents"}
