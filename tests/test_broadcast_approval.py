@@ -125,9 +125,9 @@ async def test_an_officers_draft_waits_for_a_commander_then_goes_to_everyone(app
     await broadcast_tick(app.services)
     for person in ("cu-dan-1", "cu-dan-2"):
         box = await outbox_for(app, person)
-        assert "Bà con phường Phù Liễn lưu ý" in box and "Muốn dừng: /stop" in box
+        assert "Bà con phường Phù Liễn lưu ý" in box and "Muốn dừng: /huy" in box
     group_box = await outbox_for(app, "nhom-nam-hai")
-    assert "Bà con phường Phù Liễn lưu ý" in group_box and "/stop" not in group_box
+    assert "Bà con phường Phù Liễn lưu ý" in group_box and "/huy" not in group_box
     assert await _status(app, draft_id) == BroadcastStatus.DONE
     assert f"Bản tin #{draft_id} đã gửi xong: 3 đã nhận" in await outbox_for(app, "officer-1")
     await officer.send("/broadcasts")
@@ -189,7 +189,7 @@ async def test_subscribe_by_typing_the_tdp_name_then_stop(app) -> None:
     await person.send("Lạch Tray")
     assert "chưa tìm thấy tổ dân phố “Lạch Tray”" in person.text
     await person.send("quy tuc 1")  # no accents, lower case
-    assert "Quy Tức 1" in person.text and "/stop" in person.text
+    assert "Quy Tức 1" in person.text and "/huy" in person.text
     await person.send("/dangky")
     assert "Bạn đang nhận tin phòng, chống ma túy của tổ Quy Tức 1" in person.text
     quy_tuc = await group_id(app, "Quy Tức 1")
@@ -201,7 +201,7 @@ async def test_subscribe_by_typing_the_tdp_name_then_stop(app) -> None:
     async with app.services.db.transaction() as session:
         assert await subscribers.counts_by_group(session, ward) == {}
     await person.send("/huy")
-    assert "/subscribe" in person.text
+    assert "/dangky" in person.text
     in_group = Chat(app, "ba-tam", kind=ChatKind.GROUP, chat_id="nhom")
     await in_group.send("/subscribe")
     assert "nhắn tin riêng cho bot" in in_group.text

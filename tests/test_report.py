@@ -69,7 +69,7 @@ async def test_full_report_in_vietnamese_by_numbers(app, ward) -> None:
     await chat.pick("Gửi")
     receipt = RECEIPT.search(chat.text)
     assert receipt, chat.text
-    assert f"/status {receipt['code']} {receipt['secret']}" in chat.text
+    assert f"/kiemtra {receipt['code']} {receipt['secret']}" in chat.text
     # The console cannot delete messages: it says how to do it by hand.
     assert "xóa cuộc trò chuyện này khỏi điện thoại" in chat.text
 
