@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,11 @@ from broadcasts import approval, coverage, deliveries, library, review
 from broadcasts.calendar import parse_period, period_of
 from broadcasts.library import Content, ContentError
 from campaign import quiz
+from campaign.links import links_for, ward_payload
 from kernel.clock import utcnow
 from kernel.config import CampaignSettings, ConfigError, Settings, parse_campaigns
+from kernel.i18n import Translator, normalise
+from reports import exports
 from storage import broadcasts as broadcast_rows
 from storage import campaigns
 from storage.labels import (
@@ -26,7 +30,7 @@ from storage.labels import (
     CAMPAIGN_ORIGIN_LABELS,
     label_of,
 )
-from storage.models import BroadcastStatus, Campaign
+from storage.models import BroadcastStatus, Campaign, Ward
 
 
 def add_commands(
@@ -61,6 +65,18 @@ def add_commands(
         help=_("a quiz file to check instead of the shipped one"),
     )
     review.set_defaults(handler=cmd_content_review)
+    export = content.add_parser(
+        "export",
+        help=_("the month's messages for the loudspeaker, the notice board or the ward's page"),
+    )
+    export.add_argument("--month", required=True, help=_("e.g. 2026-06"))
+    export.add_argument(
+        "--for", dest="channel", required=True, help=_("loudspeaker, board or post")
+    )
+    export.add_argument("--out", type=Path, default=None, help=_("file to write (board: a PDF)"))
+    export.add_argument("--ward", default="")
+    export.add_argument("--lang", default="vi", help=_("vi or en"))
+    export.set_defaults(handler=cmd_content_export)
     for name, handler, help_text in (
         ("add", cmd_content_add, _("add a message")),
         ("edit", cmd_content_edit, _("change a message")),
@@ -200,6 +216,102 @@ async def cmd_content_review(args: argparse.Namespace, settings: Settings, _: Tr
             ).format(messages=len(messages), questions=len(questions))
         )
     return 0
+
+
+async def cmd_content_export(args: argparse.Namespace, settings: Settings, _: Translate) -> int:
+    """The month's messages as a loudspeaker script, a notice-board PDF or a post; the
+    arguments are checked before anything is opened."""
+    if args.channel not in exports.FORMATS:
+        raise CommandError(
+            _("--for must be loudspeaker, board or post, not {value}").format(value=args.channel)
+        )
+    try:
+        first = parse_period(args.month)
+    except ValueError:
+        raise CommandError(
+            _("--month must look like 2026-11, not {month}").format(month=args.month)
+        ) from None
+    language = normalise(args.lang)
+    if language is None:
+        raise CommandError(_("--lang must be vi or en, not {lang}").format(lang=args.lang))
+    if args.channel == "board" and args.out is None:
+        raise CommandError(_("a notice for the board is a PDF: say where with --out"))
+    gettext = Translator().get(language).gettext
+    return await with_app(settings, _, _export, args, settings, first, language, gettext, _)
+
+
+async def _export(
+    app: App,
+    args: argparse.Namespace,
+    settings: Settings,
+    first: date,
+    language: str,
+    gettext: Translate,
+    _: Translate,
+) -> int:
+    async with app.services.db.transaction() as session:
+        ward = await the_ward(session, args.ward, settings, _)
+        found = await exports.month_messages(session, settings, ward, first, language, gettext)
+    if not found:
+        raise CommandError(
+            _("no message to export for {month}: the content library has none in force").format(
+                month=args.month
+            )
+        )
+    texts = [m.text for m in found]
+    try:
+        if args.channel == "board":
+            # fpdf2 is imported inside render_board: loaded only for a board notice
+            print(exports.render_board(_board_text(ward, first, texts, gettext), args.out))
+            return 0
+        if args.channel == "loudspeaker":
+            output = exports.loudspeaker_script(ward.name, first, texts, language, gettext)
+        else:
+            output = exports.post_text(
+                ward.name, first, texts, _post_links(settings, ward, gettext), gettext
+            )
+        if args.out is None:
+            sys.stdout.write(output)
+        else:
+            args.out.write_text(output, encoding="utf-8")
+            print(args.out)
+    except OSError as exc:
+        raise CommandError(
+            _("cannot write {file}: {problem}").format(
+                file=args.out, problem=exc.strerror or type(exc).__name__
+            )
+        ) from None
+    return 0
+
+
+def _board_text(ward: Ward, first: date, texts: list[str], _: Translate) -> exports.BoardText:
+    return exports.BoardText(
+        heading=_("Ward police of {ward}").format(ward=ward.name).upper(),
+        title=_("Anti-drug messages for the residents of {ward} ward, {month}").format(
+            ward=ward.name, month=exports.month_label(first)
+        ),
+        messages=texts,
+        hotlines_title=_("Hotline numbers"),
+        hotlines=[(_("Emergency (police)"), "113"), *((label, n) for label, n in ward.hotlines)],
+        footer=_("The identity of people who report is kept secret. In an emergency, call 113."),
+    )
+
+
+def _post_links(settings: Settings, ward: Ward, _: Translate) -> list[tuple[str, str]]:
+    links = links_for(settings, ward_payload(ward.id))
+    found = []
+    if links.telegram:
+        found.append(("Telegram", links.telegram))
+    if links.zalo:
+        found.append(
+            (
+                "Zalo",
+                _("{link}, then send: {command}").format(
+                    link=links.zalo, command=links.zalo_command
+                ),
+            )
+        )
+    return found
 
 
 async def _message(session: Any, slug: str, _: Translate) -> Any:
