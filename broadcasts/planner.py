@@ -109,7 +109,7 @@ async def _plan_campaign(
             key = f"campaign:{campaign.slug}:{ward.id}:{day.isoformat()}"
             if await _exists(session, key):
                 continue
-            message = await _campaign_message(session, ward, campaign, number, year)
+            message = await campaign_message(session, ward, campaign, number, year)
             if message is None:
                 log.warning("campaign %s: no active message to send", campaign.slug)
                 continue
@@ -133,9 +133,12 @@ async def _plan_campaign(
     return planned
 
 
-async def _campaign_message(
+async def campaign_message(
     session: AsyncSession, ward: Ward, campaign: Campaign, number: int, year: int
 ) -> AwarenessMessage | None:
+    """What the `number`th date of `campaign` in `year` sends the ward's TDPs: one of its
+    own messages (campaign_turn), else a rotation one. The planner and the exports of a
+    month (reports/exports.py) both ask here, so they agree."""
     if campaign.content:
         own = [
             m

@@ -58,7 +58,7 @@ async def month_messages(
             continue
         for number, day in campaign_days(first.year, campaign.month, campaign.day):
             # The planner's own choice for this date, so the copies say what the bot sends.
-            message = await planner._campaign_message(session, ward, campaign, number, first.year)
+            message = await planner.campaign_message(session, ward, campaign, number, first.year)
             if message is not None:
                 at = at_local(day, campaign.at_time, settings.zone)
                 dated.append((day, at.isoformat(), message))
