@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from engine.conversation import Context, Router
 from handlers.guards import police, police_action, typing_officer
+from handlers.police.group_name import one_typed_group
 from kernel.actions import AreaCancel, AreaClear, AreaDeputy, AreaOfficer
 from kernel.messages import Button
 from storage import areas, triage, wards
@@ -53,17 +54,11 @@ async def group_typed(ctx: Context) -> None:
     if officer is None or officer.role != OfficerRole.COMMANDER:
         ctx.go(None)
         return
-    ward = await wards.get_ward(ctx.session, officer.ward_id)
-    found = await wards.match_groups(ctx.session, ward, ctx.inbound.text) if ward else []
-    if len(found) != 1:
-        ctx.reply(
-            ctx._("Please type the exact name of one residential group."),
-            [_cancel(ctx)],
-            free_text=True,
-        )
+    group = await one_typed_group(ctx, officer, _cancel(ctx))
+    if group is None:
         return
     ctx.go(None)
-    await _offer(ctx, officer, found[0].id, deputy_for=None)
+    await _offer(ctx, officer, group.id, deputy_for=None)
 
 
 async def _offer(ctx: Context, officer: Officer, group_id: int, *, deputy_for: int | None) -> None:

@@ -9,6 +9,7 @@ from enum import StrEnum
 from engine.conversation import Context, Router
 from handlers.flows import OrgPledgeDraft
 from handlers.guards import police, police_action, typing_officer
+from handlers.police.group_name import one_typed_group
 from kernel.actions import OrgPledgeCancel, OrgPledgeKind, OrgPledgeSave, OrgPledgeWard
 from kernel.messages import Button
 from storage import pledges, wards
@@ -90,19 +91,13 @@ async def group_typed(ctx: Context) -> None:
     officer = await typing_officer(ctx)
     if officer is None:
         return
-    ward = await wards.get_ward(ctx.session, officer.ward_id)
-    found = await wards.match_groups(ctx.session, ward, ctx.inbound.text) if ward else []
-    if len(found) != 1:
-        ctx.reply(
-            ctx._("Please type the exact name of one residential group."),
-            [_cancel(ctx)],
-            free_text=True,
-        )
+    group = await one_typed_group(ctx, officer, _cancel(ctx))
+    if group is None:
         return
     draft = ctx.flow(OrgPledgeDraft)
-    draft.group_id = found[0].id
+    draft.group_id = group.id
     if draft.kind is PledgeKind.GROUP:
-        draft.name = found[0].name
+        draft.name = group.name
     await _confirm(ctx)
 
 

@@ -12,6 +12,7 @@ from engine.conversation import Context, Router
 from handlers.flows import BoxGroup
 from handlers.guards import police, police_action, typing_officer
 from handlers.ids import parse_typed_id
+from handlers.police.group_name import one_typed_group
 from kernel.actions import BoxCancel, BoxOpen, BoxSet, BoxUnset, RecordSource
 from kernel.messages import Button
 from kernel.tip_sources import TipSource
@@ -65,16 +66,9 @@ async def group_typed(ctx: Context) -> None:
     officer = await typing_officer(ctx)
     if officer is None:
         return
-    ward = await wards.get_ward(ctx.session, officer.ward_id)
-    found = await wards.match_groups(ctx.session, ward, ctx.inbound.text) if ward else []
-    if len(found) != 1:
-        ctx.reply(
-            ctx._("Please type the exact name of one residential group."),
-            [_cancel(ctx)],
-            free_text=True,
-        )
+    group = await one_typed_group(ctx, officer, _cancel(ctx))
+    if group is None:
         return
-    group = found[0]
     ctx.flow(BoxGroup).group_id = group.id
     ctx.go(None)
     ctx.reply(
